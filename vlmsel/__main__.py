@@ -1,0 +1,5 @@
+import sys
+
+from vlmsel.cli import main
+
+sys.exit(main())

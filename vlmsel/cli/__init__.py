@@ -1,0 +1,53 @@
+"""The ``vlmsel`` command: a thin layer over the Python API.
+
+Each subcommand lives in its own module of this package and exposes ``register(subparsers)``, which
+adds its parser and sets ``func`` (a callable taking the parsed arguments and returning an exit code).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+# Subcommand modules, in the order ``vlmsel --help`` lists them.
+SUBCOMMANDS = ["data"]
+
+
+class UserError(Exception):
+    """A problem with the user's input (file, model, dataset): printed without a traceback."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from vlmsel import __version__
+
+    parser = argparse.ArgumentParser(
+        prog="vlmsel",
+        description="Choose a vision-language model from a few unlabeled images (arXiv 2602.01346).",
+    )
+    parser.add_argument("--version", action="version", version=f"vlmsel {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in SUBCOMMANDS:
+        importlib.import_module(f"vlmsel.cli.{name}").register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.func(args) or 0)
+    except (UserError, FileNotFoundError, ValueError, KeyError) as err:
+        msg = err.args[0] if isinstance(err, KeyError) and err.args else err
+        print(f"vlmsel {args.command}: error: {msg}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"vlmsel {args.command}: interrupted; finished results were kept, rerun to resume.", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,133 @@
+"""One figure style for the whole book.
+
+Every chapter calls :func:`use_style` once and draws with the helpers below, so that figures share fonts,
+sizes and a colour-blind-safe palette, and carry labelled axes. Colour is never the only cue: lines and
+points also differ in marker or dash where a legend distinguishes them.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import seaborn as sns
+
+PALETTE = "colorblind"
+MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*", "<", ">")
+LINESTYLES = ("-", "--", "-.", ":")
+
+
+def use_style() -> None:
+    """Set the book's matplotlib/seaborn style (call once per chapter)."""
+    sns.set_theme(context="notebook", style="whitegrid", palette=PALETTE, font_scale=0.95)
+    plt.rcParams.update(
+        {
+            "figure.dpi": 110,
+            "savefig.dpi": 110,
+            "figure.figsize": (7.5, 4.2),
+            "axes.titleweight": "bold",
+            "axes.titlesize": 11,
+            "axes.labelsize": 10,
+            "legend.fontsize": 9,
+            "legend.frameon": False,
+            "figure.constrained_layout.use": True,
+        }
+    )
+
+
+def heatmap(
+    table: pd.DataFrame,
+    *,
+    ax: plt.Axes | None = None,
+    cmap: str = "viridis",
+    vmin: float | None = 0.0,
+    vmax: float | None = 1.0,
+    cbar_label: str = "zero-shot accuracy",
+    xlabel: str = "dataset",
+    ylabel: str = "model",
+    annot: bool = False,
+    fmt: str = ".2f",
+    title: str | None = None,
+) -> plt.Axes:
+    """Draw a (rows x columns) table as a heatmap with a labelled colour bar.
+
+    Parameters
+    ----------
+    table : DataFrame (n_rows, n_cols) of numbers; its index and columns label the axes.
+    ax : axes to draw on (a new figure sized to the table by default).
+    vmin, vmax : colour range (default [0, 1], for accuracies).
+    """
+    if ax is None:
+        height = min(max(2.5, 0.22 * table.shape[0] + 1.5), 14)
+        width = min(max(4.0, 0.32 * table.shape[1] + 3.0), 12)
+        _, ax = plt.subplots(figsize=(width, height))
+    sns.heatmap(
+        table, ax=ax, cmap=cmap, vmin=vmin, vmax=vmax, annot=annot, fmt=fmt,
+        cbar_kws={"label": cbar_label}, linewidths=0.0, annot_kws={"fontsize": 7},
+    )
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.tick_params(axis="both", labelsize=7)
+    if title:
+        ax.set_title(title)
+    return ax
+
+
+def dataset_spread(
+    wide: pd.DataFrame,
+    *,
+    chance: pd.Series | None = None,
+    ax: plt.Axes | None = None,
+    ylabel: str = "zero-shot accuracy",
+    title: str | None = None,
+) -> plt.Axes:
+    """Box plot of every model's value per dataset (columns), datasets sorted by median, chance marked.
+
+    Parameters
+    ----------
+    wide : DataFrame (n_models, n_datasets).
+    chance : Series over datasets of the chance-level accuracy (1 / number of classes), drawn as a black dash.
+    """
+    order = list(wide.median().sort_values().index)
+    long = wide[order].melt(var_name="dataset", value_name="value")
+    if ax is None:
+        _, ax = plt.subplots(figsize=(max(6.0, 0.38 * len(order) + 2), 4.2))
+    sns.boxplot(data=long, x="dataset", y="value", ax=ax, color=sns.color_palette(PALETTE)[0],
+                fliersize=2, linewidth=0.8)
+    if chance is not None:
+        ax.scatter(range(len(order)), chance.reindex(order).to_numpy(), marker="_", s=250, color="black",
+                   zorder=5, label="chance (1 / classes)")
+        ax.legend(loc="upper left")
+    ax.set_xlabel("dataset (sorted by median)")
+    ax.set_ylabel(ylabel)
+    ax.tick_params(axis="x", rotation=75, labelsize=8)
+    if title:
+        ax.set_title(title)
+    return ax
+
+
+def line_plot(
+    x: Sequence[float] | np.ndarray,
+    ys: dict[str, Sequence[float] | np.ndarray],
+    *,
+    ax: plt.Axes | None = None,
+    xlabel: str,
+    ylabel: str,
+    title: str | None = None,
+    logx: bool = False,
+) -> plt.Axes:
+    """Several labelled series against one x, each with its own marker and dash (readable without colour)."""
+    if ax is None:
+        _, ax = plt.subplots()
+    for i, (label, y) in enumerate(ys.items()):
+        ax.plot(x, y, marker=MARKERS[i % len(MARKERS)], linestyle=LINESTYLES[i % len(LINESTYLES)], label=label)
+    if logx:
+        ax.set_xscale("log")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    if title:
+        ax.set_title(title)
+    ax.legend()
+    return ax
