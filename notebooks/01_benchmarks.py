@@ -33,14 +33,17 @@ import subprocess
 import sys
 
 if "google.colab" in sys.modules:
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q",
-                    "vlmsel[book] @ git+https://github.com/vlmsel/vlmsel"], check=True)
+    PACKAGE = "vlmsel[book] @ git+https://github.com/vlmsel/vlmsel"
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", PACKAGE],
+                   check=True)
 
 # %% tags=["parameters"]
-# Parameters (papermill). The defaults are the scale the book is built at; this chapter is cheap at any scale.
-BENCHMARK = "lovm"  # the table the chapter explores in most detail: lovm | openclip48 | openclip121 | swab
+# Parameters (papermill); this chapter is cheap at any scale.
+# The table explored in most detail: lovm | openclip48 | openclip121 | swab
+BENCHMARK = "lovm"
 METRIC = "acc1"  # lovm also has mean_per_class_recall
-NEAR_CHANCE_RATIO = 1.5  # a dataset is "near chance" when its best model is below this multiple of chance
+# "Near chance": the best model is below this multiple of chance accuracy.
+NEAR_CHANCE_RATIO = 1.5
 
 # %%
 import numpy as np
@@ -76,16 +79,15 @@ plotting.use_style()
 # downloads each file once from a pinned commit and checks its sha256 before using it.
 
 # %% tags=["nbval-check-output"]
-benchmarks = {name: groundtruth.load_benchmark(name) for name in ["lovm", "openclip48", "openclip121", "swab"]}
+names = ["lovm", "openclip48", "openclip121", "swab"]
+benchmarks = {name: groundtruth.load_benchmark(name) for name in names}
 overview = pd.DataFrame(
-    {
-        "models": {n: b.shape[0] for n, b in benchmarks.items()},
-        "datasets": {n: b.shape[1] for n, b in benchmarks.items()},
-        "metric": {n: b.metric for n, b in benchmarks.items()},
-        "mean value": {n: round(float(b.wide.to_numpy().mean()), 3) for n, b in benchmarks.items()},
-    }
-)
-overview.index.name = "benchmark"
+    [
+        {"benchmark": n, "models": b.shape[0], "datasets": b.shape[1],
+         "metric": b.metric, "mean value": round(float(b.wide.mean().mean()), 3)}
+        for n, b in benchmarks.items()
+    ]
+).set_index("benchmark")
 print(overview.to_string())
 
 # %% [markdown]
@@ -95,7 +97,7 @@ print(overview.to_string())
 # plus 13 that add the families LOVM lacks (EVA, SigLIP, DFN, DataComp, MetaCLIP, CLIPA).
 
 # %%
-bench = benchmarks[BENCHMARK] if METRIC == "acc1" else groundtruth.load_benchmark(BENCHMARK, METRIC)
+bench = groundtruth.load_benchmark(BENCHMARK, METRIC)
 wide = bench.wide
 for note in bench.notes:
     print("note:", note)
@@ -111,8 +113,11 @@ display(families.rename("models").to_frame())
 # %%
 order_models = wide.mean(axis=1).sort_values(ascending=False).index
 order_sets = wide.mean(axis=0).sort_values(ascending=False).index
-ax = plotting.heatmap(wide.loc[order_models, order_sets], cbar_label=f"zero-shot {bench.metric}",
-                      title=f"{bench.name}: {wide.shape[0]} models x {wide.shape[1]} datasets")
+ax = plotting.heatmap(
+    wide.loc[order_models, order_sets],
+    cbar_label=f"zero-shot {bench.metric}",
+    title=f"{bench.name}: {wide.shape[0]} models x {wide.shape[1]} datasets",
+)
 
 # %% [markdown]
 # *Figure: zero-shot accuracy of every model (rows, strongest on average at the top) on every dataset
@@ -139,10 +144,11 @@ display(winners.value_counts().rename("datasets won").to_frame())
 # discordant pairs of models, normalised to $[-1, 1]$:
 
 # %%
-tau_with_imagenet = wide.corr(method="kendall")[bench.reference_dataset].drop(bench.reference_dataset)
-tau_with_imagenet = tau_with_imagenet.sort_values()
-ax = tau_with_imagenet.plot.barh(figsize=(6.5, 0.22 * len(tau_with_imagenet) + 1.2))
-ax.set_xlabel(f"Kendall tau with {bench.reference_dataset} ranking")
+ref = bench.reference_dataset
+tau_with_imagenet = wide.corr(method="kendall")[ref].drop(ref).sort_values()
+height = 0.22 * len(tau_with_imagenet) + 1.2
+ax = tau_with_imagenet.plot.barh(figsize=(6.5, height))
+ax.set_xlabel(f"Kendall tau with the {ref} ranking")
 ax.set_ylabel("dataset")
 ax.set_title("How well ImageNet accuracy ranks each dataset's models")
 ax.axvline(0, color="black", linewidth=0.8)
@@ -168,9 +174,12 @@ glue("ch1_tau_median", float(tau_with_imagenet.median()), display=False)
 # mean per-class recall.)
 
 # %%
-chance = pd.Series({d: 1.0 / len(groundtruth.lovm_classnames(d)) for d in bench.datasets})
-ax = plotting.dataset_spread(wide, chance=chance, ylabel=f"zero-shot {bench.metric}",
-                             title="Spread of the zoo's accuracy on each dataset")
+n_classes = {d: len(groundtruth.lovm_classnames(d)) for d in bench.datasets}
+chance = 1.0 / pd.Series(n_classes)
+ax = plotting.dataset_spread(
+    wide, chance=chance, ylabel=f"zero-shot {bench.metric}",
+    title="Spread of the zoo's accuracy on each dataset",
+)
 
 # %% [markdown]
 # *Figure: distribution of the models' accuracies on each dataset (box: quartiles; whiskers: 1.5 IQR),
@@ -179,7 +188,8 @@ ax = plotting.dataset_spread(wide, chance=chance, ylabel=f"zero-shot {bench.metr
 # %% tags=["nbval-check-output"]
 near = pd.DataFrame({"chance": chance, "best": wide.max(), "median": wide.median()})
 near["best / chance"] = near["best"] / near["chance"]
-near_chance = near[near["best / chance"] < NEAR_CHANCE_RATIO].sort_values("best / chance")
+near_chance = near[near["best / chance"] < NEAR_CHANCE_RATIO]
+near_chance = near_chance.sort_values("best / chance")
 glue("ch1_n_near_chance", len(near_chance), display=False)
 print(near_chance.round(3).to_string())
 
@@ -196,11 +206,16 @@ print(near_chance.round(3).to_string())
 
 # %% tags=["nbval-check-output"]
 lovm = benchmarks["lovm"].wide
-oc = benchmarks["openclip121"].wide.loc[lovm.index, [d for d in lovm.columns if d in benchmarks["openclip121"].datasets]]
-diff = (lovm[oc.columns] - oc).abs()
-agreement = pd.DataFrame({"mean |diff|": diff.mean(), "max |diff|": diff.max(),
-                          "tau": [lovm[d].corr(oc[d], method="kendall") for d in oc.columns]})
-print(agreement.sort_values("mean |diff|", ascending=False).head(5).round(3).to_string())
+oc = benchmarks["openclip121"].wide
+common = [d for d in lovm.columns if d in oc.columns]
+oc = oc.loc[lovm.index, common]
+diff = (lovm[common] - oc).abs()
+tau = {d: lovm[d].corr(oc[d], method="kendall") for d in common}
+agreement = pd.DataFrame(
+    {"mean |diff|": diff.mean(), "max |diff|": diff.max(), "tau": pd.Series(tau)}
+)
+worst = agreement.sort_values("mean |diff|", ascending=False).head(5)
+print(worst.round(3).to_string())
 
 # %% [markdown]
 # Most datasets agree to the third decimal; SVHN does not (LOVM's SVHN run used another setup), and
@@ -211,7 +226,8 @@ print(agreement.sort_values("mean |diff|", ascending=False).head(5).round(3).to_
 swab = benchmarks["swab"].wide.loc[lovm.index, lovm.columns]
 swab_diff = (swab - lovm).abs()
 glue("ch1_swab_mean_diff", float(swab_diff.to_numpy().mean()), display=False)
-glue("ch1_swab_best_differs", int((swab.idxmax() != lovm.idxmax()).sum()), display=False)
+best_differs = int((swab.idxmax() != lovm.idxmax()).sum())
+glue("ch1_swab_best_differs", best_differs, display=False)
 print(swab_diff.mean().sort_values(ascending=False).head(5).round(3).to_string())
 
 # %% [markdown]

@@ -93,7 +93,7 @@ def dataset_spread(
     order = list(wide.median().sort_values().index)
     long = wide[order].melt(var_name="dataset", value_name="value")
     if ax is None:
-        _, ax = plt.subplots(figsize=(max(6.0, 0.38 * len(order) + 2), 4.2))
+        _, ax = plt.subplots(figsize=(min(8.0, max(6.0, 0.3 * len(order) + 1.5)), 4.2))
     sns.boxplot(data=long, x="dataset", y="value", ax=ax, color=sns.color_palette(PALETTE)[0],
                 fliersize=2, linewidth=0.8)
     if chance is not None:
