@@ -1,0 +1,54 @@
+"""``vlmsel evaluate``: tables on stdout, CSV/JSON with --out, DCD from a profile store, clear errors."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from vlmsel.cli import main
+from vlmsel.groundtruth import load_benchmark
+from vlmsel.profile_store import ProfileStore
+
+
+def test_evaluate_baselines_prints_tables_and_writes_files(tmp_path, capsys):
+    rc = main(["evaluate", "--benchmark", "lovm", "--method", "inb,avg_rank", "--method", "random",
+               "--n-boot", "200", "--out", str(tmp_path)])
+    out = capsys.readouterr().out
+    assert rc == 0
+    assert "inb on lovm (acc1)" in out and "cars" in out and "95% interval" in out
+    assert "uses that target's own ground truth" in out  # INB on imagenet1k, LOVM's way
+    assert "means over targets" in out and "avg_rank" in out
+    per_target = pd.read_csv(tmp_path / "lovm_acc1_inb_per_target.csv", index_col=0)
+    assert len(per_target) == 23 and per_target.loc["imagenet1k", "uses_target_gt"]
+    summary = json.loads((tmp_path / "lovm_acc1_comparison.json").read_text())
+    assert set(summary) == {"inb", "avg_rank", "random"}
+    assert summary["random"]["r5"]["mean"] == pytest.approx(5 / 35)
+
+
+def test_evaluate_dcd_from_store_and_exclusions(tmp_path, capsys):
+    bench = load_benchmark("openclip48")
+    rng = np.random.default_rng(0)
+    store = ProfileStore(tmp_path / "store", create=True)
+    for m in bench.models:
+        l = int(rng.integers(4, 9))
+        for d in bench.datasets:
+            c = rng.random((3, l))
+            store.write(m, d, {"abs": c, "l2": c, "signed": c, "branch": c, "f_x": np.ones(3),
+                               "f_baseline": np.zeros(3), "block_names": [f"b{i}" for i in range(l)],
+                               "image_ids": ["0", "1", "2"]})
+    rc = main(["evaluate", "--benchmark", "openclip48", "--method", "dcd", "--profiles", str(tmp_path / "store"),
+               "--exclude-targets", "imagenet1k", "--gamma", "2", "--n-boot", "100", "--no-per-target"])
+    out = capsys.readouterr().out
+    assert rc == 0 and "dcd on openclip48" in out and "gamma=2" in out and "cars" not in out
+
+
+def test_evaluate_user_errors(capsys):
+    assert main(["evaluate", "--benchmark", "lovm", "--method", "dcd"]) == 2
+    assert "--profiles" in capsys.readouterr().err
+    assert main(["evaluate", "--benchmark", "lovm", "--method", "swab"]) == 2
+    assert "unknown method 'swab'" in capsys.readouterr().err
+    assert main(["evaluate", "--benchmark", "openclip48", "--method", "modelgpt_lite"]) == 2
+    assert "modelGPT features are missing" in capsys.readouterr().err

@@ -1,0 +1,138 @@
+"""``vlmsel evaluate``: leave-one-dataset-out evaluation of selection methods on a benchmark.
+
+Examples::
+
+    vlmsel evaluate --benchmark lovm --method inb
+    vlmsel evaluate --benchmark lovm --metric mean_per_class_recall --method baselines --out results/
+    vlmsel evaluate --benchmark openclip48 --method dcd,dcd_nested --profiles profiles/ --exclude-targets imagenet1k
+
+Prints, for every method, a per-target table and the means with bootstrap intervals; with several
+methods also a comparison table. ``--out DIR`` writes CSV and JSON files (see
+:meth:`vlmsel.evaluation.EvaluationResult.save`). A thin layer over :func:`vlmsel.evaluation.evaluate`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+from vlmsel.cli import UserError
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    from vlmsel.baselines import BASELINES, METHODS
+
+    p = subparsers.add_parser(
+        "evaluate",
+        help="leave-one-dataset-out evaluation of selection methods on a benchmark",
+        description="Leave-one-dataset-out evaluation: every dataset is the target once, the others are sources. "
+        "Prints per-target metrics (R5, tau5 as LOVM; NDCG@5 with gain = accuracy and min-max accuracy; "
+        "Kendall tau-b; top-1 regret) and their means with seeded bootstrap intervals over targets.",
+    )
+    p.add_argument("--benchmark", required=True, help="lovm, openclip48, openclip121, swab or mini")
+    p.add_argument("--metric", default="acc1", help="ground-truth metric (lovm: acc1 or mean_per_class_recall)")
+    p.add_argument("--method", action="append", required=True, metavar="NAME",
+                   help=f"method(s), repeat or comma-separate: {', '.join(METHODS)}; "
+                   f"'baselines' = {', '.join(BASELINES)}")
+    p.add_argument("--profiles", type=Path, help="profile store folder (needed by the dcd methods)")
+    p.add_argument("--scalar", default="abs", help="block scalar pooled from the store (abs, l2, signed, branch)")
+    p.add_argument("--pooling", default="mean_of_normalised", help="mean_of_normalised or normalised_mean")
+    p.add_argument("--eta", type=float, default=2.0, help="importance sharpness eta (dcd, default 2.0)")
+    p.add_argument("--gamma", type=float, default=5.0, help="softmin inverse temperature gamma (dcd, default 5.0)")
+    p.add_argument("--importance", default="softmax_z", help="softmax_z or power (dcd)")
+    p.add_argument("--utility", default="rank", help="rank or zscore_acc (dcd, avg_rank, oracle_sim)")
+    p.add_argument("--selection-metric", default="ndcg5", help="criterion of nested selection: ndcg5, r5+tau5, tau_b")
+    p.add_argument("--random-draws", type=int, default=None,
+                   help="random: average this many seeded draws instead of the exact expectation")
+    p.add_argument("--inb-on-imagenet", choices=("own_column", "error"), default="own_column",
+                   help="INB on the imagenet1k target: rank it by its own column as LOVM does (flagged), or refuse")
+    p.add_argument("--targets", help="comma-separated targets (default: every dataset)")
+    p.add_argument("--exclude-targets", default="", help="comma-separated datasets not to predict (they stay sources)")
+    p.add_argument("--k", type=int, default=5, help="cutoff of R@k, tau@k, NDCG@k (default 5, as LOVM)")
+    p.add_argument("--n-boot", type=int, default=10_000, help="bootstrap resamples (default 10000)")
+    p.add_argument("--level", type=float, default=0.95, help="interval coverage (default 0.95)")
+    p.add_argument("--seed", type=int, default=0, help="bootstrap seed (default 0)")
+    p.add_argument("--no-per-target", action="store_true", help="print only the means")
+    p.add_argument("--out", type=Path, help="folder for CSV and JSON results")
+    p.set_defaults(func=run)
+
+
+def _split(values: list[str] | str | None) -> list[str]:
+    if not values:
+        return []
+    items = values if isinstance(values, list) else [values]
+    return [v.strip() for item in items for v in item.split(",") if v.strip()]
+
+
+def _method_names(requested: list[str]) -> list[str]:
+    from vlmsel.baselines import BASELINES, METHODS
+
+    names: list[str] = []
+    for name in _split(requested):
+        for n in (BASELINES if name == "baselines" else [name]):
+            if n not in METHODS:
+                raise UserError(f"unknown method {n!r}; choose from {', '.join(METHODS)} or 'baselines'")
+            if n not in names:
+                names.append(n)
+    return names
+
+
+def _options(name: str, args: argparse.Namespace) -> dict[str, Any]:
+    if name == "inb":
+        return {"on_reference_target": args.inb_on_imagenet}
+    if name in ("avg_rank", "oracle_sim"):
+        return {"utility": args.utility}
+    if name == "random":
+        return {"n_draws": args.random_draws, "seed": args.seed}
+    if name.startswith("modelgpt_lite"):
+        return {"selection_metric": args.selection_metric, "k": args.k}
+    return {"eta": args.eta, "gamma": args.gamma, "importance": args.importance, "utility": args.utility,
+            "scalar": args.scalar, "pooling": args.pooling, "selection_metric": args.selection_metric, "k": args.k}
+
+
+def run(args: argparse.Namespace) -> int:
+    from vlmsel.baselines import make_method
+    from vlmsel.evaluation import compare, evaluate
+    from vlmsel.files import atomic_write
+    from vlmsel.groundtruth import load_benchmark
+
+    names = _method_names(args.method)
+    benchmark = load_benchmark(args.benchmark, args.metric)
+    store = None
+    if any(n.startswith("dcd") for n in names):
+        if args.profiles is None:
+            raise UserError("the dcd methods need --profiles PATH (a profile store written by the profiling pipeline)")
+        from vlmsel.profile_store import ProfileStore
+
+        store = ProfileStore(args.profiles)
+    targets = _split(args.targets) or None
+    exclude = _split(args.exclude_targets)
+    results = []
+    for name in names:
+        method = make_method(name, profiles=store, **_options(name, args))
+        result = evaluate(benchmark, method, targets=targets, exclude_targets=exclude, k=args.k,
+                          n_boot=args.n_boot, level=args.level, seed=args.seed)
+        results.append(result)
+        print(result.format(per_target=not args.no_per_target))
+        print()
+        if args.out:
+            for path in result.save(args.out).values():
+                print(f"wrote {path}")
+            print()
+    if len(results) > 1:
+        table = compare(results)
+        print(f"means over targets with {int(round(args.level * 100))}% bootstrap intervals "
+              f"({benchmark.name}, {benchmark.metric}; ndcg{args.k}: gain = accuracy, "
+              f"ndcg{args.k}_minmax: gain = min-max normalised accuracy)")
+        print(table.to_string())
+        if args.out:
+            stem = f"{benchmark.name}_{benchmark.metric.split(' ')[0]}_comparison"
+            with atomic_write(Path(args.out) / f"{stem}.csv", "w") as fh:
+                table.to_csv(fh)
+            with atomic_write(Path(args.out) / f"{stem}.json", "w") as fh:
+                json.dump({r.method: r.to_dict()["summary"] for r in results}, fh, indent=1)
+                fh.write("\n")
+            print(f"wrote {Path(args.out) / stem}.csv and .json")
+    return 0
