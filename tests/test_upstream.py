@@ -128,3 +128,4 @@ def test_shared_copy_matches_registry():
         pytest.skip("no VLMSEL_DATA_DIR")
     for rel in upstream.registry():
         upstream.fetch(rel)
+

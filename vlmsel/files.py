@@ -32,6 +32,10 @@ def atomic_write(path: str | os.PathLike, mode: str = "wb", encoding: str | None
     if "b" not in mode and encoding is None:
         encoding = "utf-8"
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=TMP_SUFFIX, dir=path.parent)
+    # mkstemp creates the file 0600; give the result the permissions a plain open() would (umask applied).
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)
     try:
         with os.fdopen(fd, mode, encoding=encoding) as fh:
             yield fh
