@@ -52,3 +52,39 @@ def test_evaluate_user_errors(capsys):
     assert "unknown method 'swab'" in capsys.readouterr().err
     assert main(["evaluate", "--benchmark", "openclip48", "--method", "modelgpt_lite"]) == 2
     assert "modelGPT features are missing" in capsys.readouterr().err
+
+
+def _partial_store(path, models, datasets, seed=0):
+    rng = np.random.default_rng(seed)
+    store = ProfileStore(path, create=True)
+    for m in models:
+        for d in datasets:
+            c = rng.random((3, 6))
+            store.write(m, d, {"abs": c, "l2": c, "signed": c, "branch": c, "f_x": np.ones(3),
+                               "f_baseline": np.zeros(3), "block_names": [f"b{i}" for i in range(6)],
+                               "image_ids": ["0", "1", "2"]})
+    return store
+
+
+def test_evaluate_restricted_to_a_partial_store(tmp_path, capsys):
+    bench = load_benchmark("lovm")
+    models, datasets = bench.models[:4], ["cars", "dtd", "eurosat", "mnist"]
+    _partial_store(tmp_path / "store", models, datasets)
+    # The fifth model has only one dataset: it must be left out, not make the run fail.
+    _partial_store(tmp_path / "store", [bench.models[5]], ["cars"], seed=1)
+    args = ["evaluate", "--benchmark", "lovm", "--method", "dcd,avg_rank", "--profiles", str(tmp_path / "store"),
+            "--n-boot", "50", "--k", "2"]
+    assert main(args) == 2  # a full-benchmark evaluation needs every entry
+    capsys.readouterr()
+    assert main([*args, "--restrict-to-profiles"]) == 0
+    out = capsys.readouterr().out
+    assert "restricted to the profile store: 4 models x 4 datasets" in out
+    assert "sun397" not in out
+
+
+def test_restrict_needs_enough_coverage(tmp_path, capsys):
+    bench = load_benchmark("lovm")
+    _partial_store(tmp_path / "store", bench.models[:3], ["cars", "dtd"])
+    rc = main(["evaluate", "--benchmark", "lovm", "--method", "avg_rank", "--profiles", str(tmp_path / "store"),
+               "--restrict-to-profiles"])
+    assert rc == 2 and "at least 2 models and 3 datasets" in capsys.readouterr().err

@@ -19,7 +19,8 @@
 - The divergence ablations of DCD (``dcd_coverage``, ``dcd_js``, ``dcd_sym_kl``, ``dcd_cosine``) are
   :class:`vlmsel.selection.DcdMethod` with another ``divergence``; :func:`make_method` builds any method by name.
 
-Taught in chapter 6, "Rank aggregation and results".
+INB, average rank, random and the oracle are introduced in chapter 1, "The model-selection problem and
+its benchmarks"; chapter 6, "Rank aggregation and results", compares every method.
 """
 
 from __future__ import annotations
@@ -307,6 +308,7 @@ BASELINES: tuple[str, ...] = ("inb", "avg_rank", "random", "oracle_sim", "modelg
 #: DCD and its divergence ablations (need task profiles).
 DCD_METHODS: dict[str, str] = {"dcd": "kl", "dcd_coverage": "coverage", "dcd_js": "js", "dcd_sym_kl": "sym_kl",
                                "dcd_cosine": "cosine"}
+#: Every method name :func:`make_method` accepts.
 METHODS: tuple[str, ...] = (*BASELINES, *DCD_METHODS, *(f"{m}_nested" for m in DCD_METHODS))
 
 

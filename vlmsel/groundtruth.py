@@ -39,6 +39,7 @@ import yaml
 
 from vlmsel.upstream import DataFileError, fetch
 
+#: Names accepted by :func:`load_benchmark`.
 BENCHMARKS = ("lovm", "openclip48", "openclip121", "swab", "mini")
 LOVM_METRICS = ("acc1", "mean_per_class_recall", "acc5")
 #: LOVM's text-derived modelGPT features (``modelGPT/eval_table_features.csv``).
@@ -72,7 +73,7 @@ OPENCLIP_COLUMNS: dict[str, str] = {
 #: Datasets whose open_clip column is mean per-class recall rather than top-1 accuracy.
 OPENCLIP_MPCR_DATASETS = ("flowers", "pets")
 
-#: CLIP_benchmark's class names for clevr_closest_object_distance: 6 label bins, the 4th name blank.
+#: CLIP_benchmark's class names for clevr_closest_object_distance (6 label bins, the 4th name blank).
 #: LOVM's file lost the blank line upstream, which shifts labels 3-5 (see the data README).
 CLEVR_DISTANCE_CLASSNAMES = ["very nearby", "nearby", "near", "", "distant", "very distant"]
 
@@ -114,7 +115,7 @@ class Benchmark:
 
     @property
     def tidy(self) -> pd.DataFrame:
-        """Long form: one row per (model, dataset) with columns ``model, dataset, metric, value``."""
+        """The table in long form, one row per (model, dataset), columns ``model, dataset, metric, value``."""
         long = self.wide.rename_axis(index="model", columns="dataset").stack().rename("value").reset_index()
         long.insert(2, "metric", self.metric)
         return long

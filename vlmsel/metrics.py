@@ -20,7 +20,8 @@ accuracy per model on the target:
 
 :func:`bootstrap_ci` gives a seeded 95% percentile bootstrap interval of a mean over target datasets.
 
-Taught in chapter 6, "Rank aggregation and results".
+Taught in chapter 1, "The model-selection problem and its benchmarks" (each metric built by hand on a
+toy ranking); used for every result of chapter 6, "Rank aggregation and results".
 """
 
 from __future__ import annotations
@@ -220,8 +221,10 @@ def ranking_metrics(
 
     Parameters
     ----------
-    pred : array (n_models,) predicted scores; true : array (n_models,) true accuracies in [0, 1].
-    models : names for tie-breaking; k : cutoff (default 5).
+    pred : array (n_models,) predicted scores.
+    true : array (n_models,) true accuracies in [0, 1].
+    models : names for tie-breaking.
+    k : cutoff (default 5).
 
     Returns
     -------
@@ -341,7 +344,8 @@ def bootstrap_ci(
     Parameters
     ----------
     values : array (n_targets,), one metric value per target; NaN entries are skipped in every mean.
-    n_boot : bootstrap resamples (default 10000). level : interval coverage (default 0.95).
+    n_boot : bootstrap resamples (default 10000).
+    level : interval coverage (default 0.95).
     seed : seed of ``numpy.random.default_rng`` (the interval is reproducible).
 
     Returns

@@ -146,7 +146,8 @@ def write_profile(
     Parameters
     ----------
     store : the store folder (created with its ``store.json`` if missing) or a :class:`ProfileStore`.
-    model : full name ``"<arch> <pretrained>"``. dataset : dataset name.
+    model : full name ``"<arch> <pretrained>"``.
+    dataset : dataset name.
     result_or_arrays : a :class:`vlmsel.conductance.ConductanceResult` or a dict with ``abs, l2, signed,
         branch`` (N, L), ``f_x, f_baseline`` (N,), ``block_names`` (L,) and ``image_ids`` (N,) (the ids may
         come from ``manifest["image_ids"]`` instead).

@@ -246,7 +246,7 @@ class Profiles:
     # ------------------------------------------------------------------------------------ views
     @property
     def mask(self) -> np.ndarray:
-        """Boolean (n_models, 1, L_max): True on real blocks, broadcastable against ``values``."""
+        """Boolean array (n_models, 1, L_max), True on real blocks, broadcastable against ``values``."""
         return block_mask(self.n_blocks, self.values.shape[2])[:, None, :]
 
     @property

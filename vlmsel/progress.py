@@ -11,8 +11,6 @@ import os
 import sys
 from typing import Iterable, Iterator, TypeVar
 
-from tqdm.auto import tqdm
-
 T = TypeVar("T")
 
 
@@ -38,4 +36,8 @@ def progress(
     """Wrap ``iterable`` in a tqdm bar (on stderr) unless progress is disabled."""
     if not progress_enabled(enabled):
         return iter(iterable)
+    # Imported here, not at module level: in a notebook kernel without ipywidgets, importing
+    # tqdm.auto prints a TqdmWarning, which would land in every executed chapter even with bars off.
+    from tqdm.auto import tqdm
+
     return iter(tqdm(iterable, total=total, desc=desc, leave=leave, file=sys.stderr, dynamic_ncols=True))

@@ -37,6 +37,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help=f"method(s), repeat or comma-separate: {', '.join(METHODS)}; "
                    f"'baselines' = {', '.join(BASELINES)}")
     p.add_argument("--profiles", type=Path, help="profile store folder (needed by the dcd methods)")
+    p.add_argument("--restrict-to-profiles", action="store_true",
+                   help="evaluate only the benchmark's models and datasets that the profile store covers "
+                        "(a partial store, e.g. a few models profiled on a few datasets)")
     p.add_argument("--scalar", default="abs", help="block scalar pooled from the store (abs, l2, signed, branch)")
     p.add_argument("--pooling", default="mean_of_normalised", help="mean_of_normalised or normalised_mean")
     p.add_argument("--eta", type=float, default=2.0, help="importance sharpness eta (dcd, default 2.0)")
@@ -92,6 +95,23 @@ def _options(name: str, args: argparse.Namespace) -> dict[str, Any]:
             "scalar": args.scalar, "pooling": args.pooling, "selection_metric": args.selection_metric, "k": args.k}
 
 
+def _restrict(benchmark, store):
+    """The benchmark cut to the models and datasets of which the store holds every combination."""
+    import dataclasses
+
+    datasets = [d for d in benchmark.datasets if d in set(store.datasets)]
+    models = [m for m in benchmark.models if m in set(store.models)]
+    models = [m for m in models if all(store.has(m, d) for d in datasets)]
+    if len(models) < 2 or len(datasets) < 3:
+        raise UserError(
+            f"the profile store {store.path} covers {len(models)} models x {len(datasets)} datasets of "
+            f"benchmark {benchmark.name!r}; leave-one-dataset-out needs at least 2 models and 3 datasets"
+        )
+    print(f"restricted to the profile store: {len(models)} models x {len(datasets)} datasets")
+    return dataclasses.replace(benchmark, wide=benchmark.wide.loc[models, datasets],
+                               model_info=benchmark.model_info.loc[models])
+
+
 def run(args: argparse.Namespace) -> int:
     from vlmsel.baselines import make_method
     from vlmsel.evaluation import compare, evaluate
@@ -107,6 +127,14 @@ def run(args: argparse.Namespace) -> int:
         from vlmsel.profile_store import ProfileStore
 
         store = ProfileStore(args.profiles)
+    if args.restrict_to_profiles:
+        if store is None:
+            if args.profiles is None:
+                raise UserError("--restrict-to-profiles needs --profiles PATH")
+            from vlmsel.profile_store import ProfileStore
+
+            store = ProfileStore(args.profiles)
+        benchmark = _restrict(benchmark, store)
     targets = _split(args.targets) or None
     exclude = _split(args.exclude_targets)
     results = []

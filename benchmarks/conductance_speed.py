@@ -1,0 +1,217 @@
+"""How fast is the all-block conductance engine? vlmsel vs captum vs the forward+backward floor.
+
+On one model and one set of images, in one run, this times
+
+  (a) ``vlmsel.conductance.block_conductance``: every block from one set of passes;
+  (b) captum ``LayerConductance`` called once per block (same alphas, same ``internal_batch_size``);
+  (c) the floor: plain forward + backward passes (gradient of F with respect to the path images, no
+      hooks) over the same ``N (n_steps + 1)`` path points, in the same chunks.
+
+Each part runs in its own subprocess, so its peak memory is its own: ``ru_maxrss`` of the subprocess
+on CPU (it includes the model, ~0.6 GB for ViT-B-32 with its text tower; the model-only RSS is printed
+too), ``torch.cuda.max_memory_allocated`` on GPU. Times exclude model creation and include a warm-up
+forward. Run on a quiet machine: timings of identical runs vary by up to 1.7x on shared VMs, so compare
+the ratios of one run.
+
+    python benchmarks/conductance_speed.py --model ViT-B-32 --n-images 8 --n-steps 20
+    python benchmarks/conductance_speed.py --model ViT-L-14 --n-images 25 --n-steps 50 --device cuda --dtype bf16
+
+Prints the table, the ratios captum/vlmsel and vlmsel/floor, and the largest difference between the
+block scalars of vlmsel and captum.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+
+def _make_model_and_images(args):
+    import open_clip
+    import torch
+
+    torch.manual_seed(args.seed)
+    model = open_clip.create_model(args.model, pretrained=None)
+    model = model.to(args.device).eval()
+    size = model.visual.image_size
+    size = size if isinstance(size, (tuple, list)) else (size, size)
+    g = torch.Generator().manual_seed(args.seed + 1)
+    images = torch.randn(args.n_images, 3, *size, generator=g).to(args.device)
+    return model, images
+
+
+def _sync(device: str) -> None:
+    import torch
+
+    if device.startswith("cuda"):
+        torch.cuda.synchronize()
+
+
+def _rss_gb() -> float:
+    # ru_maxrss is in KiB on Linux
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
+
+
+def _run_part(args) -> dict:
+    import torch
+
+    from vlmsel.conductance import block_conductance, discover_blocks, path_alphas
+    from vlmsel.conductance.engine import evaluation_mode, image_encoder
+    from vlmsel.conductance.objectives import embedding_norm
+    from vlmsel.conductance.paths import make_baseline, path_points
+    from vlmsel.conductance.reference import captum_block_conductance
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    model, images = _make_model_and_images(args)
+    autocast = args.dtype == "bf16"
+    rss_model = _rss_gb()
+    blocks = discover_blocks(model)
+    encode = image_encoder(model)
+    on_gpu = args.device.startswith("cuda")
+
+    # warm-up: one small forward+backward outside the timed region
+    with evaluation_mode(model), torch.autocast(args.device.split(":")[0], torch.bfloat16, enabled=autocast):
+        x0 = images[:1].clone().requires_grad_(True)
+        torch.autograd.grad(embedding_norm(encode(x0)).sum(), x0)
+    _sync(args.device)
+    if on_gpu:
+        torch.cuda.reset_peak_memory_stats()
+    out: dict = {"part": args.part, "rss_model_gb": rss_model, "n_blocks": len(blocks)}
+
+    t0 = time.perf_counter()
+    if args.part == "vlmsel":
+        r = block_conductance(
+            model, images, n_steps=args.n_steps, method=args.method,
+            internal_batch_size=args.internal_batch_size, autocast=autocast, show_progress=False,
+        )
+        _sync(args.device)
+        out["time_s"] = time.perf_counter() - t0
+        scal = {k: r.scalars[k] for k in ("abs", "l2", "signed")}
+    elif args.part == "captum":
+        scal = {k: np.zeros((args.n_images, len(blocks))) for k in ("abs", "l2", "signed")}
+        for i, b in enumerate(blocks):
+            with torch.autocast(args.device.split(":")[0], torch.bfloat16, enabled=autocast):
+                c = captum_block_conductance(
+                    model, images, b, n_steps=args.n_steps, method=args.method,
+                    internal_batch_size=args.internal_batch_size,
+                )
+            c = c.float().reshape(args.n_images, -1)
+            scal["abs"][:, i] = c.abs().sum(1).double().cpu().numpy()
+            scal["l2"][:, i] = torch.linalg.vector_norm(c, dim=1).double().cpu().numpy()
+            scal["signed"][:, i] = c.sum(1).double().cpu().numpy()
+        _sync(args.device)
+        out["time_s"] = time.perf_counter() - t0
+    elif args.part == "floor":
+        alphas = path_alphas(args.method, args.n_steps)
+        P = len(alphas)
+        total = args.n_images * P
+        alpha_t = torch.tensor(alphas, dtype=torch.float64).to(images.device, images.dtype)
+        xb = make_baseline(images, "zeros")
+        with evaluation_mode(model):
+            for s in range(0, total, args.internal_batch_size):
+                pts = torch.arange(s, min(s + args.internal_batch_size, total))
+                xp = path_points(images, xb, (pts // P).to(images.device), alpha_t[(pts % P).to(images.device)])
+                xp.requires_grad_(True)
+                with torch.autocast(args.device.split(":")[0], torch.bfloat16, enabled=autocast):
+                    emb = encode(xp)
+                (gx,) = torch.autograd.grad(embedding_norm(emb).sum(), xp)
+                del gx, emb, xp
+        _sync(args.device)
+        out["time_s"] = time.perf_counter() - t0
+        scal = None
+    else:
+        raise ValueError(args.part)
+    out["peak_gb"] = torch.cuda.max_memory_allocated() / 2**30 if on_gpu else _rss_gb()
+    if scal is not None:
+        np.savez(args.result_file, **scal)
+    return out
+
+
+def _child(args, part: str, result_file: str) -> dict:
+    cmd = [sys.executable, __file__, "--part", part, "--result-file", result_file]
+    for k in ("model", "n_images", "n_steps", "internal_batch_size", "device", "dtype", "method", "seed", "threads"):
+        cmd += [f"--{k.replace('_', '-')}", str(getattr(args, k))]
+    env = dict(os.environ, VLMSEL_PROGRESS="0", HF_HUB_OFFLINE="1")
+    env["PYTHONPATH"] = str(Path(__file__).resolve().parents[1]) + os.pathsep + env.get("PYTHONPATH", "")
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    if proc.returncode != 0:
+        sys.stderr.write(proc.stderr)
+        raise SystemExit(f"part {part!r} failed (exit {proc.returncode})")
+    line = [ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")][-1]
+    return json.loads(line[len("RESULT "):])
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--model", default="ViT-B-32", help="open_clip architecture (random init)")
+    p.add_argument("--n-images", type=int, default=8)
+    p.add_argument("--n-steps", type=int, default=20)
+    p.add_argument("--internal-batch-size", type=int, default=64)
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--dtype", choices=("fp32", "bf16"), default="fp32", help="bf16 = torch.autocast bfloat16")
+    p.add_argument("--method", default="gausslegendre", choices=("gausslegendre", "riemann_trapezoid"))
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--threads", type=int, default=0, help="torch threads (0 = torch's default)")
+    p.add_argument("--repeats", type=int, default=2, help="runs of vlmsel and of the floor; the fastest counts")
+    p.add_argument("--skip-captum", action="store_true")
+    p.add_argument("--json", help="also write the numbers to this JSON file")
+    p.add_argument("--part", choices=("vlmsel", "captum", "floor"), help=argparse.SUPPRESS)
+    p.add_argument("--result-file", help=argparse.SUPPRESS)
+    args = p.parse_args(argv)
+
+    if args.part:
+        print("RESULT " + json.dumps(_run_part(args)), flush=True)
+        return 0
+
+    print(
+        f"model={args.model} N={args.n_images} n_steps={args.n_steps} internal_batch_size={args.internal_batch_size} "
+        f"device={args.device} dtype={args.dtype} method={args.method}",
+        flush=True,
+    )
+    runs: dict[str, list[dict]] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        order = ["floor", "vlmsel"] * args.repeats + ([] if args.skip_captum else ["captum"])
+        for part in order:
+            res = _child(args, part, os.path.join(tmp, f"{part}.npz"))
+            runs.setdefault(part, []).append(res)
+            print(f"  {part:7s} {res['time_s']:9.2f} s   peak {res['peak_gb']:.2f} GB", flush=True)
+        best = {k: min(v, key=lambda r: r["time_s"]) for k, v in runs.items()}
+        diffs = {}
+        if "captum" in best:
+            a, b = np.load(os.path.join(tmp, "vlmsel.npz")), np.load(os.path.join(tmp, "captum.npz"))
+            for k in ("abs", "l2", "signed"):
+                d = np.abs(a[k] - b[k])
+                diffs[k] = {"max_abs": float(d.max()), "max_rel": float((d / np.maximum(np.abs(b[k]), 1e-12)).max())}
+
+    mem_label = "peak GPU memory allocated (GB)" if args.device.startswith("cuda") else "peak RSS (GB)"
+    print(f"\n| part | time (s) | {mem_label} |\n|---|---|---|")
+    for k in ("vlmsel", "captum", "floor"):
+        if k in best:
+            print(f"| {k} | {best[k]['time_s']:.2f} | {best[k]['peak_gb']:.2f} |")
+    print(f"\nmodel-only RSS: {best['vlmsel']['rss_model_gb']:.2f} GB; blocks: {best['vlmsel']['n_blocks']}")
+    ratios = {"vlmsel/floor": best["vlmsel"]["time_s"] / best["floor"]["time_s"]}
+    if "captum" in best:
+        ratios["captum/vlmsel"] = best["captum"]["time_s"] / best["vlmsel"]["time_s"]
+    for k, v in ratios.items():
+        print(f"{k}: {v:.2f}")
+    for k, v in diffs.items():
+        print(f"max |vlmsel - captum| of the {k} block scalar: {v['max_abs']:.3g} (relative {v['max_rel']:.3g})")
+    if args.json:
+        Path(args.json).write_text(
+            json.dumps({"args": vars(args), "runs": runs, "ratios": ratios, "captum_diff": diffs}, indent=2)
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,70 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # N. Chapter title (one idea)
+#
+# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/vlmsel/vlmsel/blob/main/notebooks/NN_name.ipynb)
+#
+# **What you will learn**
+#
+# - ...
+#
+# (Template for new chapters: copy to `notebooks/NN_name.py`, replace NN_name in the badge, run
+# `make sync` to create the paired .ipynb, and add it to `_toc.yml`. Conventions: code lines at most
+# ~84 characters; every number in the prose glued with `myst_nb.glue`; every figure has labelled axes
+# and an italic caption line below it; cells whose small outputs must not drift are tagged
+# `nbval-check-output`; cite with {cite}`key` from book/references.bib, no per-chapter bibliography.)
+
+# %% tags=["remove-cell"]
+# Colab bootstrap: installs vlmsel only when this notebook runs in Google Colab.
+import subprocess
+import sys
+
+if "google.colab" in sys.modules:
+    PACKAGE = "vlmsel[book] @ git+https://github.com/vlmsel/vlmsel"
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", PACKAGE],
+                   check=True)
+
+# %% tags=["parameters"]
+# Parameters (papermill). Defaults are the CI scale; every knob lives here.
+SEED = 0
+DEVICE = "cpu"
+
+# %%
+from myst_nb import glue
+
+from vlmsel import plotting
+
+plotting.use_style()
+
+# %% [markdown]
+# ## The idea, built from scratch
+#
+# ## The same with the library
+#
+# ## Summary
+#
+# - ...
+#
+# ## Exercises
+#
+# 1. ...
+#
+# ```{dropdown} Solutions
+# 1. ...
+# ```
+#
+# ## References
+#
+# The works cited here are listed in the [bibliography](../book/bibliography.md).

@@ -1,0 +1,155 @@
+"""``vlmsel select`` end to end on tiny random-init models: the printed table, the JSON schema, the
+HTML report, --max-gflops, --skip-bad and the user errors; and ``--zoo mini`` once the mini world exists."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+
+from select_helpers import SELECT_ZOO, build_world, make_images
+from vlmsel.cli import main
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    return build_world(tmp_path_factory.mktemp("cli_select"), zoo_items=SELECT_ZOO, sources=["src0", "src1"],
+                       n_src=4, n_steps=3)
+
+
+def _args(world, images, *extra):
+    return ["select", "--images", str(images), "--zoo", str(world["zoo_csv"]), "--model-config", str(world["configs"]),
+            "--benchmark", str(world["acc_csv"]), "--profiles", str(world["store"]), "--random-init",
+            "--device", "cpu", "--n-boot", "50", "--work-dir", str(world["base"] / "targets"), *extra]
+
+
+def _target(world, name="mine"):
+    folder = world["base"] / name
+    if not folder.exists():
+        make_images(folder, 3, kind=0, seed=11)
+        make_images(folder, 2, kind=1, seed=12)
+    return folder
+
+
+def test_table_json_and_report(world, tmp_path, capsys):
+    out_json, out_html = tmp_path / "r.json", tmp_path / "r.html"
+    rc = main(_args(world, _target(world), "--top", "2", "--json", str(out_json), "--report", str(out_html)))
+    out = capsys.readouterr().out
+    assert rc == 0
+    assert "rank" in out and "P(top-1)" in out and "GFLOPs/img" in out
+    lines = [ln for ln in out.splitlines() if ln.strip().startswith(("1 ", "2 ", "3 "))]
+    assert [ln.split()[0] for ln in lines] == ["1", "2"]  # --top 2
+    assert ("Stable choice" in out) or ("Unstable choice" in out)
+    assert f"wrote {out_json}" in out and f"wrote {out_html}" in out
+
+    d = json.loads(out_json.read_text())
+    assert d["format"] == "vlmsel-selection" and d["version"] == 1
+    assert set(d) >= {"top1", "ranking", "stability", "explanations", "images", "excluded", "info", "notes"}
+    assert len(d["ranking"]) == 3 and d["top1"] == d["ranking"][0]["model"]
+    for i, row in enumerate(d["ranking"], 1):
+        assert set(row) == {"rank", "model", "score", "score_lo", "score_hi", "p_top1", "p_top5", "family",
+                            "params_M", "gflops", "image_gflops", "pareto"}
+        assert row["rank"] == i and isinstance(row["pareto"], bool) and 0 <= row["p_top1"] <= 1
+        assert row["gflops"] is None  # unknown: null, not NaN
+    assert math.isclose(sum(r["p_top1"] for r in d["ranking"]), 1.0)
+    st = d["stability"]
+    assert set(st) >= {"top1", "p_top1", "stable", "threshold", "n_boot", "message", "curve", "suggested_n_images", "fit"}
+    assert st["threshold"] == 0.6 and st["n_boot"] == 50 and st["curve"][-1]["n_images"] == 5
+    ex = d["explanations"][d["top1"]]
+    assert {s["dataset"] for s in ex["sources"]} == {"src0", "src1"}
+    assert set(ex["sources"][0]) == {"dataset", "alpha", "dcd", "accuracy", "rank", "n_models"}
+    assert math.isclose(sum(s["alpha"] for s in ex["sources"]), 1.0)
+    assert len(ex["blocks"]) == len(ex["target_importance"]) == len(ex["source_importance"])
+    assert d["images"]["n"] == 5 and len(d["images"]["sha256"]) == 5
+    assert d["info"]["settings"]["weights"] == "random-init"
+    html = out_html.read_text()
+    assert html.count("data:image/png;base64,") >= 3 and "https://" not in html
+
+
+def test_max_gflops(world, tmp_path, capsys):
+    out_json = tmp_path / "r.json"
+    assert main(_args(world, _target(world), "--max-gflops", "0.03", "--json", str(out_json))) == 0
+    d = json.loads(out_json.read_text())
+    assert [r["model"] for r in d["ranking"] if r["image_gflops"] > 0.03] == []
+    assert {e["model"] for e in d["excluded"]} == {"vlmsel_sel_vit b"}
+    assert d["info"]["settings"]["max_gflops"] == 0.03
+    assert "vlmsel_sel_vit b" not in capsys.readouterr().out.split("Not ranked")[0]
+
+
+def test_bad_inputs(world, tmp_path, capsys):
+    folder = tmp_path / "imgs"
+    make_images(folder, 2, kind=0, seed=1)
+    (folder / "cat.jpg").write_bytes(b"not a jpeg at all")
+    (folder / "list.txt").write_text("x")
+    assert main(_args(world, folder)) == 2
+    err = capsys.readouterr().err
+    assert "cat.jpg" in err and "--skip-bad" in err
+    assert main(_args(world, folder, "--skip-bad")) == 0
+    out = capsys.readouterr().out
+    assert "Skipped 2 file(s)" in out and "cat.jpg" in out and "list.txt: not an image file" in out
+    one = tmp_path / "one"
+    make_images(one, 1, kind=0)
+    assert main(_args(world, one)) == 2
+    assert "at least 2" in capsys.readouterr().err
+    assert main(_args(world, tmp_path / "no_such_folder")) == 2
+    assert "no_such_folder does not exist" in capsys.readouterr().err
+
+
+def test_settings_mismatch_names_the_model(world, capsys):
+    args = [a for a in _args(world, _target(world)) if a != "--random-init"]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert "vlmsel_sel_vit a" in err and "--random-init" in err
+
+
+def test_a_list_of_files(world, tmp_path, capsys):
+    files = sorted(str(p) for p in _target(world).glob("*.png"))[:3]
+    args = _args(world, files[0])
+    i = args.index("--images")
+    args[i + 1: i + 2] = files
+    assert main(args) == 0
+    assert "for 3 images" in capsys.readouterr().out
+
+
+def _mini_ready() -> bool:
+    try:
+        from vlmsel.groundtruth import load_benchmark
+        from vlmsel.mini.profiling import default_profile_store
+        from vlmsel.profile_store import ProfileStore
+
+        bench = load_benchmark("mini")
+        store = ProfileStore(default_profile_store())
+        return len(set(bench.models) & set(store.models)) >= 2 and bool(set(bench.datasets) & set(store.datasets))
+    except Exception:
+        return False
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not _mini_ready(), reason="the mini world (trained models, ground truth, profile store) is not built")
+def test_zoo_mini_works_offline_out_of_the_box(tmp_path, capsys):
+    """``vlmsel select --images <mini images> --zoo mini --report r.html``: no --profiles, no --benchmark."""
+    from vlmsel.mini.tasks import list_tasks, make_task_data
+    from PIL import Image
+
+    data = make_task_data(list_tasks()[0], n=6, seed=123)
+    folder = tmp_path / "mini_images"
+    folder.mkdir()
+    for i, arr in enumerate(data.images):
+        Image.fromarray(arr).save(folder / f"{i}.png")
+    report = tmp_path / "r.html"
+    rc = main(["select", "--images", str(folder), "--zoo", "mini", "--device", "cpu", "--n-boot", "50",
+               "--work-dir", str(tmp_path / "targets"), "--report", str(report)])
+    assert rc == 0, capsys.readouterr().err
+    assert report.is_file() and "data:image/png;base64," in report.read_text()
+    assert "P(top-1)" in capsys.readouterr().out

@@ -1,0 +1,87 @@
+"""The committed mini zoo: weights load, reproduce the committed ground truth, and make a real selection problem."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from vlmsel.files import sha256_file
+from vlmsel.mini.groundtruth import (
+    compute_groundtruth,
+    load_mini_benchmark,
+    load_mini_table,
+    rank_correlations,
+    summary,
+)
+from vlmsel.mini.models import MINI_ZOO, default_mini_dir, is_trained, list_mini_models, model_dir
+from vlmsel.mini.tasks import BROAD_TASK, list_tasks
+
+ROOT = default_mini_dir()
+pytestmark = pytest.mark.skipif(not (ROOT / "groundtruth.csv").is_file(), reason="mini ground truth not committed")
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
+def test_every_zoo_model_is_committed_with_its_manifest():
+    total = 0
+    for spec in MINI_ZOO:
+        folder = model_dir(spec.name)
+        assert is_trained(spec.name), spec.name
+        manifest = json.loads((folder / "training.json").read_text())
+        assert manifest["model"] == spec.name and manifest["seed"] == spec.seed and manifest["steps"] == spec.steps
+        assert manifest["weights_sha256"] == sha256_file(folder / manifest["weights_file"])
+        assert manifest["loss"]["last_10pct_mean"] < manifest["loss"]["first"]
+        total += sum(p.stat().st_size for p in folder.iterdir())
+    assert total <= 10 * 1024 * 1024
+
+
+def test_table_is_complete_and_tidy():
+    table = load_mini_table()
+    assert list(table.columns[:4]) == ["model", "dataset", "acc1", "mean_per_class_recall"]
+    assert set(table["model"]) == set(list_mini_models()) and set(table["dataset"]) == set(list_tasks())
+    assert len(table) == len(list_mini_models()) * len(list_tasks())
+    assert table[["acc1", "mean_per_class_recall"]].apply(lambda c: c.between(0, 1)).all().all()
+
+
+def test_committed_weights_reproduce_the_committed_ground_truth():
+    models = [list_mini_models()[i] for i in (0, 8, 12)]  # a ViT, the ResNet, a ConvNeXt
+    tasks = ["count", "digits", BROAD_TASK]
+    fresh = compute_groundtruth(models, tasks)
+    committed = load_mini_table().set_index(["model", "dataset"])
+    for row in fresh.itertuples():
+        ref = committed.loc[(row.model, row.dataset)]
+        assert row.acc1 == pytest.approx(ref["acc1"], abs=6e-5), (row.model, row.dataset)
+        assert row.mean_per_class_recall == pytest.approx(ref["mean_per_class_recall"], abs=6e-5)
+
+
+def test_benchmark_view_and_data_layer():
+    bench = load_mini_benchmark()
+    assert bench.name == "mini" and bench.reference_dataset == BROAD_TASK
+    assert bench.models == list_mini_models() and bench.datasets == list_tasks()
+    assert {"arch", "pretrained", "family", "params_M", "gflops"} <= set(bench.model_info.columns)
+    assert bench.model_info["family"].nunique() >= 3
+    recall = load_mini_benchmark("mean_per_class_recall")
+    assert not np.allclose(recall.wide.values, bench.wide.values)
+    with pytest.raises(ValueError, match="metrics"):
+        load_mini_benchmark("acc5")
+    from vlmsel.groundtruth import load_benchmark
+
+    pd.testing.assert_frame_equal(load_benchmark("mini").wide, bench.wide)
+
+
+def test_it_is_a_real_selection_problem():
+    wide = load_mini_benchmark().wide
+    s = summary(wide)
+    assert s["best_model"].nunique() >= 4  # the best model differs across tasks
+    assert (s["inb_regret"] > 0.02).sum() >= 3  # ranking by the broad task is clearly not perfect
+    corr = rank_correlations(wide)
+    off = corr.values[~np.eye(len(corr), dtype=bool)]
+    assert off.min() < 0.5  # tasks disagree about the models

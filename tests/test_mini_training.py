@@ -1,0 +1,124 @@
+"""Training the mini models: seeded and deterministic, saved folders that open_clip loads."""
+
+import dataclasses
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from vlmsel.mini.models import (
+    MINI_ARCHS,
+    MINI_ZOO,
+    MiniModelSpec,
+    create_mini_model,
+    get_spec,
+    load_mini_model,
+    mini_tokenizer,
+    model_slug,
+    register_mini_pretrained,
+    to_model_input,
+)
+from vlmsel.mini.scenes import render_batch, sample_scenes
+from vlmsel.mini.training import MIXTURES, get_mixture, lr_at, save_trained, train
+
+SPEC = MiniModelSpec("mini-vit-p8-w32-d6", "mixed", seed=3, steps=3, batch_size=16)
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
+def _weights(model):
+    return {k: v.detach().clone() for k, v in model.state_dict().items()}
+
+
+def test_same_seed_same_weights_after_a_few_steps():
+    a = train(SPEC, pool_size=48, show_progress=False)
+    b = train(SPEC, pool_size=48, show_progress=False)
+    assert a.losses == b.losses and len(a.losses) == 3
+    wa, wb = _weights(a.model), _weights(b.model)
+    assert all(torch.equal(wa[k], wb[k]) for k in wa)
+    init = _weights(create_mini_model(SPEC.arch, seed=SPEC.seed))
+    assert any(not torch.equal(wa[k], init[k]) for k in wa)  # training moved the weights
+    c = train(dataclasses.replace(SPEC, seed=4), pool_size=48, show_progress=False)
+    wc = _weights(c.model)
+    assert any(not torch.equal(wa[k], wc[k]) for k in wa)
+
+
+def test_loss_starts_near_log_batch_and_decreases_on_a_tiny_pool():
+    spec = dataclasses.replace(SPEC, arch="mini-vit-p16-w48-d8", mixture="full", steps=40)
+    st = train(spec, pool_size=16, warmup=5, show_progress=False)
+    assert abs(st.losses[0] - np.log(16)) < 1.0
+    assert np.mean(st.losses[-5:]) < st.losses[0] - 0.5
+
+
+def test_lr_schedule():
+    assert lr_at(0, 100, 1.0, 10) == pytest.approx(0.1)
+    assert lr_at(9, 100, 1.0, 10) == pytest.approx(1.0)
+    assert lr_at(10, 100, 1.0, 10) == pytest.approx(1.0)
+    assert lr_at(55, 100, 1.0, 10) == pytest.approx(0.5)
+    assert lr_at(100, 100, 1.0, 10) == pytest.approx(0.0)
+
+
+def test_zoo_specs_are_valid():
+    assert len(MINI_ZOO) >= 12 and len({s.name for s in MINI_ZOO}) == len(MINI_ZOO)
+    assert all(s.arch in MINI_ARCHS and s.mixture in MIXTURES for s in MINI_ZOO)
+    assert len({s.arch for s in MINI_ZOO}) >= 5
+    assert get_spec("mini-rn-w8 count").mixture == "count"
+    with pytest.raises(KeyError, match="mini models"):
+        get_spec("ViT-B-32 openai")
+    with pytest.raises(KeyError, match="mixtures"):
+        get_mixture("web")
+    assert model_slug("mini-rn-w8 count") == "mini-rn-w8__count"
+
+
+@pytest.mark.parametrize("arch", list(MINI_ARCHS))
+def test_every_arch_builds_and_encodes(arch):
+    model = create_mini_model(arch, seed=0).eval()
+    x = to_model_input(render_batch(sample_scenes(2, 0)))
+    with torch.no_grad():
+        img = model.encode_image(x)
+        txt = model.encode_text(mini_tokenizer()(["a red circle", "two squares"]))
+    assert img.shape == (2, 64) and txt.shape == (2, 64)
+    assert model.token_embedding.num_embeddings == mini_tokenizer().vocab_size
+
+
+def test_saved_folder_loads_with_open_clip(tmp_path):
+    import open_clip
+    from PIL import Image
+
+    spec = dataclasses.replace(SPEC, mixture="full", seed=0)
+    st = train(spec, pool_size=32, show_progress=False)
+    folder = save_trained(st, spec, tmp_path)
+    manifest = json.loads((folder / "training.json").read_text())
+    assert manifest["model"] == spec.name and manifest["seed"] == 0 and manifest["steps"] == 3
+    assert manifest["weights_dtype"] == "float16" and len(manifest["loss"]["curve_step_mean"]) == 3
+
+    images = render_batch(sample_scenes(4, 1))
+    x = to_model_input(images)
+    model, preprocess, tok = load_mini_model(spec.name, tmp_path)
+    # open_clip's own eval transform of the PIL images equals to_model_input
+    x_pil = torch.stack([preprocess(Image.fromarray(a)) for a in images])
+    torch.testing.assert_close(x_pil, x, rtol=0, atol=1e-6)
+    with torch.no_grad():
+        loaded, trained = model.encode_image(x), st.model.encode_image(x)
+    torch.testing.assert_close(loaded, trained, rtol=0.02, atol=0.02)  # fp16 storage
+    assert tok.vocab_size == mini_tokenizer().vocab_size
+
+    # registered as an open_clip pretrained tag of the architecture
+    assert spec.name in register_mini_pretrained(tmp_path)
+    model2, _, pre2 = open_clip.create_model_and_transforms(spec.arch, pretrained=spec.mixture)
+    model2.eval()
+    with torch.no_grad():
+        torch.testing.assert_close(model2.encode_image(x), loaded)
+    torch.testing.assert_close(torch.stack([pre2(Image.fromarray(a)) for a in images]), x, rtol=0, atol=1e-6)
+
+
+def test_untrained_model_error_names_the_command(tmp_path):
+    with pytest.raises(FileNotFoundError, match="vlmsel mini train"):
+        load_mini_model("mini-rn-w8 count", tmp_path)

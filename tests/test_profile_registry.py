@@ -1,0 +1,104 @@
+"""Published profile stores: download (a file:// URL here), sha256 check before anything is kept, safe
+unpacking, the cache, offline mode, and the packaged registry's entries."""
+
+from __future__ import annotations
+
+import io
+import json
+import tarfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from vlmsel.files import sha256_file
+from vlmsel.profile_registry import fetch_store, registry, store_for_zoo
+from vlmsel.profile_store import ProfileStore, write_profile
+from vlmsel.upstream import DataFileError
+
+
+def _store(folder: Path) -> Path:
+    n, l = 3, 4
+    rng = np.random.default_rng(0)
+    arrays = {k: rng.random((n, l)) for k in ("abs", "l2", "signed", "branch")}
+    arrays.update(f_x=np.ones(n), f_baseline=np.zeros(n), block_names=[f"b{i}" for i in range(l)],
+                  image_ids=[f"i{i}" for i in range(n)])
+    write_profile(folder, "RN50 openai", "dtd", arrays, {"n_steps": 2})
+    return folder
+
+
+def _archive(tmp_path: Path, root: str = "store") -> Path:
+    _store(tmp_path / "src" / root)
+    path = tmp_path / "store.tar.gz"
+    with tarfile.open(path, "w:gz") as tar:
+        tar.add(tmp_path / "src" / root, arcname=root)
+    return path
+
+
+def _registry(tmp_path: Path, archive: Path, sha: str | None = None, root: str = "store") -> Path:
+    reg = {"format": "vlmsel-profile-registry", "version": 1, "stores": {
+        "tiny": {"zoo": "openclip48", "url": archive.as_uri(), "sha256": sha or sha256_file(archive),
+                 "bytes": archive.stat().st_size, "root": root}}}
+    path = tmp_path / "registry.json"
+    path.write_text(json.dumps(reg))
+    return path
+
+
+def test_fetch_verifies_unpacks_and_caches(tmp_path):
+    archive = _archive(tmp_path)
+    reg = registry(_registry(tmp_path, archive))
+    cache = tmp_path / "cache"
+    store = fetch_store("tiny", reg=reg, cache=cache)
+    ps = ProfileStore(store)
+    assert ps.models == ["RN50 openai"] and ps.datasets == ["dtd"]
+    assert not list(cache.glob("*.partial")) and not list(cache.glob("*.tar.gz"))
+    archive.unlink()  # a second call must not need the archive
+    assert fetch_store("tiny", reg=reg, cache=cache) == store
+    assert store_for_zoo("openclip48", reg).name == "tiny"
+
+
+def test_wrong_sha256_keeps_nothing(tmp_path):
+    archive = _archive(tmp_path)
+    reg = registry(_registry(tmp_path, archive, sha="0" * 64))
+    cache = tmp_path / "cache"
+    with pytest.raises(DataFileError, match="sha256"):
+        fetch_store("tiny", reg=reg, cache=cache)
+    assert not any(p for p in cache.rglob("*") if p.is_file())
+
+
+def test_unsafe_archive_is_refused(tmp_path):
+    path = tmp_path / "evil.tar.gz"
+    with tarfile.open(path, "w:gz") as tar:
+        data = b"x"
+        info = tarfile.TarInfo("../evil.txt")
+        info.size = len(data)
+        tar.addfile(info, io.BytesIO(data))
+    reg = registry(_registry(tmp_path, path))
+    with pytest.raises(DataFileError, match="unsafe|refused"):
+        fetch_store("tiny", reg=reg, cache=tmp_path / "cache")
+    assert not (tmp_path / "evil.txt").exists()
+
+
+def test_archive_without_a_store_and_offline_mode(tmp_path, monkeypatch):
+    archive = _archive(tmp_path)
+    reg = registry(_registry(tmp_path, archive, root="elsewhere"))
+    with pytest.raises(DataFileError, match="no profile store"):
+        fetch_store("tiny", reg=reg, cache=tmp_path / "cache")
+    monkeypatch.setenv("VLMSEL_OFFLINE", "1")
+    with pytest.raises(DataFileError, match="VLMSEL_OFFLINE"):
+        fetch_store("tiny", reg=registry(_registry(tmp_path, archive)), cache=tmp_path / "cache2")
+
+
+def test_packaged_registry(tmp_path, monkeypatch):
+    reg = registry()
+    assert reg["mini"].zoo == "mini" and reg["mini"].builtin == "mini"
+    assert store_for_zoo("mini") == reg["mini"]
+    with pytest.raises(KeyError, match="unknown published profile store 'nope'"):
+        fetch_store("nope")
+    monkeypatch.setenv("VLMSEL_MINI_DIR", str(tmp_path / "no_mini"))
+    with pytest.raises(FileNotFoundError, match="vlmsel mini profile"):
+        fetch_store("mini")
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({"format": "other"}))
+    with pytest.raises(ValueError, match="not a profile-store registry"):
+        registry(bad)

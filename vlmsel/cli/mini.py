@@ -1,0 +1,174 @@
+"""``vlmsel mini``: the mini world (tiny CLIP models trained here on generated tasks).
+
+Subcommands: ``models`` (list the zoo and what is trained), ``tasks`` (list or generate the tasks),
+``train`` (train zoo models, resumable: finished models are skipped), ``groundtruth`` (zero-shot
+accuracy of every trained model on every task -> ``groundtruth.csv``), ``profile`` (block conductance
+of the mini zoo on the mini tasks into a profile store, through :func:`vlmsel.profiling.run_profiles`).
+
+Examples::
+
+    vlmsel mini train                       # the whole zoo, skipping trained models
+    vlmsel mini train --model "mini-rn-w8 count" --force
+    vlmsel mini groundtruth                 # -> data/mini/groundtruth.csv and models.csv
+    vlmsel mini profile                     # -> data/mini/profiles (N = 25, n_steps = 50)
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser("mini", help="the mini world: train the tiny CLIP zoo, tasks, ground truth",
+                                   description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="mini_command", metavar="MINI_COMMAND")
+
+    p = sub.add_parser("models", help="list the mini zoo and which models are trained")
+    p.add_argument("--dir", type=Path, default=None, help="mini data folder (default: data/mini or $VLMSEL_MINI_DIR)")
+    p.set_defaults(func=_models)
+
+    p = sub.add_parser("tasks", help="list the mini tasks; with --out, write each task's images as PNG files")
+    p.add_argument("--n", type=int, default=None, help="images per task (default 500)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", type=Path, default=None, help="write <out>/<task>/<image_id>.png and labels.csv")
+    p.set_defaults(func=_tasks)
+
+    p = sub.add_parser("train", help="train mini models (skips finished ones unless --force)")
+    p.add_argument("--model", action="append", default=None,
+                   help="full model name '<arch> <mixture>' (repeatable; default: the whole zoo)")
+    p.add_argument("--dir", type=Path, default=None, help="mini data folder (default: data/mini or $VLMSEL_MINI_DIR)")
+    p.add_argument("--steps", type=int, default=None, help="override the number of training steps")
+    p.add_argument("--threads", type=int, default=1, help="torch threads (weights are reproducible per thread count)")
+    p.add_argument("--shard", default=None, help="K/N: train only models with index %% N == K (parallel workers)")
+    p.add_argument("--force", action="store_true", help="retrain models that are already trained")
+    p.set_defaults(func=_train)
+
+    p = sub.add_parser("groundtruth", help="zero-shot accuracy of every trained mini model on every mini task")
+    p.add_argument("--dir", type=Path, default=None, help="mini data folder (default: data/mini or $VLMSEL_MINI_DIR)")
+    p.add_argument("--n", type=int, default=None, help="images per task (default 500)")
+    p.add_argument("--out", type=Path, default=None, help="output CSV (default: <dir>/groundtruth.csv)")
+    p.add_argument("--threads", type=int, default=None, help="torch threads")
+    p.set_defaults(func=_groundtruth)
+
+    p = sub.add_parser("profile", help="profile the mini zoo on the mini tasks (resumable)")
+    p.add_argument("--dir", type=Path, default=None, help="mini data folder (default: data/mini or $VLMSEL_MINI_DIR)")
+    p.add_argument("--out", type=Path, default=None, help="profile store (default: <dir>/profiles)")
+    p.add_argument("--model", action="append", default=None, help="full model name (repeatable; default: all)")
+    p.add_argument("--task", action="append", default=None, help="task name (repeatable; default: all)")
+    p.add_argument("--n-images", type=int, default=25, help="images per task (default 25)")
+    p.add_argument("--n-steps", type=int, default=50, help="integration steps (default 50)")
+    p.add_argument("--rule", default="left", help="left (default) or trapezoid")
+    p.add_argument("--objective", default="norm", help="norm (default) or zs_max_logit")
+    p.add_argument("--threads", type=int, default=None, help="torch threads")
+    p.set_defaults(func=_profile)
+
+    parser.set_defaults(func=lambda args: (parser.print_help(), 2)[1])
+
+
+def _models(args) -> int:
+    from vlmsel.mini.models import MINI_ZOO, is_trained
+
+    for spec in MINI_ZOO:
+        mark = "trained" if is_trained(spec.name, args.dir) else "-"
+        print(f"{spec.name:36s} seed={spec.seed} steps={spec.steps} {mark}")
+    return 0
+
+
+def _tasks(args) -> int:
+    from vlmsel.mini.tasks import DEFAULT_N_IMAGES, TASKS, make_task_data
+
+    n = args.n or DEFAULT_N_IMAGES
+    if args.out is None:
+        for task in TASKS.values():
+            print(f"{task.name:14s} {task.n_classes:3d} classes  {task.description}")
+        return 0
+    import csv
+
+    from PIL import Image
+
+    from vlmsel.files import atomic_write
+
+    t0 = time.perf_counter()
+    for name in TASKS:
+        data = make_task_data(name, n=n, seed=args.seed)
+        folder = args.out / name
+        folder.mkdir(parents=True, exist_ok=True)
+        for img, iid in zip(data.images, data.image_ids):
+            Image.fromarray(img).save(folder / f"{iid}.png")
+        with atomic_write(folder / "labels.csv", "w") as fh:
+            w = csv.writer(fh)
+            w.writerow(["image_id", "label", "classname"])
+            for iid, lab in zip(data.image_ids, data.labels):
+                w.writerow([iid, int(lab), data.classnames[lab]])
+    print(f"wrote {len(TASKS)} tasks x {n} images to {args.out} in {time.perf_counter() - t0:.1f} s")
+    return 0
+
+
+def _select(names: list[str] | None, shard: str | None) -> list:
+    from vlmsel.cli import UserError
+    from vlmsel.mini.models import MINI_ZOO, get_spec
+
+    specs = [get_spec(n) for n in names] if names else list(MINI_ZOO)
+    if shard:
+        try:
+            k, n = (int(v) for v in shard.split("/"))
+            assert 0 <= k < n
+        except (ValueError, AssertionError):
+            raise UserError(f"--shard must be K/N with 0 <= K < N, got {shard!r}") from None
+        specs = [s for i, s in enumerate(specs) if i % n == k]
+    return specs
+
+
+def _train(args) -> int:
+    import torch
+
+    from vlmsel.mini.models import is_trained
+    from vlmsel.mini.training import save_trained, train
+
+    torch.set_num_threads(args.threads)
+    for spec in _select(args.model, args.shard):
+        if is_trained(spec.name, args.dir) and not args.force:
+            print(f"{spec.name}: already trained, skipped", flush=True)
+            continue
+        state = train(spec, steps=args.steps)
+        folder = save_trained(state, spec, args.dir, steps=args.steps)
+        print(f"{spec.name}: loss {state.losses[0]:.3f} -> {sum(state.losses[-50:]) / len(state.losses[-50:]):.3f}, "
+              f"{state.wall_time_s:.0f} s -> {folder}", flush=True)
+    return 0
+
+
+def _groundtruth(args) -> int:
+    import torch
+
+    from vlmsel.mini.groundtruth import compute_groundtruth, default_groundtruth_path
+    from vlmsel.mini.tasks import DEFAULT_N_IMAGES
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    out = args.out or default_groundtruth_path(args.dir)
+    t0 = time.perf_counter()
+    table = compute_groundtruth(root=args.dir, n_images=args.n or DEFAULT_N_IMAGES, out=out)
+    print(f"wrote {out}: {table['model'].nunique()} models x {table['dataset'].nunique()} tasks "
+          f"in {time.perf_counter() - t0:.1f} s")
+    return 0
+
+
+def _profile(args) -> int:
+    import torch
+
+    from vlmsel.mini.profiling import default_profile_store, profile_mini
+    from vlmsel.profiling import ProfileSettings
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    settings = ProfileSettings(n_images=args.n_images, n_steps=args.n_steps, rule=args.rule, objective=args.objective)
+    store = args.out or default_profile_store(args.dir)
+    t0 = time.perf_counter()
+    report = profile_mini(store, args.model, args.task, settings, root=args.dir)
+    done = sum(j.status in ("done", "written") for j in report.jobs)
+    print(f"{store}: {done}/{len(report.jobs)} (model, task) profiles in {time.perf_counter() - t0:.1f} s")
+    for job in report.failed:
+        print(f"failed: {job.model.name} on {job.dataset}: {job.error}")
+    return 1 if report.failed else 0

@@ -1,0 +1,210 @@
+"""``vlmsel profile``: block conductance of a zoo on a set of tasks, into a profile store.
+
+Examples::
+
+    vlmsel profile --zoo lovm35 --datasets cifar100,dtd --data-root ~/data --n-images 25 --n-steps 50 \\
+        --device auto --out profiles/
+    vlmsel profile --zoo openclip48 --datasets all20 --out profiles/ --dry-run      # plan and cost only
+    vlmsel profile --models "RN50 openai,ViT-B-32 laion2b_s34b_b79k" --images shop=photos/ --out p/
+    vlmsel profile --zoo my_models.csv --images photos/ --random-init --out p/   # offline, random weights
+
+A thin layer over :func:`vlmsel.profiling.run_profiles`; rerunning the same command resumes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+from pathlib import Path
+
+from vlmsel.cli import UserError
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    from vlmsel.conductance import BASELINES, METHODS, RULES
+    from vlmsel.zoo import PRECISIONS, ZOOS
+
+    p = sub.add_parser(
+        "profile",
+        help="profile a zoo on tasks (block conductance) into a profile store",
+        description="Compute the per-image block conductance (all four block scalars) of every model of a zoo "
+        "on N images of every task, one store entry per (model, dataset). Rerun to resume.",
+    )
+    which = p.add_argument_group("models")
+    which.add_argument("--zoo", help=f"a named zoo ({', '.join(ZOOS)}) or a model list file (.csv/.yaml/.txt)")
+    which.add_argument("--models", help="comma-separated '<arch> <pretrained>' models (instead of or besides --zoo)")
+    which.add_argument("--model-config", action="append", default=[], metavar="PATH",
+                       help="register open_clip model config JSON(s) (a file or folder) for custom architectures")
+    which.add_argument("--random-init", action="store_true",
+                       help="random weights (same architectures): runs offline, for tests and dry runs of the pipeline")
+    tasks = p.add_argument_group("tasks")
+    tasks.add_argument("--datasets", default="",
+                       help="comma-separated LOVM dataset names, or 'all' (23) / 'all20' (the 20 in open_clip's table)")
+    tasks.add_argument("--images", action="append", default=[], metavar="[NAME=]DIR",
+                       help="a folder of images as a task (recursive); repeatable")
+    tasks.add_argument("--data-root", help="folder holding the datasets (see vlmsel.datasets)")
+    tasks.add_argument("--download", action="store_true", help="let torchvision download datasets it can")
+    tasks.add_argument("--skip-bad", action="store_true", help="skip unreadable / non-image files (listed in the manifest)")
+    run = p.add_argument_group("profiling")
+    run.add_argument("--n-images", type=int, default=25, help="images per task (default 25)")
+    run.add_argument("--n-steps", type=int, default=50, help="integration steps (default 50)")
+    run.add_argument("--seed", type=int, default=0, help="sampling seed, also seeds random init (default 0)")
+    run.add_argument("--method", default="gausslegendre", choices=list(METHODS))
+    run.add_argument("--rule", default="left", choices=list(RULES))
+    run.add_argument("--baseline", default="zeros", choices=list(BASELINES))
+    run.add_argument("--objective", default="norm", choices=["norm", "zs_max_logit"])
+    run.add_argument("--granularity", default="block", choices=["block", "stage"])
+    run.add_argument("--internal-batch-size", type=int, default=64, help="path points per pass (memory bound)")
+    run.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1, mps (default auto)")
+    run.add_argument("--precision", default="fp32", choices=list(PRECISIONS))
+    run.add_argument("--autocast", action="store_true", help="bfloat16 autocast for the forward passes")
+    run.add_argument("--threads", type=int, default=None, help="CPU threads for torch (default: torch's choice)")
+    out = p.add_argument_group("output")
+    out.add_argument("--out", required=True, help="profile store folder (created if missing)")
+    out.add_argument("--overwrite", action="store_true", help="recompute entries stored with other settings")
+    out.add_argument("--dry-run", action="store_true", help="print the plan and its estimated cost; compute nothing")
+    out.add_argument("--throughput", type=float, default=None, metavar="GFLOPS",
+                     help="effective GFLOP/s for the cost estimate (default: vlmsel.profiling.THROUGHPUT_GFLOPS)")
+    p.set_defaults(func=_run)
+
+
+def _entries(args: argparse.Namespace):
+    from vlmsel.zoo import load_zoo, register_model_configs
+
+    for path in args.model_config:
+        register_model_configs(path)
+    items = []
+    if args.zoo:
+        items.extend(load_zoo(args.zoo))
+    if args.models:
+        items.extend(load_zoo([m.strip() for m in args.models.split(",") if m.strip()]))
+    if not items:
+        raise UserError("say which models: --zoo NAME|FILE and/or --models 'arch pretrained,...'")
+    return load_zoo(items)  # rejects duplicates
+
+
+def _datasets(args: argparse.Namespace) -> list[str]:
+    from vlmsel.groundtruth import OPENCLIP_COLUMNS, lovm_datasets
+
+    names = [d.strip() for d in args.datasets.split(",") if d.strip()]
+    out: list[str] = []
+    for d in names:
+        if d == "all":
+            out.extend(lovm_datasets())
+        elif d == "all20":
+            out.extend(x for x in lovm_datasets() if x in OPENCLIP_COLUMNS)
+        else:
+            out.append(d)
+    return out
+
+
+def _image_tasks(args: argparse.Namespace):
+    from vlmsel.datasets import open_task
+
+    tasks = []
+    for spec in args.images:
+        name, sep, folder = spec.partition("=")
+        if not sep:
+            name, folder = "", spec
+        if not Path(folder).is_dir():
+            raise UserError(f"--images {spec}: {folder} is not a folder")
+        task = open_task(folder, skip_bad=args.skip_bad)
+        if name:
+            task.name = name
+        tasks.append(task)
+    return tasks
+
+
+def _fmt_seconds(s: float) -> str:
+    if math.isnan(s):
+        return "?"
+    if s < 120:
+        return f"{s:.0f} s"
+    if s < 7200:
+        return f"{s / 60:.1f} min"
+    return f"{s / 3600:.1f} h"
+
+
+def _run(args: argparse.Namespace) -> int:
+    from vlmsel import profiling
+    from vlmsel.zoo import ModelLoadError, resolve_device
+
+    if args.threads is not None:
+        if args.threads < 1:
+            raise UserError(f"--threads must be at least 1; got {args.threads}")
+        import torch
+
+        torch.set_num_threads(args.threads)
+    try:
+        settings = profiling.ProfileSettings(
+            n_images=args.n_images, n_steps=args.n_steps, seed=args.seed, method=args.method, rule=args.rule,
+            baseline=args.baseline, objective=args.objective, granularity=args.granularity,
+            internal_batch_size=args.internal_batch_size, autocast=args.autocast, pretrained=not args.random_init,
+            precision=args.precision,
+        )
+        entries = _entries(args)
+        datasets = _datasets(args)
+        if datasets:
+            profiling.check_dataset_names(datasets)
+        image_tasks = _image_tasks(args)
+        if not datasets and not image_tasks:
+            raise UserError("say which tasks: --datasets a,b,... and/or --images DIR")
+        device = resolve_device(args.device)
+        if args.dry_run:
+            names = [Path(d).resolve().name if Path(d).is_dir() and d not in _lovm() else d for d in datasets]
+            names += [t.name for t in image_tasks]
+            jobs = profiling.plan_profiles(entries, names, args.out, settings, device=device,
+                                           throughput_gflops=args.throughput)
+            _print_plan(jobs, settings, device, args.throughput)
+            return 0
+        report = profiling.run_profiles(
+            entries, [*datasets, *image_tasks], args.out, settings, device=device, data_root=args.data_root,
+            download=args.download, skip_bad=args.skip_bad, overwrite=args.overwrite,
+        )
+    except ModelLoadError as err:
+        raise UserError(str(err)) from err
+    table = report.table()
+    counts = table["status"].value_counts().to_dict()
+    print(f"profile store {args.out}: {counts.get('written', 0)} written, {counts.get('done', 0)} already done, "
+          f"{counts.get('failed', 0)} failed ({len(entries)} models x {len(table) // max(len(entries), 1)} tasks)")
+    for s in report.samples.values():
+        for image_id, why in s.skipped:
+            print(f"  skipped in {s.task}: {image_id} ({why})")
+    written = table[table["status"] == "written"]
+    if len(written):
+        print(f"  wall time per (model, dataset): mean {written['wall_time_s'].mean():.1f} s on {device}")
+    for j in report.failed:
+        print(f"  FAILED {j.model.name} / {j.dataset}: {j.error}", file=sys.stderr)
+    return 1 if report.failed else 0
+
+
+def _lovm() -> list[str]:
+    from vlmsel.groundtruth import lovm_datasets
+
+    return lovm_datasets()
+
+
+def _print_plan(jobs, settings, device, throughput) -> None:
+    from vlmsel import profiling
+
+    table = profiling.plan_table(jobs)
+    todo = table[table["status"] == "todo"]
+    rate = throughput if throughput is not None else profiling.THROUGHPUT_GFLOPS.get(device.type, profiling.THROUGHPUT_GFLOPS["cpu"])
+    per_model = todo.groupby("model", sort=False).agg(
+        datasets=("dataset", "size"), image_gflops=("image_gflops", "first"), est_seconds=("est_seconds", "sum"))
+    n_models, n_sets = table["model"].nunique(), table["dataset"].nunique()
+    print(f"plan: {n_models} models x {n_sets} datasets = {len(table)} entries; "
+          f"{len(table) - len(todo)} already done, {len(todo)} to compute")
+    print(f"settings: N={settings.n_images}, n_steps={settings.n_steps}, {settings.method}/{settings.rule}, "
+          f"baseline={settings.baseline}, objective={settings.objective}, weights={settings.weights}, device={device}")
+    if len(per_model):
+        show = per_model.assign(est=per_model["est_seconds"].map(_fmt_seconds)).drop(columns="est_seconds")
+        print(show.to_string())
+    total = float(todo["est_seconds"].sum())
+    unknown = int(todo["est_seconds"].isna().sum())
+    print(f"estimated cost: {_fmt_seconds(total)} ({total:.0f} s) on {device.type}"
+          + (f"; {unknown} entries of unknown cost" if unknown else ""))
+    print(f"cost model: image GFLOPs x N x (n_steps+1) x {profiling.PASSES_PER_POINT} (forward + backward) / "
+          f"{rate:g} GFLOP/s effective ({'given' if throughput is not None else 'vlmsel.profiling.THROUGHPUT_GFLOPS'}"
+          f"{'' if device.type == 'cpu' or throughput is not None else '; NOT measured for this device type: an assumption'})")

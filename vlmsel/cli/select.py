@@ -1,0 +1,115 @@
+"""``vlmsel select``: rank a zoo's models for a folder of your own unlabeled images.
+
+Examples::
+
+    vlmsel select --images photos/ --zoo mini --top 5 --report report.html        # offline, mini world
+    vlmsel select --images photos/ --zoo openclip48 --profiles my_store/ --json ranking.json
+    vlmsel select --images photos/ --zoo openclip48 --max-gflops 10 --report r.html
+    vlmsel select --images a.jpg b.jpg c.jpg --zoo models.csv --benchmark acc.csv --profiles p/ --random-init
+
+Only your images' profiles are computed (cached: a rerun is instant); source profiles come from
+``--profiles`` (a store folder, or a published store's name) or the zoo's published store. A thin
+layer over :func:`vlmsel.recommend.select` and :func:`vlmsel.report.write_report`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from vlmsel.cli import UserError
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    from vlmsel.recommend import STABLE_AT, ZOO_BENCHMARKS
+
+    p = sub.add_parser(
+        "select",
+        help="rank the models of a zoo for your own unlabeled images (table, JSON, HTML report)",
+        description="Rank a zoo's models for a folder of unlabeled images: profiles your images with every model, "
+        "compares them with the source datasets' profiles (DCD) and aggregates the models' ranks on the sources. "
+        "Prints the ranking, how stable the top-1 choice is, and why the leading model ranks first.",
+    )
+    p.add_argument("--images", nargs="+", required=True, metavar="DIR|FILE",
+                   help="a folder of images (read recursively) or image files")
+    p.add_argument("--zoo", default="openclip48",
+                   help=f"a named zoo ({', '.join(ZOO_BENCHMARKS)}) or a model list file (.csv/.yaml/.txt; "
+                   "then give --benchmark) (default openclip48)")
+    p.add_argument("--models", help="comma-separated '<arch> <pretrained>': rank only these models of the zoo")
+    p.add_argument("--model-config", action="append", default=[], metavar="PATH",
+                   help="register open_clip model config JSON(s) (a file or folder) for custom architectures")
+    p.add_argument("--profiles", help="source profile store: a folder, or a published store's name "
+                   "(default: the zoo's published store)")
+    p.add_argument("--benchmark", help="source ground truth: a benchmark name or a CSV (tidy model,dataset,acc1 or wide) "
+                   "(default: the zoo's)")
+    p.add_argument("--top", type=int, default=10, help="rows of the printed table (default 10)")
+    p.add_argument("--json", dest="json_out", metavar="FILE", help="write the result as JSON")
+    p.add_argument("--report", metavar="FILE", help="write a self-contained HTML report")
+    p.add_argument("--max-gflops", type=float, default=None, help="rank only models whose image tower costs at most "
+                   "this many GFLOPs per image")
+    p.add_argument("--skip-bad", action="store_true", help="skip images that cannot be decoded (listed) instead of stopping")
+    p.add_argument("--random-init", action="store_true",
+                   help="random weights (offline; only against a store built with --random-init; tests and CI)")
+    p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1, mps (default auto)")
+    p.add_argument("--n-images", type=int, default=25, help="use at most this many images (default 25)")
+    p.add_argument("--n-steps", type=int, default=None, help="integration steps (default: the store's)")
+    p.add_argument("--seed", type=int, default=0, help="which images are used when there are more (default 0)")
+    p.add_argument("--n-boot", type=int, default=200, help="bootstrap resamples (default 200)")
+    p.add_argument("--eta", type=float, default=2.0, help="block-importance sharpness (default 2.0)")
+    p.add_argument("--gamma", type=float, default=5.0, help="softmin inverse temperature (default 5.0)")
+    p.add_argument("--stable-at", type=float, default=STABLE_AT,
+                   help=f"top-1 probability below which the choice is called unstable (default {STABLE_AT})")
+    p.add_argument("--internal-batch-size", type=int, default=64, help="path points per pass (memory bound)")
+    p.add_argument("--work-dir", help="cache of your images' profiles (default ~/.cache/vlmsel/targets)")
+    p.add_argument("--threads", type=int, default=None, help="CPU threads for torch (default: torch's choice)")
+    p.set_defaults(func=_run)
+
+
+def _run(args: argparse.Namespace) -> int:
+    from vlmsel.images import ImageReadError
+    from vlmsel.recommend import select
+    from vlmsel.upstream import DataFileError
+    from vlmsel.zoo import ModelLoadError, register_model_configs
+
+    if args.threads is not None:
+        if args.threads < 1:
+            raise UserError(f"--threads must be at least 1; got {args.threads}")
+        import torch
+
+        torch.set_num_threads(args.threads)
+    if args.top < 1:
+        raise UserError(f"--top must be at least 1; got {args.top}")
+    for path in args.model_config:
+        register_model_configs(path)
+    missing = [i for i in args.images if not Path(i).exists()]
+    if missing:
+        raise UserError(f"--images: {', '.join(missing[:5])} does not exist")
+    images = args.images[0] if len(args.images) == 1 and Path(args.images[0]).is_dir() else args.images
+    if isinstance(images, list):
+        folders = [i for i in images if Path(i).is_dir()]
+        if folders:
+            raise UserError(f"--images takes one folder or a list of files, not both: {folders}")
+    zoo = args.zoo
+    models = [m.strip() for m in args.models.split(",") if m.strip()] if args.models else None
+    try:
+        result = select(
+            images, zoo=zoo, profiles=args.profiles, benchmark=args.benchmark, models=models,
+            n_images=args.n_images, seed=args.seed, n_steps=args.n_steps, device=args.device,
+            pretrained=not args.random_init, max_gflops=args.max_gflops, skip_bad=args.skip_bad,
+            n_boot=args.n_boot, eta=args.eta, gamma=args.gamma, internal_batch_size=args.internal_batch_size,
+            work_dir=args.work_dir, stable_at=args.stable_at,
+        )
+    except ImageReadError as err:
+        raise UserError(str(err)) from err
+    except (ModelLoadError, DataFileError) as err:
+        raise UserError(str(err)) from err
+    print(result.summary(top=args.top))
+    if args.json_out:
+        print(f"\nwrote {result.to_json(args.json_out)}")
+    if args.report:
+        from vlmsel.report import write_report
+
+        print(f"wrote {write_report(result, args.report, top=max(args.top, 10))}")
+    sys.stdout.flush()
+    return 0

@@ -1,0 +1,32 @@
+"""The mini world: a zoo of tiny CLIP models trained here, on generated image tasks.
+
+Pretrained weights of real CLIP models cannot be downloaded everywhere, and a CPU cannot profile 48
+large models; the mini world is a miniature of the real benchmark in which *everything is real*:
+models trained contrastively on image-caption pairs, tasks with class names and prompt templates,
+zero-shot ground truth and conductance profiles, all reproducible on 2 CPU cores.
+
+Modules, each one idea (taught in the book chapter "A mini world you can train"):
+
+- :mod:`vlmsel.mini.scenes` -- seeded 64x64 scenes (shapes, colours, counts, textures, digits) and their pixels
+- :mod:`vlmsel.mini.captions` -- scenes described in words, in several caption styles; the vocabulary
+- :mod:`vlmsel.mini.tokenizer` -- the word-level tokenizer of the text towers
+- :mod:`vlmsel.mini.tasks` -- the labelled tasks (LOVM-style class names and templates), ``broad`` = ImageNet's role
+- :mod:`vlmsel.mini.models` -- the architectures (open_clip configs), the zoo, loading trained models
+- :mod:`vlmsel.mini.training` -- pretraining mixtures and the contrastive training loop
+- :mod:`vlmsel.mini.groundtruth` -- zero-shot accuracy of the zoo on the tasks: the ``mini`` benchmark
+- :mod:`vlmsel.mini.profiling` -- the zoo and tasks as inputs of the ordinary profiling pipeline
+"""
+
+from vlmsel.mini.models import MINI_ZOO, list_mini_models, load_mini_model, mini_tokenizer
+from vlmsel.mini.tasks import BROAD_TASK, get_task, list_tasks, make_task_data
+
+__all__ = [
+    "BROAD_TASK",
+    "MINI_ZOO",
+    "get_task",
+    "list_mini_models",
+    "list_tasks",
+    "load_mini_model",
+    "make_task_data",
+    "mini_tokenizer",
+]

@@ -1,0 +1,116 @@
+"""Profiling the mini zoo on the mini tasks with the ordinary pipeline (:mod:`vlmsel.profiling`).
+
+Nothing here computes conductance: the mini world only supplies the pipeline's two inputs.
+
+- :func:`mini_zoo_entries`: the trained mini models as :class:`vlmsel.zoo.ZooEntry` objects, after
+  registering their weights as open_clip pretrained tags (:func:`vlmsel.mini.models.register_mini_pretrained`),
+  so :func:`vlmsel.zoo.load_model` loads them by their names (``"mini-rn-w8 count"``).
+- :func:`mini_task`: a mini task as a :class:`vlmsel.datasets.Task` whose image source generates the
+  task's evaluation split in memory (ids ``"<task>-<seed>-<index>.png"``, labels = class names).
+
+:func:`profile_mini` runs :func:`vlmsel.profiling.run_profiles` on them (default N = 25 images per task,
+n_steps = 50, the spec's settings). Taught in the book chapter "A mini world you can train".
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Sequence
+
+from PIL import Image
+
+from vlmsel.mini.models import ARCH_FAMILY, MINI_ZOO, default_mini_dir, is_trained, register_mini_pretrained
+from vlmsel.mini.tasks import DEFAULT_N_IMAGES, TaskData, list_tasks, make_task_data
+
+DEFAULT_PROFILE_STORE = "profiles"
+"""The committed mini profile store, relative to the mini data folder."""
+
+
+class MiniTaskSource:
+    """An image source (:class:`vlmsel.datasets.ImageSource`) over a generated task split."""
+
+    def __init__(self, data: TaskData):
+        self.data = data
+        self.description = f"generated mini task {data.name} (seed {data.seed}, {len(data)} images)"
+        self._index = {f"{iid}.png": i for i, iid in enumerate(data.image_ids)}
+
+    def ids(self) -> list[str]:
+        return list(self._index)
+
+    def read(self, image_id: str) -> tuple[Image.Image, str, Any]:
+        from vlmsel.datasets import _pixels_sha256
+
+        try:
+            i = self._index[image_id]
+        except KeyError:
+            raise KeyError(f"mini task {self.data.name!r} has no image {image_id!r}") from None
+        img = Image.fromarray(self.data.images[i])
+        return img, _pixels_sha256(img), self.data.classnames[int(self.data.labels[i])]
+
+
+def mini_task(name: str, n: int = DEFAULT_N_IMAGES, seed: int = 0):
+    """The mini task ``name`` as a :class:`vlmsel.datasets.Task` (class names and templates included)."""
+    from vlmsel.datasets import Task
+
+    data = make_task_data(name, n=n, seed=seed)
+    return Task(name, MiniTaskSource(data), classnames=data.classnames, templates=data.templates)
+
+
+def mini_zoo_entries(models: Sequence[str] | None = None, root: str | os.PathLike | None = None) -> list:
+    """Trained mini models as zoo entries (family, parameters and GFLOPs from ``models.csv`` when present)."""
+    from vlmsel.zoo import ZooEntry
+
+    register_mini_pretrained(root)
+    specs = [s for s in MINI_ZOO if models is None or s.name in models]
+    if models is not None:
+        unknown = sorted(set(models) - {s.name for s in specs})
+        if unknown:
+            raise KeyError(f"unknown mini model(s) {unknown}; mini models: {[s.name for s in MINI_ZOO]}")
+    missing = [s.name for s in specs if not is_trained(s.name, root)]
+    if missing:
+        raise FileNotFoundError(f"mini model(s) not trained: {missing} (run `vlmsel mini train`)")
+    info = None
+    info_path = (Path(root) if root is not None else default_mini_dir()) / "models.csv"
+    if info_path.is_file():
+        import pandas as pd
+
+        info = pd.read_csv(info_path, index_col="model")
+    entries = []
+    for s in specs:
+        # built directly (not with vlmsel.zoo.zoo_entry, which consults open_clip's published table)
+        extra: dict[str, Any] = dict(family=ARCH_FAMILY[s.arch], quick_gelu=False)
+        if info is not None and s.name in info.index:
+            for k in ("params_M", "gflops", "image_params_M", "image_gflops"):
+                extra[k] = float(info.at[s.name, k])
+        entries.append(ZooEntry(arch=s.arch, pretrained=s.mixture, **extra))
+    return entries
+
+
+def default_profile_store(root: str | os.PathLike | None = None) -> Path:
+    """``<mini dir>/profiles``."""
+    return (Path(root) if root is not None else default_mini_dir()) / DEFAULT_PROFILE_STORE
+
+
+def profile_mini(
+    store: str | os.PathLike | None = None,
+    models: Sequence[str] | None = None,
+    tasks: Sequence[str] | None = None,
+    settings=None,
+    *,
+    root: str | os.PathLike | None = None,
+    show_progress: bool | None = None,
+):
+    """Profile trained mini models on mini tasks into ``store`` (default ``<mini dir>/profiles``).
+
+    ``settings`` is a :class:`vlmsel.profiling.ProfileSettings` (default: the spec's, N = 25,
+    n_steps = 50, on CPU). Resumable like :func:`vlmsel.profiling.run_profiles`, which does the work.
+    """
+    from vlmsel.profiling import ProfileSettings, run_profiles
+
+    settings = settings or ProfileSettings()
+    tasks = list(tasks) if tasks is not None else list_tasks()
+    entries = mini_zoo_entries(models, root)
+    opened = [mini_task(t) for t in tasks]
+    store = Path(store) if store is not None else default_profile_store(root)
+    return run_profiles(entries, opened, store, settings, device="cpu", show_progress=show_progress)

@@ -1,0 +1,217 @@
+"""Published profile stores: source profiles you download instead of computing.
+
+Selecting a model for your own images (:mod:`vlmsel.recommend`) needs the profiles of every zoo model on
+every *source* dataset, which are expensive to compute (chapter 5) and the same for everyone. A
+published store is a profile store (:mod:`vlmsel.profile_store`) packed as a ``.tar.gz`` archive, listed
+in ``resources/profile_stores.json`` with its public URL, sha256 and size, exactly like the benchmark
+tables of :mod:`vlmsel.upstream`::
+
+    "stores": {
+      "<name>": {"zoo": "openclip48", "url": "https://...", "sha256": "...", "bytes": 123,
+                 "root": "<folder inside the archive holding store.json>", "description": "..."},
+      "mini":   {"zoo": "mini", "builtin": "mini", "description": "..."}
+    }
+
+:func:`fetch_store` downloads an archive with :func:`vlmsel.upstream.download` (the bytes are hashed
+before anything is written; a wrong hash saves nothing), unpacks it safely (no absolute paths, no
+``..``, no links out of the folder) into a temporary folder beside the cache entry and renames it into
+place, so the cache holds either a complete verified store or nothing. The cache is
+``$VLMSEL_CACHE_DIR/profiles`` or ``~/.cache/vlmsel/profiles``; ``VLMSEL_OFFLINE=1`` forbids downloads.
+
+A *builtin* entry ships with vlmsel: ``mini`` is the mini world's store (``data/mini/profiles``,
+:func:`vlmsel.mini.profiling.default_profile_store`), so ``vlmsel select --zoo mini`` works offline.
+**At present the registry lists only that one**: no store of a real zoo (``openclip48``, ``lovm35``)
+has been published. Until one is, build your own with ``vlmsel profile`` and pass its folder
+(``profiles=`` / ``--profiles PATH``).
+
+Taught in chapter 8, "Select a model for your own images".
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import shutil
+import tarfile
+import tempfile
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any, Mapping
+
+from vlmsel.files import atomic_write, sha256_file
+from vlmsel.upstream import CACHE_DIR_ENV, OFFLINE_ENV, DataFileError, UpstreamFile, download
+
+REGISTRY_FORMAT = "vlmsel-profile-registry"
+#: Written into an unpacked store's folder: the archive it came from (its sha256), for later checks.
+ORIGIN_FILE = ".vlmsel-origin.json"
+
+
+@dataclass(frozen=True)
+class PublishedStore:
+    """One registry entry.
+
+    Attributes
+    ----------
+    name : registry key. zoo : the zoo whose models it profiles (``"openclip48"``, ``"mini"``, ...).
+    url, sha256, bytes : the archive (empty / 0 for a builtin store).
+    root : folder inside the archive that holds ``store.json`` (``""``: the archive's top level).
+    builtin : name of a store that ships with vlmsel (``"mini"``), or ``""``.
+    description : what it holds (settings, N, n_steps, date).
+    """
+
+    name: str
+    zoo: str
+    url: str = ""
+    sha256: str = ""
+    bytes: int = 0
+    root: str = ""
+    builtin: str = ""
+    description: str = ""
+
+
+def _parse(raw: Mapping[str, Any], where: str) -> dict[str, PublishedStore]:
+    if raw.get("format") != REGISTRY_FORMAT:
+        raise ValueError(f"{where}: not a profile-store registry (format {raw.get('format')!r}, expected {REGISTRY_FORMAT!r})")
+    out = {}
+    for name, entry in raw.get("stores", {}).items():
+        if "zoo" not in entry:
+            raise ValueError(f"{where}: store {name!r} lacks its 'zoo'")
+        if not entry.get("builtin") and not all(entry.get(k) for k in ("url", "sha256")):
+            raise ValueError(f"{where}: store {name!r} needs either 'builtin' or 'url' and 'sha256'")
+        out[name] = PublishedStore(
+            name=name, zoo=str(entry["zoo"]), url=str(entry.get("url", "")), sha256=str(entry.get("sha256", "")),
+            bytes=int(entry.get("bytes", 0)), root=str(entry.get("root", "")), builtin=str(entry.get("builtin", "")),
+            description=str(entry.get("description", "")),
+        )
+    return out
+
+
+@functools.lru_cache(maxsize=1)
+def _packaged() -> dict[str, PublishedStore]:
+    text = resources.files("vlmsel").joinpath("resources/profile_stores.json").read_text(encoding="utf-8")
+    return _parse(json.loads(text), "vlmsel/resources/profile_stores.json")
+
+
+def registry(path: str | os.PathLike | None = None) -> dict[str, PublishedStore]:
+    """The published stores by name: the packaged registry, or the JSON file at ``path`` (same format)."""
+    if path is None:
+        return dict(_packaged())
+    p = Path(path)
+    return _parse(json.loads(p.read_text(encoding="utf-8")), str(p))
+
+
+def store_for_zoo(zoo: str, reg: Mapping[str, PublishedStore] | None = None) -> PublishedStore | None:
+    """The first published store of ``zoo`` in registry order, or None."""
+    for entry in (registry() if reg is None else reg).values():
+        if entry.zoo == zoo:
+            return entry
+    return None
+
+
+def profiles_cache_dir() -> Path:
+    """Where downloaded stores are unpacked: ``$VLMSEL_CACHE_DIR/profiles`` or ``~/.cache/vlmsel/profiles``."""
+    env = os.environ.get(CACHE_DIR_ENV)
+    if env:
+        return Path(env).expanduser() / "profiles"
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "vlmsel" / "profiles"
+
+
+def _builtin_path(entry: PublishedStore) -> Path:
+    if entry.builtin == "mini":
+        from vlmsel.mini.profiling import default_profile_store
+
+        path = default_profile_store()
+        if not (path / "store.json").is_file():
+            raise FileNotFoundError(
+                f"the mini world's profile store is missing ({path}/store.json): it ships with the repository "
+                "once built; build it with `vlmsel mini profile` (after `vlmsel mini train`)"
+            )
+        return path
+    raise ValueError(f"unknown builtin profile store {entry.builtin!r} (registry entry {entry.name!r})")
+
+
+def _safe_extract(tar: tarfile.TarFile, dest: Path, archive: str) -> None:
+    """Unpack ``tar`` into ``dest``, refusing members that would land outside it or are devices/links out."""
+    if hasattr(tarfile, "data_filter"):
+        try:
+            tar.extractall(dest, filter="data")
+        except tarfile.FilterError as err:
+            raise DataFileError(f"{archive}: unsafe member refused ({err})") from err
+        return
+    root = dest.resolve()
+    for m in tar.getmembers():  # pragma: no cover - Python < 3.11.4 only
+        target = (dest / m.name).resolve()
+        if not (m.isfile() or m.isdir()) or (root != target and root not in target.parents):
+            raise DataFileError(f"{archive}: unsafe member {m.name!r} refused")
+    tar.extractall(dest)  # pragma: no cover
+
+
+def fetch_store(
+    name: str,
+    *,
+    reg: Mapping[str, PublishedStore] | None = None,
+    cache: str | os.PathLike | None = None,
+    timeout: float = 300.0,
+) -> Path:
+    """Local folder of a published profile store, downloading and unpacking it when needed.
+
+    Parameters
+    ----------
+    name : registry key (see :func:`registry`).
+    reg : the registry to use (default: the packaged one).
+    cache : where stores are unpacked (default :func:`profiles_cache_dir`).
+    timeout : seconds for the download.
+
+    Returns
+    -------
+    The folder holding ``store.json`` (open it with :class:`vlmsel.profile_store.ProfileStore`).
+
+    Raises
+    ------
+    KeyError : unknown name (the message lists the known ones).
+    DataFileError : the download failed, its sha256 is not the pinned one (nothing is kept), the archive
+        is unsafe or holds no store, or ``VLMSEL_OFFLINE`` forbids the download.
+    """
+    reg = registry() if reg is None else reg
+    if name not in reg:
+        raise KeyError(f"unknown published profile store {name!r}; the registry lists {sorted(reg)}")
+    entry = reg[name]
+    if entry.builtin:
+        return _builtin_path(entry)
+    base = Path(cache) if cache is not None else profiles_cache_dir()
+    folder = base / f"{name}-{entry.sha256[:12]}"
+    store = folder / entry.root if entry.root else folder
+    origin = folder / ORIGIN_FILE
+    if origin.is_file() and json.loads(origin.read_text(encoding="utf-8")).get("sha256") == entry.sha256:
+        if not (store / "store.json").is_file():
+            raise DataFileError(f"{folder}: the unpacked store lacks {entry.root or '.'}/store.json; delete the folder")
+        return store
+    if os.environ.get(OFFLINE_ENV, "").lower() in {"1", "true", "yes"}:
+        raise DataFileError(f"profile store {name!r} is not in the cache ({folder}) and {OFFLINE_ENV} forbids "
+                            f"downloading it from {entry.url}")
+    base.mkdir(parents=True, exist_ok=True)
+    archive = base / f"{name}-{entry.sha256[:12]}.tar.gz"
+    if not (archive.is_file() and sha256_file(archive) == entry.sha256):
+        download(UpstreamFile(f"profiles/{name}", entry.url, entry.sha256, entry.bytes), archive, timeout=timeout)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", suffix=".partial", dir=base))
+    try:
+        try:
+            with tarfile.open(archive, "r:*") as tar:
+                _safe_extract(tar, tmp, str(archive))
+        except tarfile.TarError as err:
+            raise DataFileError(f"{archive}: not a readable archive ({err})") from err
+        if not (tmp / entry.root / "store.json").is_file():
+            raise DataFileError(f"{entry.url}: the archive holds no profile store at {entry.root or '.'}/store.json")
+        with atomic_write(tmp / ORIGIN_FILE, "w") as fh:
+            json.dump({"name": name, "url": entry.url, "sha256": entry.sha256}, fh)
+        if folder.exists():
+            shutil.rmtree(folder)
+        os.replace(tmp, folder)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+    archive.unlink(missing_ok=True)
+    return store
