@@ -109,10 +109,9 @@ def _image_tasks(args: argparse.Namespace):
             name, folder = "", spec
         if not Path(folder).is_dir():
             raise UserError(f"--images {spec}: {folder} is not a folder")
-        task = open_task(folder, skip_bad=args.skip_bad)
-        if name:
-            task.name = name
-        tasks.append(task)
+        # path= makes the folder the task's images even when its name is also a LOVM dataset name.
+        name = name or Path(folder).resolve().name
+        tasks.append(open_task(name, path=folder, skip_bad=args.skip_bad))
     return tasks
 
 
