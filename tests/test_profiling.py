@@ -20,15 +20,8 @@ from vlmsel.zoo import ModelLoadError, load_model, load_zoo
 SETTINGS = profiling.ProfileSettings(n_images=3, n_steps=4, internal_batch_size=8, pretrained=False)
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny models on a shared 2-core machine: one thread avoids oversubscription stalls (30x here)."""
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+# Tiny models on a shared 2-core machine: one torch thread avoids oversubscription stalls.
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")
