@@ -259,3 +259,19 @@ def test_inner_leave_one_out_never_uses_an_inner_target_as_its_own_source():
     acc, profiles, _ = synthetic_world(n_models=15, n_datasets=7, seed=11)
     r = evaluate(acc, DcdMethod(profiles, nested=True, eta_grid=(2.0,), gamma_grid=(1e4,)), n_boot=10)
     assert (r.per_target["inner_score"] < 0.99).all()
+
+
+def test_inb_ranks_by_the_benchmarks_reference_dataset():
+    """A benchmark whose broad dataset is not imagenet1k (the mini world's ``broad``) needs no option."""
+    from vlmsel.groundtruth import Benchmark
+
+    acc, _, _ = synthetic_world()
+    renamed = acc.rename(columns={"imagenet1k": "broad"})
+    bench = Benchmark("toy", "acc1", renamed, pd.DataFrame(index=renamed.index), reference_dataset="broad")
+    r = evaluate(bench, Inb(), targets=["d1"], n_boot=10)
+    np.testing.assert_array_equal(r.predictions["d1"].to_numpy(), renamed["broad"].to_numpy())
+    # an explicit reference is kept, and a bare table falls back to imagenet1k
+    with pytest.raises(ValueError, match="INB ranks by 'd2'"):
+        evaluate(bench.wide.drop(columns="d2"), Inb(reference="d2"), n_boot=10)
+    with pytest.raises(ValueError, match="INB ranks by 'imagenet1k'"):
+        evaluate(renamed, Inb(), n_boot=10)

@@ -122,3 +122,36 @@ def test_saved_folder_loads_with_open_clip(tmp_path):
 def test_untrained_model_error_names_the_command(tmp_path):
     with pytest.raises(FileNotFoundError, match="vlmsel mini train"):
         load_mini_model("mini-rn-w8 count", tmp_path)
+
+
+def test_focused_group_captions_differ_only_in_the_varied_attribute():
+    from vlmsel.mini.captions import PLURALS, POSITION_PHRASES
+    from vlmsel.mini.scenes import BACKGROUNDS, COLOURS, COUNT_WORDS, DIGIT_WORDS, ORIENTATIONS, SHAPES, SIZES
+    from vlmsel.mini.training import Mixture, group_captions, pretraining_pool
+
+    words = {
+        "shape": set(SHAPES) | set(PLURALS.values()), "colour": set(COLOURS), "size": set(SIZES),
+        "count": set(COUNT_WORDS.values()) | {"shape", "shapes", "object", "objects", "a", "an"} | set(SHAPES)
+        | set(PLURALS.values()),
+        "position": {w for p in POSITION_PHRASES.values() for w in p.split()},
+        "background": set(BACKGROUNDS) | set(ORIENTATIONS) | {"a", "background", "with", "stripes", "on", "shape",
+                                                               "some", "shapes", "digit"},
+        "orientation": set(ORIENTATIONS), "digit": set(DIGIT_WORDS),
+    }
+    mix = Mixture("t", "test", full_prob=0.0)
+    pool = pretraining_pool(mix, 0, pool_size=160)
+    groups = [pool.scenes[g * 4:(g + 1) * 4] for g in range(pool.n_groups)]
+    texts = group_captions(mix, groups, pool.group_attributes, np.random.default_rng(0))
+    for g, attr in enumerate(pool.group_attributes):
+        caps = [t.split() for t in texts[g * 4:(g + 1) * 4]]
+        differing = {w for c in caps for w in c} - set.intersection(*(set(c) for c in caps))
+        assert differing and differing <= words[attr], (attr, texts[g * 4:(g + 1) * 4])
+
+
+def test_mixture_validation():
+    from vlmsel.mini.training import Mixture
+
+    with pytest.raises(ValueError, match="unknown attribute"):
+        Mixture("x", "x", contrast=(("texture", 1.0),))
+    with pytest.raises(ValueError, match="captions must be"):
+        Mixture("x", "x", captions="poetry")

@@ -14,7 +14,7 @@ own (model-specific) weights ``alpha_m(S | T)`` from :mod:`vlmsel.similarity`:
 
 The predicted ranking sorts ``s_hat`` in descending order, ties broken by model name.
 
-Taught in chapter 6, "Rank aggregation and results".
+Taught in chapter 6, "Ranking models by aggregating source ranks".
 """
 
 from __future__ import annotations

@@ -20,7 +20,7 @@
   :class:`vlmsel.selection.DcdMethod` with another ``divergence``; :func:`make_method` builds any method by name.
 
 INB, average rank, random and the oracle are introduced in chapter 1, "The model-selection problem and
-its benchmarks"; chapter 6, "Rank aggregation and results", compares every method.
+its benchmarks"; chapter 6, "Ranking models by aggregating source ranks", compares every method.
 """
 
 from __future__ import annotations
@@ -54,18 +54,29 @@ class Inb(Method):
 
     Parameters
     ----------
-    reference : the reference dataset (default ``"imagenet1k"``); it must be in the benchmark.
+    reference : the reference dataset; it must be in the benchmark. Default: the benchmark's
+        ``reference_dataset`` (``imagenet1k`` for LOVM and open_clip, ``broad`` for the mini world),
+        or ``imagenet1k`` when the benchmark is a bare table.
     on_reference_target : ``"own_column"`` (default, LOVM's convention: rank the reference dataset by its
         own ground truth, flagged ``uses_target_gt``) or ``"error"``.
     """
 
     name = "inb"
 
-    def __init__(self, reference: str = "imagenet1k", on_reference_target: str = "own_column") -> None:
+    def __init__(self, reference: str | None = None, on_reference_target: str = "own_column") -> None:
         if on_reference_target not in ("own_column", "error"):
             raise ValueError(f"on_reference_target must be 'own_column' or 'error', not {on_reference_target!r}")
-        self.reference, self.policy = reference, on_reference_target
+        self._fixed_reference = reference
+        self.policy = on_reference_target
+        self._use_reference(reference or "imagenet1k")
+
+    def _use_reference(self, reference: str) -> None:
+        self.reference = reference
         self.description = f"rank by {reference} accuracy"
+
+    def set_reference_dataset(self, name: str | None) -> None:
+        if self._fixed_reference is None:
+            self._use_reference(name or "imagenet1k")
 
     def params(self) -> dict[str, Any]:
         return {"reference": self.reference, "on_reference_target": self.policy}

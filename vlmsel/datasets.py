@@ -24,7 +24,7 @@ Labels of a folder are the names of its top-level subfolders when every image li
 every time, in the same order (a smaller ``n`` gives a prefix of a larger one), each recorded with its
 id and the sha256 of its bytes.
 
-Taught in chapter 2, "Tasks: datasets and folders of images".
+Taught in chapter 9, "Reproducing at paper scale on a GPU" (datasets) and chapter 8 (folders of your own images).
 """
 
 from __future__ import annotations

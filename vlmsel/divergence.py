@@ -22,7 +22,7 @@ Single-pair functions broadcast over leading axes (..., L). :func:`pairwise_dive
 model's divergence for every (source, target) pair of datasets at once, shape (n_models, S, T).
 Zero-padded blocks (zero in ``p`` and ``w``) add exactly 0 to every divergence.
 
-Taught in chapter 5, "Directional Conductance Divergence and softmin similarity".
+Taught in chapter 5, "Directional Conductance Divergence".
 """
 
 from __future__ import annotations

@@ -18,7 +18,7 @@ Hyperparameters are fixed, or chosen per target by an inner leave-one-out over t
 (``nested=True`` in :class:`vlmsel.selection.DcdMethod` and :class:`vlmsel.baselines.ModelGptLite`).
 
 Metrics per target and their means with seeded bootstrap intervals over targets come from
-:mod:`vlmsel.metrics`. Taught in chapter 6, "Rank aggregation and results".
+:mod:`vlmsel.metrics`. Taught in chapter 6, "Ranking models by aggregating source ranks".
 """
 
 from __future__ import annotations
@@ -79,6 +79,10 @@ class Method:
 
     def fit(self, models: Sequence[str], datasets: Sequence[str]) -> None:
         """Label-free preparation for a benchmark with these models and datasets (names only)."""
+
+    def set_reference_dataset(self, name: str | None) -> None:
+        """Told by :func:`evaluate` which dataset plays ImageNet's role in the benchmark (``imagenet1k``
+        for LOVM, ``broad`` for the mini world; ``None`` for a bare table). Ignored by default."""
 
     def predict(self, task: LeaveOneOutTask) -> np.ndarray:
         """Predicted score per model on ``task.target``, array (n_models,); higher = better."""
@@ -259,6 +263,7 @@ def evaluate(
     if not chosen:
         raise ValueError("no target left to evaluate")
     values = wide.to_numpy()
+    method.set_reference_dataset(getattr(benchmark, "reference_dataset", None))
     method.fit(models, datasets)
 
     rows, preds = [], {}

@@ -14,7 +14,7 @@ Every function works on the last axis and accepts any leading axes (models, data
 boolean ``mask`` marks the real blocks of zero-padded profiles (:class:`vlmsel.profiles.Profiles`):
 statistics use real blocks only and padded blocks get weight exactly 0.
 
-Taught in chapter 4, "From conductance to a task profile" (the entropy-regularised alignment).
+Taught in chapter 4, "Task profiles and block importance" (the entropy-regularised alignment).
 """
 
 from __future__ import annotations

@@ -21,7 +21,7 @@ accuracy per model on the target:
 :func:`bootstrap_ci` gives a seeded 95% percentile bootstrap interval of a mean over target datasets.
 
 Taught in chapter 1, "The model-selection problem and its benchmarks" (each metric built by hand on a
-toy ranking); used for every result of chapter 6, "Rank aggregation and results".
+toy ranking); used for every result of chapter 6, "Ranking models by aggregating source ranks".
 """
 
 from __future__ import annotations

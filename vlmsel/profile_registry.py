@@ -1,7 +1,7 @@
 """Published profile stores: source profiles you download instead of computing.
 
 Selecting a model for your own images (:mod:`vlmsel.recommend`) needs the profiles of every zoo model on
-every *source* dataset, which are expensive to compute (chapter 5) and the same for everyone. A
+every *source* dataset, which are expensive to compute (chapter 9) and the same for everyone. A
 published store is a profile store (:mod:`vlmsel.profile_store`) packed as a ``.tar.gz`` archive, listed
 in ``resources/profile_stores.json`` with its public URL, sha256 and size, exactly like the benchmark
 tables of :mod:`vlmsel.upstream`::
@@ -24,7 +24,7 @@ A *builtin* entry ships with vlmsel: ``mini`` is the mini world's store (``data/
 has been published. Until one is, build your own with ``vlmsel profile`` and pass its folder
 (``profiles=`` / ``--profiles PATH``).
 
-Taught in chapter 8, "Select a model for your own images".
+Taught in chapter 8, "Selecting a model for your own images".
 """
 
 from __future__ import annotations

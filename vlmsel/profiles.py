@@ -14,7 +14,7 @@ zero-padded array ``values`` of shape ``(n_models, n_datasets, L_max)`` plus the
 model. Zero padding is exact for everything downstream: a padded block has zero mass in ``p`` and
 (see :mod:`vlmsel.importance`) zero weight in ``w``, so it adds exactly nothing to any divergence.
 
-Taught in chapter 4, "From conductance to a task profile".
+Taught in chapter 4, "Task profiles and block importance".
 """
 
 from __future__ import annotations

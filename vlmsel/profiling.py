@@ -25,7 +25,8 @@ merge by copying model folders.
 that costs about twice a forward), divided by an effective throughput per device type
 (:data:`THROUGHPUT_GFLOPS`; the CPU value was measured, see there).
 
-Taught in chapter 5, "Profiling a zoo" (and used by every later chapter through the store).
+Taught in chapter 9, "Reproducing at paper scale on a GPU" (the real zoo) and chapter 10 (the mini
+zoo); chapters 4-8 read its store.
 """
 
 from __future__ import annotations

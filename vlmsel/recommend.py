@@ -51,7 +51,7 @@ largest weights alpha and the model's ground truth on them; the target's block-i
 against the best-covering source's), the stability numbers and plotting helpers;
 :mod:`vlmsel.report` writes it as one self-contained HTML file, ``vlmsel select`` is the command line.
 
-Taught in chapter 8, "Select a model for your own images".
+Taught in chapter 8, "Selecting a model for your own images".
 """
 
 from __future__ import annotations

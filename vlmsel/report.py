@@ -8,7 +8,7 @@ sources that resemble the images and the block-importance comparison), thumbnail
 the files that were skipped and the settings. Figures and thumbnails are embedded as base64 PNG and the
 styles are inline: the file needs nothing else (no network, no other files) to display.
 
-Taught in chapter 8, "Select a model for your own images".
+Taught in chapter 8, "Selecting a model for your own images".
 """
 
 from __future__ import annotations

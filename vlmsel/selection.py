@@ -12,9 +12,9 @@ whose profiles, *for that model*, look like the target's (SPEC sections 4-7):
 :func:`dcd_scores` does this for one target from a table of source accuracies; :class:`DcdMethod`
 wraps it for the leave-one-dataset-out harness (:mod:`vlmsel.evaluation`), with fixed ``eta, gamma``
 or with both chosen per target on a grid by an inner leave-one-out over the sources only
-(``nested=True``). Other divergences (``divergence="js"``, ...) are the ablations of chapter 5.
+(``nested=True``). Other divergences (``divergence="js"``, ...) are the ablations of chapter 7.
 
-Taught in chapter 6, "Rank aggregation and results".
+Taught in chapter 6, "Ranking models by aggregating source ranks".
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ allowed sources (every dataset but the target, in leave-one-dataset-out):
 ``gamma = 0`` gives uniform weights (the average-rank baseline); ``gamma -> inf`` puts all weight on the
 closest source. The weights are computed stably (the smallest divergence is subtracted first).
 
-Taught in chapter 5, "Directional Conductance Divergence and softmin similarity".
+Taught in chapter 5, "Directional Conductance Divergence".
 """
 
 from __future__ import annotations

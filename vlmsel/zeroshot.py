@@ -1,6 +1,6 @@
 """Zero-shot classification accuracy of a CLIP-style model, as CLIP_benchmark computes it.
 
-This is how the ground truth of a benchmark is made (chapter 1, "The benchmark"): each class gets one
+This is how the ground truth of a benchmark is made (chapter 1; chapter 10 for the mini world): each class gets one
 text embedding, the mean of the normalised embeddings of its prompts (``template.format(c=name)``),
 renormalised; an image is assigned the class whose embedding has the largest cosine with the image's
 normalised embedding. Two metrics come out, the same two that LOVM's table holds:

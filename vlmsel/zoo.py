@@ -26,7 +26,7 @@ builds every model with the activation that produced its published numbers
 ``-quickgelu`` rows are separate models). Models outside the published table get the activation their
 weights were trained with (open_clip's ``quick_gelu`` flag of the tag).
 
-Taught in chapter 2, "A zoo of vision-language models".
+Taught in chapter 9, "Reproducing at paper scale on a GPU" (the zoos of chapter 1).
 """
 
 from __future__ import annotations

@@ -36,7 +36,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--method", action="append", required=True, metavar="NAME",
                    help=f"method(s), repeat or comma-separate: {', '.join(METHODS)}; "
                    f"'baselines' = {', '.join(BASELINES)}")
-    p.add_argument("--profiles", type=Path, help="profile store folder (needed by the dcd methods)")
+    p.add_argument("--profiles", type=Path,
+                   help="profile store folder (needed by the dcd methods; --benchmark mini: the mini store)")
     p.add_argument("--restrict-to-profiles", action="store_true",
                    help="evaluate only the benchmark's models and datasets that the profile store covers "
                         "(a partial store, e.g. a few models profiled on a few datasets)")
@@ -69,12 +70,17 @@ def _split(values: list[str] | str | None) -> list[str]:
     return [v.strip() for item in items for v in item.split(",") if v.strip()]
 
 
-def _method_names(requested: list[str]) -> list[str]:
+def _method_names(requested: list[str], benchmark: str = "lovm") -> list[str]:
+    """The methods to run; ``baselines`` expands to every baseline that ``benchmark`` supports
+    (modelGPT's text features exist only for LOVM's models and datasets)."""
     from vlmsel.baselines import BASELINES, METHODS
 
+    supported = [b for b in BASELINES if benchmark == "lovm" or not b.startswith("modelgpt")]
+    if len(supported) < len(BASELINES) and "baselines" in _split(requested):
+        print(f"note: the modelgpt_lite baselines need LOVM's text features; skipped on {benchmark!r}")
     names: list[str] = []
     for name in _split(requested):
-        for n in (BASELINES if name == "baselines" else [name]):
+        for n in (supported if name == "baselines" else [name]):
             if n not in METHODS:
                 raise UserError(f"unknown method {n!r}; choose from {', '.join(METHODS)} or 'baselines'")
             if n not in names:
@@ -118,10 +124,14 @@ def run(args: argparse.Namespace) -> int:
     from vlmsel.files import atomic_write
     from vlmsel.groundtruth import load_benchmark
 
-    names = _method_names(args.method)
+    names = _method_names(args.method, args.benchmark)
     benchmark = load_benchmark(args.benchmark, args.metric)
     store = None
     if any(n.startswith("dcd") for n in names):
+        if args.profiles is None and args.benchmark == "mini":
+            from vlmsel.mini.profiling import default_profile_store
+
+            args.profiles = default_profile_store()  # the mini world ships its store
         if args.profiles is None:
             raise UserError("the dcd methods need --profiles PATH (a profile store written by the profiling pipeline)")
         from vlmsel.profile_store import ProfileStore

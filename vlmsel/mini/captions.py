@@ -7,7 +7,7 @@ styles*: ``"full"`` names every attribute of a scene, ``"colour"`` / ``"shape"``
 alt-text) and ``"noisy"`` is a full caption with dropped and replaced words. A pretraining mixture
 (:mod:`vlmsel.mini.training`) is a weighting of these styles. Every word any caption, class name or
 prompt template uses is in :data:`VOCABULARY`, the fixed word list of the tokenizer
-(:mod:`vlmsel.mini.tokenizer`). Taught in the book chapter "A mini world you can train".
+(:mod:`vlmsel.mini.tokenizer`). Taught in chapter 10 of the book, "Lab: a mini world you can train".
 """
 
 from __future__ import annotations
@@ -76,8 +76,13 @@ def _article(word: str) -> str:
     return "an" if word[0] in "aeiou" else "a"
 
 
+# Every helper below draws the same random numbers whatever the scene, so that captions of scenes
+# made with the same generator seed share their phrasing and differ only in attribute words.
+
+
 def _background_phrase(scene: Scene, rng: np.random.Generator) -> str:
-    if scene.background == "striped" and rng.random() < 0.6:
+    u = rng.random()
+    if scene.background == "striped" and u < 0.6:
         return f"on a background with {scene.orientation} stripes"
     if scene.background == "striped":
         return f"on a striped background with {scene.orientation} stripes"
@@ -87,20 +92,21 @@ def _background_phrase(scene: Scene, rng: np.random.Generator) -> str:
 def _noun(scene: Scene, rng: np.random.Generator, *, shape: bool, colour: bool, count: bool, size: bool) -> str:
     """The noun phrase of a shape scene, naming only the requested attributes."""
     n = scene.count
+    u_count, u_outline, u_generic = rng.random(3)
     words: list[str] = []
-    if count and (n > 1 or rng.random() < 0.5):
+    if count and (n > 1 or u_count < 0.5):
         words.append(COUNT_WORDS[n])
     if size and scene.size is not None:
         words.append(scene.size)
     if colour:
         cols = list(dict.fromkeys(scene.colours))
         words.append(" and ".join(cols))
-    if scene.objects and scene.objects[0].outline and rng.random() < 0.5:
+    if scene.objects and scene.objects[0].outline and u_outline < 0.5:
         words.append("outline")
     if shape and len(set(scene.shapes)) == 1:
         words.append(scene.shapes[0] if n == 1 else PLURALS[scene.shapes[0]])
     else:
-        generic = "shape" if rng.random() < 0.5 else "object"
+        generic = "shape" if u_generic < 0.5 else "object"
         words.append(generic if n == 1 else generic + "s")
     if n == 1 and not words[0] in COUNT_WORDS.values():
         words.insert(0, _article(words[0]))
@@ -132,7 +138,7 @@ def caption(scene: Scene, style: str, rng: np.random.Generator) -> str:
     if style not in CAPTION_STYLES:
         raise ValueError(f"unknown caption style {style!r}; allowed: {list(CAPTION_STYLES)}")
     if style == "noisy":
-        return _noisy(caption(scene, "full", rng), rng)
+        return add_word_noise(caption(scene, "full", rng), rng)
     if style == "sparse":
         return _sparse(scene, rng)
     digit = scene.digit is not None
@@ -200,7 +206,7 @@ def _sparse(scene: Scene, rng: np.random.Generator) -> str:
     return _with_carrier(options[int(rng.integers(len(options)))](), rng)
 
 
-def _noisy(text: str, rng: np.random.Generator, drop: float = 0.25, replace: float = 0.15) -> str:
+def add_word_noise(text: str, rng: np.random.Generator, drop: float = 0.25, replace: float = 0.15) -> str:
     """Drop each word with probability ``drop`` and replace it by a random vocabulary word with ``replace``."""
     out = []
     for w in text.split():

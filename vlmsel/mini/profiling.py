@@ -9,7 +9,7 @@ Nothing here computes conductance: the mini world only supplies the pipeline's t
   task's evaluation split in memory (ids ``"<task>-<seed>-<index>.png"``, labels = class names).
 
 :func:`profile_mini` runs :func:`vlmsel.profiling.run_profiles` on them (default N = 25 images per task,
-n_steps = 50, the spec's settings). Taught in the book chapter "A mini world you can train".
+n_steps = 50, the spec's settings). Taught in chapter 10 of the book, "Lab: a mini world you can train".
 """
 
 from __future__ import annotations

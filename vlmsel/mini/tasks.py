@@ -8,8 +8,8 @@ INB baseline: many classes of several kinds (shapes and digits) on every backgro
 
 The evaluation split of a task is ``n`` images (default 500) with balanced labels, generated from a
 seed derived from the task name, so it is the same on every machine and disjoint from pretraining
-(pretraining uses other seeds and the "train" digits only). Taught in the book chapter
-"A mini world you can train".
+(pretraining uses other seeds and the "train" digits only). Taught in chapter 10 of the book,
+"Lab: a mini world you can train".
 """
 
 from __future__ import annotations

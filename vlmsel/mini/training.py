@@ -1,19 +1,21 @@
 """Contrastive pretraining of the mini zoo on CPU: mixtures, the training loop and the saved folder.
 
 A *pretraining mixture* says which images a model sees (a :class:`~vlmsel.mini.scenes.SceneDistribution`
-and how many distinct scenes: the "amount of data"), how they are captioned (weights over the
-caption styles of :mod:`vlmsel.mini.captions`) and which attributes its *hard negatives* contrast.
-A batch is made of groups of ``group_size`` scenes that share every attribute but one
-(:func:`~vlmsel.mini.scenes.sample_group`), captioned with the same style and phrasing, so that the
-captions of a group differ only in that attribute's words. Without such groups a tiny model solves
-the contrastive task with colour and background alone and never learns shapes, positions or digits
-(measured: 700 steps of full captions left shape and position at chance). Different mixtures make
-different specialists, which is what makes model selection in the mini world a real problem.
+and how many distinct scenes: the "amount of data"), which attributes its *hard negatives* contrast,
+and how they are captioned. A batch is made of groups of ``group_size`` scenes that share every
+attribute but one (:func:`~vlmsel.mini.scenes.sample_group`), captioned with one style and one
+phrasing, so that the captions of a group differ only in the varied attribute's words; a *focused*
+caption names just that attribute (like alt-text that says what is notable). Measured here: with
+full captions naming every attribute, a tiny model solves the contrastive task with colour and
+background alone and leaves shape, position and digits at chance after 700 steps (both towers ignore
+them); with shape-only captions the same ResNet reached 0.71 zero-shot shape accuracy in 300 steps.
+Different mixtures make different specialists, which is what makes model selection in the mini
+world a real problem.
 
 :func:`train_mini_model` trains one zoo entry with open_clip's ``ClipLoss`` (AdamW, linear warm-up then
 cosine decay), everything seeded: the same spec, seed and thread count give the same weights. It writes
 the model folder described in :mod:`vlmsel.mini.models` atomically, ``training.json`` last.
-Taught in the book chapter "A mini world you can train".
+Taught in chapter 10 of the book, "Lab: a mini world you can train".
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ import numpy as np
 import torch
 
 from vlmsel.files import atomic_write, sha256_file
-from vlmsel.mini.captions import CAPTION_STYLES, caption
+from vlmsel.mini.captions import add_word_noise, caption
 from vlmsel.mini.models import (
     IMAGE_MEAN,
     IMAGE_STD,
@@ -53,6 +55,28 @@ PRETRAIN_SCENES = SceneDistribution(digit_prob=0.25, outline_prob=0.05)
 
 _ALL = tuple((a, 1.0) for a in ATTRIBUTES)
 
+HARD_FIRST: tuple[tuple[str, float], ...] = (
+    ("shape", 4.0), ("digit", 3.0), ("position", 2.0), ("count", 2.0),
+    ("colour", 0.5), ("size", 0.5), ("background", 0.5), ("orientation", 0.5),
+)
+"""The generalists' contrast weights: colour, size and textures are learned from a few contrasts
+(measured: ~1.0 zero-shot on textures and orientation with equal weights), shapes and digits need
+many (equal weights left them at chance after 700 steps), so generalists contrast them most."""
+
+FOCUS_STYLE: dict[str, str] = {
+    "shape": "shape",
+    "digit": "shape",
+    "colour": "colour",
+    "count": "count",
+    "size": "layout",
+    "position": "layout",
+    "background": "texture",
+    "orientation": "texture",
+}
+"""The caption style that names a varied attribute (a group's *focused* caption)."""
+
+CAPTION_MODES = ("focused", "noisy", "sparse")
+
 
 @dataclass(frozen=True)
 class Mixture:
@@ -60,49 +84,60 @@ class Mixture:
 
     Attributes
     ----------
-    styles : caption style -> weight (one style drawn per group).
-    contrast : attribute -> weight: which attribute a group of scenes varies.
+    contrast : attribute -> weight: which attribute a group of scenes varies (what the model is pushed
+        to tell apart; an attribute it never contrasts is learned weakly or not at all).
+    captions : ``"focused"`` -- a group's captions name the varied attribute (:data:`FOCUS_STYLE`), or
+        with probability ``full_prob`` every attribute; ``"noisy"`` -- focused captions with a quarter
+        of the words dropped and some replaced; ``"sparse"`` -- one random attribute per caption, not
+        necessarily the varied one (weak supervision).
+    full_prob : probability that a group gets full captions instead of focused ones.
     scenes : the image distribution. pool_size : distinct scenes (``pool_size // group_size`` groups).
     group_size : scenes per group (hard negatives of each other).
     """
 
     name: str
     description: str
-    styles: tuple[tuple[str, float], ...]
     contrast: tuple[tuple[str, float], ...] = _ALL
+    captions: str = "focused"
+    full_prob: float = 0.3
     scenes: SceneDistribution = PRETRAIN_SCENES
     pool_size: int = 12000
     group_size: int = 4
 
-    def style_weights(self) -> dict[str, float]:
-        return dict(self.styles)
-
     def contrast_weights(self) -> dict[str, float]:
         return dict(self.contrast)
 
+    def __post_init__(self) -> None:
+        bad = [a for a, _ in self.contrast if a not in ATTRIBUTES]
+        if bad:
+            raise ValueError(f"mixture {self.name!r}: unknown attribute(s) {bad}; allowed: {list(ATTRIBUTES)}")
+        if self.captions not in CAPTION_MODES:
+            raise ValueError(f"mixture {self.name!r}: captions must be one of {CAPTION_MODES}, got {self.captions!r}")
+
 
 MIXTURES: dict[str, Mixture] = {m.name: m for m in (
-    Mixture("full", "captions naming every attribute", (("full", 1.0),)),
-    Mixture("mixed", "every caption style, full captions most often",
-            (("full", 0.4), ("colour", 0.1), ("shape", 0.1), ("count", 0.1), ("texture", 0.1), ("layout", 0.1),
-             ("sparse", 0.1))),
-    Mixture("colour", "mostly colour-only captions; groups vary colour", (("colour", 0.7), ("sparse", 0.3)),
-            contrast=(("colour", 3.0), ("background", 1.0), ("size", 1.0))),
-    Mixture("shape", "mostly shape-only captions; groups vary shape", (("shape", 0.7), ("sparse", 0.3)),
-            contrast=(("shape", 3.0), ("digit", 1.0), ("count", 1.0))),
-    Mixture("count", "mostly counting captions; groups vary the count", (("count", 0.6), ("layout", 0.2),
-                                                                          ("sparse", 0.2)),
-            contrast=(("count", 3.0), ("size", 1.0), ("position", 1.0))),
-    Mixture("texture", "mostly background-texture captions; groups vary the background",
-            (("texture", 0.7), ("sparse", 0.3)),
-            contrast=(("background", 3.0), ("orientation", 2.0), ("colour", 1.0))),
-    Mixture("layout", "mostly size and position captions; groups vary them", (("layout", 0.6), ("sparse", 0.4)),
-            contrast=(("position", 3.0), ("size", 3.0), ("count", 1.0))),
-    Mixture("sparse", "one random attribute per caption (short alt-text)", (("sparse", 1.0),)),
-    Mixture("noisy", "full captions with a quarter of the words dropped and some replaced", (("noisy", 1.0),)),
-    Mixture("digits", "full captions, 60 % digit scenes; groups vary the digit most", (("full", 1.0),),
-            contrast=_ALL + (("digit", 2.0),), scenes=SceneDistribution(digit_prob=0.6, outline_prob=0.05)),
-    Mixture("small", "full captions but only 1500 distinct scenes (less data)", (("full", 1.0),), pool_size=1500),
+    Mixture("full", "every attribute contrasted, hard ones most; focused captions, 30 % full captions",
+            contrast=HARD_FIRST),
+    Mixture("mixed", "every attribute contrasted, hard ones most; 70 % full captions (more shortcut-prone)",
+            contrast=HARD_FIRST, full_prob=0.7),
+    Mixture("colour", "mostly colour contrasts and colour captions",
+            contrast=(("colour", 4.0), ("background", 1.0), ("size", 1.0)), full_prob=0.1),
+    Mixture("shape", "mostly shape contrasts and shape captions",
+            contrast=(("shape", 4.0), ("digit", 1.0), ("count", 1.0)), full_prob=0.1),
+    Mixture("count", "mostly count contrasts and counting captions",
+            contrast=(("count", 4.0), ("size", 1.0), ("position", 1.0)), full_prob=0.1),
+    Mixture("texture", "mostly background-texture and stripe-orientation contrasts",
+            contrast=(("background", 3.0), ("orientation", 3.0), ("colour", 1.0)), full_prob=0.1),
+    Mixture("layout", "mostly position and size contrasts",
+            contrast=(("position", 3.0), ("size", 3.0), ("count", 1.0)), full_prob=0.1),
+    Mixture("sparse", "every attribute contrasted equally; one random attribute per caption (short alt-text)",
+            captions="sparse"),
+    Mixture("noisy", "every attribute contrasted, hard ones most; a quarter of the caption words dropped, "
+            "some replaced", contrast=HARD_FIRST, captions="noisy"),
+    Mixture("digits", "60 % digit scenes, mostly digit contrasts",
+            contrast=(("digit", 4.0), ("shape", 1.0), ("colour", 1.0)),
+            scenes=SceneDistribution(digit_prob=0.6, outline_prob=0.05)),
+    Mixture("small", "as full, but only 1500 distinct scenes (less data)", contrast=HARD_FIRST, pool_size=1500),
 )}
 """Every pretraining mixture by name."""
 
@@ -112,11 +147,6 @@ def get_mixture(name: str) -> Mixture:
         return MIXTURES[name]
     except KeyError:
         raise KeyError(f"unknown pretraining mixture {name!r}; mixtures: {list(MIXTURES)}") from None
-
-
-for _m in MIXTURES.values():
-    assert all(s in CAPTION_STYLES for s, _ in _m.styles), _m
-    assert all(a in ATTRIBUTES for a, _ in _m.contrast), _m
 
 
 @dataclass
@@ -137,12 +167,25 @@ def _weighted(rng: np.random.Generator, weights: dict[str, float]) -> str:
     return names[int(rng.choice(len(names), p=p / p.sum()))]
 
 
-def pretraining_pool(mixture: Mixture, seed: int, pool_size: int | None = None) -> tuple[list[Scene], np.ndarray]:
-    """The distinct scenes a mixture trains on, in groups, and their pixels.
+@dataclass(frozen=True)
+class Pool:
+    """The pretraining data of a mixture: ``scenes`` in consecutive groups, their varied attribute
+    ``group_attributes`` (one per group) and their pixels ``images`` uint8 (n, 64, 64, 3)."""
 
-    Returns ``scenes`` (group ``g`` is ``scenes[g * k:(g + 1) * k]``, ``k = mixture.group_size``) and
-    uint8 images (n, 64, 64, 3). Seeded by the mixture's name and ``seed``; ``pool_size`` overrides
-    the mixture's (tests use small pools).
+    scenes: list[Scene]
+    group_attributes: list[str]
+    images: np.ndarray
+    group_size: int
+
+    @property
+    def n_groups(self) -> int:
+        return len(self.group_attributes)
+
+
+def pretraining_pool(mixture: Mixture, seed: int, pool_size: int | None = None) -> Pool:
+    """The distinct scenes a mixture trains on, in groups of ``mixture.group_size``, and their pixels.
+
+    Seeded by the mixture's name and ``seed``; ``pool_size`` overrides the mixture's (tests use small pools).
     """
     pool_seed = (zlib.crc32(f"pretrain-{mixture.name}".encode()) + 7919 * seed) % (2**31 - 1)
     rng = np.random.default_rng(pool_seed)
@@ -150,20 +193,31 @@ def pretraining_pool(mixture: Mixture, seed: int, pool_size: int | None = None) 
     n_groups = max(1, int(pool_size or mixture.pool_size) // k)
     contrast = mixture.contrast_weights()
     scenes: list[Scene] = []
+    attrs: list[str] = []
     for _ in range(n_groups):
-        group, _ = sample_group(rng, mixture.scenes, _weighted(rng, contrast), k)
+        group, used = sample_group(rng, mixture.scenes, _weighted(rng, contrast), k)
         scenes.extend(group)
-    return scenes, render_batch(scenes)
+        attrs.append(used)
+    return Pool(scenes, attrs, render_batch(scenes), k)
 
 
-def group_captions(scenes: list[Scene], group_size: int, styles: dict[str, float],
+def group_captions(mixture: Mixture, groups: list[list[Scene]], attributes: list[str],
                    rng: np.random.Generator) -> list[str]:
-    """Captions of consecutive groups of scenes: one style and one phrasing (caption seed) per group."""
+    """Captions of groups of scenes: per group one style and one phrasing (caption seed), so that the
+    captions of a group differ only in the words of what differs between its scenes."""
     out: list[str] = []
-    for start in range(0, len(scenes), group_size):
-        style = _weighted(rng, styles)
+    for group, attr in zip(groups, attributes):
+        full = rng.random() < mixture.full_prob
         seed = int(rng.integers(2**63 - 1))
-        out.extend(caption(s, style, np.random.default_rng(seed)) for s in scenes[start:start + group_size])
+        if mixture.captions == "sparse":
+            style = "sparse"
+        else:
+            style = "full" if full else FOCUS_STYLE[attr]
+        texts = [caption(s, style, np.random.default_rng(seed)) for s in group]
+        if mixture.captions == "noisy":
+            noise_seed = int(rng.integers(2**63 - 1))
+            texts = [add_word_noise(t, np.random.default_rng(noise_seed)) for t in texts]
+        out.extend(texts)
     return out
 
 
@@ -199,7 +253,7 @@ def train(
         raise ValueError(f"train({spec.name!r}): steps must be >= 1, got {steps}")
     mixture = get_mixture(spec.mixture)
     t0 = time.perf_counter()
-    scenes, images = pretraining_pool(mixture, spec.seed, pool_size)
+    pool = pretraining_pool(mixture, spec.seed, pool_size)
     pool_time = time.perf_counter() - t0
     tokenizer = mini_tokenizer()
     model = create_mini_model(spec.arch, seed=spec.seed)
@@ -212,19 +266,19 @@ def train(
     )
     loss_fn = open_clip.ClipLoss()
     rng = np.random.default_rng([spec.seed, zlib.crc32(spec.name.encode())])
-    weights = mixture.style_weights()
     losses: list[float] = []
-    k = mixture.group_size
+    k = pool.group_size
     if spec.batch_size % k:
         raise ValueError(f"train({spec.name!r}): batch_size {spec.batch_size} is not a multiple of the group size {k}")
-    n_groups = len(scenes) // k
+    per_batch = spec.batch_size // k
     for step in progress(range(steps), total=steps, desc=f"train {spec.name}", enabled=show_progress):
         for group in opt.param_groups:
             group["lr"] = lr_at(step, steps, lr, warmup)
-        groups = rng.choice(n_groups, size=spec.batch_size // k, replace=n_groups < spec.batch_size // k)
-        idx = (groups[:, None] * k + np.arange(k)[None, :]).reshape(-1)
-        text = tokenizer(group_captions([scenes[i] for i in idx], k, weights, rng))
-        x = to_model_input(images[idx])
+        chosen = rng.choice(pool.n_groups, size=per_batch, replace=pool.n_groups < per_batch)
+        idx = (chosen[:, None] * k + np.arange(k)[None, :]).reshape(-1)
+        groups = [pool.scenes[g * k:(g + 1) * k] for g in chosen]
+        text = tokenizer(group_captions(mixture, groups, [pool.group_attributes[g] for g in chosen], rng))
+        x = to_model_input(pool.images[idx])
         out = model(image=x, text=text)
         loss = loss_fn(out["image_features"], out["text_features"], out["logit_scale"])
         opt.zero_grad(set_to_none=True)
@@ -237,7 +291,7 @@ def train(
     hparams = dict(name="AdamW", lr=lr, weight_decay=weight_decay, betas=[0.9, 0.98], eps=1e-6, warmup=warmup,
                    schedule="linear warm-up, cosine to 0", logit_scale_max=100.0)
     return TrainingState(model=model, losses=losses, wall_time_s=time.perf_counter() - t0, pool_time_s=pool_time,
-                         optimizer=hparams, pool_size=len(scenes))
+                         optimizer=hparams, pool_size=len(pool.scenes))
 
 
 def loss_summary(losses: list[float], n_points: int = 14) -> dict:
