@@ -80,6 +80,10 @@ def test_evaluate_restricted_to_a_partial_store(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "restricted to the profile store: 4 models x 4 datasets" in out
     assert "sun397" not in out
+    # inb ranks by imagenet1k, which the store does not cover: skipped with a note, the rest still runs
+    assert main([*args[:4], "dcd,inb,avg_rank", *args[5:], "--restrict-to-profiles"]) == 0
+    out = capsys.readouterr().out
+    assert "note: inb skipped: it ranks by 'imagenet1k'" in out and "avg_rank on lovm" in out
 
 
 def test_restrict_needs_enough_coverage(tmp_path, capsys):

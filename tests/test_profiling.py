@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import math
 
+import dataclasses
+
 import numpy as np
 import pytest
 import torch
@@ -96,6 +98,9 @@ def test_other_settings_are_refused_unless_overwrite(env, tmp_path):
     report = _run(store, env, other, overwrite=True)
     assert sorted(report.table()["status"]) == ["written"] * 4
     assert read_profile(store, "vlmsel_test_vit random", "bright")[1]["n_steps"] == 5
+    autocast = dataclasses.replace(other, autocast=True)
+    with pytest.raises(ValueError, match=r"other settings \(autocast: stored False, asked True\)"):
+        _run(store, env, autocast)
 
 
 def test_input_errors_stop_the_run_before_any_work(env, tmp_path):

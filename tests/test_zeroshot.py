@@ -78,6 +78,8 @@ def test_known_answer_and_metrics_match_sklearn():
     np.testing.assert_array_equal(res["predictions"], chosen.numpy())
     assert res["n"] == 10
     assert res["acc1"] == pytest.approx(np.mean(chosen.numpy() == labels))
+    # exact ratios of counts, not float32 means (which break ties between models with equal counts)
+    assert res["acc1"] == 8 / 10 and type(res["acc1"]) is float
     assert res["mean_per_class_recall"] == pytest.approx(balanced_accuracy_score(labels, chosen.numpy()))
     assert np.isnan(res["acc5"])  # fewer than 5 classes
 

@@ -62,7 +62,9 @@ PASSES_PER_POINT = 3
 
 #: Manifest fields that determine the result; an existing entry must agree on all of them to be reused.
 RESULT_FIELDS = ("n_images", "seed", "n_steps", "method", "rule", "baseline", "objective", "granularity", "weights",
-                 "precision", "quick_gelu")
+                 "precision", "autocast", "quick_gelu")
+#: Values of result fields that manifests written before the field was recorded lack.
+RESULT_FIELD_DEFAULTS: dict[str, Any] = {"autocast": False}
 
 
 @dataclass(frozen=True)
@@ -207,7 +209,8 @@ def _check_existing(store: Path, job: Job, settings: ProfileSettings, overwrite:
     """True if the existing entry can be kept; raise if it was made with other settings."""
     _, manifest = read_profile(store, job.model.name, job.dataset)
     wanted = _result_fields(settings, job.model)
-    diff = {k: (manifest.get(k), v) for k, v in wanted.items() if manifest.get(k) != v}
+    stored = {k: manifest.get(k, RESULT_FIELD_DEFAULTS.get(k)) for k in wanted}
+    diff = {k: (stored[k], v) for k, v in wanted.items() if stored[k] != v}
     if not diff:
         return True
     if overwrite:
@@ -224,7 +227,7 @@ def _result_fields(settings: ProfileSettings, entry: ZooEntry) -> dict[str, Any]
         "n_images": settings.n_images, "seed": settings.seed, "n_steps": settings.n_steps, "method": settings.method,
         "rule": settings.rule, "baseline": settings.baseline, "objective": settings.objective,
         "granularity": settings.granularity, "weights": settings.weights, "precision": settings.precision,
-        "quick_gelu": entry.quick_gelu,
+        "autocast": settings.autocast, "quick_gelu": entry.quick_gelu,
     }
 
 

@@ -89,7 +89,7 @@ ZOO_BENCHMARKS: dict[str, str] = {"openclip48": "openclip48", "lovm35": "lovm", 
                                   "mini": "mini"}
 #: Manifest fields on which the target's profiles must agree with the sources' (plus ``seed`` for random weights).
 MATCH_FIELDS: tuple[str, ...] = ("weights", "n_steps", "method", "rule", "baseline", "objective", "granularity",
-                                 "precision", "quick_gelu")
+                                 "precision", "autocast", "quick_gelu")
 #: Dataset name of the target inside its cache store.
 TARGET = "target"
 _TARGET_KEY = "__target__"  # the target's column in in-memory Profiles (cannot clash with a source name)
@@ -812,6 +812,7 @@ def _resolve_store(profiles: Any, zoo: Any) -> ProfileStore:
 
 def _settings_of(manifest: dict[str, Any]) -> dict[str, Any]:
     out = {k: manifest.get(k) for k in MATCH_FIELDS}
+    out["autocast"] = bool(manifest.get("autocast", False))  # older manifests lack it: made without
     if manifest.get("weights") == "random-init":
         out["seed"] = manifest.get("seed")
     return out
@@ -984,7 +985,8 @@ def select(
         run_settings[e.name] = ProfileSettings(
             n_images=len(sample_), n_steps=int(s["n_steps"]), seed=int(init), method=s["method"], rule=s["rule"],
             baseline=s["baseline"], objective="norm", granularity=s["granularity"],
-            internal_batch_size=internal_batch_size, pretrained=pretrained, precision=s["precision"])
+            internal_batch_size=internal_batch_size, pretrained=pretrained, precision=s["precision"],
+            autocast=bool(s["autocast"]))
 
     # target profiles: cached per (images, settings); one model at a time
     # the key holds the run's settings; per-model facts (quick_gelu) are checked against each manifest instead

@@ -165,12 +165,13 @@ def evaluate_zero_shot(
         raise ValueError(f"labels must lie in [0, {n_classes}) for {n_classes} class names; got {int(y.min())}..{int(y.max())}")
     pred = logits.argmax(dim=1)
     correct = pred == y
-    acc1 = float(correct.float().mean())
-    recalls = [float(correct[y == k].float().mean()) for k in torch.unique(y).tolist()]
+    # exact ratios of counts (a float32 mean turns 71/500 into 0.14200000464, which breaks ties in rankings)
+    acc1 = int(correct.sum()) / len(y)
+    recalls = [int(correct[y == k].sum()) / int((y == k).sum()) for k in torch.unique(y).tolist()]
     mpcr = float(np.mean(recalls))
     if n_classes >= 5:
         top5 = logits.topk(5, dim=1).indices
-        acc5 = float((top5 == y[:, None]).any(dim=1).float().mean())
+        acc5 = int((top5 == y[:, None]).any(dim=1).sum()) / len(y)
     else:
         acc5 = float("nan")
     return {

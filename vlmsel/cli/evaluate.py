@@ -147,6 +147,10 @@ def run(args: argparse.Namespace) -> int:
         benchmark = _restrict(benchmark, store)
     targets = _split(args.targets) or None
     exclude = _split(args.exclude_targets)
+    if "inb" in names and benchmark.reference_dataset not in benchmark.datasets:
+        names = [n for n in names if n != "inb"]
+        print(f"note: inb skipped: it ranks by {benchmark.reference_dataset!r}, which is not among the evaluated "
+              "datasets (with --restrict-to-profiles, profile that dataset too)")
     results = []
     for name in names:
         method = make_method(name, profiles=store, **_options(name, args))
