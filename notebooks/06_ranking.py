@@ -1,0 +1,932 @@
+# ---
+# jupyter:
+#   jupytext:
+#     cell_metadata_filter: tags,-all
+#     formats: ipynb,py:percent
+#     notebook_metadata_filter: kernelspec,jupytext
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # 6. Ranking models by aggregating source ranks
+#
+# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/vlmsel/vlmsel/blob/main/notebooks/06_ranking.ipynb)
+#
+# **What you will learn**
+#
+# - how the source weights of chapter 5 become a ranking of the zoo: each model's rank on every
+#   source turned into a utility, averaged with that model's own weights;
+# - the whole method for one held-out target in a dozen lines of numpy, checked against
+#   `vlmsel.selection.dcd_scores`, and why $\gamma = 0$ is the average-rank baseline;
+# - how DCD fares leave-one-dataset-out against the baselines of chapter 1 (ImageNet-style INB,
+#   average rank, random, an oracle), with bootstrap intervals and paired differences;
+# - which held-out targets DCD gets wrong, and why: which sources it leaned on, how well those agree
+#   with the target's true ranking, and whether its weights rise above the noise of 25 images.
+
+# %% tags=["remove-cell"]
+# Colab bootstrap: installs vlmsel only when this notebook runs in Google Colab.
+import subprocess
+import sys
+
+if "google.colab" in sys.modules:
+    PACKAGE = "vlmsel[book] @ git+https://github.com/vlmsel/vlmsel"
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", PACKAGE],
+                   check=True)
+
+# %% tags=["parameters"]
+# Parameters (papermill). Defaults are the CI scale: the mini world.
+# PROFILE_STORE: None for the mini world's committed store (data/mini/profiles),
+# else a folder written by `vlmsel profile` for real open_clip models.
+PROFILE_STORE = None
+BENCHMARK = "mini"  # with a real store: "lovm" or "openclip48"
+TARGET = None  # target of the worked example; None: the first dataset
+ETA = 2.0  # importance sharpness (SPEC default)
+GAMMA = 5.0  # softmin inverse temperature (SPEC default)
+BASELINES = ["inb", "avg_rank", "random", "oracle_sim", "modelgpt_lite"]
+N_BOOT = 10_000  # bootstrap resamples of the targets for the 95% intervals
+SEED = 0  # seed of the bootstrap and of the split-half null
+N_SPLITS = 50  # random half splits per (model, target) for the null
+NEAR_CHANCE_RATIO = 1.5  # near chance: best model below this x chance
+
+# %%
+import dataclasses
+import warnings
+
+warnings.filterwarnings("ignore", message="IProgress not found")
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from IPython.display import display
+from myst_nb import glue
+import seaborn as sns
+from scipy.stats import spearmanr
+
+from vlmsel import (
+    aggregation,
+    baselines,
+    divergence,
+    evaluation,
+    groundtruth,
+    importance,
+    metrics,
+    plotting,
+    profiles as vprofiles,
+    selection,
+    similarity,
+)
+from vlmsel.profile_store import ProfileStore
+
+plotting.use_style()
+
+# %% [markdown]
+# ## Where we are
+#
+# Chapter 4 turned the block conductance of a model $m$ on a task's $N$ unlabeled images into a task
+# profile $p_{m,t}$ and a block-importance distribution $w_{m,t} = \mathrm{softmax}(\eta\, z(p_{m,t}))$.
+# Chapter 5 compared two tasks through the eyes of one model, with the Directional Conductance
+# Divergence $\mathrm{DCD}_m(S \to T) = \mathrm{KL}(w_{m,T} \,\|\, w_{m,S})$, and turned the
+# divergences of all sources into weights with a softmin,
+#
+# $$
+# \alpha_m(S \mid T) = \frac{\exp(-\gamma\, \mathrm{DCD}_m(S \to T))}
+#                           {\sum_{S' \neq T} \exp(-\gamma\, \mathrm{DCD}_m(S' \to T))}.
+# $$
+#
+# This chapter finishes the method {cite}`yang2026conductance`: it turns the weights into a ranking
+# of the zoo, and then asks the only question that matters, whether that ranking is any good.
+#
+# First, the world this page was computed in (set by `PROFILE_STORE` and `BENCHMARK` in the
+# parameters cell):
+
+# %%
+if PROFILE_STORE is None:
+    from vlmsel.mini.profiling import default_profile_store
+
+    store = ProfileStore(default_profile_store())
+    where = "the committed profile store data/mini/profiles"
+else:
+    store = ProfileStore(PROFILE_STORE)
+    where = f"the profile store {PROFILE_STORE}"
+if BENCHMARK == "mini":
+    world = ("the mini world: tiny CLIP models trained in this project on "
+             f"generated 64 x 64 scenes, with {where}")
+else:
+    world = (f"real open_clip models: {where}, with the ground truth of "
+             f"the {BENCHMARK} benchmark")
+full = groundtruth.load_benchmark(BENCHMARK)
+# Keep the datasets the store has, and the models it covers on all of them.
+available = store.available()
+datasets = [d for d in full.datasets if d in available.columns]
+models = [m for m in full.models
+          if m in available.index and available.loc[m, datasets].all()]
+bench = dataclasses.replace(full, wide=full.wide.loc[models, datasets],
+                            model_info=full.model_info.loc[models])
+wide = bench.wide
+n_models, n_datasets = wide.shape
+glue("ch6_world", world, display=False)
+glue("ch6_benchmark", bench.name, display=False)
+glue("ch6_n_models", n_models, display=False)
+glue("ch6_n_datasets", n_datasets, display=False)
+glue("ch6_reference", bench.reference_dataset, display=False)
+print(f"This page: {world}.")
+print(f"{bench.name}: {n_models} of {full.shape[0]} models and "
+      f"{n_datasets} of {full.shape[1]} datasets have profiles.")
+
+# %% [markdown]
+# This page shows **{glue:text}`ch6_world`**: {glue:text}`ch6_n_models` models and
+# {glue:text}`ch6_n_datasets` datasets of the {glue:text}`ch6_benchmark` benchmark, whose
+# reference dataset for the INB baseline (ImageNet's role) is {glue:text}`ch6_reference`. Every
+# number below is computed from these profiles and this ground truth; with a real profile store the
+# same cells give the real-world numbers.
+#
+# ## From weights to a score
+#
+# Every source $S$ comes with ground truth: the accuracy of every model of the zoo. The method does
+# not average accuracies (a hard source would count less than an easy one); it averages *ranks*.
+# Model $m$'s rank on source $S$ within the zoo, $\mathrm{rank}_m(S)$ (1 = best, ties share the mean
+# rank), becomes a utility in $[0, 1]$,
+#
+# $$
+# u_m(S) = 1 - \frac{\mathrm{rank}_m(S) - 1}{|\mathcal M| - 1},
+# $$
+#
+# so the best model of a source has utility 1 and the worst 0. The predicted score of model $m$ on
+# the target is the average of its utilities, weighted by *its own* source weights:
+#
+# $$
+# \hat s_m(T) = \sum_{S \neq T} \alpha_m(S \mid T)\, u_m(S),
+# $$
+#
+# and the predicted ranking sorts $\hat s$ in descending order, ties broken by model name. The
+# weights are *model-specific*: a ViT and a ResNet may find different sources similar to the same
+# target, because each compares the tasks through its own blocks. With $\gamma = 0$ every weight is
+# $1/|\mathcal S|$ and $\hat s_m$ is model $m$'s average utility over the sources: the `avg_rank`
+# baseline of chapter 1.
+#
+# ### One held-out target, by hand
+#
+# We hold out one target $T$. Its column of the ground truth is dropped *before* anything else
+# happens; the only things the method sees of $T$ are the profiles of its unlabeled images.
+
+# %%
+target = TARGET or next(d for d in bench.datasets
+                        if d != bench.reference_dataset)
+sources = [d for d in bench.datasets if d != target]
+source_acc = wide[sources]  # models x sources: the target is not here
+profiles = store.task_profiles(bench.models, bench.datasets)
+glue("ch6_target", target, display=False)
+glue("ch6_n_sources", len(sources), display=False)
+print(f"target: {target}; {len(sources)} sources; profiles of shape "
+      f"{profiles.shape} (models, datasets, max blocks)")
+
+# %% [markdown]
+# The utilities, from the sources' ground truth (pandas' `rank` gives tied models their mean rank):
+
+# %%
+rank = source_acc.rank(ascending=False, method="average")  # 1 = best
+u = 1.0 - (rank - 1.0) / (n_models - 1)
+np.testing.assert_allclose(u, aggregation.utilities(source_acc.to_numpy()))
+
+# %% [markdown]
+# The weights, model by model: importance of every task's profile (chapter 4), the divergence from
+# each source to the target (chapter 5), a softmin over the sources. A few lines each:
+
+# %%
+def importance_by_hand(p, eta=ETA, eps=1e-8):
+    """w = softmax(eta * z(p)), z = z-score over the blocks (chapter 4)."""
+    z = (p - p.mean()) / (p.std() + eps)
+    e = np.exp(eta * z - np.max(eta * z))
+    return e / e.sum()
+
+
+def dcd_by_hand(w_t, w_s, eps=1e-8):
+    """DCD(S -> T) = KL(w_T || w_S) (chapter 5)."""
+    return np.sum(w_t * np.log((w_t + eps) / (w_s + eps)))
+
+
+dcd = pd.DataFrame(index=bench.models, columns=sources, dtype=float)
+alpha = dcd.copy()
+for m in bench.models:
+    w_t = importance_by_hand(profiles.profile(m, target))
+    d = np.array([dcd_by_hand(w_t, importance_by_hand(profiles.profile(m, s)))
+                  for s in sources])
+    e = np.exp(-GAMMA * (d - d.min()))  # softmin, stably
+    dcd.loc[m], alpha.loc[m] = d, e / e.sum()
+
+score = (alpha * u).sum(axis=1)  # s_hat_m = sum_S alpha_m(S|T) u_m(S)
+predicted = sorted(bench.models, key=lambda m: (-score[m], m))
+
+# %% [markdown]
+# The library does the same in one call, `vlmsel.selection.dcd_scores`, from the profiles and the
+# sources' accuracies (it refuses a table that contains the target):
+
+# %%
+library = selection.dcd_scores(profiles, source_acc, target,
+                               eta=ETA, gamma=GAMMA)
+np.testing.assert_allclose(score, library, rtol=1e-10)
+assert predicted == aggregation.ranking(library.to_numpy(), bench.models)
+# gamma = 0: uniform weights, i.e. the average-rank baseline
+uniform = selection.dcd_scores(profiles, source_acc, target, gamma=0.0)
+np.testing.assert_allclose(uniform, u.mean(axis=1), rtol=1e-12)
+
+# %% [markdown]
+# Below, the two ingredients side by side: each model's weights over the sources (left; every row
+# sums to one) and its utilities (right). A model's score is the dot product of its two rows.
+
+# %%
+fig, axes = plt.subplots(1, 2, figsize=(7.5, 0.3 * n_models + 2.2),
+                         sharey=True)
+plotting.heatmap(alpha.astype(float), ax=axes[0], vmin=0.0,
+                 vmax=float(alpha.to_numpy().max()), cmap="mako_r",
+                 cbar_label="weight alpha_m(S | T)", xlabel="source S",
+                 title=f"weights for target {target}")
+plotting.heatmap(u, ax=axes[1], cbar_label="utility u_m(S)",
+                 xlabel="source S", ylabel="", title="utilities")
+plt.show()
+
+# %% [markdown]
+# *Figure: left, the DCD weights $\alpha_m(S \mid T)$ of every model (rows) over the sources
+# (columns) for the held-out target; right, every model's utility on every source (1 = best model of
+# that source). Both use only the sources' ground truth and the unlabeled images of the target.*
+#
+# Now, and only now, we look at the target's ground truth, to score the prediction:
+
+# %% tags=["nbval-check-output"]
+true = wide[target]
+example = pd.DataFrame({
+    "predicted score": score,
+    "predicted rank": score.rank(ascending=False, method="min"),
+    "true accuracy": true,
+    "true rank": true.rank(ascending=False, method="min"),
+}).loc[predicted]
+example[["predicted rank", "true rank"]] = (
+    example[["predicted rank", "true rank"]].astype(int))
+print(example.head(10).round(3).to_string())
+example_metrics = metrics.ranking_metrics(score.to_numpy(), true.to_numpy(),
+                                          bench.models)
+avg_metrics = metrics.ranking_metrics(u.mean(axis=1).to_numpy(),
+                                      true.to_numpy(), bench.models)
+for key in ("r5", "tau5", "ndcg5", "tau_b"):
+    glue(f"ch6_example_{key}", float(example_metrics[key]), display=False)
+    glue(f"ch6_example_avg_{key}", float(avg_metrics[key]), display=False)
+print({k: round(v, 3) for k, v in example_metrics.items()})
+
+# %% [markdown]
+# *Table: the ten models DCD ranks highest on the held-out target {glue:text}`ch6_target`, with their
+# true accuracy and true rank (rank 1 = best of the {glue:text}`ch6_n_models` models).*
+#
+# On this target DCD finds $R_5$ = {glue:text}`ch6_example_r5:.2f` of the true top five, with
+# NDCG@5 = {glue:text}`ch6_example_ndcg5:.3f` (gain: accuracy) and Kendall's $\tau_b$ =
+# {glue:text}`ch6_example_tau_b:.3f` over the whole list; uniform weights (average rank) give
+# $R_5$ = {glue:text}`ch6_example_avg_r5:.2f`, NDCG@5 = {glue:text}`ch6_example_avg_ndcg5:.3f` and
+# $\tau_b$ = {glue:text}`ch6_example_avg_tau_b:.3f`. One target proves nothing either way; the next
+# section holds out every dataset in turn.
+#
+# ## Leave-one-dataset-out on the whole benchmark
+#
+# `vlmsel.evaluation.evaluate` runs the protocol of chapter 1 for any method: each dataset is the
+# target once, the method gets the other datasets' ground truth (without the target's column) and its
+# own label-free inputs, and the per-target metrics are averaged with a 95% bootstrap interval over
+# targets. `vlmsel.selection.DcdMethod` wraps `dcd_scores` for it, with the SPEC's fixed
+# $\eta$ = {glue:text}`ch6_eta` and $\gamma$ = {glue:text}`ch6_gamma` (chapter 7 varies both, and
+# chooses them by a nested leave-one-out). The baselines come from `vlmsel.baselines.make_method`:
+#
+# - `inb` ranks every target by the reference dataset's accuracy;
+# - `avg_rank` is DCD with uniform weights ($\gamma = 0$);
+# - `random` is the exact expected value of a uniformly random ranking;
+# - `oracle_sim` is **an oracle, not a competitor**: it weights each source by its true rank
+#   agreement (Kendall's $\tau_b$) with the *target's ground truth*, which no real method can see. It
+#   shows how far better source weights could take rank aggregation;
+# - `modelgpt_lite` regresses accuracy on LOVM's text-derived features {cite}`zohar2023lovm`: scores
+#   of the text encoder on captions that a language model wrote for LOVM's datasets, plus the
+#   ImageNet accuracy. vlmsel ships LOVM's table of them and does not recompute them, so this
+#   baseline runs only on benchmarks within LOVM's 35 models and 23 datasets.
+
+# %%
+glue("ch6_eta", ETA, display=False)
+glue("ch6_gamma", GAMMA, display=False)
+methods = {"dcd": selection.DcdMethod(profiles, eta=ETA, gamma=GAMMA)}
+absent = {}
+for name in BASELINES:
+    options = {"reference": bench.reference_dataset} if name == "inb" else {}
+    method = baselines.make_method(name, **options)
+    try:
+        method.fit(bench.models, bench.datasets)  # checks its inputs exist
+    except ValueError as err:
+        absent[name] = str(err)
+        continue
+    methods[name] = method
+results = {name: evaluation.evaluate(bench, method, n_boot=N_BOOT, seed=SEED)
+           for name, method in methods.items()}
+for name, why in absent.items():
+    print(f"{name} is not evaluated here: {why}")
+
+# %%
+why_absent = "every listed baseline runs on this benchmark"
+if "modelgpt_lite" in absent:
+    why_absent = (
+        "modelgpt_lite is absent: it needs LOVM's text-derived features, "
+        "which exist only for LOVM's 35 models and 23 datasets, and this "
+        f"benchmark ({bench.name}) has models or datasets outside them "
+        "(the mini world's own tasks and models have no such features; "
+        "set BENCHMARK to lovm with a real profile store to see it)")
+glue("ch6_why_absent", why_absent, display=False)
+
+# %% [markdown]
+# Here, {glue:text}`ch6_why_absent`.
+#
+# The headline metrics, LOVM's $R_5$ and $\tau_5$ and NDCG@5, each as the mean over targets with its
+# 95% bootstrap interval (`vlmsel.evaluation.compare`; the same resamples for every method):
+
+# %% tags=["nbval-check-output"]
+ORDER = [n for n in ["dcd", "inb", "avg_rank", "random", "oracle_sim",
+                     "modelgpt_lite"] if n in results]
+ordered = [results[n] for n in ORDER]
+print(evaluation.compare(ordered, ["r5", "tau5", "ndcg5"]).to_string())
+
+# %% [markdown]
+# *Table: mean over the {glue:text}`ch6_n_datasets` held-out targets and 95% bootstrap interval;
+# NDCG@5 uses the true accuracy as gain. `oracle_sim` reads each target's ground truth.*
+#
+# And the other three: NDCG@5 with the min-max normalised accuracy as gain (whose random floor is
+# lower), Kendall's $\tau_b$ over the whole list, and the top-1 regret (accuracy lost by deploying
+# the predicted best model; lower is better):
+
+# %% tags=["nbval-check-output"]
+print(evaluation.compare(ordered, ["ndcg5_minmax", "tau_b", "top1_regret"])
+      .to_string())
+
+# %%
+summary = pd.concat({n: results[n].summary for n in ORDER},
+                    names=["method", "metric"])
+for (name, metric), row in summary.iterrows():
+    key = f"ch6_{name}_{metric}"
+    glue(key, float(row["mean"]), display=False)
+    glue(f"{key}_lo", float(row["ci_low"]), display=False)
+    glue(f"{key}_hi", float(row["ci_high"]), display=False)
+n_gt = {n: int(results[n].per_target["uses_target_gt"].sum()) for n in ORDER}
+glue("ch6_inb_n_gt", n_gt.get("inb", 0), display=False)
+glue("ch6_oracle_n_gt", n_gt.get("oracle_sim", 0), display=False)
+
+# %%
+LABELS = {
+    "r5": "R5", "tau5": "tau5",
+    "ndcg5": "NDCG@5 (gain: accuracy)",
+    "ndcg5_minmax": "NDCG@5 (gain: min-max)",
+    "tau_b": "Kendall tau-b, full list",
+    "top1_regret": "top-1 regret (lower = better)",
+}
+NAMES = {n: n for n in ORDER}
+NAMES["oracle_sim"] = "oracle_sim (ORACLE)"
+fig, axes = plt.subplots(2, 3, figsize=(7.5, 5.2), sharey=True)
+fig.suptitle(f"{bench.name}, leave-one-dataset-out: means and 95% intervals")
+for ax, metric in zip(axes.flat, LABELS):
+    part = summary.xs(metric, level="metric").loc[ORDER]
+    err = [part["mean"] - part["ci_low"], part["ci_high"] - part["mean"]]
+    for i, name in enumerate(ORDER):
+        ax.errorbar(part["mean"].iloc[i], i,
+                    xerr=[[err[0].iloc[i]], [err[1].iloc[i]]],
+                    fmt=plotting.MARKERS[i], color=f"C{i}", capsize=2,
+                    markersize=5)
+    ax.set_xlabel(LABELS[metric])
+    ax.set_yticks(range(len(ORDER)), [NAMES[n] for n in ORDER])
+axes[0, 0].invert_yaxis()
+for ax in axes[:, 0]:
+    ax.set_ylabel("method")
+plt.show()
+
+# %% [markdown]
+# *Figure: mean over the held-out targets (marker) and 95% bootstrap interval (bar) of each metric
+# for DCD and the baselines. The oracle reads each target's ground truth; `random` is an exact
+# expectation, whose interval comes only from the spread of the targets.*
+#
+# Read the means against their intervals: with {glue:text}`ch6_n_datasets` targets the intervals are
+# wide. DCD's mean NDCG@5 is {glue:text}`ch6_dcd_ndcg5:.3f`
+# ([{glue:text}`ch6_dcd_ndcg5_lo:.3f`, {glue:text}`ch6_dcd_ndcg5_hi:.3f`]) against
+# {glue:text}`ch6_avg_rank_ndcg5:.3f` for average rank and {glue:text}`ch6_inb_ndcg5:.3f` for INB;
+# its $R_5$ is {glue:text}`ch6_dcd_r5:.3f` (average rank {glue:text}`ch6_avg_rank_r5:.3f`, INB
+# {glue:text}`ch6_inb_r5:.3f`, random {glue:text}`ch6_random_r5:.3f`) and its full-list $\tau_b$
+# {glue:text}`ch6_dcd_tau_b:.3f` (average rank {glue:text}`ch6_avg_rank_tau_b:.3f`, oracle
+# {glue:text}`ch6_oracle_sim_tau_b:.3f`). As in chapter 1, INB follows LOVM's convention and ranks the
+# reference dataset by its own ground truth ({glue:text}`ch6_inb_n_gt` target flagged
+# `uses_target_gt`); the oracle does so on all {glue:text}`ch6_oracle_n_gt` targets.
+#
+# ### Paired differences
+#
+# Two methods evaluated on the same targets are best compared target by target: the bootstrap of the
+# *difference* resamples targets once for both, and a target that is hard for every method no longer
+# widens the interval. We compare DCD with the two label-free baselines on the targets where no
+# method reads its own ground truth (so the reference dataset is left out of the INB comparison).
+
+# %% tags=["nbval-check-output"]
+HEADLINE = ["r5", "tau5", "ndcg5", "tau_b"]
+
+
+def verdict(lo, hi):
+    """What a paired interval says, in words (for the prose)."""
+    if lo > 0:
+        return "lies above zero: on this benchmark DCD is better"
+    if hi < 0:
+        return "lies below zero: on this benchmark DCD is worse"
+    return "contains zero: this benchmark cannot tell the two apart"
+
+
+fair = [t for t in bench.datasets
+        if not any(results[n].per_target.loc[t, "uses_target_gt"]
+                   for n in ("dcd", "inb", "avg_rank") if n in results)]
+rows = {}
+for other in [n for n in ("avg_rank", "inb") if n in results]:
+    for metric in HEADLINE:
+        diff = (results["dcd"].per_target.loc[fair, metric]
+                - results[other].per_target.loc[fair, metric]).to_numpy()
+        mean, lo, hi = metrics.bootstrap_ci(diff, n_boot=N_BOOT, seed=SEED)
+        wins = int((diff > 0).sum())
+        losses = int((diff < 0).sum())
+        rows[f"dcd - {other}", metric] = {
+            "mean diff": mean, "95% interval": f"[{lo:+.3f}, {hi:+.3f}]",
+            "dcd better": wins, "dcd worse": losses}
+        glue(f"ch6_diff_{other}_{metric}", mean, display=False)
+        glue(f"ch6_diff_{other}_{metric}_lo", lo, display=False)
+        glue(f"ch6_diff_{other}_{metric}_hi", hi, display=False)
+        glue(f"ch6_wins_{other}_{metric}", wins, display=False)
+        glue(f"ch6_verdict_{other}_{metric}", verdict(lo, hi), display=False)
+        glue(f"ch6_losses_{other}_{metric}", losses, display=False)
+paired = pd.DataFrame.from_dict(rows, orient="index")
+paired.index.names = ["comparison", "metric"]
+glue("ch6_n_fair", len(fair), display=False)
+print(paired.round(3).to_string())
+
+# %% [markdown]
+# *Table: mean over the {glue:text}`ch6_n_fair` targets where no method uses its own ground truth of
+# the per-target difference DCD minus baseline, its 95% paired bootstrap interval, and the number of
+# targets on which DCD is better or worse (the rest are ties).*
+#
+# Against average rank, the method it refines, DCD's NDCG@5 differs by
+# {glue:text}`ch6_diff_avg_rank_ndcg5:+.3f` ([{glue:text}`ch6_diff_avg_rank_ndcg5_lo:+.3f`,
+# {glue:text}`ch6_diff_avg_rank_ndcg5_hi:+.3f`]; the interval
+# {glue:text}`ch6_verdict_avg_rank_ndcg5`); it is better on {glue:text}`ch6_wins_avg_rank_ndcg5`
+# targets and worse on {glue:text}`ch6_losses_avg_rank_ndcg5`. Its $\tau_b$ differs by
+# {glue:text}`ch6_diff_avg_rank_tau_b:+.3f` ([{glue:text}`ch6_diff_avg_rank_tau_b_lo:+.3f`,
+# {glue:text}`ch6_diff_avg_rank_tau_b_hi:+.3f`]; the interval {glue:text}`ch6_verdict_avg_rank_tau_b`).
+# Against INB the NDCG@5 difference is {glue:text}`ch6_diff_inb_ndcg5:+.3f`
+# ([{glue:text}`ch6_diff_inb_ndcg5_lo:+.3f`, {glue:text}`ch6_diff_inb_ndcg5_hi:+.3f`]; the interval
+# {glue:text}`ch6_verdict_inb_ndcg5`). An interval that contains zero means that the benchmark cannot
+# tell two methods apart, not that they are equal.
+#
+# ## Target by target
+#
+# Means hide the targets. Below, DCD, INB and average rank on every held-out dataset. Datasets on
+# which even the best model stays below `NEAR_CHANCE_RATIO` times chance accuracy are starred: there
+# the true ranking is mostly noise (chapter 1), and no method can be expected to recover it.
+
+# %%
+def n_classes(dataset):
+    """Number of classes of a benchmark dataset (mini task or LOVM)."""
+    if bench.name == "mini":
+        from vlmsel.mini import get_task
+
+        return get_task(dataset).n_classes
+    return len(groundtruth.lovm_classnames(dataset))
+
+
+chance = pd.Series({d: 1.0 / n_classes(d) for d in bench.datasets})
+near_chance = wide.max() < NEAR_CHANCE_RATIO * chance
+COMPARED = [n for n in ("dcd", "inb", "avg_rank") if n in results]
+per_target = pd.concat({n: results[n].per_target for n in COMPARED},
+                       axis=1)
+label = {t: t + (" *" if near_chance[t] else "") for t in bench.datasets}
+order = (per_target["dcd", "ndcg5"] - per_target["avg_rank", "ndcg5"]
+         ).sort_values().index
+fig, axes = plt.subplots(1, 2, figsize=(7.5, 0.32 * n_datasets + 1.8),
+                         sharey=True)
+for ax, metric in zip(axes, ("ndcg5", "tau_b")):
+    for i, name in enumerate(COMPARED):
+        ax.plot(per_target.loc[order, (name, metric)], range(len(order)),
+                plotting.MARKERS[i], color=f"C{i}", label=name,
+                markersize=6, alpha=0.85)
+    ax.set_xlabel(LABELS[metric])
+    ax.set_yticks(range(len(order)), [label[t] for t in order])
+axes[0].set_ylabel("held-out target (* near chance)")
+axes[0].set_title("per target")
+axes[1].axvline(0, color="black", linewidth=0.8)
+handles, names = axes[0].get_legend_handles_labels()
+fig.legend(handles, names, loc="outside lower center", ncols=len(names))
+plt.show()
+glue("ch6_n_near_chance", int(near_chance.sum()), display=False)
+
+# %% [markdown]
+# *Figure: NDCG@5 (left) and Kendall's $\tau_b$ (right) of DCD, INB and average rank on every
+# held-out target, sorted by DCD's NDCG@5 gain over average rank (targets at the top are where DCD
+# loses most). A star marks the {glue:text}`ch6_n_near_chance` target(s) where the best model is
+# below {glue:text}`ch6_near_ratio` times chance.*
+#
+# ## Where it fails
+#
+# DCD *is* average rank with non-uniform weights, so every difference from average rank comes from
+# the weights: DCD loses when they favour the wrong sources (sources whose ranking of the zoo
+# disagrees with the target's), or favour them for the wrong models. We can check both after the
+# fact. For every target, the weights $\alpha_m(S \mid T)$ of every model
+# come from the profiles alone; the true agreement of each source with the target, Kendall's
+# $\tau(S, T)$ between their two columns of accuracies, comes from the ground truth and is used here
+# **only to diagnose**, never to predict. Averaging the weights over the models (a simplification:
+# each model has its own), the *weighted agreement* of DCD's sources is
+# $\bar\tau_{\mathrm{DCD}}(T) = \sum_S \bar\alpha(S \mid T)\, \tau(S, T)$, to be compared with the plain
+# mean over sources, $\bar\tau_{\mathrm{uniform}}(T)$, that average rank gets.
+
+# %%
+glue("ch6_near_ratio", NEAR_CHANCE_RATIO, display=False)
+d_all = selection.dataset_divergences(profiles, ETA)  # (M, D, D) label-free
+not_self = ~np.eye(n_datasets, dtype=bool)[None]
+alpha_all = similarity.softmin_weights(d_all, GAMMA, valid=not_self)
+alpha_mean = pd.DataFrame(alpha_all.mean(axis=0), index=bench.datasets,
+                          columns=bench.datasets)  # [source, target]
+tau = wide.corr(method="kendall")  # diagnosis only: uses every target
+agreement = pd.DataFrame({
+    "tau_dcd": [(alpha_mean[t].drop(t) * tau[t].drop(t)).sum()
+                for t in bench.datasets],
+    "tau_uniform": [tau[t].drop(t).mean() for t in bench.datasets],
+    "tau_best_source": [tau[t].drop(t).max() for t in bench.datasets],
+}, index=bench.datasets)
+agreement["gain"] = agreement["tau_dcd"] - agreement["tau_uniform"]
+ndcg_gain = per_target["dcd", "ndcg5"] - per_target["avg_rank", "ndcg5"]
+tau_b_gain = per_target["dcd", "tau_b"] - per_target["avg_rank", "tau_b"]
+rho_ndcg = spearmanr(agreement["gain"], ndcg_gain).statistic
+rho_tau_b = spearmanr(agreement["gain"], tau_b_gain).statistic
+
+
+def describe(rho):
+    """Words for a rank correlation (for the prose)."""
+    if not np.isfinite(rho):
+        return "undefined"
+    size = ("no clear" if abs(rho) < 0.3 else
+            "a moderate" if abs(rho) < 0.6 else "a strong")
+    sign = "" if abs(rho) < 0.3 else (
+        " positive" if rho > 0 else " negative")
+    return f"{size}{sign}"
+
+
+glue("ch6_rho_words", describe(rho_ndcg), display=False)
+glue("ch6_rho_ndcg", float(rho_ndcg), display=False)
+glue("ch6_rho_tau_b", float(rho_tau_b), display=False)
+glue("ch6_n_agreement_up", int((agreement["gain"] > 0).sum()),
+     display=False)
+
+# %%
+# Check one entry against the library's own DcdMethod weights path.
+t0 = bench.datasets.index(target)
+np.testing.assert_allclose(
+    alpha_all[:, [bench.datasets.index(s) for s in sources], t0],
+    alpha.to_numpy(dtype=float), rtol=1e-8)
+fig, axes = plt.subplots(1, 2, figsize=(7.5, 3.6))
+for ax, gain, what in ((axes[0], ndcg_gain, "NDCG@5"),
+                       (axes[1], tau_b_gain, "tau-b")):
+    ax.scatter(agreement["gain"], gain, color="C0")
+    for t in bench.datasets:
+        ax.annotate(t, (agreement.loc[t, "gain"], gain[t]), fontsize=7,
+                    xytext=(3, 2), textcoords="offset points")
+    ax.axhline(0, color="black", linewidth=0.8)
+    ax.axvline(0, color="black", linewidth=0.8)
+    ax.set_xlabel("weighted minus uniform source agreement (tau)")
+    ax.set_ylabel(f"DCD minus avg_rank, {what}")
+fig.suptitle("Gain over average rank against the quality of the weights")
+plt.show()
+
+# %% [markdown]
+# *Figure: for every held-out target (one point), how much more the sources DCD leans on agree with
+# the target's true ranking than the average source does (x, Kendall's $\tau$; right of zero = DCD
+# picked better-than-average sources), against DCD's gain over average rank in NDCG@5 (left) and in
+# $\tau_b$ (right).*
+#
+# DCD's weights favour sources that agree better than average with the target on
+# {glue:text}`ch6_n_agreement_up` of the {glue:text}`ch6_n_datasets` targets. The rank correlation
+# across targets between that weight quality and DCD's gain over average rank is
+# {glue:text}`ch6_rho_ndcg:.2f` for NDCG@5 and {glue:text}`ch6_rho_tau_b:.2f` for $\tau_b$: with
+# {glue:text}`ch6_n_datasets` targets, {glue:text}`ch6_rho_words` association. The summary is
+# coarse (the models' own weights differ, and $\tau$ over the whole zoo says little about its top
+# five), so let us look at the target where DCD loses most.
+
+# %%
+worst = ndcg_gain.idxmin()
+srcs = [s for s in bench.datasets if s != worst]
+w_idx = bench.datasets.index(worst)
+alpha_worst = pd.DataFrame(
+    alpha_all[:, [bench.datasets.index(s) for s in srcs], w_idx],
+    index=bench.models, columns=srcs)
+lean = alpha_mean[worst].drop(worst).sort_values(ascending=False)
+tau_worst = tau[worst].drop(worst)
+glue("ch6_worst", worst, display=False)
+glue("ch6_worst_ndcg_gain", float(ndcg_gain[worst]), display=False)
+glue("ch6_worst_top_source", lean.index[0], display=False)
+glue("ch6_worst_top_weight", float(lean.iloc[0]), display=False)
+glue("ch6_worst_top_tau", float(tau_worst[lean.index[0]]), display=False)
+glue("ch6_worst_best_source", tau_worst.idxmax(), display=False)
+glue("ch6_worst_best_tau", float(tau_worst.max()), display=False)
+glue("ch6_worst_best_weight", float(lean[tau_worst.idxmax()]),
+     display=False)
+glue("ch6_worst_uniform", 1.0 / len(srcs), display=False)
+glue("ch6_worst_tau_dcd", float(agreement.loc[worst, "tau_dcd"]),
+     display=False)
+glue("ch6_worst_tau_uniform", float(agreement.loc[worst, "tau_uniform"]),
+     display=False)
+
+fig = plt.figure(figsize=(7.5, 0.3 * n_models + 3.4))
+grid = fig.add_gridspec(2, 2, height_ratios=[1, 3.2], width_ratios=[30, 1])
+ax_tau = fig.add_subplot(grid[0, 0])
+ax_alpha = fig.add_subplot(grid[1, 0], sharex=ax_tau)
+sns.heatmap(alpha_worst, ax=ax_alpha, cbar_ax=fig.add_subplot(grid[1, 1]),
+            vmin=0.0, cmap="mako_r",
+            cbar_kws={"label": "weight alpha_m(S | T)"})
+ax_tau.bar(np.arange(len(srcs)) + 0.5, tau_worst[srcs], color="C1")
+ax_tau.axhline(0, color="black", linewidth=0.8)
+ax_tau.tick_params(axis="x", labelbottom=False)
+ax_tau.set_ylabel(f"tau(S, {worst})")
+ax_tau.set_title(f"Target {worst}: true agreement (top), DCD weights (bottom)")
+ax_alpha.set_xlabel("source S")
+ax_alpha.set_ylabel("model")
+ax_alpha.tick_params(axis="both", labelsize=7)
+plt.show()
+
+# %% [markdown]
+# *Figure: the held-out target where DCD loses most to average rank. Top: Kendall's $\tau$ between
+# each source's ranking of the zoo and the target's true ranking (ground truth, for diagnosis only).
+# Bottom: every model's DCD weights over the same sources (label-free). A good weighting would put
+# its mass under the tall bars.*
+#
+# On {glue:text}`ch6_worst` (NDCG@5 {glue:text}`ch6_worst_ndcg_gain:+.3f` against average rank),
+# the models lean, on average, most on {glue:text}`ch6_worst_top_source` (mean weight
+# {glue:text}`ch6_worst_top_weight:.2f`, against {glue:text}`ch6_worst_uniform:.2f` for uniform
+# weights), whose true agreement with the target is $\tau$ = {glue:text}`ch6_worst_top_tau:.2f`. The
+# source that agrees best, {glue:text}`ch6_worst_best_source` ($\tau$ =
+# {glue:text}`ch6_worst_best_tau:.2f`), gets a mean weight of
+# {glue:text}`ch6_worst_best_weight:.2f`. Altogether the weighted agreement of DCD's sources is
+# {glue:text}`ch6_worst_tau_dcd:.2f` against {glue:text}`ch6_worst_tau_uniform:.2f` for uniform
+# weights.
+#
+# Mean weights hide the model-specific part. Each model's score moves away from its average-rank
+# score by $\Delta_m = \hat s_m - \bar u_m = \sum_S (\alpha_m(S \mid T) - 1/|\mathcal S|)\, u_m(S)$:
+# up when the model leans on sources where it ranks high, down otherwise. Because every model has
+# its own weights, DCD can lift a model simply because *its* profiles favour its own strong sources.
+# Here is that shift for every model on the worst target, models in their true order:
+
+# %%
+u_worst = aggregation.utilities(wide[srcs].to_numpy())
+shift = pd.Series(((alpha_worst.to_numpy() - 1.0 / len(srcs)) * u_worst)
+                  .sum(axis=1), index=bench.models)
+true_worst = wide[worst].sort_values(ascending=False)
+dcd_rank = results["dcd"].predictions[worst].rank(ascending=False,
+                                                   method="min")
+avg_rank_rank = results["avg_rank"].predictions[worst].rank(
+    ascending=False, method="min")
+top_true = true_worst.index[:5]
+fig, ax = plt.subplots(figsize=(7.0, 0.28 * n_models + 1.4))
+colours = ["C2" if m in top_true else "C7" for m in true_worst.index]
+ax.barh(range(n_models), shift[true_worst.index], color=colours)
+ax.set_yticks(range(n_models), [
+    f"{m} ({int(avg_rank_rank[m])} -> {int(dcd_rank[m])})"
+    for m in true_worst.index], fontsize=7)
+ax.invert_yaxis()
+ax.axvline(0, color="black", linewidth=0.8)
+ax.set_xlabel("score shift Delta_m = DCD score - average-rank score")
+ax.set_ylabel("model, best first (rank: avg_rank -> DCD)")
+ax.set_title(f"Target {worst}: how DCD's weights moved each model")
+plt.show()
+best_model = true_worst.index[0]
+glue("ch6_worst_best_model", best_model, display=False)
+glue("ch6_worst_best_avg_rank", int(avg_rank_rank[best_model]),
+     display=False)
+glue("ch6_worst_best_dcd_rank", int(dcd_rank[best_model]), display=False)
+glue("ch6_worst_top5_shift", float(shift[top_true].mean()), display=False)
+glue("ch6_worst_rest_shift", float(shift.drop(top_true).mean()),
+     display=False)
+
+# %% [markdown]
+# *Figure: on the worst target, the shift of every model's predicted score from average rank to DCD
+# (green: the true top five; grey: the rest), models sorted by true accuracy; in brackets the
+# model's predicted rank under average rank and under DCD.*
+#
+# The true best model, {glue:text}`ch6_worst_best_model`, is ranked
+# {glue:text}`ch6_worst_best_avg_rank` by average rank and {glue:text}`ch6_worst_best_dcd_rank` by
+# DCD. On average the true top five shift by {glue:text}`ch6_worst_top5_shift:+.3f` and the other
+# models by {glue:text}`ch6_worst_rest_shift:+.3f`. The largest promotion of a model outside the
+# true top five is {glue:text}`ch6_jump_model`'s, {glue:text}`ch6_jump_shift:+.3f`, from rank
+# {glue:text}`ch6_jump_from` to {glue:text}`ch6_jump_to` (true rank {glue:text}`ch6_jump_true`): it
+# puts a weight of {glue:text}`ch6_jump_weight:.2f` on the single source
+# {glue:text}`ch6_jump_source`.
+#
+# ### Model-specific weights, model-specific noise
+#
+# That last observation generalises. A model that spreads its weight over many sources keeps close to
+# its average-rank score; a model that concentrates its weight on one or two sources gets the
+# utility of those sources, whatever it is. The *effective number of sources*
+# $1 / \sum_S \alpha_m(S \mid T)^2$ measures the concentration (all
+# {glue:text}`ch6_n_sources` sources for uniform weights, 1 for a single source). Over every
+# (model, target) pair:
+
+# %%
+eff_rows = []
+for i, t in enumerate(bench.datasets):
+    src_idx = [j for j in range(n_datasets) if j != i]
+    a_t = alpha_all[:, src_idx, i]  # (M, S)
+    u_t = aggregation.utilities(wide.iloc[:, src_idx].to_numpy())
+    delta = ((a_t - 1.0 / len(src_idx)) * u_t).sum(axis=1)
+    for m, model in enumerate(bench.models):
+        eff_rows.append({"model": model, "target": t,
+                         "effective sources": 1.0 / np.sum(a_t[m] ** 2),
+                         "|shift|": abs(delta[m])})
+eff = pd.DataFrame(eff_rows)
+eff["family"] = bench.model_info["family"].reindex(eff["model"]).to_numpy()
+rho_eff = spearmanr(eff["effective sources"], eff["|shift|"]).statistic
+per_model_eff = eff.groupby("model")["effective sources"].median()
+glue("ch6_rho_eff", float(rho_eff), display=False)
+glue("ch6_eff_min_model", per_model_eff.idxmin(), display=False)
+glue("ch6_eff_min", float(per_model_eff.min()), display=False)
+glue("ch6_eff_max_model", per_model_eff.idxmax(), display=False)
+glue("ch6_eff_max", float(per_model_eff.max()), display=False)
+fig, ax = plt.subplots(figsize=(6.5, 3.8))
+for j, (fam, part) in enumerate(eff.groupby("family")):
+    ax.scatter(part["effective sources"], part["|shift|"], s=14,
+               marker=plotting.MARKERS[j], color=f"C{j}", label=fam,
+               alpha=0.75)
+ax.set_xlabel("effective number of sources, 1 / sum_S alpha^2")
+ax.set_ylabel("|score shift| from average rank")
+ax.set_title("Weight concentration and score shift")
+ax.legend(title="model family")
+plt.show()
+
+# %% [markdown]
+# *Figure: for every (model, held-out target) pair, the effective number of sources of the model's
+# DCD weights against the size of the shift they cause in its score, by model family.*
+#
+# The rank correlation is {glue:text}`ch6_rho_eff:.2f`. The median effective number of sources
+# ranges from {glue:text}`ch6_eff_min:.1f` for {glue:text}`ch6_eff_min_model` to
+# {glue:text}`ch6_eff_max:.1f` for {glue:text}`ch6_eff_max_model`: some models see sharp
+# differences between the tasks' importances and others hardly any, so DCD effectively re-ranks only
+# the former, each by the few sources it singled out. Whether those few sources are a good guide is
+# the question of the next section.
+
+# %%
+jump = shift.drop(top_true).idxmax()
+jump_source = alpha_worst.loc[jump].idxmax()
+glue("ch6_jump_model", jump, display=False)
+glue("ch6_jump_shift", float(shift[jump]), display=False)
+glue("ch6_jump_from", int(avg_rank_rank[jump]), display=False)
+glue("ch6_jump_to", int(dcd_rank[jump]), display=False)
+glue("ch6_jump_true", int(true_worst.rank(ascending=False,
+                                          method="min")[jump]),
+     display=False)
+glue("ch6_jump_source", jump_source, display=False)
+glue("ch6_jump_weight", float(alpha_worst.loc[jump, jump_source]),
+     display=False)
+
+# %% [markdown]
+# ### Signal or noise?
+#
+# Are those weights a statement about the tasks at all? SPEC's diagnostic (chapter 5) compares a
+# divergence between two tasks with the divergence between two random halves of *one* task's
+# images: a source whose DCD to the target is no larger than that split-half null is, as far as 25
+# images can tell, indistinguishable from the target itself. (The null is conservative: two halves of
+# about 12 images are noisier than two samples of 25.) For every target and model we draw
+# `N_SPLITS` random halves of the target's images, take the 95% quantile of their DCD, and count the
+# sources whose DCD exceeds it.
+
+# %%
+rng = np.random.default_rng(SEED)
+scalars = {(m, t): store.block_scalars(m, t, "abs")
+           for m in bench.models for t in bench.datasets}
+
+
+def split_half_null(c, n_splits, rng, eta=ETA):
+    """DCD between the two halves of random splits of one task's images."""
+    n = len(c)
+    out = []
+    for _ in range(n_splits):
+        perm = rng.permutation(n)
+        halves = [vprofiles.task_profile(c[perm[:n // 2]]),
+                  vprofiles.task_profile(c[perm[n // 2:]])]
+        w_a, w_b = importance.block_importance(np.stack(halves), eta)
+        out.append(float(divergence.kl(w_a, w_b)))
+    return np.array(out)
+
+
+null_q95 = pd.DataFrame(
+    {t: [np.quantile(split_half_null(scalars[m, t], N_SPLITS, rng), 0.95)
+         for m in bench.models] for t in bench.datasets},
+    index=bench.models)
+# share of (model, source) pairs whose DCD to the target beats the null
+above = pd.Series({
+    t: float(np.mean(d_all[:, [j for j in range(n_datasets) if j != i], i]
+                     > null_q95[t].to_numpy()[:, None]))
+    for i, t in enumerate(bench.datasets)})
+glue("ch6_above_worst", float(above[worst]), display=False)
+glue("ch6_above_median", float(above.median()), display=False)
+rho_above = spearmanr(above, ndcg_gain).statistic
+glue("ch6_rho_above", float(rho_above), display=False)
+
+# %% [markdown]
+# Only sources whose DCD clears the null carry information about the target; if few do, the softmin
+# spreads its weight by noise. The table lists every target where DCD is worse than average rank on
+# NDCG@5:
+
+# %% tags=["nbval-check-output"]
+losers = ndcg_gain[ndcg_gain < 0].sort_values().index
+failures = pd.DataFrame({
+    "NDCG@5 vs avg_rank": ndcg_gain[losers],
+    "top source (weight)": [
+        f"{alpha_mean[t].drop(t).idxmax()} "
+        f"({alpha_mean[t].drop(t).max():.2f})" for t in losers],
+    "its tau": [tau.loc[alpha_mean[t].drop(t).idxmax(), t] for t in losers],
+    "best source (tau)": [f"{tau[t].drop(t).idxmax()} "
+                          f"({tau[t].drop(t).max():.2f})" for t in losers],
+    "above null": above[losers],
+    "near chance": near_chance[losers],
+})
+glue("ch6_n_losers", len(losers), display=False)
+print(failures.round(3).to_string())
+
+# %% [markdown]
+# *Table: the targets where DCD's NDCG@5 is below average rank's, worst first: the source with the
+# largest mean DCD weight and its true agreement $\tau$ with the target, the source that truly agrees
+# best, the share of (model, source) DCDs above the split-half null's 95% quantile, and whether the
+# target is near chance.*
+#
+# DCD loses to average rank on {glue:text}`ch6_n_losers` of the {glue:text}`ch6_n_datasets`
+# targets. On the worst one, {glue:text}`ch6_worst_above_pct` of the source divergences clear the
+# split-half null (median over targets: {glue:text}`ch6_above_median_pct`); the rank correlation
+# across targets between that share and DCD's NDCG@5 gain is {glue:text}`ch6_rho_above:.2f`.
+#
+# Three failure modes are worth telling apart, and the diagnostics above separate them:
+#
+# - **noise**: where few divergences clear the null, the profiles of 25 images cannot separate the
+#   target from its sources, and the softmin turns sampling noise into weights. More images (chapter
+#   7 varies $N$) or a smaller $\gamma$ might help;
+# - **concentration**: models whose importances differ sharply between tasks get concentrated
+#   weights and large score shifts, models with flat importances get none; a few models are then
+#   re-ranked by one or two sources each, which is a high-variance bet;
+# - **the objective**: where divergences do clear the null, DCD *is* seeing a real difference
+#   between the tasks' images, but tasks whose images look alike to a model's blocks need not be the
+#   tasks on which the zoo ranks alike. The label-free objective $\lVert f(x) \rVert$ sees the
+#   images, not the labels (chapter 3): two tasks with similar images and different questions look
+#   the same to it.
+
+# %%
+glue("ch6_worst_above_pct", f"{above[worst]:.0%}", display=False)
+glue("ch6_above_median_pct", f"{above.median():.0%}", display=False)
+
+# %% [markdown]
+# ## Summary
+#
+# - The predicted score of a model on a target is its rank-based utility on every source, averaged
+#   with its own softmin weights over DCDs: $\hat s_m(T) = \sum_S \alpha_m(S \mid T)\, u_m(S)$;
+#   uniform weights ($\gamma = 0$) give the average-rank baseline.
+# - The whole method for one target fits in a dozen lines of numpy and agrees with
+#   `vlmsel.selection.dcd_scores` to floating-point precision; `DcdMethod` plugs it into the
+#   leave-one-dataset-out harness, where the target's ground truth never reaches its prediction.
+# - On {glue:text}`ch6_world`, DCD's mean NDCG@5 is {glue:text}`ch6_dcd_ndcg5:.3f` against
+#   {glue:text}`ch6_avg_rank_ndcg5:.3f` (average rank) and {glue:text}`ch6_inb_ndcg5:.3f` (INB). The
+#   paired difference to average rank is {glue:text}`ch6_diff_avg_rank_ndcg5:+.3f`
+#   ([{glue:text}`ch6_diff_avg_rank_ndcg5_lo:+.3f`, {glue:text}`ch6_diff_avg_rank_ndcg5_hi:+.3f`]),
+#   an interval that {glue:text}`ch6_verdict_avg_rank_ndcg5`.
+# - Where DCD loses, three diagnostics say why: which sources its weights favour and how those
+#   agree with the target's true ranking, how the model-specific weights shift each model's score,
+#   and whether the divergences rise above the split-half noise of the target's own images.
+#
+# ## Exercises
+#
+# 1. Set `TARGET` to the dataset where DCD loses most and rerun the worked example. Which models have
+#    the most concentrated weights (largest single $\alpha_m$), and what family are they?
+# 2. Replace the utilities by z-scored accuracies (`utility="zscore_acc"` in `DcdMethod`). Which
+#    metrics change, and why does a z-score weigh easy sources differently from ranks?
+# 3. Build the *oracle weights* of `oracle_sim` for the worst target by hand (softmax of
+#    $10\,\tau(S, T)$ over the sources) and compare them with DCD's mean weights. How much of the
+#    oracle's advantage comes from a single source?
+# 4. Evaluate DCD without the near-chance targets (`exclude_targets=`). Does the comparison with
+#    average rank change?
+#
+# ```{dropdown} Solutions
+# 1. `alpha_worst.max(axis=1).sort_values()` lists each model's largest weight;
+#    `bench.model_info.loc[alpha_worst.index, "family"]` gives the families. A large single weight
+#    means one source's DCD is well below the others' for that model; compare it with `dcd` of the
+#    worked example.
+# 2. `evaluation.evaluate(bench, selection.DcdMethod(profiles, utility="zscore_acc"))`. A z-score
+#    keeps the gaps between models: on a source where one model is far ahead its utility stands out,
+#    while ranks treat every step alike. Compare the two `summary` tables metric by metric.
+# 3. `w = np.exp(10 * tau[worst].drop(worst)); w /= w.sum()`, then
+#    `pd.DataFrame({"oracle": w, "dcd": alpha_mean[worst].drop(worst)})`; `w.max()` is the share of
+#    the oracle's weight on its single best source.
+# 4. `evaluation.evaluate(bench, methods["dcd"], exclude_targets=list(near_chance[near_chance].index))`
+#    and the same for `methods["avg_rank"]`; near-chance targets remain sources.
+# ```
+#
+# ## References
+#
+# The works cited in this chapter ({cite}`yang2026conductance,zohar2023lovm`) are listed with all
+# others in the [bibliography](../book/bibliography.md).
