@@ -81,8 +81,9 @@ class Method:
         """Label-free preparation for a benchmark with these models and datasets (names only)."""
 
     def set_reference_dataset(self, name: str | None) -> None:
-        """Told by :func:`evaluate` which dataset plays ImageNet's role in the benchmark (``imagenet1k``
-        for LOVM, ``broad`` for the mini world; ``None`` for a bare table). Ignored by default."""
+        """Told by :func:`vlmsel.evaluation.evaluate` which dataset plays ImageNet's role in the
+        benchmark (``imagenet1k`` for LOVM, ``broad`` for the mini world; ``None`` for a bare table).
+        Ignored by default."""
 
     def predict(self, task: LeaveOneOutTask) -> np.ndarray:
         """Predicted score per model on ``task.target``, array (n_models,); higher = better."""

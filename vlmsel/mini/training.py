@@ -59,7 +59,7 @@ HARD_FIRST: tuple[tuple[str, float], ...] = (
     ("shape", 4.0), ("digit", 3.0), ("position", 2.0), ("count", 2.0),
     ("colour", 0.5), ("size", 0.5), ("background", 0.5), ("orientation", 0.5),
 )
-"""The generalists' contrast weights: colour, size and textures are learned from a few contrasts
+"""Contrast weights of the generalist mixtures. Colour, size and textures are learned from a few contrasts
 (measured: ~1.0 zero-shot on textures and orientation with equal weights), shapes and digits need
 many (equal weights left them at chance after 700 steps), so generalists contrast them most."""
 
