@@ -52,9 +52,10 @@ if "google.colab" in sys.modules:
 SEED = 0
 N_THREADS = 1  # torch CPU threads (the CI machine is small and shared)
 MINI_DIR = None  # None: the committed mini world (data/mini)
-DEMO_STEPS = 30  # steps of the live training demo (the zoo used 700-1400)
+DEMO_STEPS = 30  # steps of the live training demo (the zoo: 700-1400)
 DEMO_POOL = 480  # distinct scenes of the live demo (the zoo used 12000)
-CHECK_MODEL = "mini-rn-w8 count"  # a committed model whose ground truth is recomputed
+# a committed model whose ground truth is recomputed at the end
+CHECK_MODEL = "mini-rn-w8 count"
 
 # %%
 import json
