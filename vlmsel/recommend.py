@@ -811,8 +811,9 @@ def _resolve_store(profiles: Any, zoo: Any) -> ProfileStore:
 
 
 def _settings_of(manifest: dict[str, Any]) -> dict[str, Any]:
-    out = {k: manifest.get(k) for k in MATCH_FIELDS}
-    out["autocast"] = bool(manifest.get("autocast", False))  # older manifests lack it: made without
+    from vlmsel.profiling import RESULT_FIELD_DEFAULTS  # what older manifests lack (made without autocast)
+
+    out = {k: manifest.get(k, RESULT_FIELD_DEFAULTS.get(k)) for k in MATCH_FIELDS}
     if manifest.get("weights") == "random-init":
         out["seed"] = manifest.get("seed")
     return out
