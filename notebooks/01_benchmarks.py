@@ -24,10 +24,10 @@
 #
 # - what "choosing a vision-language model for a task" means, and how a selection method is judged;
 # - the three public ground-truth tables (LOVM, open_clip's published results, SWAB) and how to load them
-#   with `vlmsel.groundtruth`;
+#   with `vlmsel.data.benchmarks`;
 # - why no single model wins everywhere, and which datasets no model solves at all;
 # - how a predicted ranking is scored (LOVM's R5 and tau5, NDCG@5, Kendall tau-b, top-1 regret), each
-#   metric built by hand on a seven-model example and checked against `vlmsel.metrics`;
+#   metric built by hand on a seven-model example and checked against `vlmsel.evaluation.metrics`;
 # - how far the label-free baselines get (ImageNet accuracy, average rank, random) against an oracle,
 #   evaluated leave-one-dataset-out on `lovm` and `openclip48` with bootstrap intervals.
 
@@ -88,7 +88,7 @@ plotting.use_style()
 #
 # ## The ground-truth tables
 #
-# `vlmsel.groundtruth.load_benchmark` returns every table in the same shape: a `Benchmark` whose `wide`
+# `vlmsel.data.benchmarks.load_benchmark` returns every table in the same shape: a `Benchmark` whose `wide`
 # attribute is a models $\times$ datasets DataFrame. The tables come from public repositories (LOVM
 # {cite}`zohar2023lovm`, open_clip {cite}`cherti2023reproducible`, SWAB {cite}`yi2024swab`); vlmsel
 # downloads each file once from a pinned commit and checks its sha256 before using it.
@@ -262,7 +262,7 @@ print(worst_swab.round(3).to_string())
 # For one target $T$, a method returns a score $\hat s_m$ for every model $m$ (higher means predicted
 # better) and the benchmark holds the true accuracy $A_m$. Write $\mathrm{top}_k(x)$ for the $k$ models
 # with the largest values of $x$, best first (ties broken by model name). vlmsel reports six numbers per
-# target, all computed by `vlmsel.metrics`. We build each one by hand on a zoo of seven models, A to G,
+# target, all computed by `vlmsel.evaluation.metrics`. We build each one by hand on a zoo of seven models, A to G,
 # and then check that the library gives the same value.
 
 # %% tags=["nbval-check-output"]
@@ -454,7 +454,7 @@ by_hand = {"r5": r5_hand, "tau5": tau5_hand, "ndcg5": ndcg_hand,
 library = metrics.ranking_metrics(pred, true, zoo)
 assert list(library) == list(by_hand) == metrics.metric_names()
 np.testing.assert_allclose(list(by_hand.values()), list(library.values()))
-both = pd.DataFrame({"by hand": by_hand, "vlmsel.metrics": library}).T
+both = pd.DataFrame({"by hand": by_hand, "vlmsel.evaluation.metrics": library}).T
 print(both.round(4).to_string())
 
 # %% [markdown]
@@ -493,9 +493,9 @@ print(every.mean().round(4).to_string())
 # ## Baselines, leave-one-dataset-out
 #
 # A *baseline* is a selection rule that needs no images at all. vlmsel evaluates every method with one
-# harness, `vlmsel.evaluation.evaluate`: each dataset of the benchmark is the target once, the method sees
+# harness, `vlmsel.evaluation.harness.evaluate`: each dataset of the benchmark is the target once, the method sees
 # the ground truth of the other datasets (the sources) only, and the six metrics of each target are
-# averaged over targets. `vlmsel.baselines.make_method(name)` builds the baselines:
+# averaged over targets. `vlmsel.evaluation.baselines.make_method(name)` builds the baselines:
 #
 # - `random`: the exact expected metrics of a uniformly random ranking (the formulas above), per target.
 # - `inb`, LOVM's ImageNet baseline: $\hat s_m(T) = A_m(\text{imagenet1k})$ for every target.
@@ -745,7 +745,7 @@ assert paired["openclip48", "ndcg5"][1] < 0 < paired["openclip48", "ndcg5"][2]
 #   datasets are near chance for every model.
 # - A ranking is scored per target by LOVM's $R_5$ and $\tau_5$ (the top five only, coarse), NDCG@5
 #   (gain: the accuracy, or the min-max normalised accuracy, which has a lower floor), Kendall's $\tau_b$
-#   over the whole list and the top-1 regret; `vlmsel.metrics` computes all six, and a random ranking's
+#   over the whole list and the top-1 regret; `vlmsel.evaluation.metrics` computes all six, and a random ranking's
 #   expected values exactly.
 # - Ranking by ImageNet accuracy (INB) and by the average rank on the sources are strong baselines that
 #   beat chance on every metric; by LOVM's convention INB ranks imagenet1k by its own ground truth, a

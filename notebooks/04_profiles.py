@@ -77,11 +77,11 @@ from scipy.optimize import minimize
 from scipy.special import logsumexp
 
 from vlmsel import plotting
-from vlmsel.groundtruth import load_benchmark
-from vlmsel.importance import block_importance, zscore_blocks
-from vlmsel.mini.profiling import default_profile_store
-from vlmsel.profile_store import SIGNED_SCALARS, ProfileStore
-from vlmsel.profiles import task_profile
+from vlmsel.data.benchmarks import load_benchmark
+from vlmsel.method.importance import block_importance, zscore_blocks
+from vlmsel.mini.world import default_profile_store
+from vlmsel.profiles.store import SIGNED_SCALARS, ProfileStore
+from vlmsel.profiles.pooling import task_profile
 
 plotting.use_style()
 rng = np.random.default_rng(SEED)
@@ -89,7 +89,7 @@ rng = np.random.default_rng(SEED)
 # %% [markdown]
 # ## Which world this page shows
 #
-# Everything below reads a *profile store* (chapter 3 and the module `vlmsel.profile_store`): for
+# Everything below reads a *profile store* (chapter 3 and the module `vlmsel.profiles.store`): for
 # every model $m$ and task $t$ it holds the block scalar $c_l(x)$ of each of $N$ images $x$ and each
 # block $l$, an array of shape $(N, L_m)$. The parameters cell chooses the store and the benchmark
 # whose models and datasets we use. This page was executed on
@@ -218,7 +218,7 @@ plt.show()
 # (grey) and their mean, the task profile $p$ (blue), for the example model and task named in the
 # title; the dotted line is the uniform distribution.*
 #
-# The library does the same in `vlmsel.profiles.task_profile`, and `ProfileStore.task_profiles` pools
+# The library does the same in `vlmsel.profiles.pooling.task_profile`, and `ProfileStore.task_profiles` pools
 # every (model, task) pair of a store into a `Profiles` object, zero-padded to the largest block count
 # so that a whole zoo fits in one array of shape (models, tasks, $L_{\max}$):
 

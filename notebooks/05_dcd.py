@@ -24,7 +24,7 @@
 #
 # - the Directional Conductance Divergence $\mathrm{DCD}_m(S \to T) = \mathrm{KL}(w_T \,\Vert\, w_S)$
 #   between the block importances of a source and a target task, its direction conventions in the
-#   specification and in `vlmsel.divergence`, built by hand and checked against the library;
+#   specification and in `vlmsel.method.divergence`, built by hand and checked against the library;
 # - why it is asymmetric, on a three-block example and on real profiles, and what the *coverage*
 #   variant measures;
 # - the symmetric alternatives (Jensen-Shannon, symmetrised KL, cosine) side by side with the DCD;
@@ -77,12 +77,12 @@ from myst_nb import glue
 from scipy.stats import entropy, spearmanr
 
 from vlmsel import divergence, plotting
-from vlmsel.groundtruth import load_benchmark
-from vlmsel.importance import block_importance
-from vlmsel.mini.profiling import default_profile_store
-from vlmsel.profile_store import ProfileStore
-from vlmsel.selection import dataset_divergences
-from vlmsel.similarity import softmin_weights
+from vlmsel.data.benchmarks import load_benchmark
+from vlmsel.method.importance import block_importance
+from vlmsel.mini.world import default_profile_store
+from vlmsel.profiles.store import ProfileStore
+from vlmsel.method.scoring import dataset_divergences
+from vlmsel.method.similarity import softmin_weights
 
 plotting.use_style()
 rng = np.random.default_rng(SEED)
@@ -191,9 +191,9 @@ glue("ch5_ex_target", EX_TARGET, display=False)
 # Three places fix the direction, and they agree:
 #
 # - SPEC section 6: $\mathrm{DCD}_m(S \to T) = \mathrm{KL}(w_T \Vert w_S)$, the target first;
-# - `vlmsel.divergence.kl(w_t, w_s)` computes $\sum_l w_t \log((w_t + \varepsilon)/(w_s + \varepsilon))$,
+# - `vlmsel.method.divergence.kl(w_t, w_s)` computes $\sum_l w_t \log((w_t + \varepsilon)/(w_s + \varepsilon))$,
 #   the target first;
-# - `vlmsel.selection.dataset_divergences(profiles)` returns an array `D` of shape (models, datasets,
+# - `vlmsel.method.scoring.dataset_divergences(profiles)` returns an array `D` of shape (models, datasets,
 #   datasets) with `D[m, s, t]` $= \mathrm{DCD}_m(s \to t)$: **rows are sources, columns targets**.
 #
 # We build the matrix of one model by hand with two loops, and check it against all three, and against
@@ -682,7 +682,7 @@ glue("ch5_half", half, display=False)
 # It is the softmax of chapter 4 again, applied to $-D$: by the same derivation, $\alpha$ maximises
 # $-\langle \alpha, D \rangle + \frac1\gamma H(\alpha)$, the best trade between closeness and spread over
 # sources. $\gamma = 0$ weighs all sources equally (the average-rank baseline); $\gamma \to \infty$
-# keeps only the nearest source. By hand for the example, then `vlmsel.similarity.softmin_weights`,
+# keeps only the nearest source. By hand for the example, then `vlmsel.method.similarity.softmin_weights`,
 # which takes the whole (models, sources, targets) array and a mask that excludes each target from its
 # own sources:
 
@@ -866,7 +866,7 @@ for kind, m in contrast.items():
 # 1. Gibbs' inequality: $-\mathrm{KL}(a \Vert b) = \sum_l a_l \log(b_l / a_l) \le \log \sum_l b_l = 0$
 #    by Jensen, with equality iff $b = a$. With $\varepsilon > 0$ the smoothed terms are no longer a
 #    KL divergence of two distributions, and the value can dip below 0 by $O(\varepsilon)$ for nearly
-#    equal distributions (the module docstring of `vlmsel.divergence` says so); it is exactly 0 when
+#    equal distributions (the module docstring of `vlmsel.method.divergence` says so); it is exactly 0 when
 #    $w_S = w_T$.
 # 2. Any $w_S$ closer to $w_T$, e.g. $(0.8, 0.1, 0.1)$, gives a smaller DCD. A source that
 #    over-concentrates, e.g. $(0.9999, 0.00005, 0.00005)$, gives block 1 more than the target but

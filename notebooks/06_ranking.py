@@ -25,7 +25,7 @@
 # - how the source weights of chapter 5 become a ranking of the zoo: each model's rank on every
 #   source turned into a utility, averaged with that model's own weights;
 # - the whole method for one held-out target in a dozen lines of numpy, checked against
-#   `vlmsel.selection.dcd_scores`, and why $\gamma = 0$ is the average-rank baseline;
+#   `vlmsel.method.scoring.dcd_scores`, and why $\gamma = 0$ is the average-rank baseline;
 # - how DCD fares leave-one-dataset-out against the baselines of chapter 1 (ImageNet-style INB,
 #   average rank, random, an oracle), with bootstrap intervals and paired differences;
 # - which held-out targets DCD gets wrong, and why: which sources it leaned on, how well those agree
@@ -83,7 +83,7 @@ from vlmsel import (
     selection,
     similarity,
 )
-from vlmsel.profile_store import ProfileStore
+from vlmsel.profiles.store import ProfileStore
 
 plotting.use_style()
 
@@ -109,7 +109,7 @@ plotting.use_style()
 
 # %%
 if PROFILE_STORE is None:
-    from vlmsel.mini.profiling import default_profile_store
+    from vlmsel.mini.world import default_profile_store
 
     store = ProfileStore(default_profile_store())
     where = "the committed profile store data/mini/profiles"
@@ -226,7 +226,7 @@ score = (alpha * u).sum(axis=1)  # s_hat_m = sum_S alpha_m(S|T) u_m(S)
 predicted = sorted(bench.models, key=lambda m: (-score[m], m))
 
 # %% [markdown]
-# The library does the same in one call, `vlmsel.selection.dcd_scores`, from the profiles and the
+# The library does the same in one call, `vlmsel.method.scoring.dcd_scores`, from the profiles and the
 # sources' accuracies (it refuses a table that contains the target):
 
 # %%
@@ -293,12 +293,12 @@ print({k: round(v, 3) for k, v in example_metrics.items()})
 #
 # ## Leave-one-dataset-out on the whole benchmark
 #
-# `vlmsel.evaluation.evaluate` runs the protocol of chapter 1 for any method: each dataset is the
+# `vlmsel.evaluation.harness.evaluate` runs the protocol of chapter 1 for any method: each dataset is the
 # target once, the method gets the other datasets' ground truth (without the target's column) and its
 # own label-free inputs, and the per-target metrics are averaged with a 95% bootstrap interval over
-# targets. `vlmsel.selection.DcdMethod` wraps `dcd_scores` for it, with the SPEC's fixed
+# targets. `vlmsel.method.scoring.DcdMethod` wraps `dcd_scores` for it, with the SPEC's fixed
 # $\eta$ = {glue:text}`ch6_eta` and $\gamma$ = {glue:text}`ch6_gamma` (chapter 7 varies both, and
-# chooses them by a nested leave-one-out). The baselines come from `vlmsel.baselines.make_method`:
+# chooses them by a nested leave-one-out). The baselines come from `vlmsel.evaluation.baselines.make_method`:
 #
 # - `inb` ranks every target by the reference dataset's accuracy;
 # - `avg_rank` is DCD with uniform weights ($\gamma = 0$);
@@ -345,7 +345,7 @@ glue("ch6_why_absent", why_absent, display=False)
 # Here, {glue:text}`ch6_why_absent`.
 #
 # The headline metrics, LOVM's $R_5$ and $\tau_5$ and NDCG@5, each as the mean over targets with its
-# 95% bootstrap interval (`vlmsel.evaluation.compare`; the same resamples for every method):
+# 95% bootstrap interval (`vlmsel.evaluation.harness.compare`; the same resamples for every method):
 
 # %% tags=["nbval-check-output"]
 ORDER = [n for n in ["dcd", "inb", "avg_rank", "random", "oracle_sim",
@@ -492,7 +492,7 @@ print(paired.round(3).to_string())
 def n_classes(dataset):
     """Number of classes of a benchmark dataset (mini task or LOVM)."""
     if bench.name == "mini":
-        from vlmsel.mini import get_task
+        from vlmsel.mini.tasks import get_task
 
         return get_task(dataset).n_classes
     return len(groundtruth.lovm_classnames(dataset))
@@ -888,7 +888,7 @@ glue("ch6_above_median_pct", f"{above.median():.0%}", display=False)
 #   with its own softmin weights over DCDs: $\hat s_m(T) = \sum_S \alpha_m(S \mid T)\, u_m(S)$;
 #   uniform weights ($\gamma = 0$) give the average-rank baseline.
 # - The whole method for one target fits in a dozen lines of numpy and agrees with
-#   `vlmsel.selection.dcd_scores` to floating-point precision; `DcdMethod` plugs it into the
+#   `vlmsel.method.scoring.dcd_scores` to floating-point precision; `DcdMethod` plugs it into the
 #   leave-one-dataset-out harness, where the target's ground truth never reaches its prediction.
 # - On {glue:text}`ch6_world`, DCD's mean NDCG@5 is {glue:text}`ch6_dcd_ndcg5:.3f` against
 #   {glue:text}`ch6_avg_rank_ndcg5:.3f` (average rank) and {glue:text}`ch6_inb_ndcg5:.3f` (INB). The

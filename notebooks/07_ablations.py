@@ -80,8 +80,8 @@ from myst_nb import glue
 
 from vlmsel import baselines, evaluation, groundtruth, metrics, plotting
 from vlmsel import profiles as vprofiles
-from vlmsel.profile_store import ProfileStore
-from vlmsel.selection import DcdMethod
+from vlmsel.profiles.store import ProfileStore
+from vlmsel.method.scoring import DcdMethod
 
 plotting.use_style()
 torch.set_num_threads(N_THREADS)
@@ -96,7 +96,7 @@ logging.getLogger().setLevel(logging.ERROR)
 
 # %%
 if PROFILE_STORE is None:
-    from vlmsel.mini.profiling import default_profile_store
+    from vlmsel.mini.world import default_profile_store
 
     store = ProfileStore(default_profile_store())
     where = "the committed profile store data/mini/profiles"
@@ -286,8 +286,8 @@ plot_sweep(gamma_frame, "gamma (softmin inverse temperature)",
 # concentration: all sources at $\gamma = 0$, one when a single source takes everything.
 
 # %% tags=["nbval-check-output"]
-from vlmsel.selection import dataset_divergences
-from vlmsel.similarity import softmin_weights
+from vlmsel.method.scoring import dataset_divergences
+from vlmsel.method.similarity import softmin_weights
 
 prof_default = store.task_profiles(bench.models, bench.datasets)
 glue("ch7_n_sources", n_datasets - 1, display=False)
@@ -544,13 +544,13 @@ plot_options(flat_rows, "Pooling, importance and utility", "setting")
 # ## The divergence
 #
 # DCD is the KL divergence $\mathrm{KL}(w_T \,\|\, w_S)$: asymmetric, so that a source which covers
-# the target's important blocks is close even if it uses others too. `vlmsel.divergence` has four
+# the target's important blocks is close even if it uses others too. `vlmsel.method.divergence` has four
 # alternatives (chapter 5): `coverage` (the importance-weighted share of the target's profile mass
 # that the source lacks; also directional), and the symmetric `js` (Jensen-Shannon), `sym_kl` and
 # `cosine` (one minus the cosine of the profiles $p$; $\eta$ plays no role).
 
 # %%
-from vlmsel.divergence import DIVERGENCES
+from vlmsel.method.divergence import DIVERGENCES
 
 div_results = {d: evaluate_dcd(divergence=d) for d in DIVERGENCES}
 div_nested = {d: evaluate_dcd(divergence=d, nested=True)
@@ -685,7 +685,7 @@ print(chosen.round(3).to_string())
 # Every profile in the store was computed with {glue:text}`ch7_stored_steps` steps of the path
 # integral (chapter 2). Fewer steps are proportionally cheaper; are they good enough? This is the one
 # ablation that needs new conductance, so it runs only in the mini world, whose models are here: we
-# re-profile every model on every task with `vlmsel.profiling.run_profiles`, the pipeline behind
+# re-profile every model on every task with `vlmsel.profiles.compute.run_profiles`, the pipeline behind
 # `vlmsel.mini.profiling.profile_mini`, into a temporary store, on the first `N_STEPS_IMAGES` images of
 # each task's stored sample (a sample for a smaller $N$ is a prefix of the larger one, so these are
 # the same images, and the stored entries serve as the {glue:text}`ch7_stored_steps`-step reference).
@@ -703,7 +703,7 @@ print(chosen.round(3).to_string())
 RUN_STEPS = BENCHMARK == "mini"  # the mini models are here to re-profile
 if RUN_STEPS:
     from vlmsel.mini.profiling import mini_task, mini_zoo_entries
-    from vlmsel.profiling import ProfileSettings, run_profiles
+    from vlmsel.profiles.compute import ProfileSettings, run_profiles
 
     step_models = N_STEPS_MODELS or bench.models
     step_tasks = N_STEPS_TASKS or bench.datasets
@@ -934,7 +934,7 @@ if RUN_STEPS:
 # 2. Repeat the $N$ ablation with the pooling `normalised_mean`. Is it more or less stable across
 #    draws?
 # 3. Make the nested selection choose among divergences too: write a loop over `DIVERGENCES` inside
-#    an inner leave-one-out over the sources (hint: `vlmsel.metrics.selection_score`).
+#    an inner leave-one-out over the sources (hint: `vlmsel.evaluation.metrics.selection_score`).
 # 4. Set `N_STEPS_IMAGES = 8`. How much slower is the last section, and do its conclusions change?
 #
 # ```{dropdown} Solutions
@@ -946,7 +946,7 @@ if RUN_STEPS:
 #    compare the width of the 10-90% bands.
 # 3. For each target, compute `selection_score` of the inner predictions of every divergence (as
 #    `DcdMethod._select` does for the grid) and predict with the best; evaluate it with a small
-#    `vlmsel.evaluation.Method` subclass.
+#    `vlmsel.evaluation.harness.Method` subclass.
 # 4. The cost scales with $N\,(n_{\mathrm{steps}} + 1)$: about four times the default's. The
 #    completeness gap and the profile change are per-image quantities and barely move; the
 #    downstream metrics come from profiles of more images and move towards those of the stored

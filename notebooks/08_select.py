@@ -85,15 +85,16 @@ from scipy.stats import norm
 
 import vlmsel
 from vlmsel import metrics, plotting
-from vlmsel.groundtruth import load_benchmark
-from vlmsel.mini import get_task, make_task_data
+from vlmsel.data.benchmarks import load_benchmark
+from vlmsel.mini.tasks import get_task, make_task_data
 from vlmsel.mini.groundtruth import compute_groundtruth, load_mini_table
-from vlmsel.mini.profiling import default_profile_store, profile_mini
-from vlmsel.profile_store import (ProfileStore, has_profile, model_slug,
+from vlmsel.mini.profiling import profile_mini
+from vlmsel.mini.world import default_profile_store
+from vlmsel.profiles.store import (ProfileStore, has_profile, model_slug,
                                   read_profile)
-from vlmsel.profiling import THROUGHPUT_GFLOPS, ProfileSettings
-from vlmsel.profiling import estimate_seconds
-from vlmsel.zoo import load_zoo
+from vlmsel.profiles.compute import THROUGHPUT_GFLOPS, ProfileSettings
+from vlmsel.profiles.compute import estimate_seconds
+from vlmsel.data.zoo import load_zoo
 
 plotting.use_style()
 torch.set_num_threads(N_THREADS)
@@ -665,7 +666,7 @@ glue("ch8_report_images", embedded, display=False)
 #    store's `--n-images`, `--n-steps` and the other settings (chapter 9);
 # 2. its zero-shot accuracy on every source: for a model in open_clip's published table it is
 #    already in the `openclip121` benchmark (`benchmark="openclip121"`); otherwise
-#    `vlmsel.zeroshot.evaluate_task` computes one cell per dataset, and `--benchmark your_table.csv`
+#    `vlmsel.data.zeroshot.evaluate_task` computes one cell per dataset, and `--benchmark your_table.csv`
 #    (tidy `model,dataset,acc1` or wide) passes the table.
 #
 # The mini world makes this concrete: we copy the store *without* {glue:text}`ch8_add_model` and drop
@@ -745,7 +746,7 @@ glue("ch8_add_model_diff", diff, display=False)
 # accuracy on a labelled split. `select` uses a dataset as a source only when both exist for every
 # candidate. At real scale, for a published store, that is the whole zoo: `vlmsel profile --zoo
 # openclip48 --images NAME=DIR --out STORE`, then a column `NAME` in the benchmark CSV (computed
-# with `vlmsel.zeroshot.evaluate_task`, which needs the labels).
+# with `vlmsel.data.zeroshot.evaluate_task`, which needs the labels).
 #
 # If you only care about a shortlist, `models=` (`--models`) restricts the candidates, and the new
 # source is needed for those alone. That is what we do here, to keep the chapter quick: we hold

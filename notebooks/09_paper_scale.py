@@ -93,15 +93,15 @@ from PIL import Image
 
 from vlmsel import plotting
 from vlmsel.cli import main as vlmsel_cli
-from vlmsel.datasets import lovm_dataset_specs
+from vlmsel.data.tasks import lovm_dataset_specs
 from vlmsel.files import sha256_file
-from vlmsel.groundtruth import OPENCLIP_COLUMNS, lovm_datasets
-from vlmsel.mini import make_task_data
-from vlmsel.profile_registry import fetch_store, registry
-from vlmsel.profile_store import ProfileStore
-from vlmsel.profiling import (PASSES_PER_POINT, THROUGHPUT_GFLOPS,
+from vlmsel.data.benchmarks import OPENCLIP_COLUMNS, lovm_datasets
+from vlmsel.mini.tasks import make_task_data
+from vlmsel.profiles.registry import fetch_store, registry
+from vlmsel.profiles.store import ProfileStore
+from vlmsel.profiles.compute import (PASSES_PER_POINT, THROUGHPUT_GFLOPS,
                               ProfileSettings, plan_profiles, plan_table)
-from vlmsel.zoo import load_model, load_zoo
+from vlmsel.data.zoo import load_model, load_zoo
 
 plotting.use_style()
 torch.set_num_threads(N_THREADS)
@@ -163,7 +163,7 @@ glue("ch9_gflops_ratio", float(gflops.max() / gflops.min()), display=False)
 # ## How long it takes
 #
 # `vlmsel profile --dry-run` prints the plan and its cost without computing anything. The cost model
-# (`vlmsel.profiling.estimate_seconds`) counts the work of one (model, dataset) as
+# (`vlmsel.profiles.compute.estimate_seconds`) counts the work of one (model, dataset) as
 #
 # $$
 # \text{image GFLOPs} \times N \times (n + 1) \times 3
@@ -256,7 +256,7 @@ MEM_SCRIPT = """
 import json, resource, sys, torch
 torch.set_num_threads(1)
 from vlmsel.conductance import block_conductance
-from vlmsel.zoo import load_model, load_zoo
+from vlmsel.data.zoo import load_model, load_zoo
 entry = load_zoo([sys.argv[1]])[0]
 model, _, _ = load_model(entry, pretrained=False, device="cpu",
                          with_tokenizer=False)

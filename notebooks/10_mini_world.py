@@ -75,11 +75,11 @@ import torch
 from myst_nb import glue
 
 from vlmsel import plotting
-from vlmsel.groundtruth import load_benchmark
+from vlmsel.data.benchmarks import load_benchmark
 from vlmsel.mini import captions, tasks
 from vlmsel.mini.groundtruth import compute_groundtruth, summary
-from vlmsel.mini.models import (MINI_ZOO, default_mini_dir, get_spec,
-                                mini_tokenizer, model_dir)
+from vlmsel.mini.models import MINI_ZOO, get_spec, mini_tokenizer, model_dir
+from vlmsel.mini.world import default_mini_dir
 from vlmsel.mini.scenes import sample_scenes
 from vlmsel.mini.training import MIXTURES, train
 
@@ -243,7 +243,7 @@ print(f"loss: first {state.losses[0]:.2f}, last {state.losses[-1]:.2f}; "
 # ## The mini benchmark
 #
 # The ground truth is the zero-shot top-1 accuracy of every model on the 500-image evaluation split of
-# every task, computed by {func}`vlmsel.zeroshot.evaluate_zero_shot`, the same function as for open_clip
+# every task, computed by {func}`vlmsel.data.zeroshot.evaluate_zero_shot`, the same function as for open_clip
 # models (class embedding = renormalised mean of the normalised prompt embeddings). It is exposed as the
 # benchmark `mini` of the data layer, like `lovm` or `openclip48`:
 
@@ -352,7 +352,7 @@ print(f"{CHECK_MODEL}: max |recomputed - committed| = {diff:.4f}")
 # 2. Read `corr["broad"].drop("broad").idxmax()`; tasks whose classes are shapes (like `broad`'s) share
 #    its best models, so INB's pick is good for them and poor for colour or texture tasks.
 # 3. Build the distributions with `SceneDistribution(...).fix(...)` as `vlmsel/mini/tasks.py` does, and
-#    evaluate with `vlmsel.zeroshot.evaluate_zero_shot` on `make_task_data`-style images.
+#    evaluate with `vlmsel.data.zeroshot.evaluate_zero_shot` on `make_task_data`-style images.
 # ```
 #
 # ## References

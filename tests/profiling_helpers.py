@@ -33,7 +33,7 @@ def write_tiny_configs(folder: Path) -> Path:
 
 
 def register_tiny_configs(folder: Path) -> None:
-    from vlmsel.zoo import register_model_configs
+    from vlmsel.data.zoo import register_model_configs
 
     register_model_configs(write_tiny_configs(folder))
 

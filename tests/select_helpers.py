@@ -35,7 +35,7 @@ N_STEPS = 4
 
 
 def register_select_configs(folder: Path) -> None:
-    from vlmsel.zoo import register_model_configs
+    from vlmsel.data.zoo import register_model_configs
 
     folder.mkdir(parents=True, exist_ok=True)
     for name, cfg in SELECT_CONFIGS.items():
@@ -73,9 +73,9 @@ def accuracy_table(models: list[str], sources: list[str]) -> pd.DataFrame:
 def build_world(base: Path, zoo_items: list[dict] | None = None, sources: list[str] | None = None,
                 n_src: int = N_SRC, n_steps: int = N_STEPS) -> dict:
     """Source folders (one image distribution each) profiled into a store for tiny models (random init)."""
-    from vlmsel.datasets import open_task
-    from vlmsel.profiling import ProfileSettings, run_profiles
-    from vlmsel.zoo import load_zoo
+    from vlmsel.data.tasks import open_task
+    from vlmsel.profiles.compute import ProfileSettings, run_profiles
+    from vlmsel.data.zoo import load_zoo
 
     zoo_items = SELECT_ZOO if zoo_items is None else zoo_items
     sources = SOURCES if sources is None else sources

@@ -1,4 +1,4 @@
-"""Rank aggregation (vlmsel.aggregation): utilities by hand, ties, weighted scores, name tie-breaking."""
+"""Rank aggregation (vlmsel.method.aggregation): utilities by hand, ties, weighted scores, name tie-breaking."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy.stats import zscore
 
-from vlmsel.aggregation import aggregate, rank_models, ranking, ranking_order, utilities
+from vlmsel.method.aggregation import aggregate, rank_models, ranking, ranking_order, utilities
 
 
 def test_rank_utility_by_hand_with_ties():

@@ -1,4 +1,4 @@
-"""Baselines (vlmsel.baselines) on the real tables: INB reproduces LOVM's ImageNet baseline computed the
+"""Baselines (vlmsel.evaluation.baselines) on the real tables: INB reproduces LOVM's ImageNet baseline computed the
 LOVM way, modelgpt_lite equals sklearn's LinearRegression, the oracle is an upper bound, and make_method."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import pytest
 from scipy.stats import kendalltau
 from sklearn.linear_model import LinearRegression
 
-from vlmsel.baselines import (
+from vlmsel.evaluation.baselines import (
     BASELINES,
     METHODS,
     MODELGPT_FEATURES,
@@ -19,10 +19,10 @@ from vlmsel.baselines import (
     OracleSim,
     make_method,
 )
-from vlmsel.evaluation import evaluate
-from vlmsel.groundtruth import load_benchmark, modelgpt_features
-from vlmsel.profiles import Profiles
-from vlmsel.upstream import fetch
+from vlmsel.evaluation.harness import evaluate
+from vlmsel.data.benchmarks import load_benchmark, modelgpt_features
+from vlmsel.profiles.pooling import Profiles
+from vlmsel.data.upstream import fetch
 
 
 # ------------------------------------------------------------------------------------ LOVM's INB

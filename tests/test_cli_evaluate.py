@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 
 from vlmsel.cli import main
-from vlmsel.groundtruth import load_benchmark
-from vlmsel.profile_store import ProfileStore
+from vlmsel.data.benchmarks import load_benchmark
+from vlmsel.profiles.store import ProfileStore
 
 
 def test_evaluate_baselines_prints_tables_and_writes_files(tmp_path, capsys):

@@ -118,9 +118,9 @@ def test_a_list_of_files(world, tmp_path, capsys):
 
 def _mini_ready() -> bool:
     try:
-        from vlmsel.groundtruth import load_benchmark
-        from vlmsel.mini.profiling import default_profile_store
-        from vlmsel.profile_store import ProfileStore
+        from vlmsel.data.benchmarks import load_benchmark
+        from vlmsel.mini.world import default_profile_store
+        from vlmsel.profiles.store import ProfileStore
 
         bench = load_benchmark("mini")
         store = ProfileStore(default_profile_store())

@@ -1,4 +1,4 @@
-"""Tasks and images (vlmsel.images, vlmsel.datasets): conversions to RGB, bad files, reproducible samples,
+"""Tasks and images (vlmsel.data.images, vlmsel.data.tasks): conversions to RGB, bad files, reproducible samples,
 the LOVM registry, webdataset shards and a torchvision dataset built from tiny generated files."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import pytest
 from PIL import Image
 
 from vlmsel import datasets
-from vlmsel.images import ImageReadError, load_image, to_rgb
+from vlmsel.data.images import ImageReadError, load_image, to_rgb
 
 
 def _save(img: Image.Image, path, **kw):
@@ -172,7 +172,7 @@ def test_unknown_dataset_and_missing_data(tmp_path):
 def test_registry_covers_the_23_lovm_datasets():
     import torchvision
 
-    from vlmsel.groundtruth import lovm_classnames, lovm_datasets, lovm_templates
+    from vlmsel.data.benchmarks import lovm_classnames, lovm_datasets, lovm_templates
 
     specs = datasets.lovm_dataset_specs()
     assert list(specs) == lovm_datasets() and len(specs) == 23
@@ -210,7 +210,7 @@ def test_torchvision_route_with_tiny_generated_mnist(tmp_path):
         assert img.mode == "RGB" and img.size == (28, 28)
         np.testing.assert_array_equal(np.asarray(img)[..., 0], imgs[k])
         assert lab == labels[k]
-        assert h == datasets._pixels_sha256(img)
+        assert h == datasets.pixels_sha256(img)
     assert datasets.sample(task, 4, seed=0).ids == s.ids
 
 

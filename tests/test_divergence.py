@@ -1,4 +1,4 @@
-"""Divergences (vlmsel.divergence): DCD's properties, scipy references, and the pairwise tensor."""
+"""Divergences (vlmsel.method.divergence): DCD's properties, scipy references, and the pairwise tensor."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from scipy.spatial.distance import cosine as scipy_cosine
 from scipy.spatial.distance import jensenshannon
 from scipy.stats import entropy
 
-from vlmsel.divergence import DIVERGENCES, coverage, cosine, js, kl, pairwise_divergence, sym_kl
-from vlmsel.importance import block_importance
+from vlmsel.method.divergence import DIVERGENCES, coverage, cosine, js, kl, pairwise_divergence, sym_kl
+from vlmsel.method.importance import block_importance
 
 
 def test_kl_matches_scipy_entropy_for_positive_distributions():

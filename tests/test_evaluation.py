@@ -1,4 +1,4 @@
-"""Leave-one-dataset-out harness (vlmsel.evaluation): no leak of the target's ground truth (with a test
+"""Leave-one-dataset-out harness (vlmsel.evaluation.harness): no leak of the target's ground truth (with a test
 that catches a leaky method), constructed cases with known answers, gamma = 0 = avg_rank, saving."""
 
 from __future__ import annotations
@@ -9,12 +9,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from vlmsel.aggregation import ranking, utilities
-from vlmsel.baselines import MODELGPT_FEATURES, AvgRank, Inb, ModelGptLite, OracleSim, RandomRanking
-from vlmsel.evaluation import EvaluationResult, LeaveOneOutTask, Method, compare, compare_means, evaluate
-from vlmsel.profile_store import ProfileStore
-from vlmsel.profiles import Profiles
-from vlmsel.selection import DcdMethod
+from vlmsel.method.aggregation import ranking, utilities
+from vlmsel.evaluation.baselines import MODELGPT_FEATURES, AvgRank, Inb, ModelGptLite, OracleSim, RandomRanking
+from vlmsel.evaluation.harness import EvaluationResult, LeaveOneOutTask, Method, compare, compare_means, evaluate
+from vlmsel.profiles.store import ProfileStore
+from vlmsel.profiles.pooling import Profiles
+from vlmsel.method.scoring import DcdMethod
 
 
 def synthetic_world(n_models=12, n_datasets=6, seed=0, reference="imagenet1k"):
@@ -263,7 +263,7 @@ def test_inner_leave_one_out_never_uses_an_inner_target_as_its_own_source():
 
 def test_inb_ranks_by_the_benchmarks_reference_dataset():
     """A benchmark whose broad dataset is not imagenet1k (the mini world's ``broad``) needs no option."""
-    from vlmsel.groundtruth import Benchmark
+    from vlmsel.data.benchmarks import Benchmark
 
     acc, _, _ = synthetic_world()
     renamed = acc.rename(columns={"imagenet1k": "broad"})

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from vlmsel import groundtruth
-from vlmsel.groundtruth import load_benchmark
+from vlmsel.data.benchmarks import load_benchmark
 
 EXPECTED_SHAPES = {"lovm": (35, 23), "openclip48": (48, 20), "openclip121": (121, 20), "swab": (43, 23)}
 
@@ -108,7 +108,7 @@ def test_templates_have_placeholder():
 def test_invalid_domains_json_is_parsed_leniently():
     import json
 
-    from vlmsel.upstream import fetch
+    from vlmsel.data.upstream import fetch
 
     with pytest.raises(json.JSONDecodeError):
         json.loads(fetch("lovm/LOVM/dataset_domains.json").read_text())

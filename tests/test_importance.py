@@ -1,4 +1,4 @@
-"""Block importance (vlmsel.importance): softmax of the z-score and the power rule, masks for padding."""
+"""Block importance (vlmsel.method.importance): softmax of the z-score and the power rule, masks for padding."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy.special import softmax
 
-from vlmsel.importance import block_importance, zscore_blocks
+from vlmsel.method.importance import block_importance, zscore_blocks
 
 
 def test_softmax_z_matches_scipy():

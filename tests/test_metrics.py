@@ -1,4 +1,4 @@
-"""Ranking metrics (vlmsel.metrics): scipy / sklearn references, LOVM's definitions on hand-worked cases
+"""Ranking metrics (vlmsel.evaluation.metrics): scipy / sklearn references, LOVM's definitions on hand-worked cases
 with ties, the random baseline's exact expectations, and the bootstrap."""
 
 from __future__ import annotations

@@ -14,7 +14,8 @@ from vlmsel.mini.groundtruth import (
     rank_correlations,
     summary,
 )
-from vlmsel.mini.models import MINI_ZOO, default_mini_dir, is_trained, list_mini_models, model_dir
+from vlmsel.mini.models import MINI_ZOO, is_trained, list_mini_models, model_dir
+from vlmsel.mini.world import default_mini_dir
 from vlmsel.mini.tasks import BROAD_TASK, list_tasks
 
 ROOT = default_mini_dir()
@@ -66,7 +67,7 @@ def test_benchmark_view_and_data_layer():
     assert not np.allclose(recall.wide.values, bench.wide.values)
     with pytest.raises(ValueError, match="metrics"):
         load_mini_benchmark("acc5")
-    from vlmsel.groundtruth import load_benchmark
+    from vlmsel.data.benchmarks import load_benchmark
 
     pd.testing.assert_frame_equal(load_benchmark("mini").wide, bench.wide)
 

@@ -7,9 +7,10 @@ import numpy as np
 import pytest
 
 from vlmsel.mini.models import list_mini_models
-from vlmsel.mini.profiling import default_profile_store, profile_mini
+from vlmsel.mini.profiling import profile_mini
+from vlmsel.mini.world import default_profile_store
 from vlmsel.mini.tasks import list_tasks
-from vlmsel.profile_store import ProfileStore, read_profile
+from vlmsel.profiles.store import ProfileStore, read_profile
 
 STORE = default_profile_store()
 pytestmark = [

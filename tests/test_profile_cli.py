@@ -15,7 +15,7 @@ import pytest
 
 from profiling_helpers import TINY_MODELS, make_task, write_tiny_configs
 from vlmsel.cli import main
-from vlmsel.profile_store import ProfileStore, read_profile
+from vlmsel.profiles.store import ProfileStore, read_profile
 
 ROOT = Path(__file__).resolve().parents[1]
 N_ENTRIES = 8  # 2 models x 4 tasks

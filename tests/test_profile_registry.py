@@ -12,9 +12,9 @@ import numpy as np
 import pytest
 
 from vlmsel.files import sha256_file
-from vlmsel.profile_registry import fetch_store, registry, store_for_zoo
-from vlmsel.profile_store import ProfileStore, write_profile
-from vlmsel.upstream import DataFileError
+from vlmsel.profiles.registry import fetch_store, registry, store_for_zoo
+from vlmsel.profiles.store import ProfileStore, write_profile
+from vlmsel.data.upstream import DataFileError
 
 
 def _store(folder: Path) -> Path:

@@ -1,4 +1,4 @@
-"""Profile store (vlmsel.profile_store): the agreed on-disk format, atomic writes, manifests last,
+"""Profile store (vlmsel.profiles.store): the agreed on-disk format, atomic writes, manifests last,
 interrupted entries, and pooling stored scalars into task profiles."""
 
 from __future__ import annotations
@@ -10,14 +10,14 @@ import numpy as np
 import pytest
 import torch
 
-from vlmsel.profile_store import (
+from vlmsel.profiles.store import (
     ProfileStore,
     has_profile,
     model_slug,
     read_profile,
     write_profile,
 )
-from vlmsel.profiles import Profiles, task_profile
+from vlmsel.profiles.pooling import Profiles, task_profile
 
 MODEL = "ViT-B-32 laion2b_s34b_b79k"
 

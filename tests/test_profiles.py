@@ -1,11 +1,11 @@
-"""Task profiles (vlmsel.profiles): pooling by hand, the padded container, and clear errors."""
+"""Task profiles (vlmsel.profiles.pooling): pooling by hand, the padded container, and clear errors."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from vlmsel.profiles import Profiles, normalise_per_image, task_profile
+from vlmsel.profiles.pooling import Profiles, normalise_per_image, task_profile
 
 
 def test_mean_of_normalised_by_hand():

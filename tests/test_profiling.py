@@ -1,4 +1,4 @@
-"""The profiling pipeline (vlmsel.profiling) on tiny random-init open_clip models and generated folders:
+"""The profiling pipeline (vlmsel.profiles.compute) on tiny random-init open_clip models and generated folders:
 what it writes, resuming, settings checks, and every input error stopping the run before any work."""
 
 from __future__ import annotations
@@ -14,10 +14,10 @@ import torch
 from profiling_helpers import TINY_MODELS, make_task, register_tiny_configs
 from vlmsel import profiling
 from vlmsel.conductance import block_conductance
-from vlmsel.datasets import sample
-from vlmsel.images import ImageReadError
-from vlmsel.profile_store import MANIFEST_FIELDS, ProfileStore, read_profile
-from vlmsel.zoo import ModelLoadError, load_model, load_zoo
+from vlmsel.data.tasks import sample
+from vlmsel.data.images import ImageReadError
+from vlmsel.profiles.store import MANIFEST_FIELDS, ProfileStore, read_profile
+from vlmsel.data.zoo import ModelLoadError, load_model, load_zoo
 
 SETTINGS = profiling.ProfileSettings(n_images=3, n_steps=4, internal_batch_size=8, pretrained=False)
 
@@ -134,7 +134,7 @@ def test_input_errors_stop_the_run_before_any_work(env, tmp_path):
 
 
 def test_a_model_that_cannot_load_does_not_stop_the_others(env, tmp_path):
-    from vlmsel.zoo import zoo_entry
+    from vlmsel.data.zoo import zoo_entry
 
     good_model, _, _ = load_model("vlmsel_test_rn random", pretrained=False, with_tokenizer=False)
     ckpt = tmp_path / "rn.pt"

@@ -15,11 +15,11 @@ from PIL import Image
 from scipy.stats import norm
 
 from select_helpers import N_STEPS, SOURCES, build_world, make_images
-from vlmsel.aggregation import utilities
-from vlmsel.images import ImageReadError
-from vlmsel.profile_store import ProfileStore, read_profile
-from vlmsel.profiles import Profiles, task_profile
-from vlmsel.recommend import (
+from vlmsel.method.aggregation import utilities
+from vlmsel.data.images import ImageReadError
+from vlmsel.profiles.store import ProfileStore, read_profile
+from vlmsel.profiles.pooling import Profiles, task_profile
+from vlmsel.recommend.pipeline import (
     STABLE_AT,
     TARGET,
     curve_sizes,
@@ -29,7 +29,7 @@ from vlmsel.recommend import (
     target_sample,
     top_k_probabilities,
 )
-from vlmsel.selection import dcd_scores
+from vlmsel.method.scoring import dcd_scores
 
 
 # Tiny models on a shared 2-core machine: one torch thread avoids oversubscription stalls.
@@ -275,7 +275,7 @@ def test_a_list_of_files_and_fewer_images_than_asked(world):
 
 def _model_transform_resize(world):
     """The PIL part of the tiny models' own preprocess (resize + centre crop), as open_clip builds it."""
-    from vlmsel.zoo import load_model
+    from vlmsel.data.zoo import load_model
 
     _, preprocess, _ = load_model(world["zoo"][0], pretrained=False, with_tokenizer=False)
     pil_steps = [t for t in preprocess.transforms if type(t).__name__ in ("Resize", "CenterCrop")]
@@ -330,10 +330,10 @@ def test_openclip48_random_init_end_to_end(tmp_path):
     """The ``--zoo openclip48 --random-init`` path: two real architectures (random weights), a source
     store of two benchmark datasets made of generated folders, ground truth from open_clip's table."""
     import vlmsel
-    from vlmsel.datasets import open_task
-    from vlmsel.groundtruth import load_benchmark
-    from vlmsel.profiling import ProfileSettings, run_profiles
-    from vlmsel.zoo import load_zoo
+    from vlmsel.data.tasks import open_task
+    from vlmsel.data.benchmarks import load_benchmark
+    from vlmsel.profiles.compute import ProfileSettings, run_profiles
+    from vlmsel.data.zoo import load_zoo
 
     assert vlmsel.select is select
     entries = [e for e in load_zoo("openclip48") if e.name in OPENCLIP_MODELS]
@@ -361,8 +361,8 @@ def test_select_is_exported_lazily():
     import subprocess
     import sys
 
-    code = ("import sys, vlmsel; assert 'vlmsel.recommend' not in sys.modules; "
-            "from vlmsel.recommend import select; assert vlmsel.select is select; print('ok')")
+    code = ("import sys, vlmsel; assert 'vlmsel.recommend.pipeline' not in sys.modules; "
+            "from vlmsel.recommend.pipeline import select; assert vlmsel.select is select; print('ok')")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.stdout.strip() == "ok", out.stderr
     import vlmsel

@@ -16,8 +16,8 @@ import pytest
 from PIL import Image
 
 from select_helpers import SELECT_ZOO, build_world, make_images
-from vlmsel.recommend import select
-from vlmsel.report import report_html, write_report
+from vlmsel.recommend.pipeline import select
+from vlmsel.recommend.report import report_html, write_report
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,4 @@
-"""The end-to-end selection method (vlmsel.selection): dcd_scores by hand, agreement with the harness
+"""The end-to-end selection method (vlmsel.method.scoring): dcd_scores by hand, agreement with the harness
 method, and argument checks."""
 
 from __future__ import annotations
@@ -7,12 +7,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from vlmsel.aggregation import utilities
-from vlmsel.divergence import kl
-from vlmsel.evaluation import evaluate
-from vlmsel.importance import block_importance
-from vlmsel.profiles import Profiles
-from vlmsel.selection import DcdMethod, dataset_divergences, dcd_scores
+from vlmsel.method.aggregation import utilities
+from vlmsel.method.divergence import kl
+from vlmsel.evaluation.harness import evaluate
+from vlmsel.method.importance import block_importance
+from vlmsel.profiles.pooling import Profiles
+from vlmsel.method.scoring import DcdMethod, dataset_divergences, dcd_scores
 
 
 def world(seed=0, n_models=6, datasets=("s1", "s2", "s3", "t")):

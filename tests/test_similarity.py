@@ -1,4 +1,4 @@
-"""Softmin similarity (vlmsel.similarity): weights sum to one, gamma limits, masks, stability."""
+"""Softmin similarity (vlmsel.method.similarity): weights sum to one, gamma limits, masks, stability."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy.special import softmax
 
-from vlmsel.similarity import softmin_weights
+from vlmsel.method.similarity import softmin_weights
 
 
 def test_weights_sum_to_one_and_match_scipy():

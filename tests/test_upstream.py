@@ -11,7 +11,7 @@ import pytest
 
 from vlmsel import upstream
 from vlmsel.files import sha256_bytes
-from vlmsel.upstream import DataFileError, UpstreamFile
+from vlmsel.data.upstream import DataFileError, UpstreamFile
 
 GOOD = b"dataset,model,acc1\ncars,RN50 openai,0.5\n"
 

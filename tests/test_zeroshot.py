@@ -1,4 +1,4 @@
-"""Zero-shot evaluation (vlmsel.zeroshot): hand-built cases with known answers, sklearn references,
+"""Zero-shot evaluation (vlmsel.data.zeroshot): hand-built cases with known answers, sklearn references,
 and a random-init open_clip model compared with a direct computation."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import torch
 import torch.nn.functional as F
 from sklearn.metrics import balanced_accuracy_score
 
-from vlmsel.zeroshot import evaluate_zero_shot, zero_shot_classifier
+from vlmsel.data.zeroshot import evaluate_zero_shot, zero_shot_classifier
 
 
 class WordTokenizer:
@@ -187,7 +187,7 @@ def test_evaluate_task_on_a_labelled_folder(tmp_path, monkeypatch):
     """A folder whose subfolders are class names; the patched encoder reads the class from the pixels."""
     from PIL import Image
 
-    from vlmsel.zeroshot import evaluate_task
+    from vlmsel.data.zeroshot import evaluate_task
 
     model = _tiny_open_clip()
 

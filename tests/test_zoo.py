@@ -1,4 +1,4 @@
-"""Model zoos (vlmsel.zoo): the named zoos, user lists, the QuickGELU rule (checked on the activation
+"""Model zoos (vlmsel.data.zoo): the named zoos, user lists, the QuickGELU rule (checked on the activation
 modules of models built on the meta device), random init, and clear errors when a model cannot load."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from vlmsel import zoo
-from vlmsel.groundtruth import load_benchmark
+from vlmsel.data.benchmarks import load_benchmark
 
 
 def test_named_zoos_match_the_benchmarks():

@@ -1,8 +1,13 @@
-"""Safe file writing: atomic replacement and content hashes.
+"""Files: atomic replacement, content hashes, and the one place vlmsel caches things.
 
 Long runs (profiling, training, downloads) write every result with :func:`atomic_write`, so an
 interrupted run never leaves a partial file where a complete one is expected: the content goes to a
 temporary file in the same folder, is flushed to disk, and only then renamed over the target.
+
+:func:`cache_dir` is where every cache of vlmsel lives: ``$VLMSEL_CACHE_DIR/<kind>`` when that variable is
+set, else ``$XDG_CACHE_HOME/vlmsel/<kind>``, else ``~/.cache/vlmsel/<kind>``. The kinds are ``data``
+(upstream ground-truth files), ``profiles`` (published profile stores) and ``targets`` (the profiles of
+your own images that ``vlmsel select`` computed).
 """
 
 from __future__ import annotations
@@ -15,6 +20,21 @@ from pathlib import Path
 from typing import IO, Iterator
 
 TMP_SUFFIX = ".partial"
+#: Environment variable naming the root of vlmsel's cache (see :func:`cache_dir`).
+CACHE_DIR_ENV = "VLMSEL_CACHE_DIR"
+#: The kinds of cache :func:`cache_dir` knows.
+CACHE_KINDS = ("data", "profiles", "targets")
+
+
+def cache_dir(kind: str) -> Path:
+    """The cache folder of one kind (``"data"``, ``"profiles"`` or ``"targets"``); not created here."""
+    if kind not in CACHE_KINDS:
+        raise ValueError(f"unknown cache kind {kind!r}; choose one of {CACHE_KINDS}")
+    env = os.environ.get(CACHE_DIR_ENV)
+    if env:
+        return Path(env).expanduser() / kind
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "vlmsel" / kind
 
 
 @contextlib.contextmanager

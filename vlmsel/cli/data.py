@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import argparse
 
-from vlmsel import groundtruth, upstream
+from vlmsel.data import upstream
+from vlmsel.files import cache_dir
+
+# vlmsel.data.benchmarks (pandas) is imported by the actions that read tables, not for parsing.
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -19,7 +22,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     where.set_defaults(func=_where)
 
     show = actions.add_parser("show", help="print a benchmark's shape and best model per dataset")
-    show.add_argument("benchmark", choices=groundtruth.BENCHMARKS)
+    show.add_argument("benchmark", help="lovm, openclip48, openclip121, swab, or a registered one (mini)")
     show.add_argument("--metric", default="acc1")
     show.set_defaults(func=_show)
 
@@ -37,14 +40,16 @@ def _where(args: argparse.Namespace) -> int:
     if local is not None:
         print(f"{upstream.DATA_DIR_ENV}={local} (local copy; each file is checked against its pinned sha256)")
     else:
-        print(f"cache: {upstream.cache_dir()} (files missing there are downloaded from the pinned URLs)")
+        print(f"cache: {cache_dir('data')} (files missing there are downloaded from the pinned URLs)")
     for name, src in upstream.sources().items():
         print(f"  {name}: github.com/{src['repo']} @ {src['commit']}")
     return 0
 
 
 def _show(args: argparse.Namespace) -> int:
-    bench = groundtruth.load_benchmark(args.benchmark, args.metric)
+    from vlmsel.data.benchmarks import load_benchmark
+
+    bench = load_benchmark(args.benchmark, args.metric)
     print(f"{bench.name} ({bench.metric}): {bench.shape[0]} models x {bench.shape[1]} datasets")
     for note in bench.notes:
         print(f"  note: {note}")

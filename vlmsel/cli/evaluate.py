@@ -8,7 +8,7 @@ Examples::
 
 Prints, for every method, a per-target table and the means with bootstrap intervals; with several
 methods also a comparison table. ``--out DIR`` writes CSV and JSON files (see
-:meth:`vlmsel.evaluation.EvaluationResult.save`). A thin layer over :func:`vlmsel.evaluation.evaluate`.
+:meth:`vlmsel.evaluation.harness.EvaluationResult.save`). A thin layer over :func:`vlmsel.evaluation.harness.evaluate`.
 """
 
 from __future__ import annotations
@@ -19,11 +19,11 @@ from pathlib import Path
 from typing import Any
 
 from vlmsel.cli import UserError
+from vlmsel.cli.options import add_method_options, method_options
+from vlmsel.evaluation.options import BASELINES, K_DEFAULT, METHODS
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    from vlmsel.baselines import BASELINES, METHODS
-
     p = subparsers.add_parser(
         "evaluate",
         help="leave-one-dataset-out evaluation of selection methods on a benchmark",
@@ -31,22 +31,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "Prints per-target metrics (R5, tau5 as LOVM; NDCG@5 with gain = accuracy and min-max accuracy; "
         "Kendall tau-b; top-1 regret) and their means with seeded bootstrap intervals over targets.",
     )
-    p.add_argument("--benchmark", required=True, help="lovm, openclip48, openclip121, swab or mini")
+    p.add_argument("--benchmark", required=True, help="lovm, openclip48, openclip121, swab, or a registered one (mini)")
     p.add_argument("--metric", default="acc1", help="ground-truth metric (lovm: acc1 or mean_per_class_recall)")
     p.add_argument("--method", action="append", required=True, metavar="NAME",
                    help=f"method(s), repeat or comma-separate: {', '.join(METHODS)}; "
                    f"'baselines' = {', '.join(BASELINES)}")
-    p.add_argument("--profiles", type=Path,
-                   help="profile store folder (needed by the dcd methods; --benchmark mini: the mini store)")
+    p.add_argument("--profiles",
+                   help="profile store: a folder or a published store's name (needed by the dcd methods; default: "
+                        "the published store of the benchmark's zoo, if any, e.g. mini)")
     p.add_argument("--restrict-to-profiles", action="store_true",
                    help="evaluate only the benchmark's models and datasets that the profile store covers "
                         "(a partial store, e.g. a few models profiled on a few datasets)")
-    p.add_argument("--scalar", default="abs", help="block scalar pooled from the store (abs, l2, signed, branch)")
-    p.add_argument("--pooling", default="mean_of_normalised", help="mean_of_normalised or normalised_mean")
-    p.add_argument("--eta", type=float, default=2.0, help="importance sharpness eta (dcd, default 2.0)")
-    p.add_argument("--gamma", type=float, default=5.0, help="softmin inverse temperature gamma (dcd, default 5.0)")
-    p.add_argument("--importance", default="softmax_z", help="softmax_z or power (dcd)")
-    p.add_argument("--utility", default="rank", help="rank or zscore_acc (dcd, avg_rank, oracle_sim)")
+    add_method_options(p, ("scalar", "pooling", "eta", "importance", "gamma", "utility"))
     p.add_argument("--selection-metric", default="ndcg5", help="criterion of nested selection: ndcg5, r5+tau5, tau_b")
     p.add_argument("--random-draws", type=int, default=None,
                    help="random: average this many seeded draws instead of the exact expectation")
@@ -54,7 +50,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="INB on the imagenet1k target: rank it by its own column as LOVM does (flagged), or refuse")
     p.add_argument("--targets", help="comma-separated targets (default: every dataset)")
     p.add_argument("--exclude-targets", default="", help="comma-separated datasets not to predict (they stay sources)")
-    p.add_argument("--k", type=int, default=5, help="cutoff of R@k, tau@k, NDCG@k (default 5, as LOVM)")
+    p.add_argument("--k", type=int, default=K_DEFAULT, help=f"cutoff of R@k, tau@k, NDCG@k (default {K_DEFAULT}, as LOVM)")
     p.add_argument("--n-boot", type=int, default=10_000, help="bootstrap resamples (default 10000)")
     p.add_argument("--level", type=float, default=0.95, help="interval coverage (default 0.95)")
     p.add_argument("--seed", type=int, default=0, help="bootstrap seed (default 0)")
@@ -73,8 +69,6 @@ def _split(values: list[str] | str | None) -> list[str]:
 def _method_names(requested: list[str], benchmark: str = "lovm") -> list[str]:
     """The methods to run; ``baselines`` expands to every baseline that ``benchmark`` supports
     (modelGPT's text features exist only for LOVM's models and datasets)."""
-    from vlmsel.baselines import BASELINES, METHODS
-
     supported = [b for b in BASELINES if benchmark == "lovm" or not b.startswith("modelgpt")]
     if len(supported) < len(BASELINES) and "baselines" in _split(requested):
         print(f"note: the modelgpt_lite baselines need LOVM's text features; skipped on {benchmark!r}")
@@ -92,59 +86,49 @@ def _options(name: str, args: argparse.Namespace) -> dict[str, Any]:
     if name == "inb":
         return {"on_reference_target": args.inb_on_imagenet}
     if name in ("avg_rank", "oracle_sim"):
-        return {"utility": args.utility}
+        return {"utility": method_options(args).utility}
     if name == "random":
         return {"n_draws": args.random_draws, "seed": args.seed}
     if name.startswith("modelgpt_lite"):
         return {"selection_metric": args.selection_metric, "k": args.k}
-    return {"eta": args.eta, "gamma": args.gamma, "importance": args.importance, "utility": args.utility,
-            "scalar": args.scalar, "pooling": args.pooling, "selection_metric": args.selection_metric, "k": args.k}
+    return {"options": method_options(args), "selection_metric": args.selection_metric, "k": args.k}
 
 
-def _restrict(benchmark, store):
-    """The benchmark cut to the models and datasets of which the store holds every combination."""
-    import dataclasses
+def _store(name_or_path: str | None, benchmark: str):
+    """The profile store of ``--profiles`` (a folder or a published name), else the benchmark zoo's published one."""
+    from vlmsel.profiles.registry import fetch_store, registry, store_for_zoo
+    from vlmsel.profiles.store import ProfileStore
 
-    datasets = [d for d in benchmark.datasets if d in set(store.datasets)]
-    models = [m for m in benchmark.models if m in set(store.models)]
-    models = [m for m in models if all(store.has(m, d) for d in datasets)]
-    if len(models) < 2 or len(datasets) < 3:
-        raise UserError(
-            f"the profile store {store.path} covers {len(models)} models x {len(datasets)} datasets of "
-            f"benchmark {benchmark.name!r}; leave-one-dataset-out needs at least 2 models and 3 datasets"
-        )
-    print(f"restricted to the profile store: {len(models)} models x {len(datasets)} datasets")
-    return dataclasses.replace(benchmark, wide=benchmark.wide.loc[models, datasets],
-                               model_info=benchmark.model_info.loc[models])
+    if name_or_path is None:
+        entry = store_for_zoo(benchmark)
+        if entry is None:
+            raise UserError("the dcd methods need --profiles STORE (a profile store written by `vlmsel profile`); "
+                            f"no published store covers benchmark {benchmark!r}")
+        return ProfileStore(fetch_store(entry.name))
+    if not Path(name_or_path).is_dir() and name_or_path in registry():
+        return ProfileStore(fetch_store(name_or_path))
+    return ProfileStore(name_or_path)
 
 
 def run(args: argparse.Namespace) -> int:
-    from vlmsel.baselines import make_method
-    from vlmsel.evaluation import compare, evaluate
+    # lazy: these pull in scipy and pandas, which `vlmsel --help` does not need
+    from vlmsel.data.benchmarks import load_benchmark
+    from vlmsel.evaluation.harness import compare, evaluate
+    from vlmsel.evaluation.methods import make_method
     from vlmsel.files import atomic_write
-    from vlmsel.groundtruth import load_benchmark
 
     names = _method_names(args.method, args.benchmark)
     benchmark = load_benchmark(args.benchmark, args.metric)
     store = None
     if any(n.startswith("dcd") for n in names):
-        if args.profiles is None and args.benchmark == "mini":
-            from vlmsel.mini.profiling import default_profile_store
-
-            args.profiles = default_profile_store()  # the mini world ships its store
-        if args.profiles is None:
-            raise UserError("the dcd methods need --profiles PATH (a profile store written by the profiling pipeline)")
-        from vlmsel.profile_store import ProfileStore
-
-        store = ProfileStore(args.profiles)
+        store = _store(args.profiles, args.benchmark)
     if args.restrict_to_profiles:
         if store is None:
             if args.profiles is None:
                 raise UserError("--restrict-to-profiles needs --profiles PATH")
-            from vlmsel.profile_store import ProfileStore
-
-            store = ProfileStore(args.profiles)
-        benchmark = _restrict(benchmark, store)
+            store = _store(args.profiles, args.benchmark)
+        benchmark = benchmark.covered_by(store)
+        print(f"restricted to the profile store: {len(benchmark.models)} models x {len(benchmark.datasets)} datasets")
     targets = _split(args.targets) or None
     exclude = _split(args.exclude_targets)
     if "inb" in names and benchmark.reference_dataset not in benchmark.datasets:

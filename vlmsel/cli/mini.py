@@ -3,7 +3,7 @@
 Subcommands: ``models`` (list the zoo and what is trained), ``tasks`` (list or generate the tasks),
 ``train`` (train zoo models, resumable: finished models are skipped), ``groundtruth`` (zero-shot
 accuracy of every trained model on every task -> ``groundtruth.csv``), ``profile`` (block conductance
-of the mini zoo on the mini tasks into a profile store, through :func:`vlmsel.profiling.run_profiles`).
+of the mini zoo on the mini tasks into a profile store, through :func:`vlmsel.profiles.compute.run_profiles`).
 
 Examples::
 
@@ -16,7 +16,14 @@ Examples::
 from __future__ import annotations
 
 import argparse
+import csv
 import time
+
+from vlmsel.cli import UserError
+from vlmsel.files import atomic_write
+
+# The mini world's modules are imported inside the functions below: they pull in torch, which parsing
+# (and `vlmsel mini --help`) must not wait for.
 from pathlib import Path
 
 
@@ -84,11 +91,8 @@ def _tasks(args) -> int:
         for task in TASKS.values():
             print(f"{task.name:14s} {task.n_classes:3d} classes  {task.description}")
         return 0
-    import csv
-
     from PIL import Image
 
-    from vlmsel.files import atomic_write
 
     t0 = time.perf_counter()
     for name in TASKS:
@@ -107,7 +111,6 @@ def _tasks(args) -> int:
 
 
 def _select(names: list[str] | None, shard: str | None) -> list:
-    from vlmsel.cli import UserError
     from vlmsel.mini.models import MINI_ZOO, get_spec
 
     specs = [get_spec(n) for n in names] if names else list(MINI_ZOO)
@@ -158,8 +161,9 @@ def _groundtruth(args) -> int:
 def _profile(args) -> int:
     import torch
 
-    from vlmsel.mini.profiling import default_profile_store, profile_mini
-    from vlmsel.profiling import ProfileSettings
+    from vlmsel.mini.profiling import profile_mini
+    from vlmsel.mini.world import default_profile_store
+    from vlmsel.profiles.compute import ProfileSettings
 
     if args.threads:
         torch.set_num_threads(args.threads)

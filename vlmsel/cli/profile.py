@@ -8,7 +8,7 @@ Examples::
     vlmsel profile --models "RN50 openai,ViT-B-32 laion2b_s34b_b79k" --images shop=photos/ --out p/
     vlmsel profile --zoo my_models.csv --images photos/ --random-init --out p/   # offline, random weights
 
-A thin layer over :func:`vlmsel.profiling.run_profiles`; rerunning the same command resumes.
+A thin layer over :func:`vlmsel.profiles.compute.run_profiles`; rerunning the same command resumes.
 """
 
 from __future__ import annotations
@@ -19,12 +19,12 @@ import sys
 from pathlib import Path
 
 from vlmsel.cli import UserError
+# The library modules this command runs are imported inside the functions below: they pull in torch,
+# open_clip, scipy and pandas, which parsing (and `vlmsel profile --help`) must not wait for.
+from vlmsel.conductance.options import BASELINES, GRANULARITIES, METHODS, OBJECTIVES, PRECISIONS, RULES
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    from vlmsel.conductance import BASELINES, METHODS, RULES
-    from vlmsel.zoo import PRECISIONS, ZOOS
-
     p = sub.add_parser(
         "profile",
         help="profile a zoo on tasks (block conductance) into a profile store",
@@ -32,7 +32,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         "on N images of every task, one store entry per (model, dataset). Rerun to resume.",
     )
     which = p.add_argument_group("models")
-    which.add_argument("--zoo", help=f"a named zoo ({', '.join(ZOOS)}) or a model list file (.csv/.yaml/.txt)")
+    which.add_argument("--zoo", help="a named zoo (openclip48, lovm35, openclip121, or a registered one such as mini) "
+                       "or a model list file (.csv/.yaml/.txt)")
     which.add_argument("--models", help="comma-separated '<arch> <pretrained>' models (instead of or besides --zoo)")
     which.add_argument("--model-config", action="append", default=[], metavar="PATH",
                        help="register open_clip model config JSON(s) (a file or folder) for custom architectures")
@@ -43,7 +44,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                        help="comma-separated LOVM dataset names, or 'all' (23) / 'all20' (the 20 in open_clip's table)")
     tasks.add_argument("--images", action="append", default=[], metavar="[NAME=]DIR",
                        help="a folder of images as a task (recursive); repeatable")
-    tasks.add_argument("--data-root", help="folder holding the datasets (see vlmsel.datasets)")
+    tasks.add_argument("--data-root", help="folder holding the datasets (see vlmsel.data.tasks)")
     tasks.add_argument("--download", action="store_true", help="let torchvision download datasets it can")
     tasks.add_argument("--skip-bad", action="store_true", help="skip unreadable / non-image files (listed in the manifest)")
     run = p.add_argument_group("profiling")
@@ -53,8 +54,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     run.add_argument("--method", default="gausslegendre", choices=list(METHODS))
     run.add_argument("--rule", default="left", choices=list(RULES))
     run.add_argument("--baseline", default="zeros", choices=list(BASELINES))
-    run.add_argument("--objective", default="norm", choices=["norm", "zs_max_logit"])
-    run.add_argument("--granularity", default="block", choices=["block", "stage"])
+    run.add_argument("--objective", default="norm", choices=list(OBJECTIVES))
+    run.add_argument("--granularity", default="block", choices=list(GRANULARITIES))
     run.add_argument("--internal-batch-size", type=int, default=64, help="path points per pass (memory bound)")
     run.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1, mps (default auto)")
     run.add_argument("--precision", default="fp32", choices=list(PRECISIONS))
@@ -65,12 +66,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     out.add_argument("--overwrite", action="store_true", help="recompute entries stored with other settings")
     out.add_argument("--dry-run", action="store_true", help="print the plan and its estimated cost; compute nothing")
     out.add_argument("--throughput", type=float, default=None, metavar="GFLOPS",
-                     help="effective GFLOP/s for the cost estimate (default: vlmsel.profiling.THROUGHPUT_GFLOPS)")
+                     help="effective GFLOP/s for the cost estimate (default: vlmsel.profiles.compute.THROUGHPUT_GFLOPS)")
     p.set_defaults(func=_run)
 
 
 def _entries(args: argparse.Namespace):
-    from vlmsel.zoo import load_zoo, register_model_configs
+    from vlmsel.data.zoo import load_zoo, register_model_configs
 
     for path in args.model_config:
         register_model_configs(path)
@@ -85,7 +86,8 @@ def _entries(args: argparse.Namespace):
 
 
 def _datasets(args: argparse.Namespace) -> list[str]:
-    from vlmsel.groundtruth import OPENCLIP_COLUMNS, lovm_datasets
+    from vlmsel.data.benchmarks import OPENCLIP_COLUMNS
+    from vlmsel.data.lovm import lovm_datasets
 
     names = [d.strip() for d in args.datasets.split(",") if d.strip()]
     out: list[str] = []
@@ -100,7 +102,7 @@ def _datasets(args: argparse.Namespace) -> list[str]:
 
 
 def _image_tasks(args: argparse.Namespace):
-    from vlmsel.datasets import open_task
+    from vlmsel.data.tasks import open_task
 
     tasks = []
     for spec in args.images:
@@ -126,8 +128,8 @@ def _fmt_seconds(s: float) -> str:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from vlmsel import profiling
-    from vlmsel.zoo import ModelLoadError, resolve_device
+    from vlmsel.profiles import compute as profiling
+    from vlmsel.data.zoo import ModelLoadError, resolve_device
 
     if args.threads is not None:
         if args.threads < 1:
@@ -179,13 +181,13 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _lovm() -> list[str]:
-    from vlmsel.groundtruth import lovm_datasets
+    from vlmsel.data.lovm import lovm_datasets
 
     return lovm_datasets()
 
 
 def _print_plan(jobs, settings, device, throughput) -> None:
-    from vlmsel import profiling
+    from vlmsel.profiles import compute as profiling
 
     table = profiling.plan_table(jobs)
     todo = table[table["status"] == "todo"]
@@ -205,5 +207,5 @@ def _print_plan(jobs, settings, device, throughput) -> None:
     print(f"estimated cost: {_fmt_seconds(total)} ({total:.0f} s) on {device.type}"
           + (f"; {unknown} entries of unknown cost" if unknown else ""))
     print(f"cost model: image GFLOPs x N x (n_steps+1) x {profiling.PASSES_PER_POINT} (forward + backward) / "
-          f"{rate:g} GFLOP/s effective ({'given' if throughput is not None else 'vlmsel.profiling.THROUGHPUT_GFLOPS'}"
+          f"{rate:g} GFLOP/s effective ({'given' if throughput is not None else 'vlmsel.profiles.compute.THROUGHPUT_GFLOPS'}"
           f"{'' if device.type == 'cpu' or throughput is not None else '; NOT measured for this device type: an assumption'})")

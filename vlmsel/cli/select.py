@@ -9,7 +9,7 @@ Examples::
 
 Only your images' profiles are computed (cached: a rerun is instant); source profiles come from
 ``--profiles`` (a store folder, or a published store's name) or the zoo's published store. A thin
-layer over :func:`vlmsel.recommend.select` and :func:`vlmsel.report.write_report`.
+layer over :func:`vlmsel.recommend.pipeline.select` and :func:`vlmsel.recommend.report.write_report`.
 """
 
 from __future__ import annotations
@@ -19,11 +19,11 @@ import sys
 from pathlib import Path
 
 from vlmsel.cli import UserError
+from vlmsel.cli.options import add_method_options, method_options
+from vlmsel.recommend.options import DEFAULT_N_BOOT, DEFAULT_N_IMAGES, STABLE_AT
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    from vlmsel.recommend import STABLE_AT, ZOO_BENCHMARKS
-
     p = sub.add_parser(
         "select",
         help="rank the models of a zoo for your own unlabeled images (table, JSON, HTML report)",
@@ -34,7 +34,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--images", nargs="+", required=True, metavar="DIR|FILE",
                    help="a folder of images (read recursively) or image files")
     p.add_argument("--zoo", default="openclip48",
-                   help=f"a named zoo ({', '.join(ZOO_BENCHMARKS)}) or a model list file (.csv/.yaml/.txt; "
+                   help="a named zoo (openclip48, lovm35, openclip121, or a registered one such as mini) or a model list file (.csv/.yaml/.txt; "
                    "then give --benchmark) (default openclip48)")
     p.add_argument("--models", help="comma-separated '<arch> <pretrained>': rank only these models of the zoo")
     p.add_argument("--model-config", action="append", default=[], metavar="PATH",
@@ -52,25 +52,27 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--random-init", action="store_true",
                    help="random weights (offline; only against a store built with --random-init; tests and CI)")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1, mps (default auto)")
-    p.add_argument("--n-images", type=int, default=25, help="use at most this many images (default 25)")
+    p.add_argument("--n-images", type=int, default=DEFAULT_N_IMAGES,
+                   help=f"use at most this many images (default {DEFAULT_N_IMAGES})")
     p.add_argument("--n-steps", type=int, default=None, help="integration steps (default: the store's)")
     p.add_argument("--seed", type=int, default=0, help="which images are used when there are more (default 0)")
-    p.add_argument("--n-boot", type=int, default=200, help="bootstrap resamples (default 200)")
-    p.add_argument("--eta", type=float, default=2.0, help="block-importance sharpness (default 2.0)")
-    p.add_argument("--gamma", type=float, default=5.0, help="softmin inverse temperature (default 5.0)")
+    p.add_argument("--n-boot", type=int, default=DEFAULT_N_BOOT, help=f"bootstrap resamples (default {DEFAULT_N_BOOT})")
     p.add_argument("--stable-at", type=float, default=STABLE_AT,
                    help=f"top-1 probability below which the choice is called unstable (default {STABLE_AT})")
     p.add_argument("--internal-batch-size", type=int, default=64, help="path points per pass (memory bound)")
     p.add_argument("--work-dir", help="cache of your images' profiles (default ~/.cache/vlmsel/targets)")
     p.add_argument("--threads", type=int, default=None, help="CPU threads for torch (default: torch's choice)")
+    add_method_options(p)
     p.set_defaults(func=_run)
 
 
 def _run(args: argparse.Namespace) -> int:
-    from vlmsel.images import ImageReadError
-    from vlmsel.recommend import select
-    from vlmsel.upstream import DataFileError
-    from vlmsel.zoo import ModelLoadError, register_model_configs
+    # lazy: selection pulls in torch and open_clip, which `vlmsel --help` does not need
+    from vlmsel.data.images import ImageReadError
+    from vlmsel.data.upstream import DataFileError
+    from vlmsel.data.zoo import ModelLoadError, register_model_configs
+    from vlmsel.recommend.pipeline import select
+    from vlmsel.recommend.report import write_report
 
     if args.threads is not None:
         if args.threads < 1:
@@ -97,7 +99,7 @@ def _run(args: argparse.Namespace) -> int:
             images, zoo=zoo, profiles=args.profiles, benchmark=args.benchmark, models=models,
             n_images=args.n_images, seed=args.seed, n_steps=args.n_steps, device=args.device,
             pretrained=not args.random_init, max_gflops=args.max_gflops, skip_bad=args.skip_bad,
-            n_boot=args.n_boot, eta=args.eta, gamma=args.gamma, internal_batch_size=args.internal_batch_size,
+            n_boot=args.n_boot, options=method_options(args), internal_batch_size=args.internal_batch_size,
             work_dir=args.work_dir, stable_at=args.stable_at,
         )
     except ImageReadError as err:
@@ -108,8 +110,6 @@ def _run(args: argparse.Namespace) -> int:
     if args.json_out:
         print(f"\nwrote {result.to_json(args.json_out)}")
     if args.report:
-        from vlmsel.report import write_report
-
         print(f"wrote {write_report(result, args.report, top=max(args.top, 10))}")
     sys.stdout.flush()
     return 0

@@ -3,6 +3,7 @@
 Chapter 2, "Conductance from scratch", teaches the algorithm; chapter 3, "Conductance inside a CLIP
 image encoder", the blocks and the block scalars. Modules:
 
+- :mod:`vlmsel.conductance.options` -- the names of every option (methods, rules, baselines, scalars), torch-free.
 - :mod:`vlmsel.conductance.blocks` -- which modules are the blocks of each open_clip visual tower
   (:func:`discover_blocks`, :func:`register_blocks`).
 - :mod:`vlmsel.conductance.paths` -- path points (alphas, as captum), baselines (zeros/black/blur).
@@ -11,31 +12,22 @@ image encoder", the blocks and the block scalars. Modules:
 - :mod:`vlmsel.conductance.reference` -- captum's ``LayerConductance`` on one block, the reference.
 """
 
-from vlmsel.conductance.blocks import (
-    Block,
-    UnknownArchitectureError,
-    discover_blocks,
-    register_blocks,
-    registered_architectures,
-)
-from vlmsel.conductance.engine import RULES, SCALARS, ConductanceResult, block_conductance
-from vlmsel.conductance.objectives import embedding_norm, zs_max_logit
-from vlmsel.conductance.paths import BASELINES, METHODS, make_baseline, path_alphas
+# The names below are imported on first use (PEP 562): ``vlmsel.conductance.options`` and the command
+# line stay free of torch, which every other module of this package needs.
+_EXPORTS = {
+    "Block": "blocks", "UnknownArchitectureError": "blocks", "discover_blocks": "blocks",
+    "register_blocks": "blocks", "registered_architectures": "blocks",
+    "ConductanceResult": "engine", "block_conductance": "engine",
+    "embedding_norm": "objectives", "zs_max_logit": "objectives",
+    "make_baseline": "paths", "path_alphas": "paths",
+    "BASELINES": "options", "METHODS": "options", "RULES": "options", "SCALARS": "options",
+}
+__all__ = sorted(_EXPORTS)
 
-__all__ = [
-    "BASELINES",
-    "Block",
-    "ConductanceResult",
-    "METHODS",
-    "RULES",
-    "SCALARS",
-    "UnknownArchitectureError",
-    "block_conductance",
-    "discover_blocks",
-    "embedding_norm",
-    "make_baseline",
-    "path_alphas",
-    "register_blocks",
-    "registered_architectures",
-    "zs_max_logit",
-]
+
+def __getattr__(name: str):
+    if name in _EXPORTS:
+        import importlib
+
+        return getattr(importlib.import_module(f"vlmsel.conductance.{_EXPORTS[name]}"), name)
+    raise AttributeError(f"module 'vlmsel.conductance' has no attribute {name!r}")

@@ -42,6 +42,8 @@ from typing import Callable
 
 import torch.nn as nn
 
+from vlmsel.conductance.options import GRANULARITIES
+
 __all__ = [
     "Block",
     "BLOCK_KINDS",
@@ -53,7 +55,6 @@ __all__ = [
 ]
 
 BLOCK_KINDS = ("residual", "bottleneck", "stage")
-GRANULARITIES = ("block", "stage")
 
 
 @dataclasses.dataclass(frozen=True)

@@ -44,14 +44,13 @@ import torch
 import torch.nn as nn
 
 from vlmsel.conductance.blocks import Block, discover_blocks
+from vlmsel.conductance.options import RULES, SCALARS
 from vlmsel.conductance.objectives import Objective, objective_name, resolve_objective
 from vlmsel.conductance.paths import make_baseline, path_alphas, path_points
 from vlmsel.progress import progress
 
 __all__ = ["SCALARS", "RULES", "ConductanceResult", "block_conductance", "image_encoder", "evaluation_mode"]
 
-SCALARS = ("abs", "l2", "signed", "branch")
-RULES = ("left", "trapezoid")
 DEFAULT_INTERNAL_BATCH_SIZE = 32
 
 

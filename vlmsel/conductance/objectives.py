@@ -9,7 +9,7 @@ a CLIP image encoder" (why the norm, and the task-aware alternative). An objecti
   so a profile depends only on the task's images).
 - :func:`zs_max_logit` -- the largest zero-shot logit of the image against a task's class prompts,
   ``F(x) = scale * max_c <f(x)/||f(x)||, w_c>`` (still label-free, but task-aware); ``w`` is a zero-shot
-  classifier, e.g. from ``vlmsel.zeroshot.zero_shot_classifier`` (embed_dim, C).
+  classifier, e.g. from ``vlmsel.data.zeroshot.zero_shot_classifier`` (embed_dim, C).
 """
 
 from __future__ import annotations

@@ -25,10 +25,10 @@ import numpy as np
 import torch
 import torch.nn.functional as nnf
 
+from vlmsel.conductance.options import BASELINES, METHODS
+
 __all__ = ["METHODS", "BASELINES", "path_alphas", "make_baseline", "gaussian_blur", "path_points"]
 
-METHODS = ("gausslegendre", "riemann_trapezoid")
-BASELINES = ("zeros", "black", "blur")
 
 
 def path_alphas(method: str = "gausslegendre", n_steps: int = 50) -> list[float]:

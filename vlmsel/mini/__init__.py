@@ -15,18 +15,8 @@ Modules, each one idea (taught in chapter 10 of the book, "Lab: a mini world you
 - :mod:`vlmsel.mini.training` -- pretraining mixtures and the contrastive training loop
 - :mod:`vlmsel.mini.groundtruth` -- zero-shot accuracy of the zoo on the tasks: the ``mini`` benchmark
 - :mod:`vlmsel.mini.profiling` -- the zoo and tasks as inputs of the ordinary profiling pipeline
+- :mod:`vlmsel.mini.world` -- registers the benchmark ``mini``, the zoo ``mini`` and its published profile store
+  with the core, the way any other world would (the ``vlmsel.worlds`` entry point, :mod:`vlmsel.plugins`)
+
+This package imports nothing on its own, so registering the world stays cheap; import the module you need.
 """
-
-from vlmsel.mini.models import MINI_ZOO, list_mini_models, load_mini_model, mini_tokenizer
-from vlmsel.mini.tasks import BROAD_TASK, get_task, list_tasks, make_task_data
-
-__all__ = [
-    "BROAD_TASK",
-    "MINI_ZOO",
-    "get_task",
-    "list_mini_models",
-    "list_tasks",
-    "load_mini_model",
-    "make_task_data",
-    "mini_tokenizer",
-]

@@ -1,10 +1,10 @@
 """Ground truth of the mini world: zero-shot accuracy of every mini model on every mini task.
 
-Computed with the same code as for open_clip models (:func:`vlmsel.zeroshot.evaluate_zero_shot`: the
+Computed with the same code as for open_clip models (:func:`vlmsel.data.zeroshot.evaluate_zero_shot`: the
 class embedding is the renormalised mean of the normalised prompt embeddings) on each task's fixed
 evaluation split (:func:`vlmsel.mini.tasks.make_task_data`, 500 seeded images), and committed as
 ``data/mini/groundtruth.csv`` (tidy: ``model, dataset, acc1, mean_per_class_recall, n``).
-:func:`load_mini_benchmark` turns it into the ``mini`` :class:`~vlmsel.groundtruth.Benchmark` whose
+:func:`load_mini_benchmark` turns it into the ``mini`` :class:`~vlmsel.data.benchmarks.Benchmark` whose
 broad task (the INB baseline's reference) is ``broad``. Taught in chapter 10 of the book,
 "Lab: a mini world you can train".
 """
@@ -18,12 +18,12 @@ from typing import Sequence
 
 import pandas as pd
 
+from vlmsel.data.benchmarks import Benchmark
+from vlmsel.data.zeroshot import evaluate_zero_shot
 from vlmsel.files import atomic_write
 from vlmsel.mini.models import (
     ARCH_FAMILY,
     MINI_ZOO,
-    default_mini_dir,
-    get_spec,
     is_trained,
     list_mini_models,
     load_mini_model,
@@ -31,7 +31,8 @@ from vlmsel.mini.models import (
     model_dir,
     to_model_input,
 )
-from vlmsel.mini.tasks import BROAD_TASK, DEFAULT_N_IMAGES, list_tasks, make_task_data
+from vlmsel.mini.world import default_mini_dir
+from vlmsel.mini.tasks import BROAD_TASK, DEFAULT_N_IMAGES, get_task, list_tasks, make_task_data
 from vlmsel.progress import progress
 
 METRICS = ("acc1", "mean_per_class_recall")
@@ -75,7 +76,6 @@ def compute_groundtruth(
     missing = [m for m in models if not is_trained(m, root)]
     if missing:
         raise FileNotFoundError(f"mini models not trained under {model_dir('x', root).parent}: {missing}")
-    from vlmsel.zeroshot import evaluate_zero_shot
 
     data = {t: make_task_data(t, n=n_images, seed=seed) for t in tasks}
     inputs = {t: to_model_input(d.images) for t, d in data.items()}
@@ -145,12 +145,10 @@ def mini_model_info(root: str | os.PathLike | None = None, compute: bool = False
 
 
 def load_mini_benchmark(metric: str = "acc1", root: str | os.PathLike | None = None):
-    """The ``mini`` benchmark as a :class:`vlmsel.groundtruth.Benchmark` (reference dataset ``broad``).
+    """The ``mini`` benchmark as a :class:`vlmsel.data.benchmarks.Benchmark` (reference dataset ``broad``).
 
     ``metric`` is ``"acc1"`` or ``"mean_per_class_recall"``. Models in zoo order, datasets in task order.
     """
-    from vlmsel.groundtruth import Benchmark
-
     if metric not in METRICS:
         raise ValueError(f"benchmark 'mini' has metrics {METRICS}, not {metric!r}")
     root_p = Path(root) if root is not None else default_mini_dir()
@@ -179,8 +177,6 @@ def rank_correlations(wide: pd.DataFrame, method: str = "kendall") -> pd.DataFra
 def summary(wide: pd.DataFrame, reference: str = BROAD_TASK) -> pd.DataFrame:
     """Per task: the best model, its accuracy, chance, the INB-style pick (best on ``reference``) and
     its regret (best accuracy minus the INB pick's accuracy), and Kendall tau with the reference."""
-    from vlmsel.mini.tasks import get_task
-
     inb = wide[reference].idxmax()
     rows = []
     for t in wide.columns:

@@ -33,6 +33,8 @@ from typing import Callable
 import numpy as np
 import torch
 
+from vlmsel.files import atomic_write
+from vlmsel.mini.world import default_mini_dir
 from vlmsel.mini.scenes import IMAGE_SIZE
 from vlmsel.mini.tokenizer import DEFAULT_CONTEXT_LENGTH, MiniTokenizer
 
@@ -183,7 +185,6 @@ def register_mini_configs() -> list[str]:
         return list(MINI_ARCHS)
     folder = Path(tempfile.gettempdir()) / f"vlmsel-mini-configs-{digest}"
     folder.mkdir(parents=True, exist_ok=True)
-    from vlmsel.files import atomic_write
 
     for arch, cfg in MINI_ARCHS.items():
         path = folder / f"{arch}.json"
@@ -227,20 +228,6 @@ def to_model_input(images: np.ndarray) -> torch.Tensor:
 
 # ----------------------------------------------------------------------------------------------
 # where the committed weights live
-
-
-def default_mini_dir() -> Path:
-    """The mini world's data folder: ``$VLMSEL_MINI_DIR``, else ``data/mini`` of the repository (a
-    checkout or an editable install), else the copy installed with the wheel (package
-    ``vlmsel.mini.data``, which the build maps to ``data/mini``)."""
-    env = os.environ.get("VLMSEL_MINI_DIR")
-    if env:
-        return Path(env)
-    repo = Path(__file__).resolve().parents[2] / "data" / "mini"
-    if repo.is_dir():
-        return repo
-    installed = Path(__file__).resolve().parent / "data"
-    return installed if installed.is_dir() else repo
 
 
 def model_dir(model: str, root: str | os.PathLike | None = None) -> Path:
@@ -298,12 +285,12 @@ def model_cost(arch: str) -> dict:
 
 
 def register_mini_pretrained(root: str | os.PathLike | None = None) -> list[str]:
-    """Make the trained mini models loadable by open_clip (and :func:`vlmsel.zoo.load_model`) by name.
+    """Make the trained mini models loadable by open_clip (and :func:`vlmsel.data.zoo.load_model`) by name.
 
     Registers every trained zoo model's mixture as an open_clip *pretrained tag* of its architecture,
     pointing at its local weights file (open_clip's ``{"file": path}`` form) with the mini
     preprocessing, so that ``open_clip.create_model_and_transforms("mini-vit-p8-w32-d6", pretrained="full")``
-    and ``vlmsel.zoo.load_model("mini-vit-p8-w32-d6 full")`` work. open_clip has no public API for this,
+    and ``vlmsel.data.zoo.load_model("mini-vit-p8-w32-d6 full")`` work. open_clip has no public API for this,
     so its registry dict ``open_clip.pretrained._PRETRAINED`` is extended. Note that
     ``open_clip.get_tokenizer`` still returns CLIP's tokenizer for these names: use
     :func:`mini_tokenizer`. Returns the full names registered.

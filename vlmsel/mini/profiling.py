@@ -1,14 +1,14 @@
-"""Profiling the mini zoo on the mini tasks with the ordinary pipeline (:mod:`vlmsel.profiling`).
+"""Profiling the mini zoo on the mini tasks with the ordinary pipeline (:mod:`vlmsel.profiles.compute`).
 
 Nothing here computes conductance: the mini world only supplies the pipeline's two inputs.
 
-- :func:`mini_zoo_entries`: the trained mini models as :class:`vlmsel.zoo.ZooEntry` objects, after
+- :func:`mini_zoo_entries`: the trained mini models as :class:`vlmsel.data.zoo.ZooEntry` objects, after
   registering their weights as open_clip pretrained tags (:func:`vlmsel.mini.models.register_mini_pretrained`),
-  so :func:`vlmsel.zoo.load_model` loads them by their names (``"mini-rn-w8 count"``).
-- :func:`mini_task`: a mini task as a :class:`vlmsel.datasets.Task` whose image source generates the
+  so :func:`vlmsel.data.zoo.load_model` loads them by their names (``"mini-rn-w8 count"``).
+- :func:`mini_task`: a mini task as a :class:`vlmsel.data.tasks.Task` whose image source generates the
   task's evaluation split in memory (ids ``"<task>-<seed>-<index>.png"``, labels = class names).
 
-:func:`profile_mini` runs :func:`vlmsel.profiling.run_profiles` on them (default N = 25 images per task,
+:func:`profile_mini` runs :func:`vlmsel.profiles.compute.run_profiles` on them (default N = 25 images per task,
 n_steps = 50, the spec's settings). Taught in chapter 10 of the book, "Lab: a mini world you can train".
 """
 
@@ -18,17 +18,20 @@ import os
 from pathlib import Path
 from typing import Any, Sequence
 
+import pandas as pd
 from PIL import Image
 
-from vlmsel.mini.models import ARCH_FAMILY, MINI_ZOO, default_mini_dir, is_trained, register_mini_pretrained
-from vlmsel.mini.tasks import DEFAULT_N_IMAGES, TaskData, list_tasks, make_task_data
+from vlmsel.data.tasks import Task, pixels_sha256
+from vlmsel.data.zoo import ZooEntry
 
-DEFAULT_PROFILE_STORE = "profiles"
-"""The committed mini profile store, relative to the mini data folder."""
+from vlmsel.mini.models import ARCH_FAMILY, MINI_ZOO, is_trained, register_mini_pretrained
+from vlmsel.mini.tasks import DEFAULT_N_IMAGES, TaskData, list_tasks, make_task_data
+from vlmsel.mini.world import default_mini_dir, default_profile_store
+from vlmsel.profiles.compute import ProfileSettings, run_profiles
 
 
 class MiniTaskSource:
-    """An image source (:class:`vlmsel.datasets.ImageSource`) over a generated task split."""
+    """An image source (:class:`vlmsel.data.tasks.ImageSource`) over a generated task split."""
 
     def __init__(self, data: TaskData):
         self.data = data
@@ -39,28 +42,22 @@ class MiniTaskSource:
         return list(self._index)
 
     def read(self, image_id: str) -> tuple[Image.Image, str, Any]:
-        from vlmsel.datasets import _pixels_sha256
-
         try:
             i = self._index[image_id]
         except KeyError:
             raise KeyError(f"mini task {self.data.name!r} has no image {image_id!r}") from None
         img = Image.fromarray(self.data.images[i])
-        return img, _pixels_sha256(img), self.data.classnames[int(self.data.labels[i])]
+        return img, pixels_sha256(img), self.data.classnames[int(self.data.labels[i])]
 
 
 def mini_task(name: str, n: int = DEFAULT_N_IMAGES, seed: int = 0):
-    """The mini task ``name`` as a :class:`vlmsel.datasets.Task` (class names and templates included)."""
-    from vlmsel.datasets import Task
-
+    """The mini task ``name`` as a :class:`vlmsel.data.tasks.Task` (class names and templates included)."""
     data = make_task_data(name, n=n, seed=seed)
     return Task(name, MiniTaskSource(data), classnames=data.classnames, templates=data.templates)
 
 
 def mini_zoo_entries(models: Sequence[str] | None = None, root: str | os.PathLike | None = None) -> list:
     """Trained mini models as zoo entries (family, parameters and GFLOPs from ``models.csv`` when present)."""
-    from vlmsel.zoo import ZooEntry
-
     register_mini_pretrained(root)
     specs = [s for s in MINI_ZOO if models is None or s.name in models]
     if models is not None:
@@ -73,23 +70,16 @@ def mini_zoo_entries(models: Sequence[str] | None = None, root: str | os.PathLik
     info = None
     info_path = (Path(root) if root is not None else default_mini_dir()) / "models.csv"
     if info_path.is_file():
-        import pandas as pd
-
         info = pd.read_csv(info_path, index_col="model")
     entries = []
     for s in specs:
-        # built directly (not with vlmsel.zoo.zoo_entry, which consults open_clip's published table)
+        # built directly (not with vlmsel.data.zoo.zoo_entry, which consults open_clip's published table)
         extra: dict[str, Any] = dict(family=ARCH_FAMILY[s.arch], quick_gelu=False)
         if info is not None and s.name in info.index:
             for k in ("params_M", "gflops", "image_params_M", "image_gflops"):
                 extra[k] = float(info.at[s.name, k])
         entries.append(ZooEntry(arch=s.arch, pretrained=s.mixture, **extra))
     return entries
-
-
-def default_profile_store(root: str | os.PathLike | None = None) -> Path:
-    """``<mini dir>/profiles``."""
-    return (Path(root) if root is not None else default_mini_dir()) / DEFAULT_PROFILE_STORE
 
 
 def profile_mini(
@@ -103,11 +93,9 @@ def profile_mini(
 ):
     """Profile trained mini models on mini tasks into ``store`` (default ``<mini dir>/profiles``).
 
-    ``settings`` is a :class:`vlmsel.profiling.ProfileSettings` (default: the spec's, N = 25,
-    n_steps = 50, on CPU). Resumable like :func:`vlmsel.profiling.run_profiles`, which does the work.
+    ``settings`` is a :class:`vlmsel.profiles.compute.ProfileSettings` (default: the spec's, N = 25,
+    n_steps = 50, on CPU). Resumable like :func:`vlmsel.profiles.compute.run_profiles`, which does the work.
     """
-    from vlmsel.profiling import ProfileSettings, run_profiles
-
     settings = settings or ProfileSettings()
     tasks = list(tasks) if tasks is not None else list_tasks()
     entries = mini_zoo_entries(models, root)

@@ -231,12 +231,12 @@ def get_task(name: str) -> MiniTask:
 
 
 def task_classnames(name: str) -> list[str]:
-    """Class names of a task, in label order (as ``vlmsel.groundtruth.lovm_classnames``)."""
+    """Class names of a task, in label order (as ``vlmsel.data.benchmarks.lovm_classnames``)."""
     return list(get_task(name).classnames)
 
 
 def task_templates(name: str) -> list[str]:
-    """Prompt templates of a task, each with ``{c}`` (as ``vlmsel.groundtruth.lovm_templates``)."""
+    """Prompt templates of a task, each with ``{c}`` (as ``vlmsel.data.benchmarks.lovm_templates``)."""
     return list(get_task(name).templates)
 
 

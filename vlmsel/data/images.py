@@ -1,0 +1,105 @@
+"""Reading image files as the RGB images a CLIP model expects.
+
+Every image that enters vlmsel goes through :func:`to_rgb`, which turns whatever PIL opened into an
+8-bit RGB image the way a person would expect to see it:
+
+- the EXIF orientation tag is applied (a phone photo stored sideways comes out upright);
+- grayscale (``L``, ``1``), palette (``P``), ``LA``/``RGBA`` (alpha dropped, as open_clip's and
+  CLIP_benchmark's ``convert("RGB")`` do), ``CMYK`` and ``YCbCr`` are converted to RGB;
+- 16-bit (``I;16*``) and 32-bit integer (``I``) images are scaled to 8 bits (divided by 257 when the
+  values fit 16 bits, so 65535 becomes 255; PIL's own conversion would clip everything above 255 to
+  white); float (``F``) images in [0, 1] are scaled by 255, otherwise clipped to [0, 255].
+
+A file that is not a readable image raises :class:`ImageReadError` naming the file.
+
+Used by :mod:`vlmsel.data.tasks` (chapter 8: folders of your own images; chapter 9: the real datasets).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+
+class ImageReadError(ValueError):
+    """A file could not be read as an image; the message names the file and the reason."""
+
+
+#: File extensions PIL can open (lower case, with the dot).
+IMAGE_EXTENSIONS: frozenset[str] = frozenset(ext.lower() for ext in Image.registered_extensions())
+
+
+def is_image_name(path: str | os.PathLike) -> bool:
+    """Whether the file name has an image extension PIL knows (``.jpg``, ``.png``, ``.tif``, ...)."""
+    return Path(path).suffix.lower() in IMAGE_EXTENSIONS
+
+
+def _high_bit_depth_to_8bit(img: Image.Image) -> Image.Image:
+    arr = np.asarray(img)
+    if img.mode == "F":
+        arr = arr.astype(np.float64)
+        finite = arr[np.isfinite(arr)]
+        if finite.size and finite.min() >= 0.0 and finite.max() <= 1.0:
+            arr = arr * 255.0
+        arr = np.clip(np.nan_to_num(arr), 0, 255)
+        return Image.fromarray(np.round(arr).astype(np.uint8), mode="L")
+    arr = arr.astype(np.int64)
+    if arr.size and arr.max() > 255:
+        if arr.min() >= 0 and arr.max() <= 65535:
+            arr = arr / 257.0
+        else:  # wider than 16 bits: stretch the range
+            lo, hi = arr.min(), arr.max()
+            arr = (arr - lo) * (255.0 / max(hi - lo, 1))
+    arr = np.clip(np.round(arr), 0, 255).astype(np.uint8)
+    return Image.fromarray(arr, mode="L")
+
+
+def to_rgb(img: Image.Image) -> Image.Image:
+    """An 8-bit RGB copy of ``img`` with its EXIF orientation applied (see the module docstring)."""
+    img = ImageOps.exif_transpose(img)
+    mode = img.mode
+    if mode.startswith("I") or mode == "F":
+        img = _high_bit_depth_to_8bit(img)
+    elif mode == "P" and "transparency" in img.info:
+        img = img.convert("RGBA")  # PIL asks for this route; the alpha is then dropped
+    if img.mode != "RGB":
+        img = img.convert("RGB")
+    return img
+
+
+def load_image(path: str | os.PathLike) -> Image.Image:
+    """Read an image file as 8-bit RGB (:func:`to_rgb`), fully decoded.
+
+    Raises
+    ------
+    ImageReadError : the file is missing, is not an image, or is corrupt or truncated; the message
+        names the file.
+    """
+    path = Path(path)
+    try:
+        with Image.open(path) as img:
+            img.load()
+            return to_rgb(img)
+    except FileNotFoundError as err:
+        raise ImageReadError(f"{path}: file not found") from err
+    except UnidentifiedImageError as err:
+        raise ImageReadError(f"{path}: not an image file (PIL cannot identify it)") from err
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as err:
+        raise ImageReadError(f"{path}: corrupt or unreadable image ({type(err).__name__}: {err})") from err
+
+
+def image_from_bytes(data: bytes, name: str) -> Image.Image:
+    """Like :func:`load_image` for an image held in memory (``name`` is used in error messages)."""
+    import io
+
+    try:
+        with Image.open(io.BytesIO(data)) as img:
+            img.load()
+            return to_rgb(img)
+    except UnidentifiedImageError as err:
+        raise ImageReadError(f"{name}: not an image (PIL cannot identify it)") from err
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as err:
+        raise ImageReadError(f"{name}: corrupt or unreadable image ({type(err).__name__}: {err})") from err

@@ -1,0 +1,489 @@
+"""Tasks: the 23 LOVM datasets, any folder of images, and a reproducible sample of N images from each.
+
+A *task* is a source of images, optionally with labels, class names and prompt templates. The method
+needs only a few unlabeled images per task (``N = 25`` by default, SPEC section "Notation"); zero-shot
+evaluation (:mod:`vlmsel.data.zeroshot`) also needs the labels, class names and templates.
+
+Where the images come from (:func:`open_task`, in this order):
+
+1. an explicit ``path`` (a folder of images, or a folder of webdataset ``.tar`` shards);
+2. for a LOVM dataset and a data ``root``: ``root/<dataset>/`` (folder or shards), then
+   ``root/wds_<id>/`` (a download of CLIP_benchmark's webdataset, Hugging Face repo
+   ``clip-benchmark/wds_<id>``; LOVM's numbers were made from these), then the torchvision class
+   of the dataset with ``root`` (``download=True`` lets torchvision fetch it);
+3. any existing folder given as the name: a task named after the folder.
+
+Every LOVM dataset has a CLIP_benchmark webdataset; 17 of the 23 also have a torchvision class. A
+folder is read recursively; hidden files are ignored; every other file must be an image
+(:mod:`vlmsel.data.images` converts grayscale, palette, RGBA, 16-bit and CMYK images to RGB and applies
+the EXIF orientation). A file that is not an image, or cannot be decoded, raises an error naming it,
+unless ``skip_bad=True`` (``--skip-bad``), which skips it and lists it in ``Sample.skipped``.
+Labels of a folder are the names of its top-level subfolders when every image lies in one.
+
+:func:`sample` draws ``n`` images uniformly without replacement with a fixed seed: the same images
+every time, in the same order (a smaller ``n`` gives a prefix of a larger one), each recorded with its
+id and the sha256 of its bytes.
+
+Taught in chapter 9, "Reproducing at paper scale on a GPU" (datasets) and chapter 8 (folders of your own images).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tarfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Protocol, Sequence
+
+import numpy as np
+from PIL import Image
+
+from vlmsel.data.lovm import clip_benchmark_ids, lovm_classnames, lovm_datasets, lovm_templates
+from vlmsel.data.images import IMAGE_EXTENSIONS, ImageReadError, image_from_bytes, is_image_name, load_image, to_rgb
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    """How to obtain one LOVM dataset.
+
+    Attributes
+    ----------
+    name : LOVM dataset name (``"cifar100"``).
+    clip_benchmark_id : CLIP_benchmark's id (``"vtab/cifar100"``), from LOVM's ``benchmark_rename.yml``.
+    torchvision : torchvision.datasets class name, or ``None`` where torchvision has none.
+    torchvision_kwargs : split arguments for that class (``{"split": "test"}``, ``{"train": False}``).
+    label_offset : added to torchvision's target to get the LOVM label (clevr_count_all: count - 3).
+    note : a caveat about the torchvision route, if any.
+    """
+
+    name: str
+    clip_benchmark_id: str
+    torchvision: str | None = None
+    torchvision_kwargs: dict = field(default_factory=dict)
+    label_offset: int = 0
+    note: str = ""
+
+    @property
+    def wds_repo(self) -> str:
+        """Hugging Face dataset repo of CLIP_benchmark's webdataset (``clip-benchmark/wds_vtab-cifar100``)."""
+        return "clip-benchmark/wds_" + self.clip_benchmark_id.replace("/", "-")
+
+    @property
+    def wds_folder(self) -> str:
+        """Folder name of a download of that repo under a data root (``wds_vtab-cifar100``)."""
+        return self.wds_repo.split("/", 1)[1]
+
+    @property
+    def classnames(self) -> list[str]:
+        """LOVM's class names, in label order (:func:`vlmsel.data.benchmarks.lovm_classnames`)."""
+        return lovm_classnames(self.name)
+
+    @property
+    def templates(self) -> list[str]:
+        """LOVM's prompt templates with ``{c}`` (:func:`vlmsel.data.benchmarks.lovm_templates`)."""
+        return lovm_templates(self.name)
+
+
+_NO_SPLIT = "torchvision has no test split for it: the sample is drawn from all its images"
+
+#: torchvision route per LOVM dataset: (class, split kwargs, label offset, note). Datasets missing here
+#: have no torchvision class (use CLIP_benchmark's webdataset or your own folder).
+_TORCHVISION: dict[str, tuple[str, dict, int, str]] = {
+    "cars": ("StanfordCars", {"split": "test"}, 0, "torchvision's download link is broken upstream; place the files by hand"),
+    "cifar100": ("CIFAR100", {"train": False}, 0, ""),
+    "clevr_count_all": ("CLEVRClassification", {"split": "val"}, -3, "torchvision's target is the object count (3-10)"),
+    "country211": ("Country211", {"split": "test"}, 0, ""),
+    "dtd": ("DTD", {"split": "test", "partition": 1}, 0, ""),
+    "eurosat": ("EuroSAT", {}, 0, _NO_SPLIT),
+    "fer2013": ("FER2013", {"split": "test"}, 0, "torchvision's test.csv has no labels (profiling needs none)"),
+    "flowers": ("Flowers102", {"split": "test"}, 0, ""),
+    "gtsrb": ("GTSRB", {"split": "test"}, 0, ""),
+    "imagenet1k": ("ImageNet", {"split": "val"}, 0, "cannot be downloaded by torchvision; place the archives by hand"),
+    "mnist": ("MNIST", {"train": False}, 0, ""),
+    "pcam": ("PCAM", {"split": "test"}, 0, ""),
+    "pets": ("OxfordIIITPet", {"split": "test"}, 0, ""),
+    "renderedsst2": ("RenderedSST2", {"split": "test"}, 0, ""),
+    "stl10": ("STL10", {"split": "test"}, 0, ""),
+    "sun397": ("SUN397", {}, 0, _NO_SPLIT),
+    "svhn": ("SVHN", {"split": "test"}, 0, ""),
+}
+
+
+def lovm_dataset_specs() -> dict[str, DatasetSpec]:
+    """The registry: every LOVM dataset (LOVM's order) -> its :class:`DatasetSpec`."""
+    ids = clip_benchmark_ids()
+    specs = {}
+    for name in lovm_datasets():
+        tv = _TORCHVISION.get(name)
+        specs[name] = DatasetSpec(
+            name=name,
+            clip_benchmark_id=ids.get(name, name),
+            torchvision=tv[0] if tv else None,
+            torchvision_kwargs=dict(tv[1]) if tv else {},
+            label_offset=tv[2] if tv else 0,
+            note=tv[3] if tv else "no torchvision class: use CLIP_benchmark's webdataset or a folder",
+        )
+    return specs
+
+
+def dataset_spec(name: str) -> DatasetSpec:
+    """The :class:`DatasetSpec` of a LOVM dataset; a KeyError names the known datasets otherwise."""
+    specs = lovm_dataset_specs()
+    if name not in specs:
+        raise KeyError(f"unknown dataset {name!r}; the LOVM datasets are {list(specs)} (or give a folder of images)")
+    return specs[name]
+
+
+# --------------------------------------------------------------------------------------- sources
+class ImageSource(Protocol):
+    """Where a task's images come from: a fixed list of ids, and a reader for one id."""
+
+    description: str
+
+    def ids(self) -> list[str]:
+        """Every image id, in a fixed order."""
+
+    def read(self, image_id: str) -> tuple[Image.Image, str, Any]:
+        """``(RGB image, sha256 hex, label or None)``; raises :class:`ImageReadError` for a bad image."""
+
+
+def _is_hidden(rel: Path) -> bool:
+    return any(part.startswith(".") for part in rel.parts)
+
+
+class FolderSource:
+    """Every image file below a folder (recursive). Ids are paths relative to the folder (POSIX)."""
+
+    def __init__(self, root: str | os.PathLike, skip_bad: bool = False):
+        self.root = Path(root)
+        if not self.root.is_dir():
+            raise FileNotFoundError(f"image folder {self.root} does not exist or is not a folder")
+        self.skip_bad = skip_bad
+        self.description = f"folder {self.root}"
+        self.non_images: list[str] = []
+        self._ids: list[str] | None = None
+
+    def ids(self) -> list[str]:
+        if self._ids is None:
+            files = []
+            for dirpath, dirnames, filenames in os.walk(self.root):
+                dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+                for fn in filenames:
+                    rel = (Path(dirpath) / fn).relative_to(self.root)
+                    if not _is_hidden(rel):
+                        files.append(rel.as_posix())
+            files.sort()
+            self.non_images = [f for f in files if not is_image_name(f)]
+            if self.non_images and not self.skip_bad:
+                shown = ", ".join(str(self.root / f) for f in self.non_images[:5])
+                more = f" and {len(self.non_images) - 5} more" if len(self.non_images) > 5 else ""
+                raise ImageReadError(
+                    f"{shown}{more}: not an image file (unknown extension) in task folder {self.root}; "
+                    "remove it or pass skip_bad=True (--skip-bad)"
+                )
+            self._ids = [f for f in files if is_image_name(f)]
+        return self._ids
+
+    def labels_available(self) -> bool:
+        return bool(self.ids()) and all("/" in i for i in self.ids())
+
+    def read(self, image_id: str) -> tuple[Image.Image, str, Any]:
+        path = self.root / image_id
+        img = load_image(path)
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        label = image_id.split("/", 1)[0] if "/" in image_id else None
+        return img, digest, label
+
+
+class WebDatasetSource:
+    """Images in webdataset ``.tar`` shards (CLIP_benchmark's format: ``<key>.<jpg|png|webp>`` and
+    ``<key>.cls`` per sample). ``path`` is a folder holding the shards, or their ``test/`` subfolder."""
+
+    def __init__(self, path: str | os.PathLike, split: str = "test"):
+        path = Path(path)
+        if (path / split).is_dir() and list((path / split).glob("*.tar")):
+            path = path / split
+        self.shards = sorted(path.glob("*.tar"))
+        if not self.shards:
+            raise FileNotFoundError(f"no webdataset shards (*.tar) in {path}")
+        self.path = path
+        self.description = f"webdataset {path}"
+        self._index: dict[str, tuple[Path, str, str | None]] | None = None
+
+    def _build_index(self) -> dict[str, tuple[Path, str, str | None]]:
+        index: dict[str, tuple[Path, str, str | None]] = {}
+        for shard in self.shards:
+            members: dict[str, dict[str, str]] = {}
+            try:
+                with tarfile.open(shard) as tar:
+                    for m in tar:
+                        if not m.isfile():
+                            continue
+                        base = m.name.rsplit("/", 1)[-1]
+                        key, _, ext = base.partition(".")
+                        prefix = m.name[: len(m.name) - len(base)]
+                        members.setdefault(prefix + key, {})[ext.lower()] = m.name
+            except tarfile.TarError as err:
+                raise ImageReadError(f"{shard}: not a readable tar shard ({err})") from err
+            for key, exts in members.items():
+                img_ext = next((e for e in exts if "." + e in IMAGE_EXTENSIONS), None)
+                if img_ext is None:
+                    continue
+                index[f"{shard.name}/{key}"] = (shard, exts[img_ext], exts.get("cls"))
+        return index
+
+    def ids(self) -> list[str]:
+        if self._index is None:
+            self._index = self._build_index()
+        return sorted(self._index)
+
+    def read(self, image_id: str) -> tuple[Image.Image, str, Any]:
+        self.ids()
+        shard, img_name, cls_name = self._index[image_id]
+        with tarfile.open(shard) as tar:
+            data = tar.extractfile(img_name).read()
+            label = int(tar.extractfile(cls_name).read().decode().strip()) if cls_name else None
+        return image_from_bytes(data, f"{shard}:{img_name}"), hashlib.sha256(data).hexdigest(), label
+
+
+def pixels_sha256(img: Image.Image) -> str:
+    arr = np.ascontiguousarray(np.asarray(img, dtype=np.uint8))
+    h = hashlib.sha256(f"rgb8:{arr.shape[0]}x{arr.shape[1]}:".encode())
+    h.update(arr.tobytes())
+    return h.hexdigest()
+
+
+class TorchvisionSource:
+    """A torchvision dataset. Ids are indices; the sha256 is of the decoded RGB pixels (with the shape),
+    since some torchvision datasets hold arrays rather than files."""
+
+    def __init__(self, spec: DatasetSpec, root: str | os.PathLike, download: bool = False):
+        import torchvision
+
+        if spec.torchvision is None:
+            raise KeyError(f"dataset {spec.name!r} has no torchvision class; {spec.note}")
+        cls = getattr(torchvision.datasets, spec.torchvision)
+        try:
+            self.ds = cls(root=str(root), download=download, **spec.torchvision_kwargs) if "download" in _params(cls) else cls(
+                root=str(root), **spec.torchvision_kwargs
+            )
+        except (RuntimeError, FileNotFoundError, OSError) as err:
+            raise FileNotFoundError(
+                f"dataset {spec.name!r}: torchvision.datasets.{spec.torchvision} not found under {root} ({err}). "
+                f"Use download=True (--download), or give a folder / a download of {spec.wds_repo}"
+            ) from err
+        self.spec = spec
+        self.description = f"torchvision.datasets.{spec.torchvision}({root}, {spec.torchvision_kwargs})"
+
+    def ids(self) -> list[str]:
+        return [str(i) for i in range(len(self.ds))]
+
+    def read(self, image_id: str) -> tuple[Image.Image, str, Any]:
+        img, target = self.ds[int(image_id)]
+        if not isinstance(img, Image.Image):
+            img = Image.fromarray(np.asarray(img))
+        img = to_rgb(img)
+        label = None if target is None else int(target) + self.spec.label_offset
+        return img, pixels_sha256(img), label
+
+
+def _params(cls: Callable) -> set[str]:
+    import inspect
+
+    return set(inspect.signature(cls).parameters)
+
+
+# ------------------------------------------------------------------------------------------ tasks
+@dataclass
+class Task:
+    """A named source of images; LOVM datasets also carry their class names and templates."""
+
+    name: str
+    source: ImageSource
+    classnames: list[str] | None = None
+    templates: list[str] | None = None
+
+    @property
+    def description(self) -> str:
+        return self.source.description
+
+
+def _source_at(path: Path, skip_bad: bool) -> ImageSource:
+    if list(path.glob("*.tar")) or list(path.glob("test/*.tar")):
+        return WebDatasetSource(path)
+    return FolderSource(path, skip_bad=skip_bad)
+
+
+def open_task(
+    dataset: str | os.PathLike,
+    *,
+    root: str | os.PathLike | None = None,
+    path: str | os.PathLike | None = None,
+    download: bool = False,
+    skip_bad: bool = False,
+) -> Task:
+    """Open a task by LOVM dataset name or folder (see the module docstring for the lookup order).
+
+    Parameters
+    ----------
+    dataset : a LOVM dataset name, or the path of a folder of images (the task is named after it).
+    root : data root for LOVM datasets (``root/<name>/``, ``root/wds_<id>/``, or torchvision's root).
+    path : explicit folder (images or webdataset shards) for ``dataset``; the task keeps the name.
+    download : let torchvision download the dataset.
+    skip_bad : skip non-image and unreadable files instead of raising.
+
+    Raises
+    ------
+    KeyError : unknown dataset name. FileNotFoundError : the dataset's files cannot be found (the
+    message says where it looked and how to provide them).
+    """
+    specs = lovm_dataset_specs()
+    name = str(dataset)
+    spec = specs.get(name)
+    meta = dict(classnames=spec.classnames, templates=spec.templates) if spec else {}
+    if path is not None:
+        p = Path(path)
+        if not p.is_dir():
+            raise FileNotFoundError(f"task {name!r}: folder {p} does not exist")
+        return Task(name, _source_at(p, skip_bad), **meta)
+    if spec is not None:
+        if root is None:
+            raise FileNotFoundError(
+                f"dataset {name!r}: no data root given; pass root= (--data-root) holding {name}/ (a folder), "
+                f"{spec.wds_folder}/ (a download of {spec.wds_repo}) or torchvision's files"
+                + (f" (torchvision.datasets.{spec.torchvision})" if spec.torchvision else "")
+            )
+        root = Path(root)
+        for cand in (root / name, root / spec.wds_folder):
+            if cand.is_dir():
+                return Task(name, _source_at(cand, skip_bad), **meta)
+        if spec.torchvision:
+            return Task(name, TorchvisionSource(spec, root, download=download), **meta)
+        raise FileNotFoundError(
+            f"dataset {name!r}: found neither {root / name}/ nor {root / spec.wds_folder}/ "
+            f"(download {spec.wds_repo} there), and torchvision has no class for it"
+        )
+    p = Path(name)
+    if p.is_dir():
+        return Task(p.resolve().name, FolderSource(p, skip_bad=skip_bad))
+    if p.exists():
+        raise ValueError(f"task {name!r} is a file; a task is a LOVM dataset name or a folder of images")
+    raise KeyError(f"unknown dataset {name!r}: not a LOVM dataset ({list(specs)}) and not a folder")
+
+
+@dataclass
+class Sample:
+    """``n`` images drawn from a task, with everything needed to recognise them again.
+
+    Attributes
+    ----------
+    task : task name. source : where the images came from (text). seed : the sampling seed.
+    ids : image ids (n,): relative paths (folders), ``shard/key`` (webdataset) or indices (torchvision).
+    sha256 : hex digests (n,): of the file bytes (folders, webdataset) or of the RGB pixels (torchvision).
+    images : the RGB PIL images (n,). labels : one label per image, or ``None`` when the task has none.
+    skipped : ``(id, reason)`` of every file skipped with ``skip_bad=True``.
+    """
+
+    task: str
+    source: str
+    seed: int
+    ids: list[str]
+    sha256: list[str]
+    images: list[Image.Image]
+    labels: list[Any] | None
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+
+def sample(
+    dataset: str | os.PathLike | Task,
+    n: int = 25,
+    seed: int = 0,
+    *,
+    root: str | os.PathLike | None = None,
+    skip_bad: bool = False,
+    download: bool = False,
+    min_n: int | None = None,
+) -> Sample:
+    """Draw ``n`` images of a task uniformly without replacement, the same ones for the same seed.
+
+    The ids are put in a fixed order and shuffled by ``numpy.random.default_rng(seed)``; the first
+    ``n`` readable images of that order are the sample (so the sample for a smaller ``n`` is a prefix).
+
+    Parameters
+    ----------
+    dataset : a :class:`Task`, a LOVM dataset name, or a folder (see :func:`open_task`).
+    n : number of images (default 25, the paper's N).
+    seed : sampling seed (default 0).
+    root, download : passed to :func:`open_task`.
+    skip_bad : skip unreadable or non-image files (listed in ``Sample.skipped``) instead of raising.
+    min_n : accept fewer than ``n`` readable images, down to ``min_n`` (default: exactly ``n`` are needed);
+        :func:`vlmsel.recommend.target.target_sample` uses 2.
+
+    Raises
+    ------
+    ValueError : the task has no images, or fewer than ``n`` (``min_n``) readable images.
+    ImageReadError : a sampled file is not a readable image (with ``skip_bad=False``).
+    """
+    if n < 1:
+        raise ValueError(f"the number of images must be at least 1; got {n}")
+    need = n if min_n is None else min(n, min_n)
+    task = dataset if isinstance(dataset, Task) else open_task(dataset, root=root, skip_bad=skip_bad, download=download)
+    ids = task.source.ids()
+    skipped: list[tuple[str, str]] = [(f, "not an image file") for f in getattr(task.source, "non_images", [])]
+    if not ids and min_n is None:
+        raise ValueError(f"task {task.name!r} ({task.description}) has no images")
+    if len(ids) < n and min_n is None:
+        raise ValueError(
+            f"task {task.name!r} ({task.description}) has only {len(ids)} images, fewer than the {n} requested; "
+            f"ask for at most {len(ids)}"
+        )
+    order = np.random.default_rng(seed).permutation(len(ids))
+    out_ids, digests, images, labels = [], [], [], []
+    for idx in order:
+        image_id = ids[int(idx)]
+        try:
+            img, digest, label = task.source.read(image_id)
+        except ImageReadError as err:
+            if not skip_bad:
+                raise ImageReadError(f"{err} [task {task.name!r}; pass skip_bad=True / --skip-bad to skip it]") from err
+            skipped.append((image_id, str(err)))
+            continue
+        out_ids.append(image_id)
+        digests.append(digest)
+        images.append(img)
+        labels.append(label)
+        if len(out_ids) == n:
+            break
+    if len(out_ids) < need:
+        if min_n is not None:
+            listed = f"; skipped: {[s[0] for s in skipped][:10]}" if skipped else ""
+            raise ValueError(f"{task.description}: {len(out_ids)} usable image(s), at least {need} are needed "
+                             f"({n} recommended){listed}")
+        raise ValueError(
+            f"task {task.name!r} ({task.description}) has only {len(out_ids)} readable images "
+            f"({len(skipped)} skipped), fewer than the {n} requested"
+        )
+    has_labels = any(lab is not None for lab in labels)
+    return Sample(task.name, task.description, seed, out_ids, digests, images, labels if has_labels else None, skipped)
+
+
+def label_indices(labels: Sequence[Any], classnames: Sequence[str]) -> np.ndarray:
+    """Labels as int indices into ``classnames``: ints pass through; strings (folder names) are looked
+    up by class name, or read as an index when they are digits. Raises a ValueError naming a label
+    that matches no class."""
+    out = []
+    lookup = {c: i for i, c in enumerate(classnames)}
+    for lab in labels:
+        if isinstance(lab, (int, np.integer)):
+            out.append(int(lab))
+        elif isinstance(lab, str) and lab in lookup:
+            out.append(lookup[lab])
+        elif isinstance(lab, str) and lab.isdigit():
+            out.append(int(lab))
+        else:
+            raise ValueError(f"label {lab!r} is not one of the class names {list(classnames)[:10]}...")
+    return np.asarray(out, dtype=np.int64)

@@ -1,0 +1,47 @@
+"""Every selection method by its table name: the baselines, DCD and DCD's divergence ablations.
+
+:func:`make_method` is what ``vlmsel evaluate --method ...`` and the chapters call; :data:`METHODS` lists
+the names. Method options (eta, gamma, ...) are a :class:`vlmsel.method.options.MethodOptions` or keywords.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from vlmsel.evaluation.baselines import AvgRank, Inb, ModelGptLite, OracleSim, RandomRanking
+from vlmsel.evaluation.dcd import DcdMethod
+from vlmsel.evaluation.harness import Method
+from vlmsel.evaluation.options import BASELINES, DCD_METHODS, METHODS
+
+__all__ = ["BASELINES", "DCD_METHODS", "METHODS", "make_method"]
+
+
+def make_method(name: str, *, profiles: Any = None, **options: Any) -> Method:
+    """Build a method by its table name.
+
+    Parameters
+    ----------
+    name : one of :data:`METHODS`: ``inb, avg_rank, random, oracle_sim, modelgpt_lite[_nested], dcd,
+        dcd_coverage, dcd_js, dcd_sym_kl, dcd_cosine`` (each DCD name also with ``_nested``).
+    profiles : :class:`~vlmsel.profiles.pooling.Profiles` or :class:`~vlmsel.profiles.store.ProfileStore`;
+        required by the DCD methods.
+    options : keyword arguments of the method's class (e.g. ``eta=2.0, gamma=5.0`` or
+        ``options=MethodOptions(...)`` for DCD, ``n_draws`` for random, ``features`` for modelgpt_lite).
+    """
+    if name == "inb":
+        return Inb(**options)
+    if name == "avg_rank":
+        return AvgRank(**options)
+    if name == "random":
+        return RandomRanking(**options)
+    if name == "oracle_sim":
+        return OracleSim(**options)
+    if name in ("modelgpt_lite", "modelgpt_lite_nested"):
+        return ModelGptLite(nested=name.endswith("_nested") or options.pop("nested", False), **options)
+    base = name[: -len("_nested")] if name.endswith("_nested") else name
+    if base in DCD_METHODS:
+        if profiles is None:
+            raise ValueError(f"method {name!r} needs task profiles (a profile store or in-memory Profiles)")
+        nested = name.endswith("_nested") or options.pop("nested", False)
+        return DcdMethod(profiles, divergence=DCD_METHODS[base], nested=nested, **options)
+    raise ValueError(f"unknown method {name!r}; choose one of {list(METHODS)}")

@@ -1,0 +1,65 @@
+"""Softmin similarity: how much each source task counts when predicting a target, per model (SPEC section 7).
+
+For model ``m`` and target ``T`` the weight of source ``S`` is a softmin over the divergences of the
+allowed sources (every dataset but the target, in leave-one-dataset-out):
+
+    alpha_m(S | T) = exp(-gamma * D_m(S -> T)) / sum_{S' allowed} exp(-gamma * D_m(S' -> T)),  gamma = 5.0
+
+``gamma = 0`` gives uniform weights (the average-rank baseline); ``gamma -> inf`` puts all weight on the
+closest source. The weights are computed stably (the smallest divergence is subtracted first).
+
+Taught in chapter 5, "Directional Conductance Divergence".
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from vlmsel.method.options import DEFAULT_GAMMA
+
+
+
+def softmin_weights(
+    divergences: np.ndarray,
+    gamma: float = DEFAULT_GAMMA,
+    valid: np.ndarray | None = None,
+    *,
+    axis: int = -2,
+) -> np.ndarray:
+    """Softmin weights over sources.
+
+    Parameters
+    ----------
+    divergences : array, e.g. (n_models, S, T) with ``D[m, s, t] = D_m(source s -> target t)``.
+    gamma : inverse temperature, >= 0 (default 5.0); ``inf`` is not allowed (use a large number).
+    valid : bool array broadcastable to ``divergences``; False excludes a source (its weight is exactly 0).
+        In leave-one-dataset-out pass ``~np.eye(S, dtype=bool)`` so a target is never its own source.
+        Divergences of excluded sources may be anything, even NaN.
+    axis : the source axis (default -2, i.e. the ``S`` of (M, S, T)).
+
+    Returns
+    -------
+    alpha : array like ``divergences``, non-negative, summing to 1 along ``axis`` over valid sources.
+        ``gamma = 0`` gives exactly ``1 / n_valid`` on every valid source.
+    """
+    if not np.isfinite(gamma) or gamma < 0:
+        raise ValueError(f"gamma must be a finite number >= 0, got {gamma}")
+    d = np.asarray(divergences, dtype=np.float64)
+    if valid is None:
+        m = np.ones(d.shape, dtype=bool)
+    else:
+        try:
+            m = np.broadcast_to(np.asarray(valid, dtype=bool), d.shape)
+        except ValueError:
+            raise ValueError(f"valid mask {np.shape(valid)} does not broadcast to divergences {d.shape}") from None
+    if np.any(m.sum(axis=axis) == 0):
+        raise ValueError("a target has no valid source")
+    if not np.all(np.isfinite(d[m])):
+        raise ValueError("divergences of valid sources hold NaN or inf")
+    if gamma == 0:
+        e = m.astype(np.float64)
+    else:
+        logits = np.where(m, -gamma * np.where(m, d, 0.0), -np.inf)
+        logits = logits - logits.max(axis=axis, keepdims=True)
+        e = np.exp(logits)
+    return e / e.sum(axis=axis, keepdims=True)

@@ -1,0 +1,73 @@
+"""The mini world registers itself with the core, as any other world would.
+
+vlmsel's core (benchmarks, zoos, published profile stores) never names the mini world. This module's
+:func:`register` is the ``vlmsel.worlds`` entry point of the package (``pyproject.toml``; see
+:mod:`vlmsel.plugins`) and adds:
+
+- the benchmark ``mini`` (:func:`vlmsel.mini.groundtruth.load_mini_benchmark`; reference dataset ``broad``);
+- the zoo ``mini``: the trained mini models (:func:`vlmsel.mini.profiling.mini_zoo_entries`);
+- the published profile store ``mini``: the committed ``data/mini/profiles``.
+
+Registration imports nothing heavy: the loaders import the mini modules (which need torch) when they
+are called, so registering stays cheap for the command line.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from vlmsel.data.benchmarks import Benchmark, register_benchmark
+from vlmsel.data.zoo import ZooEntry, register_zoo
+from vlmsel.profiles.registry import PublishedStore, register_store
+
+#: The name of the mini world's benchmark, zoo and published store.
+NAME = "mini"
+#: The committed mini profile store, relative to the mini data folder.
+PROFILE_STORE_DIR = "profiles"
+
+
+def default_mini_dir() -> Path:
+    """The mini world's data folder: ``$VLMSEL_MINI_DIR``, else ``data/mini`` of the repository (a
+    checkout or an editable install), else the copy installed with the wheel (package
+    ``vlmsel.mini.data``, which the build maps to ``data/mini``)."""
+    env = os.environ.get("VLMSEL_MINI_DIR")
+    if env:
+        return Path(env)
+    repo = Path(__file__).resolve().parents[2] / "data" / "mini"
+    if repo.is_dir():
+        return repo
+    installed = Path(__file__).resolve().parent / "data"
+    return installed if installed.is_dir() else repo
+
+
+def default_profile_store(root: str | os.PathLike | None = None) -> Path:
+    """The committed mini profile store, ``<mini dir>/profiles``."""
+    return (Path(root) if root is not None else default_mini_dir()) / PROFILE_STORE_DIR
+
+
+# Lazy imports below: the mini modules import torch, and registration must stay cheap (see above).
+def _benchmark(metric: str) -> Benchmark:
+    from vlmsel.mini.groundtruth import load_mini_benchmark
+
+    return load_mini_benchmark(metric)
+
+
+def _zoo() -> list[ZooEntry]:
+    from vlmsel.mini.models import is_trained, list_mini_models
+    from vlmsel.mini.profiling import mini_zoo_entries
+
+    trained = [m for m in list_mini_models() if is_trained(m)]
+    if not trained:
+        raise FileNotFoundError("no trained mini model (data/mini/models/*/training.json); run `vlmsel mini train`")
+    return mini_zoo_entries(trained)
+
+
+def register() -> None:
+    """Register the benchmark, the zoo and the published profile store ``mini``."""
+    register_benchmark(NAME, _benchmark, replace=True)
+    register_zoo(NAME, NAME, _zoo, replace=True)
+    register_store(PublishedStore(
+        name=NAME, zoo=NAME, path=str(default_profile_store()),
+        description="the mini world's zoo profiled on the mini tasks (N = 25 images, n_steps = 50), "
+                    "committed in data/mini/profiles; build it with `vlmsel mini profile`"), replace=True)

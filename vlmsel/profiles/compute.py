@@ -1,0 +1,431 @@
+"""Profiling a zoo: block conductance of every model on a sample of every task, into a profile store.
+
+This is the expensive step of the method (spec sections 1-3); everything after it reads the store
+(:mod:`vlmsel.profiles.store`). :func:`run_profiles` does, for a zoo and a list of tasks:
+
+1. checks every model name and task before any work (an unknown model or dataset, an empty folder,
+   too few images or an unreadable image stops the run at once, with a message naming it);
+2. draws each task's sample once (:func:`vlmsel.data.tasks.sample`: the same N images for every model);
+3. loads each model once (:func:`vlmsel.data.zoo.load_model`), preprocesses the sample with the model's own
+   transform, and runs :func:`vlmsel.conductance.block_conductance` (all four block scalars at once,
+   so every ablation of the block scalar is free later);
+4. writes one entry per (model, dataset) with :func:`vlmsel.profiles.store.write_profile` (atomic
+   writes, the manifest last), with a manifest of everything needed to reproduce or audit it.
+
+**Resuming.** An entry whose manifest exists is done: a rerun skips it (after checking that it was made
+with the same settings; a mismatch is an error unless ``overwrite=True``). An interrupted run leaves at
+most an entry without manifest, which counts as absent, and temporary ``.partial`` files, which the next
+run removes; so rerunning after any interruption (Ctrl-C, a killed process, a power cut) gives the
+same store as an uninterrupted run. Run one profiling process per store at a time (a second one would
+remove the first one's temporary files); profile different zoos or tasks into different stores and
+merge by copying model folders.
+
+**Cost model** (:func:`estimate_seconds`): profiling one (model, dataset) costs about
+``image_GFLOPs x N x (n_steps + 1) x 3`` GFLOP (one forward pass per path point and a backward pass
+that costs about twice a forward), divided by an effective throughput per device type
+(:data:`THROUGHPUT_GFLOPS`; the CPU value was measured, see there).
+
+Taught in chapter 9, "Reproducing at paper scale on a GPU" (the real zoo) and chapter 10 (the mini
+zoo); chapters 4-8 read its store.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import platform
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+import pandas as pd
+import torch
+
+import vlmsel
+from vlmsel.conductance.engine import block_conductance
+from vlmsel.conductance.objectives import zs_max_logit
+from vlmsel.data.tasks import Sample, Task, lovm_dataset_specs, open_task, sample
+from vlmsel.profiles.store import has_profile, model_slug, read_profile, write_profile
+from vlmsel.progress import progress
+from vlmsel.data.zeroshot import zero_shot_classifier
+from vlmsel.data.zoo import ModelLoadError, ZooEntry, check_entry, init_seed, load_model, resolve_device, with_image_gflops
+from vlmsel.files import TMP_SUFFIX
+
+#: Effective GFLOP/s of the whole profiling step (forward + backward over the path points, hooks,
+#: step terms) per device type, used by :func:`estimate_seconds`. ``cpu``: measured on the project's
+#: 2-core VM while other jobs shared it (load average about 6): random-init ViT-B-32, N=25, n_steps=50,
+#: fp32, internal_batch_size 64, torch's default threads, took 1042 s for 8.82 image GFLOPs x 25 x 51 x 3
+#: = 33.7 TFLOP, i.e. 32 GFLOP/s (``benchmarks/profile_cost.py`` re-measures it). ``cuda``/``mps``: NOT
+#: measured (no GPU was available); an assumption of a few percent of a modern GPU's fp32 peak.
+#: Override with ``throughput_gflops=`` / ``--throughput``.
+THROUGHPUT_GFLOPS: dict[str, float] = {"cpu": 32.0, "cuda": 5000.0, "mps": 500.0}
+#: backward ~ 2x forward.
+PASSES_PER_POINT = 3
+
+#: Manifest fields that determine the result; an existing entry must agree on all of them to be reused.
+RESULT_FIELDS = ("n_images", "seed", "n_steps", "method", "rule", "baseline", "objective", "granularity", "weights",
+                 "precision", "autocast", "quick_gelu")
+#: Values of result fields that manifests written before the field was recorded lack.
+RESULT_FIELD_DEFAULTS: dict[str, Any] = {"autocast": False}
+
+
+@dataclass(frozen=True)
+class ProfileSettings:
+    """Everything that determines a profile (defaults: the paper's / SPEC's).
+
+    Attributes
+    ----------
+    n_images : images per task (N, default 25). seed : sampling seed (default 0; also seeds random init).
+    n_steps, method, rule, baseline, granularity, internal_batch_size, autocast : passed to
+        :func:`vlmsel.conductance.block_conductance`.
+    objective : ``"norm"`` (``||f(x)||``, default) or ``"zs_max_logit"`` (the task's largest zero-shot
+        logit; needs the task's class names and templates).
+    pretrained : real weights (True) or random init (False, offline).
+    precision : open_clip precision (default ``"fp32"``).
+    """
+
+    n_images: int = 25
+    n_steps: int = 50
+    seed: int = 0
+    method: str = "gausslegendre"
+    rule: str = "left"
+    baseline: str = "zeros"
+    objective: str = "norm"
+    granularity: str = "block"
+    internal_batch_size: int = 64
+    autocast: bool = False
+    pretrained: bool = True
+    precision: str = "fp32"
+
+    def __post_init__(self) -> None:
+        if self.n_images < 1:
+            raise ValueError(f"n_images must be at least 1; got {self.n_images}")
+        if self.n_steps < 1:
+            raise ValueError(f"n_steps must be at least 1; got {self.n_steps}")
+        if self.objective not in ("norm", "zs_max_logit"):
+            raise ValueError(f"objective must be 'norm' or 'zs_max_logit'; got {self.objective!r}")
+        if self.internal_batch_size < 1:
+            raise ValueError(f"internal_batch_size must be at least 1; got {self.internal_batch_size}")
+
+    @property
+    def weights(self) -> str:
+        return "pretrained" if self.pretrained else "random-init"
+
+
+@dataclass
+class Job:
+    """One (model, dataset) of a plan. ``status``: ``"todo"``, ``"done"``, ``"failed"`` or ``"written"``."""
+
+    model: ZooEntry
+    dataset: str
+    status: str = "todo"
+    est_seconds: float = math.nan
+    wall_time_s: float = math.nan
+    error: str = ""
+
+
+def versions() -> dict[str, str]:
+    """Versions recorded in every manifest: python, torch, open_clip, vlmsel (and numpy)."""
+    import open_clip
+
+
+    return {
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "open_clip": getattr(open_clip, "__version__", "unknown"),
+        "vlmsel": vlmsel.__version__,
+        "numpy": np.__version__,
+    }
+
+
+def estimate_seconds(
+    image_gflops: float, n_images: int, n_steps: int, device: str | torch.device = "cpu", throughput_gflops: float | None = None
+) -> float:
+    """Estimated wall time (s) of one (model, dataset): ``image_gflops x N x (n_steps+1) x 3 / throughput``.
+
+    ``throughput_gflops`` defaults to :data:`THROUGHPUT_GFLOPS` of the device type. NaN when the
+    model's GFLOPs are unknown.
+    """
+    dtype = torch.device(device).type if str(device) != "auto" else resolve_device("auto").type
+    rate = throughput_gflops if throughput_gflops is not None else THROUGHPUT_GFLOPS.get(dtype, THROUGHPUT_GFLOPS["cpu"])
+    return float(image_gflops) * n_images * (n_steps + 1) * PASSES_PER_POINT / rate
+
+
+def check_dataset_names(datasets: Sequence[str]) -> None:
+    """Raise a KeyError naming every dataset that is neither a LOVM dataset nor an existing folder."""
+    known = lovm_dataset_specs()
+    bad = [d for d in datasets if d not in known and not Path(d).is_dir()]
+    if bad:
+        raise KeyError(f"unknown dataset(s) {bad}: not LOVM datasets ({list(known)}) and not folders")
+    dup = sorted({d for d in datasets if list(datasets).count(d) > 1})
+    if dup:
+        raise ValueError(f"datasets listed more than once: {dup}")
+
+
+def plan_profiles(
+    entries: Sequence[ZooEntry],
+    datasets: Sequence[str],
+    store: str | os.PathLike,
+    settings: ProfileSettings = ProfileSettings(),
+    *,
+    device: str | torch.device = "cpu",
+    throughput_gflops: float | None = None,
+    measure_unknown_gflops: bool = True,
+) -> list[Job]:
+    """The jobs of a run, models x datasets, each ``"done"`` (a complete entry exists) or ``"todo"``,
+    with its estimated seconds (:func:`estimate_seconds`). Checks names only; opens no data.
+
+    ``datasets`` are task names as stored (LOVM names, or folder task names). Models whose image
+    GFLOPs are unknown are measured (:func:`vlmsel.data.zoo.measure_image_gflops`) when
+    ``measure_unknown_gflops``.
+    """
+    for e in entries:
+        check_entry(e, pretrained=settings.pretrained)
+    jobs = []
+    for e in entries:
+        if measure_unknown_gflops and math.isnan(e.image_gflops):
+            try:
+                e = with_image_gflops(e)
+            except ModelLoadError:
+                pass
+        est = estimate_seconds(e.image_gflops, settings.n_images, settings.n_steps, device, throughput_gflops)
+        for d in datasets:
+            done = has_profile(store, e.name, d)
+            jobs.append(Job(e, d, "done" if done else "todo", est))
+    return jobs
+
+
+def plan_table(jobs: Sequence[Job]) -> pd.DataFrame:
+    """The plan as a DataFrame: model, dataset, status, image_gflops, est_seconds, wall_time_s, error."""
+    return pd.DataFrame(
+        [
+            dict(model=j.model.name, dataset=j.dataset, status=j.status, image_gflops=j.model.image_gflops,
+                 est_seconds=j.est_seconds, wall_time_s=j.wall_time_s, error=j.error)
+            for j in jobs
+        ]
+    )
+
+
+def _check_existing(store: Path, job: Job, settings: ProfileSettings, overwrite: bool) -> bool:
+    """True if the existing entry can be kept; raise if it was made with other settings."""
+    _, manifest = read_profile(store, job.model.name, job.dataset)
+    wanted = _result_fields(settings, job.model)
+    stored = {k: manifest.get(k, RESULT_FIELD_DEFAULTS.get(k)) for k in wanted}
+    diff = {k: (stored[k], v) for k, v in wanted.items() if stored[k] != v}
+    if not diff:
+        return True
+    if overwrite:
+        return False
+    shown = ", ".join(f"{k}: stored {a!r}, asked {b!r}" for k, (a, b) in diff.items())
+    raise ValueError(
+        f"profile store {store} already holds {job.model.name!r} on {job.dataset!r} made with other settings "
+        f"({shown}); use another store, or overwrite=True (--overwrite)"
+    )
+
+
+def _result_fields(settings: ProfileSettings, entry: ZooEntry) -> dict[str, Any]:
+    return {
+        "n_images": settings.n_images, "seed": settings.seed, "n_steps": settings.n_steps, "method": settings.method,
+        "rule": settings.rule, "baseline": settings.baseline, "objective": settings.objective,
+        "granularity": settings.granularity, "weights": settings.weights, "precision": settings.precision,
+        "autocast": settings.autocast, "quick_gelu": entry.quick_gelu,
+    }
+
+
+def remove_partial_files(store: str | os.PathLike, models: Sequence[str] | None = None) -> list[Path]:
+    """Delete the temporary ``.partial`` files an interrupted run left in the store (all model folders,
+    or only those of ``models``). Returns what was removed."""
+
+    root = Path(store)
+    if not root.is_dir():
+        return []
+    folders = [root / model_slug(m) for m in models] if models is not None else [p for p in root.iterdir() if p.is_dir()]
+    folders.append(root)
+    removed = []
+    for folder in folders:
+        for p in folder.glob(f".*{TMP_SUFFIX}") if folder.is_dir() else []:
+            p.unlink(missing_ok=True)
+            removed.append(p)
+    return removed
+
+
+def images_tensor(sample_: Sample, preprocess) -> torch.Tensor:
+    """The sample's images through a model's preprocess: float tensor (N, 3, H, W)."""
+    return torch.stack([preprocess(img) for img in sample_.images])
+
+
+def profile_one(
+    model: torch.nn.Module,
+    preprocess,
+    tokenizer,
+    entry: ZooEntry,
+    task: Task,
+    sample_: Sample,
+    settings: ProfileSettings,
+    device: torch.device,
+) -> tuple[Any, dict[str, Any]]:
+    """Block conductance of one model on one task's sample, and its manifest (without ``created``)."""
+
+    t0 = time.perf_counter()
+    x = images_tensor(sample_, preprocess).to(device)
+    objective = None
+    if settings.objective == "zs_max_logit":
+        if not task.classnames or not task.templates:
+            raise ValueError(f"objective 'zs_max_logit' needs class names and templates; task {task.name!r} has none")
+        if tokenizer is None:
+            raise ValueError("objective 'zs_max_logit' needs the model's tokenizer")
+
+        objective = zs_max_logit(zero_shot_classifier(model, tokenizer, task.classnames, task.templates, device=device))
+    result = block_conductance(
+        model,
+        x,
+        n_steps=settings.n_steps,
+        method=settings.method,
+        rule=settings.rule,
+        baseline=settings.baseline,
+        objective=objective,
+        internal_batch_size=settings.internal_batch_size,
+        granularity=settings.granularity,
+        autocast=settings.autocast,
+        show_progress=False,
+    )
+    manifest = {
+        "model": entry.name,
+        "dataset": task.name,
+        "n_images": len(sample_),
+        "image_ids": list(sample_.ids),
+        "image_sha256": list(sample_.sha256),
+        "image_sha256_of": "rgb pixels" if "torchvision" in sample_.source else "file bytes",
+        "source": sample_.source,
+        "skipped": [list(s) for s in sample_.skipped],
+        **_result_fields(settings, entry),
+        "block_names": [str(b) for b in result.block_names],
+        "block_kinds": [str(k) for k in result.block_kinds],
+        "internal_batch_size": settings.internal_batch_size,
+        "autocast": settings.autocast,
+        "image_size": list(x.shape[-2:]),
+        "arch": entry.arch,
+        "pretrained": entry.pretrained,
+        "family": entry.family,
+        "versions": versions(),
+        "device": str(device) + (f" ({torch.cuda.get_device_name(device)})" if device.type == "cuda" else ""),
+        "wall_time_s": round(time.perf_counter() - t0, 3),
+    }
+    if not settings.pretrained:
+
+        manifest["init_seed"] = init_seed(entry, settings.seed)
+    return result, manifest
+
+
+@dataclass
+class RunReport:
+    """What a run did: the jobs (with status and wall time) and the tasks' samples."""
+
+    jobs: list[Job]
+    samples: dict[str, Sample] = field(default_factory=dict)
+
+    @property
+    def failed(self) -> list[Job]:
+        return [j for j in self.jobs if j.status == "failed"]
+
+    def table(self) -> pd.DataFrame:
+        return plan_table(self.jobs)
+
+
+def run_profiles(
+    entries: Sequence[ZooEntry],
+    tasks: Sequence[str | Task],
+    store: str | os.PathLike,
+    settings: ProfileSettings = ProfileSettings(),
+    *,
+    device: str | torch.device = "auto",
+    data_root: str | os.PathLike | None = None,
+    download: bool = False,
+    skip_bad: bool = False,
+    overwrite: bool = False,
+    show_progress: bool | None = None,
+) -> RunReport:
+    """Profile every model on every task into ``store``, resuming what an earlier run left.
+
+    Parameters
+    ----------
+    entries : the zoo (:func:`vlmsel.data.zoo.load_zoo`).
+    tasks : LOVM dataset names, folders, or :class:`~vlmsel.data.tasks.Task` objects.
+    store : profile store folder (created if missing).
+    settings : :class:`ProfileSettings`.
+    device : ``"auto"`` (default), ``"cpu"``, ``"cuda"``, ...
+    data_root, download, skip_bad : how tasks are opened and sampled (:func:`vlmsel.data.tasks.open_task`).
+    overwrite : recompute entries made with other settings instead of raising.
+    show_progress : progress bar over models x datasets (default: on unless ``VLMSEL_PROGRESS=0``/CI).
+
+    Returns
+    -------
+    RunReport; ``.failed`` lists models that could not be loaded (the other models still ran).
+
+    Raises
+    ------
+    KeyError, FileNotFoundError, ValueError, ~vlmsel.data.images.ImageReadError
+        Before any model is loaded: unknown model or dataset, missing data, empty folder, fewer images
+        than ``n_images``, unreadable image.
+    ModelLoadError
+        An unknown architecture or tag (checked up front).
+    """
+    dev = resolve_device(device)
+    store = Path(store)
+    for e in entries:
+        check_entry(e, pretrained=settings.pretrained)
+    opened: list[Task] = []
+    for t in tasks:
+        if isinstance(t, Task):
+            opened.append(t)
+        else:
+            check_dataset_names([str(t)])
+            opened.append(open_task(t, root=data_root, download=download, skip_bad=skip_bad))
+    names = [t.name for t in opened]
+    dup = sorted({n for n in names if names.count(n) > 1})
+    if dup:
+        raise ValueError(f"two tasks have the same name {dup}; name folders distinctly (NAME=DIR)")
+    by_name = {t.name: t for t in opened}
+
+    jobs = [Job(e, t.name) for e in entries for t in opened]
+    for job in jobs:
+        if has_profile(store, job.model.name, job.dataset) and _check_existing(store, job, settings, overwrite):
+            job.status = "done"
+    todo = [j for j in jobs if j.status == "todo"]
+    remove_partial_files(store, sorted({j.model.name for j in todo}))
+
+    samples: dict[str, Sample] = {}
+    for name in sorted({j.dataset for j in todo}, key=names.index):
+        samples[name] = sample(by_name[name], settings.n_images, settings.seed, skip_bad=skip_bad)
+
+    current: tuple[str, Any] | None = None
+    failed_models: dict[str, str] = {}
+    for job in progress(todo, total=len(todo), desc="profiling models x datasets", enabled=show_progress):
+        name = job.model.name
+        if name in failed_models:
+            job.status, job.error = "failed", failed_models[name]
+            continue
+        if current is None or current[0] != name:
+            current = None  # free the previous model before loading the next
+            try:
+                loaded = load_model(
+                    job.model,
+                    pretrained=settings.pretrained,
+                    device=dev,
+                    precision=settings.precision,
+                    seed=settings.seed,
+                    with_tokenizer=settings.objective == "zs_max_logit",
+                )
+            except ModelLoadError as err:
+                failed_models[name] = str(err)
+                job.status, job.error = "failed", str(err)
+                continue
+            current = (name, loaded)
+        model, preprocess, tokenizer = current[1]
+        task = by_name[job.dataset]
+        result, manifest = profile_one(model, preprocess, tokenizer, job.model, task, samples[job.dataset], settings, dev)
+        write_profile(store, name, job.dataset, result.to_arrays(), manifest)
+        job.status, job.wall_time_s = "written", manifest["wall_time_s"]
+    return RunReport(jobs, samples)

@@ -1,0 +1,217 @@
+"""Published profile stores: source profiles you download instead of computing.
+
+Selecting a model for your own images (:mod:`vlmsel.recommend.pipeline`) needs the profiles of every zoo model on
+every *source* dataset, which are expensive to compute (chapter 9) and the same for everyone. A
+published store is a profile store (:mod:`vlmsel.profiles.store`) packed as a ``.tar.gz`` archive, listed
+in ``resources/profile_stores.json`` with its public URL, sha256 and size, exactly like the benchmark
+tables of :mod:`vlmsel.data.upstream`::
+
+    "stores": {
+      "<name>": {"zoo": "openclip48", "url": "https://...", "sha256": "...", "bytes": 123,
+                 "root": "<folder inside the archive holding store.json>", "description": "..."}
+    }
+
+:func:`fetch_store` downloads an archive with :func:`vlmsel.data.upstream.download` (the bytes are hashed
+before anything is written; a wrong hash saves nothing), unpacks it safely (no absolute paths, no
+``..``, no links out of the folder) into a temporary folder beside the cache entry and renames it into
+place, so the cache holds either a complete verified store or nothing. The cache is
+``$VLMSEL_CACHE_DIR/profiles`` or ``~/.cache/vlmsel/profiles``; ``VLMSEL_OFFLINE=1`` forbids downloads.
+
+A world outside the core registers a *local* store (a folder that ships with it) with
+:func:`register_store`: the mini world registers ``mini`` (its committed ``data/mini/profiles``), so
+``vlmsel select --zoo mini`` works offline. **No store of a real zoo (``openclip48``, ``lovm35``) has been
+published yet.** Until one is, build your own with ``vlmsel profile`` and pass its folder
+(``profiles=`` / ``--profiles PATH``).
+
+Taught in the chapter "Selecting a model for your own images" (:ref:`ch-select`).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import shutil
+import tarfile
+import tempfile
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any, Mapping
+
+from vlmsel import plugins
+from vlmsel.data.upstream import OFFLINE_ENV, DataFileError, UpstreamFile, download
+from vlmsel.files import atomic_write, cache_dir, sha256_file
+
+REGISTRY_FORMAT = "vlmsel-profile-registry"
+#: Written into an unpacked store's folder: the archive it came from (its sha256), for later checks.
+ORIGIN_FILE = ".vlmsel-origin.json"
+
+
+@dataclass(frozen=True)
+class PublishedStore:
+    """One registry entry.
+
+    Attributes
+    ----------
+    name : registry key. zoo : the zoo whose models it profiles (``"openclip48"``, ``"mini"``, ...).
+    url, sha256, bytes : the archive (empty / 0 for a local store).
+    root : folder inside the archive that holds ``store.json`` (``""``: the archive's top level).
+    path : a local store folder (a store that ships with a world, :func:`register_store`), or ``""``.
+    description : what it holds (settings, N, n_steps, date).
+    """
+
+    name: str
+    zoo: str
+    url: str = ""
+    sha256: str = ""
+    bytes: int = 0
+    root: str = ""
+    path: str = ""
+    description: str = ""
+
+
+def _parse(raw: Mapping[str, Any], where: str) -> dict[str, PublishedStore]:
+    if raw.get("format") != REGISTRY_FORMAT:
+        raise ValueError(f"{where}: not a profile-store registry (format {raw.get('format')!r}, expected {REGISTRY_FORMAT!r})")
+    out = {}
+    for name, entry in raw.get("stores", {}).items():
+        if "zoo" not in entry:
+            raise ValueError(f"{where}: store {name!r} lacks its 'zoo'")
+        if not all(entry.get(k) for k in ("url", "sha256")):
+            raise ValueError(f"{where}: store {name!r} needs its 'url' and 'sha256'")
+        out[name] = PublishedStore(
+            name=name, zoo=str(entry["zoo"]), url=str(entry.get("url", "")), sha256=str(entry.get("sha256", "")),
+            bytes=int(entry.get("bytes", 0)), root=str(entry.get("root", "")),
+            description=str(entry.get("description", "")),
+        )
+    return out
+
+
+@functools.lru_cache(maxsize=1)
+def _packaged() -> dict[str, PublishedStore]:
+    text = resources.files("vlmsel").joinpath("resources/profile_stores.json").read_text(encoding="utf-8")
+    return _parse(json.loads(text), "vlmsel/resources/profile_stores.json")
+
+
+_REGISTERED: dict[str, PublishedStore] = {}
+
+
+def register_store(entry: PublishedStore, *, replace: bool = False) -> None:
+    """Add a published store to :func:`registry`: a downloadable one (``url``, ``sha256``) or a local
+    folder that ships with a world (``path``). How a world outside the core offers its source profiles
+    (see :mod:`vlmsel.plugins`)."""
+    if not entry.path and not (entry.url and entry.sha256):
+        raise ValueError(f"store {entry.name!r} needs a local path or a url and sha256")
+    if entry.name in _REGISTERED and not replace and _REGISTERED[entry.name] != entry:
+        raise ValueError(f"profile store {entry.name!r} is already registered (pass replace=True)")
+    _REGISTERED[entry.name] = entry
+
+
+def registry(path: str | os.PathLike | None = None) -> dict[str, PublishedStore]:
+    """The published stores by name: the packaged registry and the registered ones, or the JSON file at
+    ``path`` (same format) alone."""
+    if path is not None:
+        p = Path(path)
+        return _parse(json.loads(p.read_text(encoding="utf-8")), str(p))
+    plugins.load_worlds()
+    return {**_packaged(), **_REGISTERED}
+
+
+def store_for_zoo(zoo: str, reg: Mapping[str, PublishedStore] | None = None) -> PublishedStore | None:
+    """The first published store of ``zoo`` in registry order, or None."""
+    for entry in (registry() if reg is None else reg).values():
+        if entry.zoo == zoo:
+            return entry
+    return None
+
+
+def _local_path(entry: PublishedStore) -> Path:
+    path = Path(entry.path)
+    if not (path / "store.json").is_file():
+        raise FileNotFoundError(f"published store {entry.name!r}: {path}/store.json is missing ({entry.description})")
+    return path
+
+
+def _safe_extract(tar: tarfile.TarFile, dest: Path, archive: str) -> None:
+    """Unpack ``tar`` into ``dest``, refusing members that would land outside it or are devices/links out."""
+    if hasattr(tarfile, "data_filter"):
+        try:
+            tar.extractall(dest, filter="data")
+        except tarfile.FilterError as err:
+            raise DataFileError(f"{archive}: unsafe member refused ({err})") from err
+        return
+    root = dest.resolve()
+    for m in tar.getmembers():  # pragma: no cover - Python < 3.11.4 only
+        target = (dest / m.name).resolve()
+        if not (m.isfile() or m.isdir()) or (root != target and root not in target.parents):
+            raise DataFileError(f"{archive}: unsafe member {m.name!r} refused")
+    tar.extractall(dest)  # pragma: no cover
+
+
+def fetch_store(
+    name: str,
+    *,
+    reg: Mapping[str, PublishedStore] | None = None,
+    cache: str | os.PathLike | None = None,
+    timeout: float = 300.0,
+) -> Path:
+    """Local folder of a published profile store, downloading and unpacking it when needed.
+
+    Parameters
+    ----------
+    name : registry key (see :func:`registry`).
+    reg : the registry to use (default: the packaged one).
+    cache : where stores are unpacked (default ``cache_dir("profiles")``, :func:`vlmsel.files.cache_dir`).
+    timeout : seconds for the download.
+
+    Returns
+    -------
+    The folder holding ``store.json`` (open it with :class:`vlmsel.profiles.store.ProfileStore`).
+
+    Raises
+    ------
+    KeyError : unknown name (the message lists the known ones).
+    DataFileError : the download failed, its sha256 is not the pinned one (nothing is kept), the archive
+        is unsafe or holds no store, or ``VLMSEL_OFFLINE`` forbids the download.
+    """
+    reg = registry() if reg is None else reg
+    if name not in reg:
+        raise KeyError(f"unknown published profile store {name!r}; the registry lists {sorted(reg)}")
+    entry = reg[name]
+    if entry.path:
+        return _local_path(entry)
+    base = Path(cache) if cache is not None else cache_dir("profiles")
+    folder = base / f"{name}-{entry.sha256[:12]}"
+    store = folder / entry.root if entry.root else folder
+    origin = folder / ORIGIN_FILE
+    if origin.is_file() and json.loads(origin.read_text(encoding="utf-8")).get("sha256") == entry.sha256:
+        if not (store / "store.json").is_file():
+            raise DataFileError(f"{folder}: the unpacked store lacks {entry.root or '.'}/store.json; delete the folder")
+        return store
+    if os.environ.get(OFFLINE_ENV, "").lower() in {"1", "true", "yes"}:
+        raise DataFileError(f"profile store {name!r} is not in the cache ({folder}) and {OFFLINE_ENV} forbids "
+                            f"downloading it from {entry.url}")
+    base.mkdir(parents=True, exist_ok=True)
+    archive = base / f"{name}-{entry.sha256[:12]}.tar.gz"
+    if not (archive.is_file() and sha256_file(archive) == entry.sha256):
+        download(UpstreamFile(f"profiles/{name}", entry.url, entry.sha256, entry.bytes), archive, timeout=timeout)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", suffix=".partial", dir=base))
+    try:
+        try:
+            with tarfile.open(archive, "r:*") as tar:
+                _safe_extract(tar, tmp, str(archive))
+        except tarfile.TarError as err:
+            raise DataFileError(f"{archive}: not a readable archive ({err})") from err
+        if not (tmp / entry.root / "store.json").is_file():
+            raise DataFileError(f"{entry.url}: the archive holds no profile store at {entry.root or '.'}/store.json")
+        with atomic_write(tmp / ORIGIN_FILE, "w") as fh:
+            json.dump({"name": name, "url": entry.url, "sha256": entry.sha256}, fh)
+        if folder.exists():
+            shutil.rmtree(folder)
+        os.replace(tmp, folder)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+    archive.unlink(missing_ok=True)
+    return store

@@ -1,0 +1,358 @@
+"""The profile store: per-image block conductance of every (model, dataset), on disk.
+
+Profiling a zoo is the expensive step (conductance of every block of every model on N images of every
+dataset); everything after it is cheap. The profiling pipeline writes one entry per (model, dataset)
+and the selection method reads them back. The format is small and documented::
+
+    <store>/store.json                    {"format": "vlmsel-profile-store", "version": 1}
+    <store>/<model_slug>/<dataset>.npz    arrays abs, l2, signed, branch (N, L); f_x, f_baseline (N,);
+                                          block_names (L,) str; image_ids (N,) str
+    <store>/<model_slug>/<dataset>.json   manifest, written LAST (the completion marker): model
+                                          ("arch pretrained"), dataset, n_images, image_ids, image_sha256,
+                                          seed, n_steps, method, rule, baseline, objective, granularity,
+                                          block_names, versions (python, torch, open_clip, vlmsel),
+                                          wall_time_s, device, created (ISO time)
+
+``model_slug`` replaces spaces with ``__`` and ``/`` with ``_``. Both files are written atomically
+(:func:`vlmsel.files.atomic_write`) and the manifest last, so an entry without its manifest is an
+interrupted write: it counts as absent and is overwritten by the next run. Arrays are saved without
+pickling (strings as fixed-width unicode), so reading never executes code.
+
+The store holds per-image scalars, not profiles: :meth:`ProfileStore.task_profiles` pools them
+(:mod:`vlmsel.profiles.pooling`) into the :class:`~vlmsel.profiles.pooling.Profiles` that the selection method takes.
+Tests and notebooks can skip the store and build :class:`~vlmsel.profiles.pooling.Profiles` in memory.
+
+Taught in chapter 4, "Task profiles and block importance" (how profiles are stored and reloaded).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import os
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from vlmsel.conductance.options import SCALARS, SIGNED_SCALARS
+from vlmsel.files import atomic_write
+from vlmsel.profiles.pooling import Pooling, Profiles, task_profile
+
+STORE_FORMAT = "vlmsel-profile-store"
+STORE_VERSION = 1
+STORE_FILE = "store.json"
+#: Scalars that can be negative; :meth:`ProfileStore.task_profiles` takes their absolute value.
+#: Manifest fields the profiling pipeline records (``write_profile`` fills the first five itself).
+MANIFEST_FIELDS: tuple[str, ...] = (
+    "model", "dataset", "n_images", "image_ids", "block_names", "image_sha256", "seed", "n_steps", "method",
+    "rule", "baseline", "objective", "granularity", "versions", "wall_time_s", "device", "created",
+)
+
+
+def model_slug(model: str) -> str:
+    """Folder name of a model: ``"ViT-B-32 laion2b_s34b_b79k"`` -> ``"ViT-B-32__laion2b_s34b_b79k"``."""
+    if not model or not model.strip():
+        raise ValueError("model name is empty")
+    return model.replace(" ", "__").replace("/", "_")
+
+
+def _dataset_stem(dataset: str) -> str:
+    if not dataset or "/" in dataset or "\\" in dataset or dataset.startswith("."):
+        raise ValueError(f"dataset name {dataset!r} cannot be a file name in the profile store")
+    return dataset
+
+
+def _paths(store: str | os.PathLike, model: str, dataset: str) -> tuple[Path, Path]:
+    folder = Path(store) / model_slug(model)
+    stem = _dataset_stem(dataset)
+    return folder / f"{stem}.npz", folder / f"{stem}.json"
+
+
+def _store_root(store: "str | os.PathLike | ProfileStore") -> Path:
+    return store.path if isinstance(store, ProfileStore) else Path(store)
+
+
+def _init_store(root: Path) -> None:
+    marker = root / STORE_FILE
+    if marker.exists():
+        _check_marker(marker)
+        return
+    with atomic_write(marker, "w") as fh:
+        json.dump({"format": STORE_FORMAT, "version": STORE_VERSION}, fh)
+        fh.write("\n")
+
+
+def _check_marker(marker: Path) -> None:
+    try:
+        info = json.loads(marker.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as err:
+        raise ValueError(f"{marker} is not valid JSON: {err}") from None
+    if info.get("format") != STORE_FORMAT:
+        raise ValueError(f"{marker} says format {info.get('format')!r}, expected {STORE_FORMAT!r}")
+    if info.get("version") != STORE_VERSION:
+        raise ValueError(f"{marker}: profile store version {info.get('version')!r}; this vlmsel reads {STORE_VERSION}")
+
+
+def _as_arrays(result_or_arrays: Any, manifest: Mapping[str, Any]) -> dict[str, np.ndarray]:
+    """ConductanceResult (``.scalars, .block_names, .f_x, .f_baseline``) or a dict -> validated arrays."""
+    if isinstance(result_or_arrays, Mapping):
+        src = dict(result_or_arrays)
+    else:
+        try:
+            src = dict(result_or_arrays.scalars)
+            src.update(block_names=result_or_arrays.block_names, f_x=result_or_arrays.f_x,
+                       f_baseline=result_or_arrays.f_baseline)
+        except AttributeError:
+            raise TypeError(
+                "write_profile takes a ConductanceResult or a dict of arrays, "
+                f"not {type(result_or_arrays).__name__}"
+            ) from None
+    if "image_ids" not in src and "image_ids" in manifest:
+        src["image_ids"] = manifest["image_ids"]
+    missing = [k for k in (*SCALARS, "f_x", "f_baseline", "block_names", "image_ids") if k not in src]
+    if missing:
+        raise ValueError(f"profile arrays lack {missing}")
+    out: dict[str, np.ndarray] = {key: _float_array(src[key]) for key in (*SCALARS, "f_x", "f_baseline")}
+    out["block_names"] = np.asarray([str(b) for b in src["block_names"]], dtype=str)
+    out["image_ids"] = np.asarray([str(i) for i in src["image_ids"]], dtype=str)
+    n, n_blocks = len(out["image_ids"]), len(out["block_names"])
+    for key in SCALARS:
+        if out[key].shape != (n, n_blocks):
+            raise ValueError(f"array {key!r} has shape {out[key].shape}, expected (N={n}, L={n_blocks})")
+    for key in ("f_x", "f_baseline"):
+        if out[key].shape != (n,):
+            raise ValueError(f"array {key!r} has shape {out[key].shape}, expected (N={n},)")
+    return out
+
+
+def _float_array(value: Any) -> np.ndarray:
+    if hasattr(value, "detach"):  # a torch tensor
+        value = value.detach().cpu().double().numpy()
+    return np.asarray(value, dtype=np.float64)
+
+
+def write_profile(
+    store: "str | os.PathLike | ProfileStore",
+    model: str,
+    dataset: str,
+    result_or_arrays: Any,
+    manifest: Mapping[str, Any] | None = None,
+) -> Path:
+    """Write one (model, dataset) entry: the arrays first, then the manifest (the completion marker).
+
+    Parameters
+    ----------
+    store : the store folder (created with its ``store.json`` if missing) or a :class:`ProfileStore`.
+    model : full name ``"<arch> <pretrained>"``.
+    dataset : dataset name.
+    result_or_arrays : a :class:`vlmsel.conductance.ConductanceResult` or a dict with ``abs, l2, signed,
+        branch`` (N, L), ``f_x, f_baseline`` (N,), ``block_names`` (L,) and ``image_ids`` (N,) (the ids may
+        come from ``manifest["image_ids"]`` instead).
+    manifest : provenance (see :data:`MANIFEST_FIELDS`); ``model, dataset, n_images, image_ids,
+        block_names`` are filled in (and must agree if given) and ``created`` defaults to now (UTC).
+
+    Returns
+    -------
+    Path of the manifest.
+    """
+    manifest = dict(manifest or {})
+    arrays = _as_arrays(result_or_arrays, manifest)
+    derived = {
+        "model": model,
+        "dataset": dataset,
+        "n_images": int(len(arrays["image_ids"])),
+        "image_ids": arrays["image_ids"].tolist(),
+        "block_names": arrays["block_names"].tolist(),
+    }
+    for key, value in derived.items():
+        if key in manifest and manifest[key] != value:
+            raise ValueError(f"manifest {key}={manifest[key]!r} disagrees with the arrays/arguments ({value!r})")
+        manifest[key] = value
+    manifest.setdefault("created", _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"))
+    root = _store_root(store)
+    _init_store(root)
+    npz_path, json_path = _paths(root, model, dataset)
+    if json_path.exists():
+        json_path.unlink()  # an entry being rewritten is incomplete until its new manifest lands
+    with atomic_write(npz_path, "wb") as fh:
+        np.savez(fh, **arrays)
+    with atomic_write(json_path, "w") as fh:
+        json.dump(manifest, fh, indent=1, default=_json_default)
+        fh.write("\n")
+    return json_path
+
+
+def _json_default(obj: Any) -> Any:
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    if isinstance(obj, Path):
+        return str(obj)
+    raise TypeError(f"manifest value of type {type(obj).__name__} is not JSON serialisable")
+
+
+def has_profile(store: "str | os.PathLike | ProfileStore", model: str, dataset: str) -> bool:
+    """Whether a complete entry (its manifest exists) is stored for (model, dataset)."""
+    return _paths(_store_root(store), model, dataset)[1].exists()
+
+
+def read_profile(
+    store: "str | os.PathLike | ProfileStore", model: str, dataset: str
+) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+    """Read one complete entry.
+
+    Returns
+    -------
+    (arrays, manifest): ``arrays`` has ``abs, l2, signed, branch`` (N, L), ``f_x, f_baseline`` (N,),
+    ``block_names`` (L,) and ``image_ids`` (N,).
+
+    Raises
+    ------
+    FileNotFoundError : no entry, or an interrupted one (arrays without manifest), named in the message.
+    ValueError : the files disagree with each other or with the format.
+    """
+    root = _store_root(store)
+    npz_path, json_path = _paths(root, model, dataset)
+    if not json_path.exists():
+        state = "an interrupted write (arrays without manifest)" if npz_path.exists() else "no entry"
+        raise FileNotFoundError(f"profile store {root}: {state} for model {model!r} on dataset {dataset!r}")
+    manifest = json.loads(json_path.read_text(encoding="utf-8"))
+    if not npz_path.exists():
+        raise FileNotFoundError(f"{npz_path} is missing but its manifest exists (model {model!r}, dataset {dataset!r})")
+    with np.load(npz_path, allow_pickle=False) as data:
+        arrays = {k: data[k] for k in data.files}
+    try:
+        checked = _as_arrays(arrays, {})
+    except ValueError as err:
+        raise ValueError(f"{npz_path}: {err}") from None
+    if manifest.get("model") != model or manifest.get("dataset") != dataset:
+        raise ValueError(f"{json_path} describes {manifest.get('model')!r} / {manifest.get('dataset')!r}")
+    if manifest.get("n_images") != len(checked["image_ids"]):
+        raise ValueError(f"{json_path}: n_images={manifest.get('n_images')} but the arrays hold {len(checked['image_ids'])}")
+    return checked, manifest
+
+
+class ProfileStore:
+    """A profile store folder (see the module docstring for the format).
+
+    Parameters
+    ----------
+    path : the store folder.
+    create : create the folder and its ``store.json`` if missing (default False: a missing store raises
+        ``FileNotFoundError``).
+    """
+
+    def __init__(self, path: str | os.PathLike, create: bool = False) -> None:
+        self.path = Path(path)
+        marker = self.path / STORE_FILE
+        if not marker.exists():
+            if not create:
+                raise FileNotFoundError(f"no profile store at {self.path} ({STORE_FILE} is missing)")
+            _init_store(self.path)
+        _check_marker(marker)
+
+    def __repr__(self) -> str:
+        return f"ProfileStore({str(self.path)!r})"
+
+    def _entries(self) -> list[tuple[str, str]]:
+        out = []
+        for json_path in sorted(self.path.glob("*/*.json")):
+            if not json_path.with_suffix(".npz").exists():
+                continue
+            try:
+                info = json.loads(json_path.read_text(encoding="utf-8"))
+                out.append((info["model"], info["dataset"]))
+            except (json.JSONDecodeError, KeyError) as err:
+                raise ValueError(f"{json_path} is not a valid profile manifest: {err!r}") from None
+        return out
+
+    @property
+    def models(self) -> list[str]:
+        """Models with at least one complete entry, sorted."""
+        return sorted({m for m, _ in self._entries()})
+
+    @property
+    def datasets(self) -> list[str]:
+        """Datasets with at least one complete entry, sorted."""
+        return sorted({d for _, d in self._entries()})
+
+    def available(self) -> pd.DataFrame:
+        """Boolean DataFrame (models x datasets): True where a complete entry exists."""
+        entries = self._entries()
+        models = sorted({m for m, _ in entries})
+        datasets = sorted({d for _, d in entries})
+        table = pd.DataFrame(False, index=pd.Index(models, name="model"), columns=pd.Index(datasets, name="dataset"))
+        for m, d in entries:
+            table.loc[m, d] = True
+        return table
+
+    def has(self, model: str, dataset: str) -> bool:
+        """Whether a complete entry exists for (model, dataset)."""
+        return has_profile(self, model, dataset)
+
+    def read(self, model: str, dataset: str) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+        """(arrays, manifest) of one entry; see :func:`read_profile`."""
+        return read_profile(self, model, dataset)
+
+    def write(self, model: str, dataset: str, result_or_arrays: Any, manifest: Mapping[str, Any] | None = None) -> Path:
+        """Write one entry; see :func:`write_profile`."""
+        return write_profile(self, model, dataset, result_or_arrays, manifest)
+
+    def manifest(self, model: str, dataset: str) -> dict[str, Any]:
+        """The manifest of one entry."""
+        return read_profile(self, model, dataset)[1]
+
+    def block_scalars(self, model: str, dataset: str, scalar: str = "abs") -> np.ndarray:
+        """Per-image block scalars, array (N, L), of one (model, dataset)."""
+        if scalar not in SCALARS:
+            raise ValueError(f"unknown block scalar {scalar!r}; choose one of {SCALARS}")
+        return read_profile(self, model, dataset)[0][scalar]
+
+    def task_profiles(
+        self,
+        models: Sequence[str] | None = None,
+        datasets: Sequence[str] | None = None,
+        scalar: str = "abs",
+        pooling: Pooling = "mean_of_normalised",
+    ) -> Profiles:
+        """Pool the stored block scalars into task profiles.
+
+        Parameters
+        ----------
+        models, datasets : which to load (default: every model and dataset in the store); every pair
+            must have a complete entry, else a ``FileNotFoundError`` lists the missing ones.
+        scalar : ``"abs"`` (default), ``"l2"``, or ``"signed"``/``"branch"`` (their absolute value is
+            pooled, since a profile is a distribution).
+        pooling : see :func:`vlmsel.profiles.pooling.task_profile`.
+
+        Returns
+        -------
+        Profiles of shape (n_models, n_datasets, L_max).
+        """
+        if scalar not in SCALARS:
+            raise ValueError(f"unknown block scalar {scalar!r}; choose one of {SCALARS}")
+        models = list(self.models if models is None else models)
+        datasets = list(self.datasets if datasets is None else datasets)
+        missing = [(m, d) for m in models for d in datasets if not self.has(m, d)]
+        if missing:
+            shown = ", ".join(f"{m} / {d}" for m, d in missing[:5])
+            more = f" and {len(missing) - 5} more" if len(missing) > 5 else ""
+            raise FileNotFoundError(f"profile store {self.path} lacks {len(missing)} entries: {shown}{more}")
+        rows: dict[str, np.ndarray] = {}
+        for m in models:
+            per_dataset, names = [], None
+            for d in datasets:
+                arrays, _ = read_profile(self, m, d)
+                if names is None:
+                    names = arrays["block_names"]
+                elif not np.array_equal(names, arrays["block_names"]):
+                    raise ValueError(f"model {m!r} has different blocks on dataset {d!r} than on {datasets[0]!r}")
+                c = arrays[scalar]
+                if scalar in SIGNED_SCALARS:
+                    c = np.abs(c)
+                per_dataset.append(task_profile(c, pooling, model=m, dataset=d))
+            rows[m] = np.stack(per_dataset)
+        return Profiles.from_dict(rows, datasets)

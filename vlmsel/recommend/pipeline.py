@@ -1,0 +1,443 @@
+"""Select a model for your own images: :func:`select`, a short sequence of named steps.
+
+This is what a practitioner runs: a folder of unlabeled images in, a ranked and explained list of
+models out. :func:`select` does the method for *one new target*:
+
+1. **Your images** (:func:`vlmsel.recommend.target.target_sample`): up to ``n_images`` (default 25),
+   drawn with a fixed seed. Each model's own transform (open_clip's ``preprocess``) turns every image,
+   however large, into the model's input.
+2. **The inputs**: the zoo (:func:`vlmsel.data.zoo.load_zoo`), the source ground truth (the zoo's
+   benchmark, or ``benchmark=``) and the source profiles (a profile store folder, or a published store,
+   :mod:`vlmsel.profiles.registry`).
+3. **Candidates**: the zoo's models that have ground truth and source profiles and fit ``max_gflops``.
+4. **Source profiles and their settings**, read from the store's manifests. The target must be profiled
+   exactly as the sources were (same weights, n_steps, path rule, baseline, objective, granularity,
+   precision; for random weights the same init seed): a disagreement is an error naming the model.
+5. **Only the target's profiles are computed** (:func:`vlmsel.profiles.compute.profile_one`, one model at
+   a time), cached per image set and settings under ``work_dir``.
+6. **Scores** by the one scorer of the method (:class:`vlmsel.method.scoring.TargetScorer`: DCD -> softmin
+   -> rank aggregation), for the images and for ``n_boot`` bootstrap resamples of them
+   (:mod:`vlmsel.recommend.stability`).
+7. **The result** (:class:`vlmsel.recommend.result.SelectionResult`): ranking, explanations, stability,
+   cost; :mod:`vlmsel.recommend.report` writes it as one HTML file, ``vlmsel select`` is the command line.
+
+Taught in the chapter "Selecting a model for your own images" (:ref:`ch-select`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as _dt
+import math
+import os
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+import pandas as pd
+from PIL import Image
+
+from vlmsel.data.benchmarks import Benchmark, benchmark_names, load_benchmark, read_accuracy_table
+from vlmsel.data.tasks import Sample, Task
+from vlmsel.data.zoo import (ModelLoadError, ZooEntry, load_model, load_zoo, named_zoo, resolve_device,
+                             with_image_gflops)
+from vlmsel.files import cache_dir
+from vlmsel.method.aggregation import ranking_orders
+from vlmsel.method.options import MethodOptions, resolve
+from vlmsel.method.scoring import TargetScorer
+from vlmsel.profiles.compute import RESULT_FIELD_DEFAULTS, ProfileSettings, profile_one, versions
+from vlmsel.profiles.pooling import Profiles
+from vlmsel.profiles.registry import fetch_store, registry, store_for_zoo
+from vlmsel.profiles.store import SIGNED_SCALARS, ProfileStore, has_profile, read_profile, write_profile
+from vlmsel.progress import progress
+from vlmsel.recommend.result import SelectionResult
+from vlmsel.recommend.options import DEFAULT_N_BOOT, DEFAULT_N_IMAGES, STABLE_AT
+from vlmsel.recommend.stability import curve_sizes, images_for_stability, pareto_optimal, top_k_probabilities
+from vlmsel.recommend.target import TARGET, ListedSample, target_key, target_sample, write_images_json
+
+#: Manifest fields on which the target's profiles must agree with the sources' (plus ``seed`` for random weights).
+MATCH_FIELDS: tuple[str, ...] = ("weights", "n_steps", "method", "rule", "baseline", "objective", "granularity",
+                                 "precision", "autocast", "quick_gelu")
+
+
+# ------------------------------------------------------------------------------------------ inputs
+def _zoo_entries(zoo: Any, models: Sequence[str] | None) -> list[ZooEntry]:
+    entries = load_zoo(zoo)
+    if models is not None:
+        names = [e.name for e in entries]
+        unknown = [m for m in models if m not in names]
+        if unknown:
+            raise KeyError(f"model(s) {unknown} are not in zoo {zoo!r} ({len(names)} models, e.g. {names[:3]})")
+        entries = [e for e in entries if e.name in set(models)]
+    return entries
+
+
+def _benchmark(benchmark: Any, zoo: Any) -> tuple[str, pd.DataFrame, pd.DataFrame | None]:
+    """(name, wide accuracy table models x datasets, model_info or None)."""
+    if benchmark is None:
+        named = named_zoo(zoo) if isinstance(zoo, str) else None
+        if named is None:
+            raise ValueError("the zoo is not a named zoo: say which ground truth to use with benchmark= "
+                             f"(one of {benchmark_names()}, a Benchmark, a models x datasets DataFrame or a CSV file)")
+        benchmark = named.benchmark
+    if isinstance(benchmark, Benchmark):
+        return benchmark.name, benchmark.wide, benchmark.model_info
+    if isinstance(benchmark, pd.DataFrame):
+        return "custom", benchmark.astype(float), None
+    if isinstance(benchmark, str) and benchmark in benchmark_names():
+        b = load_benchmark(benchmark)
+        return b.name, b.wide, b.model_info
+    path = Path(benchmark)
+    if path.is_file():
+        return path.name, read_accuracy_table(path), None
+    raise KeyError(f"unknown benchmark {benchmark!r}: not one of {benchmark_names()} and not a CSV file")
+
+
+def _resolve_store(profiles: Any, zoo: Any) -> ProfileStore:
+    if isinstance(profiles, ProfileStore):
+        return profiles
+    if profiles is None:
+        entry = store_for_zoo(zoo) if isinstance(zoo, str) else None
+        if entry is None:
+            raise FileNotFoundError(
+                f"no published profile store for zoo {zoo!r} (the registry lists {sorted(registry())}); build the "
+                "source profiles with `vlmsel profile --zoo ... --datasets all20 --out STORE` and pass profiles=STORE "
+                "(--profiles STORE)"
+            )
+        return ProfileStore(fetch_store(entry.name))
+    path = Path(profiles)
+    if path.is_dir():
+        return ProfileStore(path)
+    if isinstance(profiles, str) and profiles in registry():
+        return ProfileStore(fetch_store(profiles))
+    raise FileNotFoundError(f"profiles {profiles!r}: not a profile store folder and not a published store "
+                            f"({sorted(registry())})")
+
+
+def _settings_of(manifest: dict[str, Any]) -> dict[str, Any]:
+    """The manifest's settings that the target must share (older manifests lack autocast: its default)."""
+    out = {k: manifest.get(k, RESULT_FIELD_DEFAULTS.get(k)) for k in MATCH_FIELDS}
+    if manifest.get("weights") == "random-init":
+        out["seed"] = manifest.get("seed")
+    return out
+
+
+def _fmt_settings(d: dict[str, Any]) -> str:
+    return ", ".join(f"{k}={v!r}" for k, v in d.items())
+
+
+# ------------------------------------------------------------------------------------------ steps
+def _candidates(entries: list[ZooEntry], acc: pd.DataFrame, model_info: pd.DataFrame | None, store: ProfileStore,
+                bench_name: str, max_gflops: float | None) -> tuple[list[ZooEntry], dict[str, str]]:
+    """Step 3: the models with ground truth and source profiles, within the compute budget."""
+    stored = set(store.models)
+    excluded: dict[str, str] = {}
+    filled = []
+    for e in entries:
+        if e.name not in acc.index:
+            excluded[e.name] = f"no ground truth in benchmark {bench_name!r}"
+            continue
+        if e.name not in stored:
+            excluded[e.name] = f"no source profiles in {store.path}"
+            continue
+        if math.isnan(e.image_gflops):
+            try:
+                e = with_image_gflops(e)
+            except (ModelLoadError, RuntimeError, ValueError):
+                pass
+        if math.isnan(e.image_gflops) and model_info is not None and e.name in model_info.index:
+            e = dataclasses.replace(e, image_gflops=float(model_info.at[e.name, "image_gflops"]))
+        if max_gflops is not None:
+            if math.isnan(e.image_gflops):
+                excluded[e.name] = "image GFLOPs unknown (max_gflops is set)"
+                continue
+            if e.image_gflops > max_gflops:
+                excluded[e.name] = f"{e.image_gflops:.3g} image GFLOPs > max_gflops={max_gflops:g}"
+                continue
+        filled.append(e)
+    if len(filled) < 2:
+        shown = "; ".join(f"{m}: {r}" for m, r in list(excluded.items())[:6])
+        raise ValueError(f"only {len(filled)} candidate model(s) remain, at least 2 are needed to rank ({shown})")
+    return filled, excluded
+
+
+def _sources(store: ProfileStore, acc: pd.DataFrame, names: list[str], bench_name: str,
+             notes: list[str]) -> list[str]:
+    """Step 3b: the source datasets profiled for every candidate and with ground truth for all of them."""
+    avail = store.available()
+    sources = [d for d in acc.columns if d in avail.columns and bool(avail.loc[names, d].all())
+               and not acc.loc[names, d].isna().any()]
+    dropped = [d for d in acc.columns if d in avail.columns and d not in sources]
+    if dropped:
+        notes.append(f"sources left out (not profiled for every candidate, or no ground truth): {dropped}")
+    if not sources:
+        raise ValueError(f"profile store {store.path} holds no dataset of benchmark {bench_name!r} for every candidate "
+                         f"model (store datasets: {list(avail.columns)[:10]})")
+    if len(sources) < 3:
+        notes.append(f"only {len(sources)} source dataset(s): the ranking can only echo them")
+    return sources
+
+
+def _block_scalars(arrays: dict[str, np.ndarray], scalar: str) -> np.ndarray:
+    c = arrays[scalar]
+    return np.abs(c) if scalar in SIGNED_SCALARS else c
+
+
+def _read_sources(store: ProfileStore, names: list[str], sources: list[str], scalar: str):
+    """Step 4: every candidate's block scalars on every source, and its profile settings (checked to agree)."""
+    scalars: dict[str, dict[str, np.ndarray]] = {}
+    settings_of: dict[str, dict[str, Any]] = {}
+    block_names: dict[str, list[str]] = {}
+    for m in names:
+        per: dict[str, np.ndarray] = {}
+        for d in sources:
+            arrays, manifest = read_profile(store, m, d)
+            s = _settings_of(manifest)
+            if m not in settings_of:
+                settings_of[m], block_names[m] = s, list(arrays["block_names"])
+            elif s != settings_of[m] or list(arrays["block_names"]) != block_names[m]:
+                raise ValueError(f"profile store {store.path}: model {m!r} was profiled with different settings "
+                                 f"on {d!r} ({_fmt_settings(s)}) than on {sources[0]!r} ({_fmt_settings(settings_of[m])})")
+            per[d] = _block_scalars(arrays, scalar)
+        scalars[m] = per
+    return scalars, settings_of, block_names
+
+
+def _target_settings(entries: list[ZooEntry], settings_of: dict[str, dict[str, Any]], store: ProfileStore, *,
+                     pretrained: bool, n_steps: int | None, n_images: int, seed: int,
+                     internal_batch_size: int) -> dict[str, ProfileSettings]:
+    """Step 4b: each model's target settings are the store's, checked against what this run asked for."""
+    weights = "pretrained" if pretrained else "random-init"
+    out: dict[str, ProfileSettings] = {}
+    for e in entries:
+        s = settings_of[e.name]
+        asked = {"weights": weights, "quick_gelu": e.quick_gelu}
+        if n_steps is not None:
+            asked["n_steps"] = n_steps
+        diff = {k: (s.get(k), v) for k, v in asked.items() if s.get(k) != v}
+        if diff:
+            shown = ", ".join(f"{k}: store {a!r}, this run {b!r}" for k, (a, b) in diff.items())
+            hint = " (pass pretrained=False / --random-init)" if "weights" in diff and s.get("weights") == "random-init" else ""
+            raise ValueError(f"model {e.name!r}: the source profiles in {store.path} were made with other settings "
+                             f"({shown}){hint}; the target must be profiled like its sources")
+        if s.get("objective") != "norm":
+            raise ValueError(f"model {e.name!r}: the store's objective is {s.get('objective')!r}; your images have no "
+                             "class names, so only the label-free 'norm' objective can profile them")
+        init = s["seed"] if weights == "random-init" else seed
+        out[e.name] = ProfileSettings(
+            n_images=n_images, n_steps=int(s["n_steps"]), seed=int(init), method=s["method"], rule=s["rule"],
+            baseline=s["baseline"], objective="norm", granularity=s["granularity"],
+            internal_batch_size=internal_batch_size, pretrained=pretrained, precision=s["precision"],
+            autocast=bool(s["autocast"]))
+    return out
+
+
+def _profile_target(entries: list[ZooEntry], sample_: Sample, run_settings: dict[str, ProfileSettings],
+                    settings_of: dict[str, dict[str, Any]], block_names: dict[str, list[str]], scalar: str, *,
+                    root: Path, device, pretrained: bool, seed: int, show_progress: bool | None):
+    """Step 5: the target's block scalars per model, read from the cache or computed (one model at a time)."""
+    # the key holds the run's settings; per-model facts (quick_gelu) are checked against each manifest instead
+    task = Task(TARGET, ListedSample(sample_))
+    target_c: dict[str, np.ndarray] = {}
+    computed, reused, stores = [], [], {}
+    for e in progress(entries, total=len(entries), desc="profiling your images (models)", enabled=show_progress):
+        key_settings = {k: v for k, v in settings_of[e.name].items() if k != "quick_gelu"}
+        tdir = root / target_key(sample_, key_settings)
+        stores[e.name] = str(tdir)
+        arrays = None
+        if has_profile(tdir, e.name, TARGET):
+            arrays, man = read_profile(tdir, e.name, TARGET)
+            if (man.get("image_sha256") != list(sample_.sha256) or _settings_of(man) != settings_of[e.name]
+                    or list(arrays["block_names"]) != block_names[e.name]):
+                arrays = None
+        if arrays is None:
+            st = run_settings[e.name]
+            model, preprocess, _ = load_model(e, pretrained=pretrained, device=device, precision=st.precision,
+                                              seed=st.seed, with_tokenizer=False)
+            result, manifest = profile_one(model, preprocess, None, e, task, sample_, st, device)
+            del model
+            if [str(b) for b in result.block_names] != block_names[e.name]:
+                raise ValueError(f"model {e.name!r}: its blocks on your images differ from the stored ones "
+                                 f"({len(result.block_names)} vs {len(block_names[e.name])}); was the store made with "
+                                 "another open_clip version or architecture?")
+            manifest.update(sample_seed=seed, purpose="vlmsel select target")
+            write_profile(tdir, e.name, TARGET, result.to_arrays(), manifest)
+            write_images_json(tdir, sample_)
+            arrays, _ = read_profile(tdir, e.name, TARGET)
+            computed.append(e.name)
+        else:
+            reused.append(e.name)
+        target_c[e.name] = _block_scalars(arrays, scalar)
+    return target_c, computed, reused, stores
+
+
+def _thumbnail(img: Image.Image, size: int = 112) -> Image.Image:
+    t = img.copy()
+    t.thumbnail((size, size))
+    return t
+
+
+# ------------------------------------------------------------------------------------------ select
+def select(
+    images: str | os.PathLike | Sequence[str | os.PathLike],
+    zoo: Any = "openclip48",
+    profiles: str | os.PathLike | ProfileStore | None = None,
+    benchmark: Any = None,
+    *,
+    options: MethodOptions | None = None,
+    models: Sequence[str] | None = None,
+    n_images: int = DEFAULT_N_IMAGES,
+    seed: int = 0,
+    n_steps: int | None = None,
+    device: str = "auto",
+    pretrained: bool = True,
+    max_gflops: float | None = None,
+    skip_bad: bool = False,
+    n_boot: int = DEFAULT_N_BOOT,
+    internal_batch_size: int = 64,
+    work_dir: str | os.PathLike | None = None,
+    stable_at: float = STABLE_AT,
+    show_progress: bool | None = None,
+    **overrides: Any,
+) -> SelectionResult:
+    """Rank the models of a zoo for your unlabeled images (see the module docstring).
+
+    Parameters
+    ----------
+    images : a folder of images (recursive) or a list of image files.
+    zoo : a named zoo (:func:`vlmsel.data.zoo.zoo_names`: ``"openclip48"`` (default), ``"lovm35"``,
+        ``"openclip121"``, ``"mini"``), a model list file or a list of models (then give ``benchmark``).
+    profiles : the source profile store: a folder, a :class:`~vlmsel.profiles.store.ProfileStore`, or the
+        name of a published store (:mod:`vlmsel.profiles.registry`); default: the zoo's published store.
+    benchmark : source ground truth; default: the zoo's benchmark.
+    options : the method's options (:class:`~vlmsel.method.options.MethodOptions`); single options may be
+        given as keywords (``eta=4.0``, ``divergence="js"``, ``scalar="l2"``), which override it.
+    models : rank only these models of the zoo (full names).
+    n_images : images to use at most (default 25); seed : which ones (default 0).
+    n_steps : integration steps; default: the store's (they must agree anyway).
+    device : ``"auto"`` (default), ``"cpu"``, ``"cuda"``, ...
+    pretrained : real weights (default) or random init (``False``; tests and CI, against a store built
+        with ``--random-init``).
+    max_gflops : rank only models whose image tower costs at most this many GFLOPs per image.
+    skip_bad : skip images that cannot be decoded instead of raising.
+    n_boot : bootstrap resamples of the images (default 200).
+    internal_batch_size : path points per forward/backward pass (memory bound).
+    work_dir : where target profiles are cached (default ``cache_dir("targets")``, :func:`vlmsel.files.cache_dir`).
+    stable_at : top-1 probability below which the choice is called unstable (default 0.6).
+    show_progress : progress bar over models (default: on unless ``VLMSEL_PROGRESS=0``).
+
+    Returns
+    -------
+    SelectionResult
+
+    Raises
+    ------
+    ImageReadError : an undecodable image (without ``skip_bad``). ValueError : fewer than 2 images,
+    settings that disagree with the store's (naming the model), fewer than 2 candidate models.
+    FileNotFoundError : no profile store. KeyError : unknown model, benchmark or zoo.
+    vlmsel.data.zoo.ModelLoadError : a model cannot be loaded (named).
+    """
+    opts = resolve(options, **overrides)
+    if n_boot < 10:
+        raise ValueError(f"n_boot must be at least 10; got {n_boot}")
+    # 1-2: the images and the inputs
+    sample_ = target_sample(images, n_images, seed, skip_bad=skip_bad)
+    entries = _zoo_entries(zoo, models)
+    bench_name, acc, model_info = _benchmark(benchmark, zoo)
+    store = _resolve_store(profiles, zoo)
+    notes: list[str] = []
+    # 3: candidates and sources
+    filled, excluded = _candidates(entries, acc, model_info, store, bench_name, max_gflops)
+    names = [e.name for e in filled]
+    sources = _sources(store, acc, names, bench_name, notes)
+    # 4: the sources' profiles and settings; the target's settings follow them
+    scalars_src, settings_of, block_names = _read_sources(store, names, sources, opts.scalar)
+    dev = resolve_device(device)
+    run_settings = _target_settings(filled, settings_of, store, pretrained=pretrained, n_steps=n_steps,
+                                    n_images=len(sample_), seed=seed, internal_batch_size=internal_batch_size)
+    # 5: the target's profiles
+    root = Path(work_dir) if work_dir is not None else cache_dir("targets")
+    target_c, computed, reused, target_stores = _profile_target(
+        filled, sample_, run_settings, settings_of, block_names, opts.scalar, root=root, device=dev,
+        pretrained=pretrained, seed=seed, show_progress=show_progress)
+
+    # 6: scores of the images and of their bootstrap resamples, by the method's one scorer
+    source_acc = acc.loc[names, sources].astype(float)
+    prof = Profiles.from_block_scalars(scalars_src, sources, opts.pooling)
+    scorer = TargetScorer(prof, source_acc, opts)
+    cs = [target_c[m] for m in names]
+    n = len(sample_)
+    full = scorer.scores(cs, np.arange(n)[None])
+    point = full["score"][:, 0]
+    rng = np.random.default_rng(seed + 1)
+    boot = scorer.scores(cs, rng.integers(0, n, size=(n_boot, n)))["score"]  # (M, B)
+    p1, p5 = top_k_probabilities(boot, names, 5)
+    order = ranking_orders(point[:, None], names)[:, 0]
+    chosen = order[0]
+    sizes = curve_sizes(n)
+    curve = []
+    for k in sizes:
+        if k == n:
+            curve.append(float(p1[chosen]))
+            continue
+        sc = scorer.scores(cs, rng.integers(0, n, size=(n_boot, k)))["score"]
+        curve.append(float((ranking_orders(sc, names)[0] == chosen).mean()))
+    estimate = images_for_stability(sizes, curve, stable_at, n_boot)
+
+    # 7: the result
+    info_df = pd.DataFrame([e.to_dict() for e in filled]).set_index("name")
+    if model_info is not None:
+        for col in ("family", "params_M", "gflops"):
+            if col in model_info.columns:
+                info_df[col] = info_df[col].where(info_df[col].notna(), model_info[col].reindex(info_df.index))
+    ranking = pd.DataFrame({
+        "rank": np.arange(1, len(names) + 1),
+        "model": [names[i] for i in order],
+        "score": point[order],
+        "score_lo": np.percentile(boot, 2.5, axis=1)[order],
+        "score_hi": np.percentile(boot, 97.5, axis=1)[order],
+        "p_top1": p1[order], "p_top5": p5[order],
+    })
+    for col in ("family", "params_M", "gflops", "image_gflops"):
+        ranking[col] = info_df.loc[ranking["model"], col].to_numpy()
+    ranking["pareto"] = pareto_optimal(ranking["score"], ranking["image_gflops"].astype(float))
+
+    alpha = pd.DataFrame(full["alpha"][:, 0, :], index=pd.Index(names, name="model"), columns=pd.Index(sources, name="dataset"))
+    div = pd.DataFrame(full["divergence"][:, 0, :], index=alpha.index, columns=alpha.columns)
+    src_w = {m: pd.DataFrame(scorer.w_s[i], index=sources, columns=block_names[m]) for i, m in enumerate(names)}
+    src_p = {m: pd.DataFrame(scorer.p_s[i], index=sources, columns=block_names[m]) for i, m in enumerate(names)}
+    tgt_w = {m: pd.Series(full["w"][i][0], index=block_names[m], name="target") for i, m in enumerate(names)}
+    tgt_p = {m: pd.Series(full["p"][i][0], index=block_names[m], name="target") for i, m in enumerate(names)}
+
+    if n < DEFAULT_N_IMAGES:
+        notes.append(f"{n} images were used; the method was calibrated with {DEFAULT_N_IMAGES} per task, so expect "
+                     "a noisier ranking (see the stability numbers)")
+    if not pretrained:
+        notes.append("random weights (pretrained=False): the ranking exercises the pipeline and means nothing")
+    first = settings_of[names[0]]
+    info = {
+        "zoo": zoo if isinstance(zoo, str) else "custom",
+        "benchmark": bench_name,
+        "profiles": str(store.path),
+        "target_stores": sorted(set(target_stores.values())),
+        "sources": sources,
+        "computed": computed, "reused": reused,
+        "device": str(dev),
+        "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "image_source": sample_.source,
+        "settings": {
+            "n_images": n, "n_images_asked": n_images, "seed": seed, "n_boot": n_boot, **opts.to_dict(),
+            "max_gflops": max_gflops, "skip_bad": skip_bad, "stable_at": stable_at,
+            **{k: first.get(k) for k in ("weights", "n_steps", "method", "rule", "baseline", "objective",
+                                         "granularity", "precision")},
+        },
+        "versions": versions(),
+    }
+    return SelectionResult(
+        ranking=ranking, alpha=alpha, divergence=div, source_acc=source_acc, source_importance=src_w,
+        source_profiles=src_p, target_importance=tgt_w, target_profile=tgt_p,
+        curve=pd.DataFrame({"n_images": sizes, "p_top1": curve}), estimate=estimate,
+        images=list(sample_.ids), image_sha256=list(sample_.sha256), skipped=list(sample_.skipped),
+        thumbnails=[_thumbnail(im) for im in sample_.images], excluded=excluded, info=info, notes=notes,
+        stable_at=stable_at,
+    )
