@@ -72,23 +72,22 @@ def open_world(benchmark: str = "mini", profile_store: str | os.PathLike | None 
         if entry is None:
             raise FileNotFoundError(f"no published profile store for benchmark {benchmark!r}: pass profile_store=")
         store = ProfileStore(fetch_store(entry.name))
-        published = entry.description
     elif not Path(profile_store).is_dir() and str(profile_store) in registry():
         store = ProfileStore(fetch_store(str(profile_store)))
-        published = registry()[str(profile_store)].description
     else:
         store = ProfileStore(profile_store)
-        published = ""
     bench = full.covered_by(store)
     dropped = tuple(m for m in full.models if m not in bench.models and m in set(store.models))
     n_m, n_d = len(bench.models), len(bench.datasets)
+    first = store.manifest(bench.models[0], bench.datasets[0])
+    settings = f"{first['n_images']} images per task, {first['n_steps']} integration steps"
     if benchmark == "mini":
         description = (f"**the mini world**: {n_m} tiny CLIP models trained in this project, on {n_d} generated "
-                       f"tasks, with the profiles of {published or store.path}.")
+                       f"tasks; profiles from its published store `{Path(store.path).name}` ({settings}).")
         label = "mini world"
     else:
         description = (f"**real open_clip profiles** from the store `{Path(store.path).name}`: {n_m} models of the "
-                       f"`{benchmark}` benchmark on {n_d} datasets.")
+                       f"`{benchmark}` benchmark on {n_d} datasets ({settings}).")
         label = f"{benchmark} (real profiles)"
     return World(bench, store, dropped, description, label)
 
