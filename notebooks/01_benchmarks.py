@@ -16,6 +16,7 @@
 # ---
 
 # %% [markdown]
+# (ch-benchmarks)=
 # # 1. The model-selection problem and its benchmarks
 #
 # [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/vlmsel/vlmsel/blob/main/notebooks/01_benchmarks.ipynb)
@@ -66,7 +67,11 @@ from myst_nb import glue
 from scipy.stats import kendalltau
 from sklearn.metrics import ndcg_score
 
-from vlmsel import baselines, evaluation, groundtruth, metrics, plotting
+from vlmsel import plotting
+from vlmsel.data.benchmarks import load_benchmark
+from vlmsel.data.lovm import lovm_classnames
+from vlmsel.evaluation import harness, metrics
+from vlmsel.evaluation.methods import make_method
 
 plotting.use_style()
 
@@ -95,7 +100,7 @@ plotting.use_style()
 
 # %% tags=["nbval-check-output"]
 names = ["lovm", "openclip48", "openclip121", "swab"]
-benchmarks = {name: groundtruth.load_benchmark(name) for name in names}
+benchmarks = {name: load_benchmark(name) for name in names}
 overview = pd.DataFrame(
     [
         {"benchmark": n, "models": b.shape[0], "datasets": b.shape[1],
@@ -113,7 +118,7 @@ print(overview.to_string())
 # plus 13 that add the families LOVM lacks (EVA, SigLIP, DFN, DataComp, MetaCLIP, CLIPA).
 
 # %%
-bench = groundtruth.load_benchmark(BENCHMARK, METRIC)
+bench = load_benchmark(BENCHMARK, METRIC)
 wide = bench.wide
 for note in bench.notes:
     print(textwrap.fill(f"note: {note}", width=78, subsequent_indent="  "))
@@ -192,7 +197,7 @@ glue("ch1_tau_median", float(tau_with_imagenet.median()), display=False)
 # mean per-class recall.)
 
 # %%
-n_classes = {d: len(groundtruth.lovm_classnames(d)) for d in bench.datasets}
+n_classes = {d: len(lovm_classnames(d)) for d in bench.datasets}
 chance = 1.0 / pd.Series(n_classes)
 ax = plotting.dataset_spread(
     wide, chance=chance, ylabel=f"zero-shot {bench.metric}",
@@ -262,8 +267,8 @@ print(worst_swab.round(3).to_string())
 # For one target $T$, a method returns a score $\hat s_m$ for every model $m$ (higher means predicted
 # better) and the benchmark holds the true accuracy $A_m$. Write $\mathrm{top}_k(x)$ for the $k$ models
 # with the largest values of $x$, best first (ties broken by model name). vlmsel reports six numbers per
-# target, all computed by `vlmsel.evaluation.metrics`. We build each one by hand on a zoo of seven models, A to G,
-# and then check that the library gives the same value.
+# target, all computed by `vlmsel.evaluation.metrics`. We build each one by hand on a zoo of seven
+# models, A to G, and then check that the library gives the same value.
 
 # %% tags=["nbval-check-output"]
 K = 5  # LOVM's cutoff: the top 5
@@ -493,9 +498,9 @@ print(every.mean().round(4).to_string())
 # ## Baselines, leave-one-dataset-out
 #
 # A *baseline* is a selection rule that needs no images at all. vlmsel evaluates every method with one
-# harness, `vlmsel.evaluation.harness.evaluate`: each dataset of the benchmark is the target once, the method sees
-# the ground truth of the other datasets (the sources) only, and the six metrics of each target are
-# averaged over targets. `vlmsel.evaluation.baselines.make_method(name)` builds the baselines:
+# harness, `vlmsel.evaluation.harness.evaluate`: each dataset of the benchmark is the target once, the
+# method sees the ground truth of the other datasets (the sources) only, and the six metrics of each
+# target are averaged over targets. `vlmsel.evaluation.methods.make_method(name)` builds the baselines:
 #
 # - `random`: the exact expected metrics of a uniformly random ranking (the formulas above), per target.
 # - `inb`, LOVM's ImageNet baseline: $\hat s_m(T) = A_m(\text{imagenet1k})$ for every target.
@@ -513,12 +518,12 @@ print(every.mean().round(4).to_string())
 # with the harness's predictions:
 
 # %%
-bench_lovm = groundtruth.load_benchmark("lovm")
+bench_lovm = load_benchmark("lovm")
 check_target = "cars"
-inb_check = evaluation.evaluate(bench_lovm, baselines.make_method("inb"),
-                                targets=[check_target], n_boot=10)
-avg_check = evaluation.evaluate(bench_lovm, baselines.make_method("avg_rank"),
-                                targets=[check_target], n_boot=10)
+inb_check = harness.evaluate(bench_lovm, make_method("inb"),
+                             targets=[check_target], n_boot=10)
+avg_check = harness.evaluate(bench_lovm, make_method("avg_rank"),
+                             targets=[check_target], n_boot=10)
 sources = bench_lovm.wide.drop(columns=check_target)
 n_models = len(bench_lovm.models)
 u = 1.0 - (sources.rank(ascending=False) - 1.0) / (n_models - 1)
@@ -535,10 +540,10 @@ np.testing.assert_allclose(avg_check.predictions[check_target], u.mean(axis=1))
 # %%
 results, summaries = {}, []
 for bench_name in BASELINE_BENCHMARKS:
-    bench_b = groundtruth.load_benchmark(bench_name)
+    bench_b = load_benchmark(bench_name)
     for method in BASELINES:
-        result = evaluation.evaluate(
-            bench_b, baselines.make_method(method), n_boot=N_BOOT, seed=SEED
+        result = harness.evaluate(
+            bench_b, make_method(method), n_boot=N_BOOT, seed=SEED
         )
         results[bench_name, method] = result
         summaries.append(
@@ -577,13 +582,7 @@ print(table.to_string())
 # ground truth.*
 
 # %%
-LABELS = {
-    "r5": "R5", "tau5": "tau5",
-    "ndcg5": "NDCG@5 (gain: accuracy)",
-    "ndcg5_minmax": "NDCG@5 (gain: min-max)",
-    "tau_b": "Kendall tau-b, full list",
-    "top1_regret": "top-1 regret (lower = better)",
-}
+LABELS = metrics.metric_labels()
 fig, axes = plt.subplots(2, 3, figsize=(7.5, 5.4), sharey=True)
 fig.suptitle("Baselines, leave-one-dataset-out: means and 95% intervals")
 offsets = np.linspace(-0.15, 0.15, len(BASELINE_BENCHMARKS))
@@ -684,10 +683,10 @@ print(flagged.round(3).T.to_string())
 HEADLINE = ["r5", "tau5", "ndcg5"]
 rows, paired = {}, {}
 for bench_name in BASELINE_BENCHMARKS:
-    bench_b = groundtruth.load_benchmark(bench_name)
+    bench_b = load_benchmark(bench_name)
     no_ref = {
-        method: evaluation.evaluate(
-            bench_b, baselines.make_method(method),
+        method: harness.evaluate(
+            bench_b, make_method(method),
             exclude_targets=(bench_b.reference_dataset,), n_boot=10,
         ).per_target
         for method in ("inb", "avg_rank")
@@ -745,8 +744,8 @@ assert paired["openclip48", "ndcg5"][1] < 0 < paired["openclip48", "ndcg5"][2]
 #   datasets are near chance for every model.
 # - A ranking is scored per target by LOVM's $R_5$ and $\tau_5$ (the top five only, coarse), NDCG@5
 #   (gain: the accuracy, or the min-max normalised accuracy, which has a lower floor), Kendall's $\tau_b$
-#   over the whole list and the top-1 regret; `vlmsel.evaluation.metrics` computes all six, and a random ranking's
-#   expected values exactly.
+#   over the whole list and the top-1 regret; `vlmsel.evaluation.metrics` computes all six, and a random
+#   ranking's expected values exactly.
 # - Ranking by ImageNet accuracy (INB) and by the average rank on the sources are strong baselines that
 #   beat chance on every metric; by LOVM's convention INB ranks imagenet1k by its own ground truth, a
 #   flagged perfect row that `exclude_targets` removes. An oracle that weights sources by their true
@@ -764,17 +763,17 @@ assert paired["openclip48", "ndcg5"][1] < 0 < paired["openclip48", "ndcg5"][2]
 #    numbers change, and does the order of the methods?
 #
 # ```{dropdown} Solutions
-# 1. Compare `groundtruth.load_benchmark("lovm").wide.idxmax()` with the same for
+# 1. Compare `load_benchmark("lovm").wide.idxmax()` with the same for
 #    `mean_per_class_recall`; the unbalanced datasets (diabetic retinopathy, pcam) are the ones to look at.
-# 2. `b = groundtruth.load_benchmark("openclip48"); b.model_info.loc[b.wide.idxmax(), "family"].value_counts()`.
+# 2. `b = load_benchmark("openclip48"); b.model_info.loc[b.wide.idxmax(), "family"].value_counts()`.
 # 3. Put the true top five in reverse order above F and G, e.g.
 #    `pred = np.array([3, 4, 5, 6, 7, 2, 1.0])`: every pair of the five is discordant. Then
 #    `metrics.ranking_metrics(pred, true, zoo)` gives NDCG@5 = 0.92 (the right models, in the wrong
 #    order, still collect most of the gain), $\tau_b = 0.05$, and a top-1 regret of 0.25: the
 #    fifth-best model is deployed.
 # 4. They are identical: with $\gamma = 0$ the softmax gives every source the weight $1/|\mathcal S|$,
-#    which is average rank's aggregation. `evaluation.evaluate(b, m).predictions` holds the scores.
-# 5. Pass `exclude_targets=("imagenet1k",)` to `evaluation.evaluate` in the loop. Only INB loses a
+#    which is average rank's aggregation. `harness.evaluate(b, m).predictions` holds the scores.
+# 5. Pass `exclude_targets=("imagenet1k",)` to `harness.evaluate` in the loop. Only INB loses a
 #    perfect row; the other methods lose an ordinary target, so their means move a little either way.
 #    On `lovm` the order oracle, INB, average rank, random holds on every metric but $\tau_5$.
 # ```

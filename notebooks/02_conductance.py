@@ -16,6 +16,7 @@
 # ---
 
 # %% [markdown]
+# (ch-conductance)=
 # # 2. Conductance from scratch
 #
 # [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/vlmsel/vlmsel/blob/main/notebooks/02_conductance.ipynb)

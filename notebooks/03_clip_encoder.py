@@ -18,6 +18,7 @@
 # %%
 
 # %% [markdown]
+# (ch-clip-encoder)=
 # # 3. Conductance inside a CLIP image encoder
 #
 # [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/vlmsel/vlmsel/blob/main/notebooks/03_clip_encoder.ipynb)

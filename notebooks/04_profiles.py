@@ -16,6 +16,7 @@
 # ---
 
 # %% [markdown]
+# (ch-profiles)=
 # # 4. Task profiles and block importance
 #
 # [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/vlmsel/vlmsel/blob/main/notebooks/04_profiles.ipynb)
@@ -46,12 +47,13 @@ if "google.colab" in sys.modules:
 
 # %% tags=["parameters"]
 # Parameters (papermill). Defaults are the CI scale: the mini world.
-# None: the mini world's profile store (data/mini/profiles); else the folder
-# of a store written by `vlmsel profile` (chapter 9), e.g. for openclip48.
+# None: the benchmark's published profile store (the mini world's is
+# data/mini/profiles); else a published store's name or the folder of a
+# store written by `vlmsel profile` (chapter 9), e.g. for openclip48.
 PROFILE_STORE = None
 BENCHMARK = "mini"  # the ground truth whose models and datasets we use
 SCALAR = "abs"  # block scalar pooled into profiles (chapter 3)
-ETA = 2.0  # sharpness of the block importance (SPEC: 2.0)
+ETA = 2.0  # sharpness of the block importance (the paper's value)
 # Sharpness values drawn in the eta figure (eta -> inf is added to them).
 ETA_GRID = [0.0, 0.5, 1.0, 2.0, 4.0, 8.0]
 EXAMPLE_MODEL = None  # None: the ViT with the most blocks
@@ -61,12 +63,9 @@ N_SUBSETS = 50  # random image subsets per size in the stability study
 SEED = 0
 
 # %%
-import re
 import warnings
 
 warnings.filterwarnings("ignore", message="IProgress not found")
-
-from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -77,10 +76,9 @@ from scipy.optimize import minimize
 from scipy.special import logsumexp
 
 from vlmsel import plotting
-from vlmsel.data.benchmarks import load_benchmark
+from vlmsel.chapters import open_world
+from vlmsel.conductance.options import SIGNED_SCALARS
 from vlmsel.method.importance import block_importance, zscore_blocks
-from vlmsel.mini.world import default_profile_store
-from vlmsel.profiles.store import SIGNED_SCALARS, ProfileStore
 from vlmsel.profiles.pooling import task_profile
 
 plotting.use_style()
@@ -96,52 +94,25 @@ rng = np.random.default_rng(SEED)
 # {glue:md}`ch4_world`
 
 # %%
-bench = load_benchmark(BENCHMARK)
-if PROFILE_STORE is None:
-    store_path = default_profile_store()
-else:
-    store_path = Path(PROFILE_STORE)
-store = ProfileStore(store_path)
-# Which (model, dataset) entries the store holds, in the benchmark's order;
-# we keep the datasets it covers and the models complete on all of them.
-avail = store.available().reindex(index=bench.models, columns=bench.datasets,
-                                  fill_value=False).astype(bool)
-datasets = [d for d in bench.datasets if avail[d].any()]
-models = [m for m in bench.models if avail.loc[m, datasets].all()]
-assert len(models) > 1 and len(datasets) > 2, "too few profiles in the store"
-dropped = sorted(set(avail.index[avail.any(axis=1)]) - set(models))
-if dropped:
-    print(f"left out (incomplete in the store): {dropped}")
-manifest = store.manifest(models[0], datasets[0])
-N_IMAGES = int(manifest["n_images"])
+# The benchmark cut to the datasets the store covers and the models it
+# holds on all of them.
+world = open_world(BENCHMARK, PROFILE_STORE)
+bench, store = world.benchmark, world.store
+models, datasets = bench.models, bench.datasets
+if world.dropped_models:
+    print(f"left out (incomplete in the store): {list(world.dropped_models)}")
+N_IMAGES = world.n_images
+WORLD = world.label
 glue("ch4_n_models", len(models), display=False)
 glue("ch4_n_tasks", len(datasets), display=False)
 glue("ch4_n_images", N_IMAGES, display=False)
-glue("ch4_n_steps", int(manifest["n_steps"]), display=False)
+glue("ch4_n_steps", world.n_steps, display=False)
 glue("ch4_eta", ETA, display=False)
-if PROFILE_STORE is None:
-    world = (f"**the mini world**: {len(models)} tiny CLIP models trained "
-             f"in this project, on {len(datasets)} generated tasks, "
-             f"profiles from the committed store `data/mini/profiles`.")
-    WORLD = "mini world"
-else:
-    world = (f"**real open_clip profiles** from the store "
-             f"`{store_path.name}`: {len(models)} models of the "
-             f"`{BENCHMARK}` benchmark on {len(datasets)} datasets.")
-    WORLD = f"{BENCHMARK} (real profiles)"
-glue("ch4_world", Markdown(world), display=False)
-
-
-def tower(model):
-    """Family of the image tower, from the architecture's name."""
-    arch = model.split(" ")[0].lower()
-    if "convnext" in arch:
-        return "ConvNeXt"
-    if re.match(r"(mini-)?rn\d*", arch):
-        return "ResNet"
-    if arch.startswith("eva"):
-        return "EVA"
-    return "ViT"
+glue("ch4_world", Markdown(world.description), display=False)
+# The family of every model (of its image tower, in the mini world), and the
+# families in the benchmark's order.
+family = bench.model_info["family"].fillna("other")
+families = list(dict.fromkeys(family[models]))
 
 
 def short(model):
@@ -155,7 +126,7 @@ def short(model):
 # %% tags=["nbval-check-output"]
 n_blocks = {m: store.block_scalars(m, datasets[0], SCALAR).shape[1]
             for m in models}
-zoo = pd.DataFrame({"tower": [tower(m) for m in models],
+zoo = pd.DataFrame({"tower": [family[m] for m in models],
                     "blocks": [n_blocks[m] for m in models]},
                    index=pd.Index(models, name="model"))
 print(zoo.to_string())
@@ -181,7 +152,7 @@ print(zoo.to_string())
 # We build it by hand for one model and one task, from the raw array of the store.
 
 # %%
-vits = [m for m in models if tower(m) == "ViT"] or models
+vits = [m for m in models if family[m] == "ViT"] or models
 EX_MODEL = EXAMPLE_MODEL or max(vits, key=lambda m: n_blocks[m])
 EX_TASK = EXAMPLE_TASK or datasets[0]
 c = store.block_scalars(EX_MODEL, EX_TASK, SCALAR)  # (N, L)
@@ -218,9 +189,9 @@ plt.show()
 # (grey) and their mean, the task profile $p$ (blue), for the example model and task named in the
 # title; the dotted line is the uniform distribution.*
 #
-# The library does the same in `vlmsel.profiles.pooling.task_profile`, and `ProfileStore.task_profiles` pools
-# every (model, task) pair of a store into a `Profiles` object, zero-padded to the largest block count
-# so that a whole zoo fits in one array of shape (models, tasks, $L_{\max}$):
+# The library does the same in `vlmsel.profiles.pooling.task_profile`, and `ProfileStore.task_profiles`
+# pools every (model, task) pair of a store into a `Profiles` object, zero-padded to the largest block
+# count so that a whole zoo fits in one array of shape (models, tasks, $L_{\max}$):
 
 # %%
 np.testing.assert_allclose(task_profile(c), p_by_hand, rtol=1e-12)
@@ -280,8 +251,9 @@ print(f"TV(mean_of_normalised, normalised_mean) over "
 # In the example, the most influential image weighs {glue:text}`ch4_weight_ratio:.1f` times as much
 # as the least influential one under `normalised_mean`. Over all profiles of the store, the median
 # total variation between the two poolings is {glue:text}`ch4_tv_pool_median:.4f` and the largest
-# {glue:text}`ch4_tv_pool_max:.4f`: on this page, reweighting the images moves the average little. vlmsel keeps the equal-vote default of the spec; chapter 7 measures whether the choice changes
-# any selection result.
+# {glue:text}`ch4_tv_pool_max:.4f`: on this page, reweighting the images moves the average little.
+# vlmsel keeps the equal-vote default of the method page ({ref}`method-profile`); chapter 7 measures
+# whether the choice changes any selection result.
 #
 # ## Sharpening: the z-scored profile and the importance distribution
 #
@@ -527,8 +499,8 @@ np.testing.assert_allclose(
 # %%
 if HEATMAP_MODELS is None:
     picks = [EX_MODEL]
-    for fam in ["ViT", "ResNet", "ConvNeXt", "EVA"]:
-        cands = [m for m in models if tower(m) == fam and m not in picks]
+    for fam in families:
+        cands = [m for m in models if family[m] == fam and m not in picks]
         if cands:
             picks.append(cands[0])
     HEATMAP_MODELS = picks[:4]
@@ -544,7 +516,7 @@ for ax, m in zip(axes.flat, HEATMAP_MODELS):
                          columns=np.arange(1, profiles.n_blocks[i] + 1))
     plotting.heatmap(table, ax=ax, vmin=0.0, vmax=vmax,
                      cbar_label="importance w", xlabel="block l",
-                     ylabel="task", title=f"{short(m)} ({tower(m)})")
+                     ylabel="task", title=f"{short(m)} ({family[m]})")
 for ax in list(axes.flat)[len(HEATMAP_MODELS):]:
     ax.set_visible(False)
 plt.show()
@@ -614,13 +586,11 @@ for m in models:
     pair_tv = tv(w_full[:, None, :], w_full[None, :, :])
     between[m] = pair_tv[~np.eye(len(datasets), dtype=bool)]
 
-families = [f for f in ["ViT", "ResNet", "ConvNeXt", "EVA"]
-            if any(tower(m) == f for m in models)]
 fig, axes = plt.subplots(1, 2, figsize=(8.5, 3.8))
 summary_rows = []
 n13 = int(round(N_IMAGES**2 / (2 * N_IMAGES - 1)))
 for f_i, fam in enumerate(families):
-    ms = [m for m in models if tower(m) == fam]
+    ms = [m for m in models if family[m] == fam]
     for ax, dist in zip(axes, [tv_n, kl_n]):
         # (models * tasks * subsets, sizes)
         draws = np.concatenate([dist[m].transpose(0, 2, 1)
@@ -629,8 +599,9 @@ for f_i, fam in enumerate(families):
         mean = draws.mean(axis=0)[keep]
         lo, hi = np.quantile(draws, [0.1, 0.9], axis=0)[:, keep]
         ax.plot(sizes[keep], mean, color=f"C{f_i}",
-                marker=plotting.MARKERS[f_i], markersize=3,
-                linestyle=plotting.LINESTYLES[f_i],
+                marker=plotting.MARKERS[f_i % len(plotting.MARKERS)],
+                markersize=3,
+                linestyle=plotting.LINESTYLES[f_i % len(plotting.LINESTYLES)],
                 label=f"{fam} ({len(ms)} models)")
         ax.fill_between(sizes[keep], lo, hi, color=f"C{f_i}", alpha=0.12)
     b = np.median(np.concatenate([between[m] for m in ms]))
@@ -686,7 +657,8 @@ glue("ch4_noise_fam_max", Markdown(ratio.idxmax()), display=False)
 # {glue:md}`ch4_noise_fam_max` models). Where this ratio is small, the differences between tasks seen
 # in the heatmaps are mostly signal; where it approaches 1, a good part of what distinguishes two
 # tasks' importances is the luck of which images were drawn, and more images per task would help.
-# Chapter 5 makes this comparison for the DCD itself, with the split-half null of the specification.
+# Chapter 5 makes this comparison for the DCD itself, with the split-half null of the method page
+# ({ref}`method-protocol`).
 #
 # ## Summary
 #

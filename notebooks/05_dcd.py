@@ -16,6 +16,7 @@
 # ---
 
 # %% [markdown]
+# (ch-dcd)=
 # # 5. Directional Conductance Divergence
 #
 # [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/vlmsel/vlmsel/blob/main/notebooks/05_dcd.ipynb)
@@ -23,8 +24,9 @@
 # **What you will learn**
 #
 # - the Directional Conductance Divergence $\mathrm{DCD}_m(S \to T) = \mathrm{KL}(w_T \,\Vert\, w_S)$
-#   between the block importances of a source and a target task, its direction conventions in the
-#   specification and in `vlmsel.method.divergence`, built by hand and checked against the library;
+#   between the block importances of a source and a target task, its direction conventions on the
+#   method page ({ref}`method-dcd`) and in `vlmsel.method.divergence`, built by hand and checked
+#   against the library;
 # - why it is asymmetric, on a three-block example and on real profiles, and what the *coverage*
 #   variant measures;
 # - the symmetric alternatives (Jensen-Shannon, symmetrised KL, cosine) side by side with the DCD;
@@ -45,14 +47,15 @@ if "google.colab" in sys.modules:
 
 # %% tags=["parameters"]
 # Parameters (papermill). Defaults are the CI scale: the mini world.
-# None: the mini world's profile store (data/mini/profiles); else the folder
-# of a store written by `vlmsel profile` (chapter 9), e.g. for openclip48.
+# None: the benchmark's published profile store (the mini world's is
+# data/mini/profiles); else a published store's name or the folder of a
+# store written by `vlmsel profile` (chapter 9), e.g. for openclip48.
 PROFILE_STORE = None
 BENCHMARK = "mini"  # the ground truth whose models and datasets we use
 SCALAR = "abs"  # block scalar pooled into profiles (chapter 3)
-ETA = 2.0  # sharpness of the block importance (SPEC: 2.0, chapter 4)
-GAMMA = 5.0  # softmin temperature (SPEC: 5.0)
-EPS = 1e-8  # smoothing inside the logarithms (SPEC: 1e-8)
+ETA = 2.0  # sharpness of the block importance (the paper's value, chapter 4)
+GAMMA = 5.0  # softmin temperature (the paper's value)
+EPS = 1e-8  # smoothing inside the logarithms (the paper's value)
 # Temperatures drawn in the softmin figure (gamma -> inf is added to them).
 GAMMAS = [0.0, 1.0, 5.0, 20.0]
 EXAMPLE_MODEL = None  # None: the ViT with the most blocks
@@ -62,12 +65,9 @@ N_SPLITS = 50  # random half splits per task in the split-half null
 SEED = 0
 
 # %%
-import re
 import warnings
 
 warnings.filterwarnings("ignore", message="IProgress not found")
-
-from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -76,11 +76,11 @@ from IPython.display import Markdown
 from myst_nb import glue
 from scipy.stats import entropy, spearmanr
 
-from vlmsel import divergence, plotting
-from vlmsel.data.benchmarks import load_benchmark
+from vlmsel import plotting
+from vlmsel.chapters import open_world
+from vlmsel.method import diagnostics, divergence
 from vlmsel.method.importance import block_importance
-from vlmsel.mini.world import default_profile_store
-from vlmsel.profiles.store import ProfileStore
+from vlmsel.method.options import SYMMETRIC_DIVERGENCES, MethodOptions
 from vlmsel.method.scoring import dataset_divergences
 from vlmsel.method.similarity import softmin_weights
 
@@ -96,33 +96,15 @@ rng = np.random.default_rng(SEED)
 # $\eta$ = {glue:text}`ch5_eta:g`.
 
 # %%
-bench = load_benchmark(BENCHMARK)
-if PROFILE_STORE is None:
-    store_path = default_profile_store()
-else:
-    store_path = Path(PROFILE_STORE)
-store = ProfileStore(store_path)
-# Which (model, dataset) entries the store holds, in the benchmark's order;
-# we keep the datasets it covers and the models complete on all of them.
-avail = store.available().reindex(index=bench.models, columns=bench.datasets,
-                                  fill_value=False).astype(bool)
-datasets = [d for d in bench.datasets if avail[d].any()]
-models = [m for m in bench.models if avail.loc[m, datasets].all()]
-assert len(models) > 1 and len(datasets) > 2, "too few profiles in the store"
-dropped = sorted(set(avail.index[avail.any(axis=1)]) - set(models))
-if dropped:
-    print(f"left out (incomplete in the store): {dropped}")
-if PROFILE_STORE is None:
-    world = (f"**the mini world**: {len(models)} tiny CLIP models trained "
-             f"in this project, on {len(datasets)} generated tasks, "
-             f"profiles from the committed store `data/mini/profiles`.")
-    WORLD = "mini world"
-else:
-    world = (f"**real open_clip profiles** from the store "
-             f"`{store_path.name}`: {len(models)} models of the "
-             f"`{BENCHMARK}` benchmark on {len(datasets)} datasets.")
-    WORLD = f"{BENCHMARK} (real profiles)"
-glue("ch5_world", Markdown(world), display=False)
+# The benchmark cut to the datasets the store covers and the models it
+# holds on all of them.
+world = open_world(BENCHMARK, PROFILE_STORE)
+bench, store = world.benchmark, world.store
+models, datasets = bench.models, bench.datasets
+if world.dropped_models:
+    print(f"left out (incomplete in the store): {list(world.dropped_models)}")
+WORLD = world.label
+glue("ch5_world", Markdown(world.description), display=False)
 glue("ch5_eta", ETA, display=False)
 glue("ch5_gamma", GAMMA, display=False)
 
@@ -139,16 +121,10 @@ def log_table(values, floor=1e-6):
     return pd.DataFrame(out, index=datasets, columns=datasets)
 
 
-def tower(model):
-    """Family of the image tower, from the architecture's name."""
-    arch = model.split(" ")[0].lower()
-    if "convnext" in arch:
-        return "ConvNeXt"
-    if re.match(r"(mini-)?rn\d*", arch):
-        return "ResNet"
-    if arch.startswith("eva"):
-        return "EVA"
-    return "ViT"
+# The family of every model (of its image tower, in the mini world), and the
+# families in the benchmark's order.
+family = bench.model_info["family"].fillna("other")
+families = list(dict.fromkeys(family[models]))
 
 
 def short(model):
@@ -161,7 +137,7 @@ def importance(model, task):
     return w[i, profiles.datasets.index(task), :profiles.n_blocks[i]]
 
 
-vits = [m for m in models if tower(m) == "ViT"] or models
+vits = [m for m in models if family[m] == "ViT"] or models
 EX_MODEL = EXAMPLE_MODEL or max(
     vits, key=lambda m: profiles.n_blocks[profiles.models.index(m)])
 EX_TARGET = EXAMPLE_TARGET or datasets[0]
@@ -172,7 +148,7 @@ glue("ch5_ex_target", EX_TARGET, display=False)
 # ## The definition
 #
 # For one model $m$, a source task $S$ whose ground truth is known and a target task $T$ known only
-# by its images, the specification defines
+# by its images, the method page defines ({ref}`method-dcd`)
 #
 # $$
 # \mathrm{DCD}_m(S \to T) = \sum_{l=1}^{L_m} w_{m,T}(l)\,
@@ -190,11 +166,13 @@ glue("ch5_ex_target", EX_TARGET, display=False)
 #
 # Three places fix the direction, and they agree:
 #
-# - SPEC section 6: $\mathrm{DCD}_m(S \to T) = \mathrm{KL}(w_T \Vert w_S)$, the target first;
-# - `vlmsel.method.divergence.kl(w_t, w_s)` computes $\sum_l w_t \log((w_t + \varepsilon)/(w_s + \varepsilon))$,
-#   the target first;
-# - `vlmsel.method.scoring.dataset_divergences(profiles)` returns an array `D` of shape (models, datasets,
-#   datasets) with `D[m, s, t]` $= \mathrm{DCD}_m(s \to t)$: **rows are sources, columns targets**.
+# - the method page, {eq}`eq-dcd`: $\mathrm{DCD}_m(S \to T) = \mathrm{KL}(w_T \Vert w_S)$, the target
+#   first;
+# - `vlmsel.method.divergence.kl(w_t, w_s)` computes
+#   $\sum_l w_t \log((w_t + \varepsilon)/(w_s + \varepsilon))$, the target first;
+# - `vlmsel.method.scoring.dataset_divergences(profiles)` returns an array `D` of shape (models,
+#   datasets, datasets) with `D[m, s, t]` $= \mathrm{DCD}_m(s \to t)$: **rows are sources, columns
+#   targets**.
 #
 # We build the matrix of one model by hand with two loops, and check it against all three, and against
 # `scipy.stats.entropy`, which computes $\mathrm{KL}(a \Vert b)$ as `entropy(a, b)`.
@@ -211,7 +189,7 @@ for s, src in enumerate(datasets):
         D_hand[s, t] = dcd(importance(EX_MODEL, tgt),
                            importance(EX_MODEL, src))
 
-D = dataset_divergences(profiles, ETA, divergence="kl", eps=EPS)
+D = dataset_divergences(profiles, eta=ETA, divergence="kl", eps=EPS)
 i_ex = profiles.models.index(EX_MODEL)
 np.testing.assert_allclose(D[i_ex], D_hand, rtol=1e-9, atol=1e-12)
 for s, t in [(1, 0), (0, 1)]:
@@ -293,14 +271,13 @@ print(f"largest effect of eps on the DCDs of this page: {eps_effect:.1e}")
 # %%
 upper = np.triu_indices(n_tasks, k=1)
 fig, ax = plt.subplots(figsize=(5.6, 5.0))
-for f_i, fam in enumerate(["ViT", "ResNet", "ConvNeXt", "EVA"]):
-    idx = [i for i, m in enumerate(profiles.models) if tower(m) == fam]
-    if not idx:
-        continue
+for f_i, fam in enumerate(families):
+    idx = [i for i, m in enumerate(profiles.models) if family[m] == fam]
     # clipped at 1e-6 for the log scale (eps can leave values ~ -1e-9)
     fwd = np.maximum(D[idx][:, upper[0], upper[1]].ravel(), 1e-6)
     bwd = np.maximum(D[idx][:, upper[1], upper[0]].ravel(), 1e-6)
-    ax.scatter(fwd, bwd, s=10, alpha=0.6, marker=plotting.MARKERS[f_i],
+    marker = plotting.MARKERS[f_i % len(plotting.MARKERS)]
+    ax.scatter(fwd, bwd, s=10, alpha=0.6, marker=marker,
                color=f"C{f_i}", label=f"{fam} ({len(idx)} models)")
 lo_lim = max(1e-6, 0.5 * D[:, off_diag].min())
 lim = 2.0 * D.max()
@@ -337,14 +314,15 @@ glue("ch5_flip", 100 * float(np.mean(nearest != nearest_rev)),
 # The two directions are related (Spearman correlation {glue:text}`ch5_rho_dirs:.2f` over
 # all pairs) but not equal: the median asymmetry is {glue:text}`ch5_asym_median:.2f`, and one pair in
 # ten exceeds {glue:text}`ch5_asym_p90:.2f`. Reversing the direction changes the nearest source of
-# {glue:text}`ch5_flip:.0f` % of the (model, target) pairs. Whether the direction the specification
-# chose is the *right* one is an empirical question; chapter 7 evaluates the symmetric variants below
-# as ablations.
+# {glue:text}`ch5_flip:.0f` % of the (model, target) pairs. Whether the direction the method page
+# chose ({ref}`method-choices`) is the *right* one is an empirical question; chapter 7 evaluates the
+# symmetric variants below as ablations.
 #
 # ## Coverage
 #
-# The specification's intuition, "how well the source *covers* the blocks that matter for the target",
-# also has a literal version, the option `divergence="coverage"`:
+# The intuition of the method page ({ref}`method-dcd`), "how well the source *covers* the blocks that
+# matter for the target", also has a literal version, the option `divergence="coverage"`
+# ({eq}`eq-coverage`):
 #
 # $$
 # \mathrm{cov}_m(S \to T) = \sum_l w_T(l)\,
@@ -366,7 +344,7 @@ def coverage_gap(w_t, p_t, p_s, eps=EPS):
 
 C_hand = np.array([[coverage_gap(w[i_ex, t], p[i_ex, t], p[i_ex, s])
                     for t in range(n_tasks)] for s in range(n_tasks)])
-C = dataset_divergences(profiles, ETA, divergence="coverage", eps=EPS)
+C = dataset_divergences(profiles, eta=ETA, divergence="coverage", eps=EPS)
 np.testing.assert_allclose(C[i_ex], C_hand, rtol=1e-9, atol=1e-12)
 np.testing.assert_allclose(
     divergence.coverage(w[i_ex, 0], p[i_ex, 0], p[i_ex, 1]), C_hand[1, 0])
@@ -418,10 +396,10 @@ by_hand = {
 }
 divs = {}
 for name, value in by_hand.items():
-    divs[name] = dataset_divergences(profiles, ETA, divergence=name,
+    divs[name] = dataset_divergences(profiles, eta=ETA, divergence=name,
                                      eps=EPS)
     np.testing.assert_allclose(divs[name], value, rtol=1e-7, atol=1e-10)
-for name in divergence.SYMMETRIC_DIVERGENCES:
+for name in SYMMETRIC_DIVERGENCES:
     np.testing.assert_allclose(divs[name], np.swapaxes(divs[name], 1, 2),
                                atol=1e-10)
 print("by hand == vlmsel for", ", ".join(divs))
@@ -494,8 +472,8 @@ print(pd.DataFrame(corr, index=names, columns=names).round(2).to_string())
 # %%
 if MATRIX_MODELS is None:
     picks = [EX_MODEL]
-    for fam in ["ViT", "ResNet", "ConvNeXt", "EVA"]:
-        cands = [m for m in models if tower(m) == fam and m not in picks]
+    for fam in families:
+        cands = [m for m in models if family[m] == fam and m not in picks]
         if cands:
             picks.append(cands[0])
     MATRIX_MODELS = picks[:4]
@@ -510,7 +488,7 @@ for ax, m in zip(axes.flat, MATRIX_MODELS):
     plotting.heatmap(logs[m], ax=ax, vmin=vmin, vmax=vmax, cmap="magma_r",
                      cbar_label="log10 DCD(source -> target) (nats)",
                      xlabel="target", ylabel="source",
-                     title=f"{short(m)} ({tower(m)})")
+                     title=f"{short(m)} ({family[m]})")
     ax.set_xticks(np.arange(n_tasks) + 0.5, datasets, rotation=90)
     ax.set_yticks(np.arange(n_tasks) + 0.5, datasets)
 for ax in list(axes.flat)[len(MATRIX_MODELS):]:
@@ -533,7 +511,7 @@ flat = D[:, off_diag]  # (M, pairs)
 R = spearmanr(flat, axis=1)[0] if len(models) > 2 else np.corrcoef(flat)
 R = np.atleast_2d(R)
 order = sorted(range(len(models)),
-               key=lambda i: (tower(models[i]), models[i]))
+               key=lambda i: (family[models[i]], models[i]))
 labels = [short(models[i]) for i in order]
 size = min(8.8, 3.0 + 0.33 * len(models))
 fig, ax = plt.subplots(figsize=(size, size - 1.0))
@@ -547,7 +525,7 @@ plotting.heatmap(pd.DataFrame(R[np.ix_(order, order)], index=labels,
 plt.show()
 
 arch = [m.split(" ")[0] for m in models]
-fam = [tower(m) for m in models]
+fam = [family[m] for m in models]
 kinds = {"same architecture": [], "same family, other arch.": [],
          "different family": []}
 for a in range(len(models)):
@@ -585,34 +563,46 @@ glue("ch5_R_diff_fam", float(spec.iloc[2, 1]), display=False)
 # ### Is it more than noise? The split-half null
 #
 # A difference between two profiles means something only if it exceeds the difference between two
-# random halves of *one* task's images (SPEC section 8). For every model and task we split the stored
-# images {glue:text}`ch5_n_splits` times at random into two halves $A$ and $B$, and compute, on these
-# half-size samples,
+# random halves of *one* task's images ({ref}`method-protocol`). For every model and task we split the
+# stored images {glue:text}`ch5_n_splits` times at random into two halves $A$ and $B$, and compute, on
+# these half-size samples,
 #
 # - the *null*: $\mathrm{DCD}(A_t \to B_t)$, two halves of the same task $t$;
 # - the *between-task* divergence: $\mathrm{DCD}(A_s \to B_t)$ for every other task $s$.
 #
 # Both sides use profiles of the same number of images, so they carry the same noise; the question is
-# whether different tasks are further apart than the same task is from itself.
+# whether different tasks are further apart than the same task is from itself. We build the splits by
+# hand for the example model and check them against `vlmsel.method.diagnostics.split_half_divergences`,
+# which then computes them for every model.
 
 # %%
 glue("ch5_n_splits", N_SPLITS, display=False)
+options = MethodOptions(scalar=SCALAR, eta=ETA, eps=EPS)
 n_img = store.block_scalars(models[0], datasets[0], SCALAR).shape[0]
 half = n_img // 2
+# By hand for the example model: one permutation of the images per split,
+# its first half is A, the rest B.
+c_ex = [store.block_scalars(EX_MODEL, d, SCALAR) for d in datasets]
+q = np.stack([np.abs(c) / np.abs(c).sum(axis=1, keepdims=True)
+              for c in c_ex])  # (T, N, L)
+check_rng = np.random.default_rng(SEED)
+perms = np.array([check_rng.permutation(n_img) for _ in range(N_SPLITS)])
+w_a = block_importance(q[:, perms[:, :half]].mean(axis=2), ETA)  # (T, R, L)
+w_b = block_importance(q[:, perms[:, half:]].mean(axis=2), ETA)
+# d_hand[r, s, t] = DCD(A_s -> B_t) in split r
+d_hand = kl_(w_b.transpose(1, 0, 2)[:, None, :, :],
+             w_a.transpose(1, 0, 2)[:, :, None, :])
+d_lib = diagnostics.split_half_divergences(c_ex, N_SPLITS, SEED, options)
+np.testing.assert_allclose(d_lib, d_hand, rtol=1e-9, atol=1e-12)
+print(f"{EX_MODEL}: split-half DCDs of shape (splits, sources, targets) "
+      f"{d_lib.shape}, by hand == library")
+
+# %%
 null, betw, frac_sep = {}, {}, {}
-for i, m in enumerate(models):
-    Lm = profiles.n_blocks[i]
-    q = np.stack([np.abs(c) / np.abs(c).sum(axis=1, keepdims=True)
-                  for c in (store.block_scalars(m, d, SCALAR)
-                            for d in datasets)])  # (T, N, L)
-    perms = np.array([rng.permutation(n_img) for _ in range(N_SPLITS)])
-    p_a = q[:, perms[:, :half]].mean(axis=2)  # (T, splits, L)
-    p_b = q[:, perms[:, half:]].mean(axis=2)
-    w_a = block_importance(p_a, ETA)
-    w_b = block_importance(p_b, ETA)
+for m in models:
+    c_m = [store.block_scalars(m, d, SCALAR) for d in datasets]
     # d[r, s, t] = DCD(A_s -> B_t) in split r
-    d = kl_(w_b.transpose(1, 0, 2)[:, None, :, :],
-            w_a.transpose(1, 0, 2)[:, :, None, :])
+    d = diagnostics.split_half_divergences(c_m, N_SPLITS, rng, options)
     null[m] = np.diagonal(d, axis1=1, axis2=2)  # (splits, T)
     betw[m] = d[:, off_diag]  # (splits, pairs)
     # a pair separates when its mean over splits exceeds the 95th
@@ -731,7 +721,7 @@ def weights_by_gamma(model):
 
 gamma_fine = np.concatenate([[0.0], np.geomspace(0.1, 100, 60)])
 alpha_grid = np.stack([softmin_weights(D, g, valid) for g in gamma_fine])
-n_eff = 1.0 / (alpha_grid**2).sum(axis=2)  # (gammas, M, T)
+n_eff = diagnostics.effective_sources(alpha_grid)  # (gammas, M, T)
 
 fig = plt.figure(figsize=(8.8, 7.4))
 grid = fig.add_gridspec(2, 2)
@@ -752,10 +742,11 @@ for ax, (kind, m) in zip(bar_axes, contrast.items()):
 bar_axes[0].legend(fontsize=7, loc="upper right")
 ax = fig.add_subplot(grid[1, :])
 for i, m in enumerate(models):
-    f_i = ["ViT", "ResNet", "ConvNeXt", "EVA"].index(tower(m))
+    f_i = families.index(family[m])
     ax.plot(gamma_fine[1:], np.median(n_eff[1:, i], axis=1),
-            color=f"C{f_i}", linestyle=plotting.LINESTYLES[f_i],
-            linewidth=1.2, label=tower(m))
+            color=f"C{f_i}",
+            linestyle=plotting.LINESTYLES[f_i % len(plotting.LINESTYLES)],
+            linewidth=1.2, label=family[m])
 handles, labels_ = ax.get_legend_handles_labels()
 keep = {lab: h for h, lab in zip(handles, labels_)}
 ax.legend(keep.values(), keep.keys(), loc="lower left")
@@ -768,7 +759,7 @@ ax.set_title("spread of alpha: median over targets, one line per model")
 plt.show()
 
 alpha_default = softmin_weights(D, GAMMA, valid)
-n_eff_default = 1.0 / (alpha_default**2).sum(axis=1)  # (M, T)
+n_eff_default = diagnostics.effective_sources(alpha_default)  # (M, T)
 near_uniform = n_eff_default > 0.9 * (n_tasks - 1)
 glue("ch5_neff_median", float(np.median(n_eff_default)), display=False)
 glue("ch5_neff_min", float(n_eff_default.min()), display=False)
@@ -829,7 +820,8 @@ for kind, m in contrast.items():
 # - $\mathrm{DCD}_m(S \to T) = \mathrm{KL}(w_{m,T} \,\Vert\, w_{m,S})$ with $\varepsilon = 10^{-8}$: an
 #   expectation under the target's block importance, small when the source covers the blocks the target
 #   relies on. In vlmsel, `divergence.kl(w_t, w_s)` and `D[m, s, t]` (rows sources, columns targets)
-#   follow the specification's direction; the by-hand version agrees to machine precision.
+#   follow the direction of the method page ({eq}`eq-dcd`); the by-hand version agrees to machine
+#   precision.
 # - It is asymmetric on purpose: a broad source covers a narrow target better than the reverse. On the
 #   profiles of this page the two directions are correlated (Spearman {glue:text}`ch5_rho_dirs:.2f`),
 #   and reversing the direction
@@ -842,9 +834,9 @@ for kind, m in contrast.items():
 #   task.
 # - Softmin weights $\alpha = \mathrm{softmin}(\gamma D)$ over the sources interpolate between the
 #   average-rank baseline ($\gamma = 0$) and the nearest source ($\gamma \to \infty$). How sharp they
-#   are at the specification's $\gamma = 5$ depends on the size of a model's divergences; on this page
-#   the median (model, target) spreads its weight over {glue:text}`ch5_neff_median:.1f` effective
-#   sources out of {glue:text}`ch5_n_sources`.
+#   are at the paper's $\gamma = 5$ ({eq}`eq-softmin`) depends on the size of a model's divergences;
+#   on this page the median (model, target) spreads its weight over {glue:text}`ch5_neff_median:.1f`
+#   effective sources out of {glue:text}`ch5_n_sources`.
 #
 # Chapter 6 puts the pieces together: it aggregates each model's ranks on the sources with these
 # weights into a predicted ranking for the target, and evaluates it leave-one-dataset-out against the
@@ -866,8 +858,8 @@ for kind, m in contrast.items():
 # 1. Gibbs' inequality: $-\mathrm{KL}(a \Vert b) = \sum_l a_l \log(b_l / a_l) \le \log \sum_l b_l = 0$
 #    by Jensen, with equality iff $b = a$. With $\varepsilon > 0$ the smoothed terms are no longer a
 #    KL divergence of two distributions, and the value can dip below 0 by $O(\varepsilon)$ for nearly
-#    equal distributions (the module docstring of `vlmsel.method.divergence` says so); it is exactly 0 when
-#    $w_S = w_T$.
+#    equal distributions (the module docstring of `vlmsel.method.divergence` says so); it is exactly 0
+#    when $w_S = w_T$.
 # 2. Any $w_S$ closer to $w_T$, e.g. $(0.8, 0.1, 0.1)$, gives a smaller DCD. A source that
 #    over-concentrates, e.g. $(0.9999, 0.00005, 0.00005)$, gives block 1 more than the target but
 #    starves blocks 2 and 3: they cost $2 \times 0.05 \log(0.05/0.00005) \approx 0.69$ nats, block 1

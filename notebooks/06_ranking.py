@@ -16,6 +16,7 @@
 # ---
 
 # %% [markdown]
+# (ch-ranking)=
 # # 6. Ranking models by aggregating source ranks
 #
 # [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/vlmsel/vlmsel/blob/main/notebooks/06_ranking.ipynb)
@@ -24,8 +25,9 @@
 #
 # - how the source weights of chapter 5 become a ranking of the zoo: each model's rank on every
 #   source turned into a utility, averaged with that model's own weights;
-# - the whole method for one held-out target in a dozen lines of numpy, checked against
-#   `vlmsel.method.scoring.dcd_scores`, and why $\gamma = 0$ is the average-rank baseline;
+# - the scoring for one held-out target in a few lines of numpy on the library's divergences,
+#   checked against `vlmsel.method.scoring.dcd_scores`, and why $\gamma = 0$ is the average-rank
+#   baseline;
 # - how DCD fares leave-one-dataset-out against the baselines of chapter 1 (ImageNet-style INB,
 #   average rank, random, an oracle), with bootstrap intervals and paired differences;
 # - which held-out targets DCD gets wrong, and why: which sources it leaned on, how well those agree
@@ -48,8 +50,9 @@ if "google.colab" in sys.modules:
 PROFILE_STORE = None
 BENCHMARK = "mini"  # with a real store: "lovm" or "openclip48"
 TARGET = None  # target of the worked example; None: the first dataset
-ETA = 2.0  # importance sharpness (SPEC default)
-GAMMA = 5.0  # softmin inverse temperature (SPEC default)
+# ETA and GAMMA: the method's defaults (method page, section Who fixed what)
+ETA = 2.0  # importance sharpness
+GAMMA = 5.0  # softmin inverse temperature
 BASELINES = ["inb", "avg_rank", "random", "oracle_sim", "modelgpt_lite"]
 N_BOOT = 10_000  # bootstrap resamples of the targets for the 95% intervals
 SEED = 0  # seed of the bootstrap and of the split-half null
@@ -57,7 +60,6 @@ N_SPLITS = 50  # random half splits per (model, target) for the null
 NEAR_CHANCE_RATIO = 1.5  # near chance: best model below this x chance
 
 # %%
-import dataclasses
 import warnings
 
 warnings.filterwarnings("ignore", message="IProgress not found")
@@ -65,25 +67,18 @@ warnings.filterwarnings("ignore", message="IProgress not found")
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-from IPython.display import display
+from IPython.display import Markdown, display
 from myst_nb import glue
 import seaborn as sns
 from scipy.stats import spearmanr
 
-from vlmsel import (
-    aggregation,
-    baselines,
-    divergence,
-    evaluation,
-    groundtruth,
-    importance,
-    metrics,
-    plotting,
-    profiles as vprofiles,
-    selection,
-    similarity,
-)
-from vlmsel.profiles.store import ProfileStore
+from vlmsel import chapters, plotting
+from vlmsel.data.lovm import lovm_classnames
+from vlmsel.evaluation import harness, metrics
+from vlmsel.evaluation.dcd import DcdMethod
+from vlmsel.evaluation.methods import make_method
+from vlmsel.method import (aggregation, diagnostics, divergence, importance,
+                           scoring, similarity)
 
 plotting.use_style()
 
@@ -108,41 +103,23 @@ plotting.use_style()
 # parameters cell):
 
 # %%
-if PROFILE_STORE is None:
-    from vlmsel.mini.world import default_profile_store
-
-    store = ProfileStore(default_profile_store())
-    where = "the committed profile store data/mini/profiles"
-else:
-    store = ProfileStore(PROFILE_STORE)
-    where = f"the profile store {PROFILE_STORE}"
-if BENCHMARK == "mini":
-    world = ("the mini world: tiny CLIP models trained in this project on "
-             f"generated 64 x 64 scenes, with {where}")
-else:
-    world = (f"real open_clip models: {where}, with the ground truth of "
-             f"the {BENCHMARK} benchmark")
-full = groundtruth.load_benchmark(BENCHMARK)
-# Keep the datasets the store has, and the models it covers on all of them.
-available = store.available()
-datasets = [d for d in full.datasets if d in available.columns]
-models = [m for m in full.models
-          if m in available.index and available.loc[m, datasets].all()]
-bench = dataclasses.replace(full, wide=full.wide.loc[models, datasets],
-                            model_info=full.model_info.loc[models])
+# The benchmark cut to the models and datasets the store covers.
+world = chapters.open_world(BENCHMARK, PROFILE_STORE)
+store, bench = world.store, world.benchmark
 wide = bench.wide
 n_models, n_datasets = wide.shape
-glue("ch6_world", world, display=False)
+glue("ch6_world", Markdown(world.description), display=False)
+glue("ch6_world_label", world.label, display=False)
 glue("ch6_benchmark", bench.name, display=False)
 glue("ch6_n_models", n_models, display=False)
 glue("ch6_n_datasets", n_datasets, display=False)
 glue("ch6_reference", bench.reference_dataset, display=False)
-print(f"This page: {world}.")
-print(f"{bench.name}: {n_models} of {full.shape[0]} models and "
-      f"{n_datasets} of {full.shape[1]} datasets have profiles.")
+print(f"This page: {world.description}")
+print(f"{bench.name}: {n_models} models and {n_datasets} datasets have "
+      f"profiles; left out: {', '.join(world.dropped_models) or 'none'}.")
 
 # %% [markdown]
-# This page shows **{glue:text}`ch6_world`**: {glue:text}`ch6_n_models` models and
+# This page shows {glue:md}`ch6_world` It uses {glue:text}`ch6_n_models` models and
 # {glue:text}`ch6_n_datasets` datasets of the {glue:text}`ch6_benchmark` benchmark, whose
 # reference dataset for the INB baseline (ImageNet's role) is {glue:text}`ch6_reference`. Every
 # number below is computed from these profiles and this ground truth; with a real profile store the
@@ -197,30 +174,18 @@ u = 1.0 - (rank - 1.0) / (n_models - 1)
 np.testing.assert_allclose(u, aggregation.utilities(source_acc.to_numpy()))
 
 # %% [markdown]
-# The weights, model by model: importance of every task's profile (chapter 4), the divergence from
-# each source to the target (chapter 5), a softmin over the sources. A few lines each:
+# The weights, model by model: the importance of every task's profile (chapter 4) and the divergence
+# from each source to the target (chapter 5) come from the library; the softmin over the sources and
+# the weighted utilities are a few lines:
 
 # %%
-def importance_by_hand(p, eta=ETA, eps=1e-8):
-    """w = softmax(eta * z(p)), z = z-score over the blocks (chapter 4)."""
-    z = (p - p.mean()) / (p.std() + eps)
-    e = np.exp(eta * z - np.max(eta * z))
-    return e / e.sum()
-
-
-def dcd_by_hand(w_t, w_s, eps=1e-8):
-    """DCD(S -> T) = KL(w_T || w_S) (chapter 5)."""
-    return np.sum(w_t * np.log((w_t + eps) / (w_s + eps)))
-
-
-dcd = pd.DataFrame(index=bench.models, columns=sources, dtype=float)
-alpha = dcd.copy()
-for m in bench.models:
-    w_t = importance_by_hand(profiles.profile(m, target))
-    d = np.array([dcd_by_hand(w_t, importance_by_hand(profiles.profile(m, s)))
-                  for s in sources])
-    e = np.exp(-GAMMA * (d - d.min()))  # softmin, stably
-    dcd.loc[m], alpha.loc[m] = d, e / e.sum()
+w = importance.block_importance(profiles.values, ETA, mask=profiles.mask)
+d_pairs = divergence.pairwise_divergence("kl", w=w)  # [m, s, t]: DCD_m(s -> t)
+s_idx = [bench.datasets.index(s) for s in sources]
+dcd = pd.DataFrame(d_pairs[:, s_idx, bench.datasets.index(target)],
+                   index=bench.models, columns=sources)
+e = np.exp(-GAMMA * dcd.sub(dcd.min(axis=1), axis=0))  # softmin, stably
+alpha = e.div(e.sum(axis=1), axis=0)
 
 score = (alpha * u).sum(axis=1)  # s_hat_m = sum_S alpha_m(S|T) u_m(S)
 predicted = sorted(bench.models, key=lambda m: (-score[m], m))
@@ -230,12 +195,12 @@ predicted = sorted(bench.models, key=lambda m: (-score[m], m))
 # sources' accuracies (it refuses a table that contains the target):
 
 # %%
-library = selection.dcd_scores(profiles, source_acc, target,
-                               eta=ETA, gamma=GAMMA)
+library = scoring.dcd_scores(profiles, source_acc, target,
+                             eta=ETA, gamma=GAMMA)
 np.testing.assert_allclose(score, library, rtol=1e-10)
 assert predicted == aggregation.ranking(library.to_numpy(), bench.models)
 # gamma = 0: uniform weights, i.e. the average-rank baseline
-uniform = selection.dcd_scores(profiles, source_acc, target, gamma=0.0)
+uniform = scoring.dcd_scores(profiles, source_acc, target, gamma=0.0)
 np.testing.assert_allclose(uniform, u.mean(axis=1), rtol=1e-12)
 
 # %% [markdown]
@@ -296,9 +261,10 @@ print({k: round(v, 3) for k, v in example_metrics.items()})
 # `vlmsel.evaluation.harness.evaluate` runs the protocol of chapter 1 for any method: each dataset is the
 # target once, the method gets the other datasets' ground truth (without the target's column) and its
 # own label-free inputs, and the per-target metrics are averaged with a 95% bootstrap interval over
-# targets. `vlmsel.method.scoring.DcdMethod` wraps `dcd_scores` for it, with the SPEC's fixed
-# $\eta$ = {glue:text}`ch6_eta` and $\gamma$ = {glue:text}`ch6_gamma` (chapter 7 varies both, and
-# chooses them by a nested leave-one-out). The baselines come from `vlmsel.evaluation.baselines.make_method`:
+# targets. `vlmsel.evaluation.dcd.DcdMethod` wraps `dcd_scores` for it, with the fixed
+# $\eta$ = {glue:text}`ch6_eta` and $\gamma$ = {glue:text}`ch6_gamma` of the method page
+# ({ref}`method-choices`; chapter 7 varies both, and chooses them by a nested leave-one-out). The
+# baselines come from `vlmsel.evaluation.methods.make_method`:
 #
 # - `inb` ranks every target by the reference dataset's accuracy;
 # - `avg_rank` is DCD with uniform weights ($\gamma = 0$);
@@ -314,18 +280,18 @@ print({k: round(v, 3) for k, v in example_metrics.items()})
 # %%
 glue("ch6_eta", ETA, display=False)
 glue("ch6_gamma", GAMMA, display=False)
-methods = {"dcd": selection.DcdMethod(profiles, eta=ETA, gamma=GAMMA)}
+methods = {"dcd": DcdMethod(profiles, eta=ETA, gamma=GAMMA)}
 absent = {}
 for name in BASELINES:
     options = {"reference": bench.reference_dataset} if name == "inb" else {}
-    method = baselines.make_method(name, **options)
+    method = make_method(name, **options)
     try:
         method.fit(bench.models, bench.datasets)  # checks its inputs exist
     except ValueError as err:
         absent[name] = str(err)
         continue
     methods[name] = method
-results = {name: evaluation.evaluate(bench, method, n_boot=N_BOOT, seed=SEED)
+results = {name: harness.evaluate(bench, method, n_boot=N_BOOT, seed=SEED)
            for name, method in methods.items()}
 for name, why in absent.items():
     print(f"{name} is not evaluated here: {why}")
@@ -351,7 +317,7 @@ glue("ch6_why_absent", why_absent, display=False)
 ORDER = [n for n in ["dcd", "inb", "avg_rank", "random", "oracle_sim",
                      "modelgpt_lite"] if n in results]
 ordered = [results[n] for n in ORDER]
-print(evaluation.compare(ordered, ["r5", "tau5", "ndcg5"]).to_string())
+print(harness.compare(ordered, ["r5", "tau5", "ndcg5"]).to_string())
 
 # %% [markdown]
 # *Table: mean over the {glue:text}`ch6_n_datasets` held-out targets and 95% bootstrap interval;
@@ -362,7 +328,7 @@ print(evaluation.compare(ordered, ["r5", "tau5", "ndcg5"]).to_string())
 # the predicted best model; lower is better):
 
 # %% tags=["nbval-check-output"]
-print(evaluation.compare(ordered, ["ndcg5_minmax", "tau_b", "top1_regret"])
+print(harness.compare(ordered, ["ndcg5_minmax", "tau_b", "top1_regret"])
       .to_string())
 
 # %%
@@ -378,13 +344,7 @@ glue("ch6_inb_n_gt", n_gt.get("inb", 0), display=False)
 glue("ch6_oracle_n_gt", n_gt.get("oracle_sim", 0), display=False)
 
 # %%
-LABELS = {
-    "r5": "R5", "tau5": "tau5",
-    "ndcg5": "NDCG@5 (gain: accuracy)",
-    "ndcg5_minmax": "NDCG@5 (gain: min-max)",
-    "tau_b": "Kendall tau-b, full list",
-    "top1_regret": "top-1 regret (lower = better)",
-}
+LABELS = metrics.metric_labels()
 NAMES = {n: n for n in ORDER}
 NAMES["oracle_sim"] = "oracle_sim (ORACLE)"
 fig, axes = plt.subplots(2, 3, figsize=(7.5, 5.2), sharey=True)
@@ -495,7 +455,7 @@ def n_classes(dataset):
         from vlmsel.mini.tasks import get_task
 
         return get_task(dataset).n_classes
-    return len(groundtruth.lovm_classnames(dataset))
+    return len(lovm_classnames(dataset))
 
 
 chance = pd.Series({d: 1.0 / n_classes(d) for d in bench.datasets})
@@ -544,7 +504,7 @@ glue("ch6_n_near_chance", int(near_chance.sum()), display=False)
 
 # %%
 glue("ch6_near_ratio", NEAR_CHANCE_RATIO, display=False)
-d_all = selection.dataset_divergences(profiles, ETA)  # (M, D, D) label-free
+d_all = scoring.dataset_divergences(profiles, eta=ETA)  # (M, D, D) label-free
 not_self = ~np.eye(n_datasets, dtype=bool)[None]
 alpha_all = similarity.softmin_weights(d_all, GAMMA, valid=not_self)
 alpha_mean = pd.DataFrame(alpha_all.mean(axis=0), index=bench.datasets,
@@ -729,7 +689,7 @@ glue("ch6_worst_rest_shift", float(shift.drop(top_true).mean()),
 # utility of those sources, whatever it is. The *effective number of sources*
 # $1 / \sum_S \alpha_m(S \mid T)^2$ measures the concentration (all
 # {glue:text}`ch6_n_sources` sources for uniform weights, 1 for a single source). Over every
-# (model, target) pair:
+# (model, target) pair (`vlmsel.method.diagnostics.effective_sources`):
 
 # %%
 eff_rows = []
@@ -738,9 +698,10 @@ for i, t in enumerate(bench.datasets):
     a_t = alpha_all[:, src_idx, i]  # (M, S)
     u_t = aggregation.utilities(wide.iloc[:, src_idx].to_numpy())
     delta = ((a_t - 1.0 / len(src_idx)) * u_t).sum(axis=1)
+    n_eff = diagnostics.effective_sources(a_t, axis=1)  # (M,)
     for m, model in enumerate(bench.models):
         eff_rows.append({"model": model, "target": t,
-                         "effective sources": 1.0 / np.sum(a_t[m] ** 2),
+                         "effective sources": n_eff[m],
                          "|shift|": abs(delta[m])})
 eff = pd.DataFrame(eff_rows)
 eff["family"] = bench.model_info["family"].reindex(eff["model"]).to_numpy()
@@ -790,37 +751,26 @@ glue("ch6_jump_weight", float(alpha_worst.loc[jump, jump_source]),
 # %% [markdown]
 # ### Signal or noise?
 #
-# Are those weights a statement about the tasks at all? SPEC's diagnostic (chapter 5) compares a
+# Are those weights a statement about the tasks at all? The split-half diagnostic of the method
+# page ({ref}`method-protocol`; chapter 5) compares a
 # divergence between two tasks with the divergence between two random halves of *one* task's
 # images: a source whose DCD to the target is no larger than that split-half null is, as far as 25
 # images can tell, indistinguishable from the target itself. (The null is conservative: two halves of
 # about 12 images are noisier than two samples of 25.) For every target and model we draw
 # `N_SPLITS` random halves of the target's images, take the 95% quantile of their DCD, and count the
-# sources whose DCD exceeds it.
+# sources whose DCD exceeds it. `vlmsel.method.diagnostics.split_half_divergences` computes the
+# DCDs between the halves of every pair of tasks for one model; its diagonal is the null.
 
 # %%
 rng = np.random.default_rng(SEED)
-scalars = {(m, t): store.block_scalars(m, t, "abs")
-           for m in bench.models for t in bench.datasets}
-
-
-def split_half_null(c, n_splits, rng, eta=ETA):
-    """DCD between the two halves of random splits of one task's images."""
-    n = len(c)
-    out = []
-    for _ in range(n_splits):
-        perm = rng.permutation(n)
-        halves = [vprofiles.task_profile(c[perm[:n // 2]]),
-                  vprofiles.task_profile(c[perm[n // 2:]])]
-        w_a, w_b = importance.block_importance(np.stack(halves), eta)
-        out.append(float(divergence.kl(w_a, w_b)))
-    return np.array(out)
-
-
-null_q95 = pd.DataFrame(
-    {t: [np.quantile(split_half_null(scalars[m, t], N_SPLITS, rng), 0.95)
-         for m in bench.models] for t in bench.datasets},
-    index=bench.models)
+null_q95 = pd.DataFrame(index=bench.models, columns=bench.datasets,
+                        dtype=float)
+for m in bench.models:
+    halves = diagnostics.split_half_divergences(
+        [store.block_scalars(m, t, "abs") for t in bench.datasets],
+        N_SPLITS, rng, eta=ETA)  # (splits, T, T): half A of s -> half B of t
+    null = np.diagonal(halves, axis1=1, axis2=2)  # (splits, T)
+    null_q95.loc[m] = np.quantile(null, 0.95, axis=0)
 # share of (model, source) pairs whose DCD to the target beats the null
 above = pd.Series({
     t: float(np.mean(d_all[:, [j for j in range(n_datasets) if j != i], i]
@@ -887,10 +837,10 @@ glue("ch6_above_median_pct", f"{above.median():.0%}", display=False)
 # - The predicted score of a model on a target is its rank-based utility on every source, averaged
 #   with its own softmin weights over DCDs: $\hat s_m(T) = \sum_S \alpha_m(S \mid T)\, u_m(S)$;
 #   uniform weights ($\gamma = 0$) give the average-rank baseline.
-# - The whole method for one target fits in a dozen lines of numpy and agrees with
+# - The scoring for one target fits in a few lines of numpy and agrees with
 #   `vlmsel.method.scoring.dcd_scores` to floating-point precision; `DcdMethod` plugs it into the
 #   leave-one-dataset-out harness, where the target's ground truth never reaches its prediction.
-# - On {glue:text}`ch6_world`, DCD's mean NDCG@5 is {glue:text}`ch6_dcd_ndcg5:.3f` against
+# - On the {glue:text}`ch6_world_label`, DCD's mean NDCG@5 is {glue:text}`ch6_dcd_ndcg5:.3f` against
 #   {glue:text}`ch6_avg_rank_ndcg5:.3f` (average rank) and {glue:text}`ch6_inb_ndcg5:.3f` (INB). The
 #   paired difference to average rank is {glue:text}`ch6_diff_avg_rank_ndcg5:+.3f`
 #   ([{glue:text}`ch6_diff_avg_rank_ndcg5_lo:+.3f`, {glue:text}`ch6_diff_avg_rank_ndcg5_hi:+.3f`]),
@@ -916,13 +866,13 @@ glue("ch6_above_median_pct", f"{above.median():.0%}", display=False)
 #    `bench.model_info.loc[alpha_worst.index, "family"]` gives the families. A large single weight
 #    means one source's DCD is well below the others' for that model; compare it with `dcd` of the
 #    worked example.
-# 2. `evaluation.evaluate(bench, selection.DcdMethod(profiles, utility="zscore_acc"))`. A z-score
+# 2. `harness.evaluate(bench, DcdMethod(profiles, utility="zscore_acc"))`. A z-score
 #    keeps the gaps between models: on a source where one model is far ahead its utility stands out,
 #    while ranks treat every step alike. Compare the two `summary` tables metric by metric.
 # 3. `w = np.exp(10 * tau[worst].drop(worst)); w /= w.sum()`, then
 #    `pd.DataFrame({"oracle": w, "dcd": alpha_mean[worst].drop(worst)})`; `w.max()` is the share of
 #    the oracle's weight on its single best source.
-# 4. `evaluation.evaluate(bench, methods["dcd"], exclude_targets=list(near_chance[near_chance].index))`
+# 4. `harness.evaluate(bench, methods["dcd"], exclude_targets=list(near_chance[near_chance].index))`
 #    and the same for `methods["avg_rank"]`; near-chance targets remain sources.
 # ```
 #

@@ -16,6 +16,7 @@
 # ---
 
 # %% [markdown]
+# (ch-ablations)=
 # # 7. Ablations and sensitivity
 #
 # [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/vlmsel/vlmsel/blob/main/notebooks/07_ablations.ipynb)
@@ -62,7 +63,6 @@ N_STEPS_TASKS = None  # None: every task
 N_THREADS = 1  # torch CPU threads
 
 # %%
-import dataclasses
 import logging
 import tempfile
 import time
@@ -76,12 +76,15 @@ import matplotlib.ticker as mticker
 import numpy as np
 import pandas as pd
 import torch
+from IPython.display import Markdown
 from myst_nb import glue
 
-from vlmsel import baselines, evaluation, groundtruth, metrics, plotting
-from vlmsel import profiles as vprofiles
+from vlmsel import chapters, plotting
+from vlmsel.evaluation import harness, metrics
+from vlmsel.evaluation.dcd import DcdMethod
+from vlmsel.evaluation.methods import make_method
+from vlmsel.profiles.pooling import POOLINGS, Profiles, task_profile
 from vlmsel.profiles.store import ProfileStore
-from vlmsel.method.scoring import DcdMethod
 
 plotting.use_style()
 torch.set_num_threads(N_THREADS)
@@ -95,49 +98,26 @@ logging.getLogger().setLevel(logging.ERROR)
 # `PROFILE_STORE` and `BENCHMARK`:
 
 # %%
-if PROFILE_STORE is None:
-    from vlmsel.mini.world import default_profile_store
-
-    store = ProfileStore(default_profile_store())
-    where = "the committed profile store data/mini/profiles"
-else:
-    store = ProfileStore(PROFILE_STORE)
-    where = f"the profile store {PROFILE_STORE}"
-if BENCHMARK == "mini":
-    world = ("the mini world: tiny CLIP models trained in this project on "
-             f"generated 64 x 64 scenes, with {where}")
-else:
-    world = (f"real open_clip models: {where}, with the ground truth of "
-             f"the {BENCHMARK} benchmark")
-full = groundtruth.load_benchmark(BENCHMARK)
-available = store.available()
-datasets = [d for d in full.datasets if d in available.columns]
-models = [m for m in full.models
-          if m in available.index and available.loc[m, datasets].all()]
-
-
-def restrict(bench, models):
-    """The benchmark on a subset of its models (same datasets)."""
-    return dataclasses.replace(bench, wide=bench.wide.loc[models, datasets],
-                               model_info=bench.model_info.loc[models])
-
-
-bench = restrict(full, models)
+# The benchmark cut to the models and datasets the store covers.
+world = chapters.open_world(BENCHMARK, PROFILE_STORE)
+store, bench = world.store, world.benchmark
 n_models, n_datasets = bench.shape
-stored_n = {len(store.read(m, datasets[0])[0]["image_ids"]) for m in models}
-stored_steps = {store.manifest(m, datasets[0])["n_steps"] for m in models}
-glue("ch7_world", world, display=False)
+d0 = bench.datasets[0]
+stored_n = {len(store.read(m, d0)[0]["image_ids"]) for m in bench.models}
+stored_steps = {store.manifest(m, d0)["n_steps"] for m in bench.models}
+glue("ch7_world", Markdown(world.description), display=False)
+glue("ch7_world_label", world.label, display=False)
 glue("ch7_n_models", n_models, display=False)
 glue("ch7_n_datasets", n_datasets, display=False)
 glue("ch7_stored_n", max(stored_n), display=False)
 glue("ch7_stored_steps", max(stored_steps), display=False)
-print(f"This page: {world}.")
+print(f"This page: {world.description}")
 print(f"{bench.name}: {n_models} models x {n_datasets} datasets; stored "
       f"profiles use N = {sorted(stored_n)} images, n_steps = "
       f"{sorted(stored_steps)}.")
 
 # %% [markdown]
-# This page shows **{glue:text}`ch7_world`**: {glue:text}`ch7_n_models` models and
+# This page shows {glue:md}`ch7_world` It uses {glue:text}`ch7_n_models` models and
 # {glue:text}`ch7_n_datasets` held-out targets, profiles of $N$ = {glue:text}`ch7_stored_n` images
 # per task with {glue:text}`ch7_stored_steps` integration steps.
 #
@@ -150,24 +130,23 @@ print(f"{bench.name}: {n_models} models x {n_datasets} datasets; stored "
 def evaluate_dcd(source=store, bench=bench, **options):
     """Leave-one-dataset-out evaluation of DcdMethod(source, **options)."""
     method = DcdMethod(source, **options)
-    return evaluation.evaluate(bench, method, n_boot=N_BOOT, seed=SEED)
+    return harness.evaluate(bench, method, n_boot=N_BOOT, seed=SEED)
 
 
 def reference_results(bench):
     """avg_rank and INB on a benchmark (INB only if its reference is there)."""
-    out = {"avg_rank": evaluation.evaluate(
-        bench, baselines.make_method("avg_rank"), n_boot=N_BOOT, seed=SEED)}
+    out = {"avg_rank": harness.evaluate(
+        bench, make_method("avg_rank"), n_boot=N_BOOT, seed=SEED)}
     if bench.reference_dataset in bench.datasets:
-        inb = baselines.make_method("inb", reference=bench.reference_dataset)
-        out["inb"] = evaluation.evaluate(bench, inb, n_boot=N_BOOT, seed=SEED)
+        inb = make_method("inb", reference=bench.reference_dataset)
+        out["inb"] = harness.evaluate(bench, inb, n_boot=N_BOOT, seed=SEED)
     return out
 
 
 references = reference_results(bench)
-default = evaluate_dcd()  # SPEC defaults: eta 2, gamma 5, abs, kl, ...
-LABELS = {"r5": "R5", "tau5": "tau5", "ndcg5": "NDCG@5 (gain: acc.)",
-          "ndcg5_minmax": "NDCG@5 (min-max)", "tau_b": "Kendall tau-b",
-          "top1_regret": "top-1 regret"}
+# the defaults: eta 2, gamma 5, abs, kl, ... (method page, section Who fixed what)
+default = evaluate_dcd()
+LABELS = metrics.metric_labels()
 for name, result in {"dcd": default, **references}.items():
     for metric in METRICS_SHOWN:
         glue(f"ch7_{name}_{metric}", result.mean(metric), display=False)
@@ -328,7 +307,7 @@ grid = pd.DataFrame(index=ETA_GRID, columns=GAMMA_GRID, dtype=float)
 for eta in ETA_GRID:
     for g in GAMMA_GRID:
         method = DcdMethod(prof_default, eta=eta, gamma=g)
-        result = evaluation.evaluate(bench, method, n_boot=1, seed=SEED)
+        result = harness.evaluate(bench, method, n_boot=1, seed=SEED)
         grid.loc[eta, g] = result.mean("ndcg5")
 grid.index.name, grid.columns.name = "eta", "gamma"
 avg_ndcg = references["avg_rank"].mean("ndcg5")
@@ -368,7 +347,7 @@ for n in sorted({n for n in N_GRID if n < n_stored} | {n_stored}):
     for seed in range(N_SEEDS if n < n_stored else 1):
         pick = {t: np.sort(rng.choice(n_stored, n, replace=False))
                 for t in bench.datasets}
-        sub = vprofiles.Profiles.from_block_scalars(
+        sub = Profiles.from_block_scalars(
             {m: {t: scalars[m, t][pick[t]] for t in bench.datasets}
              for m in bench.models}, bench.datasets)
         result = evaluate_dcd(sub)
@@ -441,7 +420,7 @@ glue("ch7_n_branch", len(has_branch), display=False)
 glue("ch7_no_branch", ", ".join(no_branch) or "none", display=False)
 zoos = {"whole zoo": (bench, ["abs", "l2", "signed"])}
 if len(has_branch) >= 6:
-    zoos["branch-defined zoo"] = (restrict(full, has_branch),
+    zoos["branch-defined zoo"] = (bench.subset(has_branch),
                                   ["abs", "l2", "signed", "branch"])
 scalar_rows = {}
 for zoo_name, (zoo_bench, scalar_list) in zoos.items():
@@ -526,7 +505,7 @@ print({k: round(v, 3) for k, v in flatness.items()})
 
 # %%
 switch_rows = {}
-for pooling in vprofiles.POOLINGS:
+for pooling in POOLINGS:
     switch_rows["pooling", pooling] = evaluate_dcd(pooling=pooling).summary
 for kind in ("softmax_z", "power"):
     switch_rows["importance", kind] = evaluate_dcd(importance=kind).summary
@@ -597,7 +576,7 @@ glue("ch7_kl_sym_verdict", verdict(lo, hi, "kl", "sym_kl"), display=False)
 off_diagonal = ~np.eye(n_datasets, dtype=bool)
 div_table = {}
 for d in DIVERGENCES:
-    values = dataset_divergences(prof_default, 2.0, divergence=d)  # (M, S, T)
+    values = dataset_divergences(prof_default, eta=2.0, divergence=d)  # (M, S, T)
     a = softmin_weights(values, 5.0, valid=off_diagonal[None])
     div_table[d] = {
         "median divergence": float(np.median(values[:, off_diagonal])),
@@ -632,7 +611,8 @@ print(div_table.round(3).to_string())
 #
 # ## Fixed or nested hyperparameters
 #
-# The SPEC fixes $\eta = 2$ and $\gamma = 5$, the paper's values. `DcdMethod(nested=True)` instead
+# The method page fixes $\eta = 2$ and $\gamma = 5$, the paper's values ({ref}`method-choices`).
+# `DcdMethod(nested=True)` instead
 # chooses them per target: each source in turn plays the target among the other sources (an inner
 # leave-one-out that never sees the real target), every $(\eta, \gamma)$ of a grid is scored by the
 # mean inner NDCG@5 (or `r5+tau5`, or $\tau_b$), and the best pair predicts the real target. The
@@ -791,8 +771,8 @@ if RUN_STEPS:
                 a, ref = arrays(steps, m, t), first[m, t]
                 change = (a["f_x"] - a["f_baseline"])[:, None]
                 gap = np.abs(a["signed"] - change) / np.abs(change)
-                p = vprofiles.task_profile(a["abs"])
-                p_ref = vprofiles.task_profile(ref["abs"])
+                p = task_profile(a["abs"])
+                p_ref = task_profile(ref["abs"])
                 rows.append({"steps": steps, "model": m, "task": t,
                              "family": family[m],
                              "completeness gap": float(np.median(gap)),
@@ -801,8 +781,8 @@ if RUN_STEPS:
     # reference: how far apart two different tasks' profiles are (same
     # model, same number of images, stored steps)
     between = [
-        0.5 * np.abs(vprofiles.task_profile(first[m, t1]["abs"])
-                     - vprofiles.task_profile(first[m, t2]["abs"])).sum()
+        0.5 * np.abs(task_profile(first[m, t1]["abs"])
+                     - task_profile(first[m, t2]["abs"])).sum()
         for m in step_models for i, t1 in enumerate(step_tasks)
         for t2 in step_tasks[i + 1:]]
     glue("ch7_between_tv", float(np.median(between)), display=False)
@@ -846,12 +826,10 @@ if RUN_STEPS:
 
 # %%
 if RUN_STEPS:
-    step_bench = restrict(full, step_models)
-    step_bench = dataclasses.replace(
-        step_bench, wide=step_bench.wide[step_tasks])
+    step_bench = bench.subset(step_models, step_tasks)
     step_results = {}
     for steps in N_STEPS_GRID:
-        sub = vprofiles.Profiles.from_block_scalars(
+        sub = Profiles.from_block_scalars(
             {m: {t: arrays(steps, m, t)["abs"] for t in step_tasks}
              for m in step_models}, step_tasks)
         step_results[steps] = evaluate_dcd(sub, bench=step_bench)
@@ -912,7 +890,7 @@ if RUN_STEPS:
 # ## Summary
 #
 # - $\eta = 0$ and $\gamma = 0$ both reduce DCD exactly to average rank. On this page
-#   ({glue:text}`ch7_world`) the mean NDCG@5 spans {glue:text}`ch7_eta_spread:.3f` over the
+#   ({glue:text}`ch7_world_label`) the mean NDCG@5 spans {glue:text}`ch7_eta_spread:.3f` over the
 #   $\eta$ grid and {glue:text}`ch7_gamma_spread:.3f` over the $\gamma$ grid, while a single
 #   setting's 95% interval is {glue:text}`ch7_ci_width:.3f` wide (median over the $\eta$ grid).
 # - A curve of test scores describes sensitivity; choosing its best point is tuning on the test
@@ -942,7 +920,7 @@ if RUN_STEPS:
 #    is the profile itself, and its $\eta$ acts on $\log p$ rather than on a z-score, so the two
 #    scales are not comparable; look for the $\eta$ whose effective number of important blocks
 #    ($1/\sum_l w_l^2$) matches the default's.
-# 2. Pass `pooling="normalised_mean"` to `vprofiles.Profiles.from_block_scalars` in the loop and
+# 2. Pass `pooling="normalised_mean"` to `Profiles.from_block_scalars` in the loop and
 #    compare the width of the 10-90% bands.
 # 3. For each target, compute `selection_score` of the inner predictions of every divergence (as
 #    `DcdMethod._select` does for the grid) and predict with the best; evaluate it with a small

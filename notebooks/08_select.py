@@ -16,6 +16,7 @@
 # ---
 
 # %% [markdown]
+# (ch-select)=
 # # 8. Selecting a model for your own images
 #
 # [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/vlmsel/vlmsel/blob/main/notebooks/08_select.ipynb)
@@ -28,7 +29,7 @@
 # - how to read the result: the ranking with bootstrap intervals, why a model scores as it does (the
 #   sources that resemble your images, the blocks that matter), and the cost-aware Pareto view;
 # - how stable the top-1 choice is, and the rough estimate of how many more images would make it
-#   stable, both rebuilt here from scratch;
+#   stable, both rebuilt here;
 # - the same from the command line, `vlmsel select`, with a JSON file and a one-file HTML report;
 # - how to add a model or a source dataset to a profile store, and what all of this costs on a CPU
 #   and at the scale of the real zoo.
@@ -59,12 +60,13 @@ DEVICE = "cpu"
 N_THREADS = 1  # torch CPU threads (the CI machine is small and shared)
 
 # %%
-import dataclasses
 import json
 import os
 import re
 import shlex
 import shutil
+import subprocess
+import sys
 import tempfile
 import time
 import warnings
@@ -84,17 +86,22 @@ from PIL import Image
 from scipy.stats import norm
 
 import vlmsel
-from vlmsel import metrics, plotting
+from vlmsel import plotting
 from vlmsel.data.benchmarks import load_benchmark
-from vlmsel.mini.tasks import get_task, make_task_data
+from vlmsel.evaluation import metrics
+from vlmsel.method.aggregation import utilities
+from vlmsel.method.divergence import kl
+from vlmsel.method.importance import block_importance
+from vlmsel.method.similarity import softmin_weights
+from vlmsel.data.zoo import load_zoo
 from vlmsel.mini.groundtruth import compute_groundtruth, load_mini_table
 from vlmsel.mini.profiling import profile_mini
+from vlmsel.mini.tasks import get_task, make_task_data
 from vlmsel.mini.world import default_profile_store
+from vlmsel.profiles.compute import (THROUGHPUT_GFLOPS, ProfileSettings,
+                                     estimate_seconds)
 from vlmsel.profiles.store import (ProfileStore, has_profile, model_slug,
-                                  read_profile)
-from vlmsel.profiles.compute import THROUGHPUT_GFLOPS, ProfileSettings
-from vlmsel.profiles.compute import estimate_seconds
-from vlmsel.data.zoo import load_zoo
+                                   read_profile)
 
 plotting.use_style()
 torch.set_num_threads(N_THREADS)
@@ -165,8 +172,8 @@ plt.show()
 
 # %% tags=["nbval-check-output"]
 bench = load_benchmark("mini")
-held_out = dataclasses.replace(
-    bench, wide=bench.wide.drop(columns=TARGET_TASK))
+held_out = bench.subset(
+    datasets=[d for d in bench.datasets if d != TARGET_TASK])
 store = ProfileStore(default_profile_store())
 print(f"profile store: {len(store.models)} models x "
       f"{len(store.datasets)} tasks")
@@ -192,7 +199,7 @@ print(result.summary(top=5))
 
 # %%
 settings = result.info["settings"]
-GAMMA, ETA, EPS = settings["gamma"], settings["eta"], 1e-8
+GAMMA, ETA = settings["gamma"], settings["eta"]
 glue("ch8_select_s", select_s, display=False)
 glue("ch8_n_computed", len(result.info["computed"]), display=False)
 glue("ch8_n_models", len(result.ranking), display=False)
@@ -241,21 +248,20 @@ plt.show()
 # intervals (whiskers); each bar is labelled with the model's top-1 probability over bootstrap
 # resamples of the images; hatched orange bars are Pareto-optimal in score against GFLOPs.*
 #
-# ## The score, by hand
+# ## The score, from two matrices
 #
 # Everything in the table comes from two small matrices that the result keeps: `result.divergence`,
 # the DCD of every source towards your images for every model, and `result.source_acc`, the source
-# ground truth. We redo the last two steps of the method with a few lines of numpy: the softmin
+# ground truth. We redo the last two steps of the method with the functions of chapter 6: the softmin
 # $\alpha_m(S) \propto \exp(-\gamma \, \mathrm{DCD}_m(S \to T))$ and the rank utilities
-# $u_m(S) = 1 - (\mathrm{rank}_m(S) - 1) / (|M| - 1)$, and check them against the library.
+# $u_m(S) = 1 - (\mathrm{rank}_m(S) - 1) / (|M| - 1)$, and check that they give the table.
 
 # %% tags=["nbval-check-output"]
 dcd = result.divergence.to_numpy()  # (models, sources)
-e = np.exp(-GAMMA * (dcd - dcd.min(axis=1, keepdims=True)))
-alpha = e / e.sum(axis=1, keepdims=True)
+alpha = softmin_weights(dcd, GAMMA, axis=-1)
 acc = result.source_acc  # (models, sources), no target column
-rank = acc.rank(ascending=False, method="average")
-u = 1.0 - (rank - 1.0) / (len(acc) - 1)
+u = pd.DataFrame(utilities(acc.to_numpy()), index=acc.index,
+                 columns=acc.columns)
 score = pd.Series((alpha * u.to_numpy()).sum(axis=1), index=acc.index)
 np.testing.assert_allclose(alpha, result.alpha.to_numpy(), atol=1e-12)
 ranked = result.ranking.set_index("model")
@@ -263,12 +269,11 @@ np.testing.assert_allclose(score[ranked.index], ranked["score"],
                            atol=1e-12)
 # DCD itself: KL from the target's block importance to the best source's
 blocks = result.blocks(result.top1)
-kl = np.sum(blocks["target_w"] * (np.log(blocks["target_w"] + EPS)
-                                  - np.log(blocks["source_w"] + EPS)))
 best = result.best_source(result.top1)
-np.testing.assert_allclose(kl, result.divergence.loc[result.top1, best],
+np.testing.assert_allclose(kl(blocks["target_w"], blocks["source_w"]),
+                           result.divergence.loc[result.top1, best],
                            rtol=1e-9)
-print("softmin, utilities, scores and DCD by hand agree with select")
+print("softmin, utilities, scores and DCD agree with select")
 
 # %% [markdown]
 # ## Why this model
@@ -327,9 +332,10 @@ plt.show()
 # profile, and re-scores the zoo; over {glue:text}`ch8_n_boot` resamples, each model's share of
 # wins is its top-1 probability.
 #
-# We rebuild that bootstrap from scratch: per model, the normalised per-image scalars
-# $q_l(x) = c_l(x) / \sum_k c_k(x)$, their mean over a resample, the z-scored softmax of chapter 5,
-# KL against every source, the softmin and the utilities. The per-image scalars are in the small
+# We rebuild that bootstrap: per model, the normalised per-image scalars
+# $q_l(x) = c_l(x) / \sum_k c_k(x)$ and their mean over a resample, by hand; then, with the
+# library, the importance (chapter 4), DCD against every source (chapter 5), the softmin and the
+# utilities (chapter 6). The per-image scalars are in the small
 # profile store that `select` wrote under `work_dir` (`result.info["target_stores"]`).
 
 # %% tags=["nbval-check-output"]
@@ -349,14 +355,10 @@ for i, m in enumerate(models):
     c = target_scalars(m)
     q = c / c.sum(axis=1, keepdims=True)  # (n, L)
     p = q[idx].mean(axis=1)  # (B, L): one profile per resample
-    z = (p - p.mean(1, keepdims=True)) / (p.std(1, keepdims=True) + EPS)
-    w = np.exp(ETA * (z - z.max(1, keepdims=True)))
-    w /= w.sum(1, keepdims=True)
+    w = block_importance(p, ETA)  # (B, L)
     w_s = result.source_importance[m].to_numpy()  # (S, L)
-    d = np.sum(w[:, None] * (np.log(w[:, None] + EPS)
-                             - np.log(w_s[None] + EPS)), axis=-1)
-    a = np.exp(-GAMMA * (d - d.min(1, keepdims=True)))
-    a /= a.sum(1, keepdims=True)  # (B, S)
+    d = kl(w[:, None], w_s[None])  # (B, S): DCD of every source
+    a = softmin_weights(d, GAMMA, axis=-1)  # (B, S)
     boot[i] = a @ u.loc[m].to_numpy()
 winners = pd.Series(np.array(models)[boot.argmax(axis=0)])
 p_top1 = winners.value_counts().reindex(models, fill_value=0) / N_BOOT
@@ -365,7 +367,7 @@ np.testing.assert_allclose(p_top1[ranked.index], ranked["p_top1"],
 lo = pd.Series(np.percentile(boot, 2.5, axis=1), index=models)
 np.testing.assert_allclose(lo[ranked.index], ranked["score_lo"],
                            rtol=1e-9)
-print("bootstrap top-1 probabilities and intervals by hand agree")
+print("the rebuilt bootstrap's top-1 probabilities and intervals agree")
 
 # %% [markdown]
 # The same resampling at smaller sizes gives a curve: the probability $P_k$ that the chosen model is
@@ -689,8 +691,8 @@ print("the store's settings:", {k_: man[k_] for k_ in (
 store_m = WORK / "store_without_model"
 shutil.copytree(store.path, store_m, ignore=lambda d, names: [
     x for x in names if x == model_slug(ADD_MODEL)])
-bench_m = dataclasses.replace(
-    held_out, wide=held_out.wide.drop(index=ADD_MODEL))
+bench_m = held_out.subset(
+    models=[m for m in held_out.models if m != ADD_MODEL])
 before_m = vlmsel.select(folder, zoo="mini", profiles=store_m,
                          benchmark=bench_m, n_images=N_IMAGES,
                          n_boot=N_BOOT, seed=SEED, device=DEVICE,
@@ -711,7 +713,7 @@ diff = max(float(np.max(np.abs(
     / store.block_scalars(ADD_MODEL, t))) for t in sources)
 # its ground truth: the row we removed (see the text)
 row = held_out.wide.loc[[ADD_MODEL]]
-bench_m2 = dataclasses.replace(bench_m, wide=pd.concat([bench_m.wide, row]))
+bench_m2 = held_out.with_table(pd.concat([bench_m.wide, row]))
 after_m = vlmsel.select(folder, zoo="mini", profiles=store_m,
                         benchmark=bench_m2, n_images=N_IMAGES,
                         n_boot=N_BOOT, seed=SEED, device=DEVICE,
@@ -761,8 +763,8 @@ glue("ch8_n_short", len(shortlist), display=False)
 store_s = WORK / "store_without_source"
 shutil.copytree(store.path, store_s, ignore=lambda d, names: [
     x for x in names if x.rsplit(".", 1)[0] == ADD_SOURCE])
-bench_s = dataclasses.replace(
-    held_out, wide=held_out.wide.drop(columns=ADD_SOURCE))
+bench_s = held_out.subset(
+    datasets=[d for d in held_out.datasets if d != ADD_SOURCE])
 short = dict(zoo="mini", models=shortlist, n_images=N_IMAGES,
              n_boot=N_BOOT, seed=SEED, device=DEVICE,
              work_dir=WORK / "cache", show_progress=False)
@@ -781,7 +783,7 @@ add_source_gt_s = time.perf_counter() - t0
 column = gt_s.set_index("model")["acc1"].rename(ADD_SOURCE).round(4)
 np.testing.assert_allclose(column[shortlist],
                            bench.wide.loc[shortlist, ADD_SOURCE], atol=1e-4)
-bench_s2 = dataclasses.replace(bench_s, wide=bench_s.wide.join(column))
+bench_s2 = bench_s.with_table(bench_s.wide.join(column))
 after_s = vlmsel.select(folder, profiles=store_s, benchmark=bench_s2,
                         **short)
 # the same shortlist ranked from the committed store: identical

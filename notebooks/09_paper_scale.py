@@ -16,6 +16,7 @@
 # ---
 
 # %% [markdown]
+# (ch-paper-scale)=
 # # 9. Reproducing at paper scale on a GPU (Colab)
 #
 # [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/vlmsel/vlmsel/blob/main/notebooks/09_paper_scale.ipynb)
@@ -73,6 +74,8 @@ import io
 import json
 import os
 import shlex
+import subprocess
+import sys
 import tarfile
 import tempfile
 import time
@@ -93,15 +96,17 @@ from PIL import Image
 
 from vlmsel import plotting
 from vlmsel.cli import main as vlmsel_cli
+from vlmsel.data.benchmarks import OPENCLIP_COLUMNS
+from vlmsel.data.lovm import lovm_datasets
 from vlmsel.data.tasks import lovm_dataset_specs
+from vlmsel.data.zoo import load_model, load_zoo
 from vlmsel.files import sha256_file
-from vlmsel.data.benchmarks import OPENCLIP_COLUMNS, lovm_datasets
 from vlmsel.mini.tasks import make_task_data
+from vlmsel.profiles.compute import (PASSES_PER_POINT, THROUGHPUT_GFLOPS,
+                                     ProfileSettings, plan_profiles,
+                                     plan_table)
 from vlmsel.profiles.registry import fetch_store, registry
 from vlmsel.profiles.store import ProfileStore
-from vlmsel.profiles.compute import (PASSES_PER_POINT, THROUGHPUT_GFLOPS,
-                              ProfileSettings, plan_profiles, plan_table)
-from vlmsel.data.zoo import load_model, load_zoo
 
 plotting.use_style()
 torch.set_num_threads(N_THREADS)
@@ -295,7 +300,7 @@ glue("ch9_mem_64", at64_gb, display=False)
 # %% [markdown]
 # Each path point of ViT-B-32 costs {glue:text}`ch9_mem_mb_point:.0f` MB (measured); with the
 # default chunk of 64 points the process would peak near {glue:text}`ch9_mem_64:.1f` GB
-# (extrapolated; `benchmarks/README.md` has fuller measurements of the same kind). Larger models
+# (extrapolated; `perf/README.md` has fuller measurements of the same kind). Larger models
 # need more per point. To say how much without a GPU, we count the elements of every intermediate
 # output of one image through each image tower, on PyTorch's `meta` device (no memory, no weights),
 # and **assume** that a point's memory is proportional to that count, with the constant measured
@@ -636,8 +641,9 @@ for nb in chapters:
 #
 # Users of `vlmsel select` should not have to spend GPU days on the source profiles: a published
 # store is downloaded instead. A published store is a `.tar.gz` archive of the store folder, listed
-# in a registry with its URL, sha256 and size (`vlmsel/resources/profile_stores.json`; the registry
-# lists only the mini world's store so far). `fetch_store` downloads the archive, checks the sha256
+# in a registry with its URL, sha256 and size (`vlmsel/resources/profile_stores.json`; no store of
+# a real zoo is listed there yet, and the mini world registers its committed store in code, with
+# `vlmsel.profiles.registry.register_store`). `fetch_store` downloads the archive, checks the sha256
 # before anything is written, unpacks it safely into the cache, and `select` then finds it by the
 # zoo's name. We do all of it with the CI store, with a `file://` URL standing in for the real one:
 
@@ -670,7 +676,7 @@ glue("ch9_archive_kb", entry["bytes"] / 1024, display=False)
 # 3. add an entry like the one above (`zoo`, `url`, `sha256` from `sha256sum` or
 #    `vlmsel.files.sha256_file`, `bytes`, `root` = the folder inside the archive, and a
 #    `description` with $N$, $n$, the date and the versions) to `vlmsel/resources/profile_stores.json`,
-#    before the `mini` entry, in a pull request.
+#    in a pull request.
 #
 # After that, `vlmsel select --images DIR --zoo openclip48` (no `--profiles`) downloads and verifies
 # the store once and uses it. Until then, users pass the folder: `--profiles STORE`.

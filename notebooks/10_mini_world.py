@@ -16,6 +16,7 @@
 # ---
 
 # %% [markdown]
+# (ch-mini-world)=
 # # 10. Lab: a mini world you can train
 #
 # [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/vlmsel/vlmsel/blob/main/notebooks/10_mini_world.ipynb)
@@ -79,9 +80,9 @@ from vlmsel.data.benchmarks import load_benchmark
 from vlmsel.mini import captions, tasks
 from vlmsel.mini.groundtruth import compute_groundtruth, summary
 from vlmsel.mini.models import MINI_ZOO, get_spec, mini_tokenizer, model_dir
-from vlmsel.mini.world import default_mini_dir
 from vlmsel.mini.scenes import sample_scenes
 from vlmsel.mini.training import MIXTURES, train
+from vlmsel.mini.world import default_mini_dir
 
 torch.set_num_threads(N_THREADS)
 plotting.use_style()

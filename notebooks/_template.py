@@ -12,6 +12,7 @@
 # ---
 
 # %% [markdown]
+# (ch-name)=
 # # N. Chapter title (one idea)
 #
 # [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/vlmsel/vlmsel/blob/main/notebooks/NN_name.ipynb)
@@ -20,7 +21,8 @@
 #
 # - ...
 #
-# (Template for new chapters: copy to `notebooks/NN_name.py`, replace NN_name in the badge, run
+# (Template for new chapters: copy to `notebooks/NN_name.py`, replace NN_name in the badge and
+# `ch-name` in the label above the title (what cross-references point at), run
 # `make sync` to create the paired .ipynb, and add it to `_toc.yml`. Conventions: code lines at most
 # ~84 characters; every number in the prose glued with `myst_nb.glue`; every figure has labelled axes
 # and an italic caption line below it; cells whose small outputs must not drift are tagged

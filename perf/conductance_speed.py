@@ -15,8 +15,8 @@ too), ``torch.cuda.max_memory_allocated`` on GPU. Times exclude model creation a
 forward. Run on a quiet machine: timings of identical runs vary by up to 1.7x on shared VMs, so compare
 the ratios of one run.
 
-    python benchmarks/conductance_speed.py --model ViT-B-32 --n-images 8 --n-steps 20
-    python benchmarks/conductance_speed.py --model ViT-L-14 --n-images 25 --n-steps 50 --device cuda --dtype bf16
+    python perf/conductance_speed.py --model ViT-B-32 --n-images 8 --n-steps 20
+    python perf/conductance_speed.py --model ViT-L-14 --n-images 25 --n-steps 50 --device cuda --dtype bf16
 
 Prints the table, the ratios captum/vlmsel and vlmsel/floor, and the largest difference between the
 block scalars of vlmsel and captum.

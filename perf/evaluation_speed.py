@@ -7,7 +7,7 @@ random modelGPT-style text features (LOVM's real ones cover only 35 models). Eve
 the 10000-resample bootstrap. Targets (issue 4): all fixed-hyperparameter methods together under 5 s,
 everything including nested eta/gamma and feature-subset selection under 60 s.
 
-Run:  python benchmarks/evaluation_speed.py [--repeats 2]
+Run:  python perf/evaluation_speed.py [--repeats 2]
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Calibrate the profiling cost model: measured wall time of one (model, dataset) vs the estimate.
 
-    python benchmarks/profile_cost.py --model "ViT-B-32 laion2b_s34b_b79k" --n-images 25 --n-steps 50
+    python perf/profile_cost.py --model "ViT-B-32 laion2b_s34b_b79k" --n-images 25 --n-steps 50
 
 Builds the model with random weights (offline), profiles ``N`` random images in one
 ``block_conductance`` call (as ``vlmsel profile`` does) and prints the wall time, the work

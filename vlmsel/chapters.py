@@ -71,11 +71,11 @@ def open_world(benchmark: str = "mini", profile_store: str | os.PathLike | None 
         entry = store_for_zoo(benchmark)
         if entry is None:
             raise FileNotFoundError(f"no published profile store for benchmark {benchmark!r}: pass profile_store=")
-        store = ProfileStore(fetch_store(entry.name))
+        store, where = ProfileStore(fetch_store(entry.name)), f"the published store `{entry.name}`"
     elif not Path(profile_store).is_dir() and str(profile_store) in registry():
-        store = ProfileStore(fetch_store(str(profile_store)))
+        store, where = ProfileStore(fetch_store(str(profile_store))), f"the published store `{profile_store}`"
     else:
-        store = ProfileStore(profile_store)
+        store, where = ProfileStore(profile_store), f"the store `{Path(profile_store).name}`"
     bench = full.covered_by(store)
     dropped = tuple(m for m in full.models if m not in bench.models and m in set(store.models))
     n_m, n_d = len(bench.models), len(bench.datasets)
@@ -83,10 +83,10 @@ def open_world(benchmark: str = "mini", profile_store: str | os.PathLike | None 
     settings = f"{first['n_images']} images per task, {first['n_steps']} integration steps"
     if benchmark == "mini":
         description = (f"**the mini world**: {n_m} tiny CLIP models trained in this project, on {n_d} generated "
-                       f"tasks; profiles from its published store `{Path(store.path).name}` ({settings}).")
+                       f"tasks; profiles from {where} ({settings}).")
         label = "mini world"
     else:
-        description = (f"**real open_clip profiles** from the store `{Path(store.path).name}`: {n_m} models of the "
+        description = (f"**real open_clip profiles** from {where}: {n_m} models of the "
                        f"`{benchmark}` benchmark on {n_d} datasets ({settings}).")
         label = f"{benchmark} (real profiles)"
     return World(bench, store, dropped, description, label)

@@ -1,7 +1,8 @@
-"""Layer conductance of every block of a CLIP image encoder, in one pass (spec sections 1-3).
+"""Layer conductance of every block of a CLIP image encoder, in one pass.
 
-Chapter 2, "Conductance from scratch", teaches the algorithm; chapter 3, "Conductance inside a CLIP
-image encoder", the blocks and the block scalars. Modules:
+The method page defines it (:ref:`method-objective` to :ref:`method-block-scalars`); the chapter
+:ref:`ch-conductance` teaches the algorithm, the chapter :ref:`ch-clip-encoder` the blocks and the block
+scalars. Modules:
 
 - :mod:`vlmsel.conductance.options` -- the names of every option (methods, rules, baselines, scalars), torch-free.
 - :mod:`vlmsel.conductance.blocks` -- which modules are the blocks of each open_clip visual tower
@@ -31,3 +32,7 @@ def __getattr__(name: str):
 
         return getattr(importlib.import_module(f"vlmsel.conductance.{_EXPORTS[name]}"), name)
     raise AttributeError(f"module 'vlmsel.conductance' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_EXPORTS})

@@ -1,8 +1,8 @@
 """The blocks of a visual tower: which modules the conductance engine hooks, in forward order.
 
-Taught in chapter 3, "Conductance inside a CLIP image encoder". A *block* ``l`` is a module whose
+Taught in the chapter :ref:`ch-clip-encoder`. A *block* ``l`` is a module whose
 output ``h_l(x)`` is a complete cut of the visual tower: everything downstream of it depends on the
-input image only through ``h_l``. The spec (section "Notation") fixes them per tower family:
+input image only through ``h_l``. The method page (:ref:`method-notation`) fixes them per tower family:
 
 =========================================  ============================================  ==========
 open_clip visual tower                     blocks (``granularity="block"``)              kind
@@ -20,7 +20,7 @@ its four ``trunk.stages[s]`` (kind ``"stage"``); the single-resolution towers (V
 have no stages and keep their blocks.
 
 The *kind* says what the block's output is made of, which decides whether the ``"branch"`` scalar
-(spec section 3) is defined:
+(:ref:`method-block-scalars`) is defined:
 
 - ``"residual"``: ``h_l = h_in + branch(h_in)`` with an identity shortcut, so the residual
   increment ``h_l - h_in`` is the branch output (for open_clip's ``ResidualAttentionBlock`` it is

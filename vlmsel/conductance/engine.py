@@ -1,7 +1,8 @@
 """Layer conductance of every block of a visual tower, from one set of forward and backward passes.
 
-The algorithm is taught in chapter 2, "Conductance from scratch"; the blocks and the four block
-scalars in chapter 3, "Conductance inside a CLIP image encoder". Spec sections 1-3.
+The algorithm is taught in the chapter :ref:`ch-conductance`; the blocks and the four block
+scalars in the chapter :ref:`ch-clip-encoder`. The method page defines it (:ref:`method-objective` to
+:ref:`method-block-scalars`).
 
 For images ``x`` (N, 3, H, W), baselines ``x'``, path points ``α_0 < ... < α_n`` (:func:`path_alphas`),
 an objective ``F`` (default ``||encode_image(x, normalize=False)||_2``) and every block ``l`` with output
@@ -23,7 +24,7 @@ current chunk touches and are reduced to block scalars as soon as an image's pat
 Peak memory therefore grows with ``internal_batch_size`` (activations of one chunk plus
 ``O(internal_batch_size * sum_l D_l)`` for outputs, gradients and running sums), never with ``N`` or ``n_steps``.
 
-Outputs per image and block (spec section 3): ``abs = sum_j |Cond_{l,j}|``, ``l2 = ||Cond_l||_2``,
+Outputs per image and block (:ref:`method-block-scalars`): ``abs = sum_j |Cond_{l,j}|``, ``l2 = ||Cond_l||_2``,
 ``signed = sum_j Cond_{l,j}``, and ``branch``, the signed conductance of the residual increment
 ``h_l - h_in`` (the block's output minus its input; NaN for bottleneck and stage blocks), plus ``F(x)``,
 ``F(x')`` and the completeness gap ``signed - (F(x) - F(x'))``. By completeness every residual-stream
@@ -62,7 +63,7 @@ class ConductanceResult:
     ----------
     block_names : (L,) str array, block module paths in forward order (see :func:`discover_blocks`).
     block_kinds : (L,) str array, ``"residual"``, ``"bottleneck"`` or ``"stage"``.
-    scalars : dict ``{"abs", "l2", "signed", "branch"} -> (N, L)`` float64 arrays (spec section 3);
+    scalars : dict ``{"abs", "l2", "signed", "branch"} -> (N, L)`` float64 arrays (:ref:`method-block-scalars`);
         ``"branch"`` is NaN in the columns of blocks whose kind is not ``"residual"``.
     f_x : (N,) ``F(x)``, the objective at the images.
     f_baseline : (N,) ``F(x')``, the objective at the baselines.

@@ -1,11 +1,10 @@
 """The scalar ``F(x)`` whose change along the path conductance distributes over the neurons of a block.
 
-Taught in chapter 2, "Conductance from scratch" (the label-free norm) and chapter 3, "Conductance inside
-a CLIP image encoder" (why the norm, and the task-aware alternative). An objective is any callable
+Taught in the chapter :ref:`ch-conductance` (the label-free norm) and the chapter :ref:`ch-clip-encoder` (why the norm, and the task-aware alternative). An objective is any callable
 ``objective(embedding) -> values`` mapping the unnormalised image embeddings
 ``f(x) = model.encode_image(x, normalize=False)`` of shape (B, E) to one value per image, shape (B,).
 
-- :func:`embedding_norm` -- ``F(x) = ||f(x)||_2``, the spec's default (it ignores the task's classes,
+- :func:`embedding_norm` -- ``F(x) = ||f(x)||_2``, the default (:ref:`method-objective`) (it ignores the task's classes,
   so a profile depends only on the task's images).
 - :func:`zs_max_logit` -- the largest zero-shot logit of the image against a task's class prompts,
   ``F(x) = scale * max_c <f(x)/||f(x)||, w_c>`` (still label-free, but task-aware); ``w`` is a zero-shot

@@ -1,6 +1,6 @@
 """The straight-line path from a baseline image to the image: where it starts and where it is sampled.
 
-Taught in chapter 2, "Conductance from scratch". Conductance integrates along
+Taught in the chapter :ref:`ch-conductance`. Conductance integrates along
 ``x(α) = x' + α (x - x')`` for ``α`` in ``[0, 1]``; the engine evaluates the network at ``n_steps + 1``
 points ``α_0 < α_1 < ... < α_n`` and sums over the ``n_steps`` steps between consecutive points.
 
@@ -10,7 +10,7 @@ points ``α_0 < α_1 < ... < α_n`` and sums over the ``n_steps`` steps between 
   ``"riemann_trapezoid"`` the uniform grid ``0, 1/n, ..., 1`` (computed, as captum does, with
   ``torch.linspace`` in float32 and converted to Python floats).
 - :func:`make_baseline` gives ``x'``: ``"zeros"`` (the zero tensor in the model's normalised input space,
-  i.e. the mean image; spec default), ``"black"`` (an all-black image, normalised with the model's
+  i.e. the mean image; the default), ``"black"`` (an all-black image, normalised with the model's
   mean/std) or ``"blur"`` (the image itself under a strong Gaussian blur).
 - :func:`path_points` builds the images ``x(α)`` for any list of (image, alpha) pairs, with the same
   arithmetic as captum (``x' + α (x - x')`` in the images' dtype), so both see identical inputs.

@@ -1,6 +1,6 @@
 """captum's ``LayerConductance`` on one block: the independent reference the engine is checked against.
 
-Used by chapter 2, "Conductance from scratch" (to show that the engine equals captum block by block),
+Used by the chapter :ref:`ch-conductance` (to show that the engine equals captum block by block),
 by the tests and by ``benchmarks/conductance_speed.py``. captum computes one block per call and repeats
 the forward passes for every block; :func:`vlmsel.conductance.block_conductance` computes all blocks
 from one set of passes. captum is an optional dependency (``pip install vlmsel[captum]``).

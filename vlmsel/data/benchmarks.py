@@ -15,7 +15,7 @@ name                    models x data    source
 
 open_clip's table reports one metric per dataset: top-1 accuracy, except mean per-class recall for
 ``flowers`` and ``pets`` (see ``Benchmark.notes``). Never mix tables within one experiment: SWAB's
-numbers for the same 35 models differ from LOVM's (chapter 1 of the book shows by how much).
+numbers for the same 35 models differ from LOVM's (the chapter :ref:`ch-benchmarks` shows by how much).
 
 Other worlds add their own benchmark with :func:`register_benchmark` (the mini world does so through
 the ``vlmsel.worlds`` entry point, :mod:`vlmsel.plugins`), and :func:`load_benchmark` then knows it by name.

@@ -12,7 +12,7 @@ Every image that enters vlmsel goes through :func:`to_rgb`, which turns whatever
 
 A file that is not a readable image raises :class:`ImageReadError` naming the file.
 
-Used by :mod:`vlmsel.data.tasks` (chapter 8: folders of your own images; chapter 9: the real datasets).
+Used by :mod:`vlmsel.data.tasks` (folders of your own images, :ref:`ch-select`; the real datasets, :ref:`ch-paper-scale`).
 """
 
 from __future__ import annotations

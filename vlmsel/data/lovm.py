@@ -107,7 +107,7 @@ def modelgpt_features() -> pd.DataFrame:
 
     Columns: ``model, dataset`` and the 7 text-derived scores ``IN-score, text-f1, text-acc1,
     intraclass_sim, inter_close, intra_close, superclass_metric`` (no ground-truth columns: those come from
-    :func:`load_benchmark`, so a baseline cannot read the target's accuracy by accident).
+    :func:`vlmsel.data.benchmarks.load_benchmark`, so a baseline cannot read the target's accuracy by accident).
     """
     table = pd.read_csv(fetch("lovm/modelGPT/eval_table_features.csv"))
     out = table[["model_fullname", "dataset", *MODELGPT_FEATURES]].rename(columns={"model_fullname": "model"})

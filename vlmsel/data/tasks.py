@@ -1,7 +1,7 @@
 """Tasks: the 23 LOVM datasets, any folder of images, and a reproducible sample of N images from each.
 
 A *task* is a source of images, optionally with labels, class names and prompt templates. The method
-needs only a few unlabeled images per task (``N = 25`` by default, SPEC section "Notation"); zero-shot
+needs only a few unlabeled images per task (``N = 25`` by default, :ref:`method-notation`); zero-shot
 evaluation (:mod:`vlmsel.data.zeroshot`) also needs the labels, class names and templates.
 
 Where the images come from (:func:`open_task`, in this order):
@@ -24,7 +24,7 @@ Labels of a folder are the names of its top-level subfolders when every image li
 every time, in the same order (a smaller ``n`` gives a prefix of a larger one), each recorded with its
 id and the sha256 of its bytes.
 
-Taught in chapter 9, "Reproducing at paper scale on a GPU" (datasets) and chapter 8 (folders of your own images).
+Taught in the chapter :ref:`ch-paper-scale` (datasets) and :ref:`ch-select` (folders of your own images).
 """
 
 from __future__ import annotations
@@ -76,12 +76,12 @@ class DatasetSpec:
 
     @property
     def classnames(self) -> list[str]:
-        """LOVM's class names, in label order (:func:`vlmsel.data.benchmarks.lovm_classnames`)."""
+        """LOVM's class names, in label order (:func:`vlmsel.data.lovm.lovm_classnames`)."""
         return lovm_classnames(self.name)
 
     @property
     def templates(self) -> list[str]:
-        """LOVM's prompt templates with ``{c}`` (:func:`vlmsel.data.benchmarks.lovm_templates`)."""
+        """LOVM's prompt templates with ``{c}`` (:func:`vlmsel.data.lovm.lovm_templates`)."""
         return lovm_templates(self.name)
 
 

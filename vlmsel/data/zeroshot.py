@@ -1,6 +1,6 @@
 """Zero-shot classification accuracy of a CLIP-style model, as CLIP_benchmark computes it.
 
-This is how the ground truth of a benchmark is made (chapter 1; chapter 10 for the mini world): each class gets one
+This is how the ground truth of a benchmark is made (:ref:`ch-benchmarks`; :ref:`ch-mini-world` for the mini world): each class gets one
 text embedding, the mean of the normalised embeddings of its prompts (``template.format(c=name)``),
 renormalised; an image is assigned the class whose embedding has the largest cosine with the image's
 normalised embedding. Two metrics come out, the same two that LOVM's table holds:
@@ -10,8 +10,8 @@ normalised embedding. Two metrics come out, the same two that LOVM's table holds
   classes (scikit-learn's ``balanced_accuracy_score``, which CLIP_benchmark uses).
 
 A user adds a model to a zoo, or a source dataset to a benchmark, by running :func:`evaluate_zero_shot`
-with the dataset's LOVM class names and templates (:func:`vlmsel.data.benchmarks.lovm_classnames`,
-:func:`vlmsel.data.benchmarks.lovm_templates`). The function works for any object with ``encode_image``
+with the dataset's LOVM class names and templates (:func:`vlmsel.data.lovm.lovm_classnames`,
+:func:`vlmsel.data.lovm.lovm_templates`). The function works for any object with ``encode_image``
 and ``encode_text`` (open_clip models, or the tiny models of the mini world) and any tokenizer that maps
 ``list[str]`` to a ``LongTensor (B, context_length)``.
 """

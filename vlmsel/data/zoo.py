@@ -26,7 +26,7 @@ builds every model with the activation that produced its published numbers
 ``-quickgelu`` rows are separate models). Models outside the published table get the activation their
 weights were trained with (open_clip's ``quick_gelu`` flag of the tag).
 
-Taught in chapter 9, "Reproducing at paper scale on a GPU" (the zoos of chapter 1).
+Taught in the chapter :ref:`ch-paper-scale` (the zoos of :ref:`ch-benchmarks`).
 """
 
 from __future__ import annotations
@@ -419,7 +419,7 @@ def load_model(
         them if needed) or build the same architecture with random weights (``False``: offline, for
         tests and CI; the weights are seeded by :func:`init_seed` of ``seed`` and the name).
     device : ``"cpu"``, ``"cuda"``, ``"auto"`` (:func:`resolve_device`), or ``"meta"`` (structure only).
-    precision : one of :data:`PRECISIONS` (default ``"fp32"``).
+    precision : one of :data:`vlmsel.conductance.options.PRECISIONS` (default ``"fp32"``).
     seed : seed of the random initialisation when ``pretrained=False``.
     with_tokenizer : also build the tokenizer (may need the network for Hugging Face text towers).
     cache_dir : open_clip's download cache (default: Hugging Face's).

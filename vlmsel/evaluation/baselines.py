@@ -20,8 +20,7 @@
   :class:`vlmsel.evaluation.dcd.DcdMethod` with another ``divergence``; :func:`vlmsel.evaluation.methods.make_method`
   builds any method by name.
 
-INB, average rank, random and the oracle are introduced in chapter 1, "The model-selection problem and
-its benchmarks"; chapter 6, "Ranking models by aggregating source ranks", compares every method.
+INB, average rank, random and the oracle are introduced in the chapter :ref:`ch-benchmarks`; the chapter :ref:`ch-ranking` compares every method.
 """
 
 from __future__ import annotations
@@ -183,7 +182,7 @@ class ModelGptLite(Method):
     Parameters
     ----------
     features : DataFrame with columns ``model, dataset`` and feature columns (default:
-        :func:`vlmsel.data.benchmarks.modelgpt_features`, 35 LOVM models x 23 datasets). It must cover every
+        :func:`vlmsel.data.lovm.modelgpt_features`, 35 LOVM models x 23 datasets). It must cover every
         (model, dataset) of the benchmark.
     feature_set : the features used when not nested (default: all seven, fixed in advance).
     nested : choose the feature subset per target among all non-empty subsets of ``feature_set`` by an

@@ -1,4 +1,4 @@
-"""Leave-one-dataset-out evaluation of a model-selection method on a ground-truth benchmark (SPEC section 8).
+"""Leave-one-dataset-out evaluation of a model-selection method on a ground-truth benchmark (:ref:`method-protocol`).
 
 Every dataset of the benchmark is the target once; every other dataset is a source. A method predicts a
 score per model for the target from
@@ -15,10 +15,10 @@ column). Only then does the task carry ``target_acc``, and the result row is fla
 ``uses_target_gt=True``; the CLI prints a note and ``exclude_targets`` drops such targets.
 
 Hyperparameters are fixed, or chosen per target by an inner leave-one-out over the sources only
-(``nested=True`` in :class:`vlmsel.method.scoring.DcdMethod` and :class:`vlmsel.evaluation.baselines.ModelGptLite`).
+(``nested=True`` in :class:`vlmsel.evaluation.dcd.DcdMethod` and :class:`vlmsel.evaluation.baselines.ModelGptLite`).
 
 Metrics per target and their means with seeded bootstrap intervals over targets come from
-:mod:`vlmsel.evaluation.metrics`. Taught in chapter 6, "Ranking models by aggregating source ranks".
+:mod:`vlmsel.evaluation.metrics`. Taught in the chapter :ref:`ch-ranking`.
 """
 
 from __future__ import annotations

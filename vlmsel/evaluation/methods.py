@@ -1,6 +1,6 @@
 """Every selection method by its table name: the baselines, DCD and DCD's divergence ablations.
 
-:func:`make_method` is what ``vlmsel evaluate --method ...`` and the chapters call; :data:`METHODS` lists
+:func:`make_method` is what ``vlmsel evaluate --method ...`` and the chapters call; :data:`vlmsel.evaluation.options.METHODS` lists
 the names. Method options (eta, gamma, ...) are a :class:`vlmsel.method.options.MethodOptions` or keywords.
 """
 
@@ -21,7 +21,7 @@ def make_method(name: str, *, profiles: Any = None, **options: Any) -> Method:
 
     Parameters
     ----------
-    name : one of :data:`METHODS`: ``inb, avg_rank, random, oracle_sim, modelgpt_lite[_nested], dcd,
+    name : one of :data:`vlmsel.evaluation.options.METHODS`: ``inb, avg_rank, random, oracle_sim, modelgpt_lite[_nested], dcd,
         dcd_coverage, dcd_js, dcd_sym_kl, dcd_cosine`` (each DCD name also with ``_nested``).
     profiles : :class:`~vlmsel.profiles.pooling.Profiles` or :class:`~vlmsel.profiles.store.ProfileStore`;
         required by the DCD methods.

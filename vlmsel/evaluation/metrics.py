@@ -1,4 +1,4 @@
-"""How good is a predicted ranking of models on one target dataset (SPEC section 8).
+"""How good is a predicted ranking of models on one target dataset (:ref:`method-metrics`).
 
 Every metric compares a predicted score per model (higher = predicted better) with the ground-truth
 accuracy per model on the target:
@@ -20,8 +20,8 @@ accuracy per model on the target:
 
 :func:`bootstrap_ci` gives a seeded 95% percentile bootstrap interval of a mean over target datasets.
 
-Taught in chapter 1, "The model-selection problem and its benchmarks" (each metric built by hand on a
-toy ranking); used for every result of chapter 6, "Ranking models by aggregating source ranks".
+Taught in the chapter :ref:`ch-benchmarks` (each metric built by hand on a
+toy ranking); used for every result of the chapter :ref:`ch-ranking`.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Model-specific rank aggregation: from source accuracies and softmin weights to a ranking (SPEC section 7).
+"""Model-specific rank aggregation: from source accuracies and softmin weights to a ranking (:ref:`method-aggregation`).
 
 Each source dataset ``S`` has ground truth for every model of the zoo. It is turned into a utility:
 
@@ -14,7 +14,7 @@ own (model-specific) weights ``alpha_m(S | T)`` from :mod:`vlmsel.method.similar
 
 The predicted ranking sorts ``s_hat`` in descending order, ties broken by model name.
 
-Taught in chapter 6, "Ranking models by aggregating source ranks".
+Taught in the chapter :ref:`ch-ranking`.
 """
 
 from __future__ import annotations

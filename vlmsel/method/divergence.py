@@ -1,4 +1,4 @@
-"""Divergences between two tasks' block importances, for one model (SPEC section 6).
+"""Divergences between two tasks' block importances, for one model (:ref:`method-dcd`).
 
 The Directional Conductance Divergence asks how well a source task ``S`` covers the blocks that matter
 for a target task ``T``, for model ``m``:
@@ -22,7 +22,7 @@ Single-pair functions broadcast over leading axes (..., L). :func:`pairwise_dive
 model's divergence for every (source, target) pair of datasets at once, shape (n_models, S, T).
 Zero-padded blocks (zero in ``p`` and ``w``) add exactly 0 to every divergence.
 
-Taught in chapter 5, "Directional Conductance Divergence".
+Taught in the chapter :ref:`ch-dcd`.
 """
 
 from __future__ import annotations

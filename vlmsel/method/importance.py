@@ -1,4 +1,4 @@
-"""Block importance: which blocks matter for a task, as a sharpened distribution (SPEC section 5).
+"""Block importance: which blocks matter for a task, as a sharpened distribution (:ref:`method-importance`).
 
 A task profile ``p`` (a distribution over the blocks of one model, :mod:`vlmsel.profiles.pooling`) is nearly
 uniform when blocks share conductance evenly, so its differences between tasks are small. The
@@ -14,7 +14,7 @@ Every function works on the last axis and accepts any leading axes (models, data
 boolean ``mask`` marks the real blocks of zero-padded profiles (:class:`vlmsel.profiles.pooling.Profiles`):
 statistics use real blocks only and padded blocks get weight exactly 0.
 
-Taught in chapter 4, "Task profiles and block importance" (the entropy-regularised alignment).
+Taught in the chapter :ref:`ch-profiles` (the entropy-regularised alignment).
 """
 
 from __future__ import annotations
@@ -79,7 +79,7 @@ def block_importance(
     mask: np.ndarray | None = None,
     eps: float = DEFAULT_EPS,
 ) -> np.ndarray:
-    """Block-importance distribution ``w`` of task profiles (SPEC section 5).
+    """Block-importance distribution ``w`` of task profiles (:ref:`method-importance`).
 
     Parameters
     ----------

@@ -1,4 +1,4 @@
-"""Softmin similarity: how much each source task counts when predicting a target, per model (SPEC section 7).
+"""Softmin similarity: how much each source task counts when predicting a target, per model (:ref:`method-similarity`).
 
 For model ``m`` and target ``T`` the weight of source ``S`` is a softmin over the divergences of the
 allowed sources (every dataset but the target, in leave-one-dataset-out):
@@ -8,7 +8,7 @@ allowed sources (every dataset but the target, in leave-one-dataset-out):
 ``gamma = 0`` gives uniform weights (the average-rank baseline); ``gamma -> inf`` puts all weight on the
 closest source. The weights are computed stably (the smallest divergence is subtracted first).
 
-Taught in chapter 5, "Directional Conductance Divergence".
+Taught in the chapter :ref:`ch-dcd`.
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ large models; the mini world is a miniature of the real benchmark in which *ever
 models trained contrastively on image-caption pairs, tasks with class names and prompt templates,
 zero-shot ground truth and conductance profiles, all reproducible on 2 CPU cores.
 
-Modules, each one idea (taught in chapter 10 of the book, "Lab: a mini world you can train"):
+Modules, each one idea (taught in the chapter :ref:`ch-mini-world`):
 
 - :mod:`vlmsel.mini.scenes` -- seeded 64x64 scenes (shapes, colours, counts, textures, digits) and their pixels
 - :mod:`vlmsel.mini.captions` -- scenes described in words, in several caption styles; the vocabulary

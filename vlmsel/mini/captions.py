@@ -7,7 +7,7 @@ styles*: ``"full"`` names every attribute of a scene, ``"colour"`` / ``"shape"``
 alt-text) and ``"noisy"`` is a full caption with dropped and replaced words. A pretraining mixture
 (:mod:`vlmsel.mini.training`) is a weighting of these styles. Every word any caption, class name or
 prompt template uses is in :data:`VOCABULARY`, the fixed word list of the tokenizer
-(:mod:`vlmsel.mini.tokenizer`). Taught in chapter 10 of the book, "Lab: a mini world you can train".
+(:mod:`vlmsel.mini.tokenizer`). Taught in the chapter :ref:`ch-mini-world`.
 """
 
 from __future__ import annotations

@@ -5,8 +5,7 @@ class embedding is the renormalised mean of the normalised prompt embeddings) on
 evaluation split (:func:`vlmsel.mini.tasks.make_task_data`, 500 seeded images), and committed as
 ``data/mini/groundtruth.csv`` (tidy: ``model, dataset, acc1, mean_per_class_recall, n``).
 :func:`load_mini_benchmark` turns it into the ``mini`` :class:`~vlmsel.data.benchmarks.Benchmark` whose
-broad task (the INB baseline's reference) is ``broad``. Taught in chapter 10 of the book,
-"Lab: a mini world you can train".
+broad task (the INB baseline's reference) is ``broad``. Taught in the chapter :ref:`ch-mini-world`.
 """
 
 from __future__ import annotations

@@ -16,7 +16,7 @@ folder ``<mini dir>/models/<slug>/`` that open_clip loads by itself::
 with ``open_clip_config.json`` (model and preprocessing config), ``open_clip_model.safetensors``
 (fp16 weights) and ``training.json`` (the training manifest, written last). Use
 :func:`load_mini_model` to get the model, its preprocessing and the right tokenizer in one call.
-Taught in chapter 10 of the book, "Lab: a mini world you can train".
+Taught in the chapter :ref:`ch-mini-world`.
 """
 
 from __future__ import annotations

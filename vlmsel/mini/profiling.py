@@ -9,7 +9,7 @@ Nothing here computes conductance: the mini world only supplies the pipeline's t
   task's evaluation split in memory (ids ``"<task>-<seed>-<index>.png"``, labels = class names).
 
 :func:`profile_mini` runs :func:`vlmsel.profiles.compute.run_profiles` on them (default N = 25 images per task,
-n_steps = 50, the spec's settings). Taught in chapter 10 of the book, "Lab: a mini world you can train".
+n_steps = 50, the method's defaults). Taught in the chapter :ref:`ch-mini-world`.
 """
 
 from __future__ import annotations
@@ -93,7 +93,7 @@ def profile_mini(
 ):
     """Profile trained mini models on mini tasks into ``store`` (default ``<mini dir>/profiles``).
 
-    ``settings`` is a :class:`vlmsel.profiles.compute.ProfileSettings` (default: the spec's, N = 25,
+    ``settings`` is a :class:`vlmsel.profiles.compute.ProfileSettings` (default: the method's, N = 25,
     n_steps = 50, on CPU). Resumable like :func:`vlmsel.profiles.compute.run_profiles`, which does the work.
     """
     settings = settings or ProfileSettings()

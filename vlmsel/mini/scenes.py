@@ -9,7 +9,7 @@ first *sampled* as plain data (:class:`Scene`, every attribute named) from a
 
 The caption generator (:mod:`vlmsel.mini.captions`) describes a :class:`Scene` in words and the
 tasks (:mod:`vlmsel.mini.tasks`) label scenes by one attribute, so images, captions and labels
-always agree. Taught in chapter 10 of the book, "Lab: a mini world you can train".
+always agree. Taught in the chapter :ref:`ch-mini-world`.
 """
 
 from __future__ import annotations

@@ -8,8 +8,7 @@ INB baseline: many classes of several kinds (shapes and digits) on every backgro
 
 The evaluation split of a task is ``n`` images (default 500) with balanced labels, generated from a
 seed derived from the task name, so it is the same on every machine and disjoint from pretraining
-(pretraining uses other seeds and the "train" digits only). Taught in chapter 10 of the book,
-"Lab: a mini world you can train".
+(pretraining uses other seeds and the "train" digits only). Taught in the chapter :ref:`ch-mini-world`.
 """
 
 from __future__ import annotations
@@ -231,12 +230,12 @@ def get_task(name: str) -> MiniTask:
 
 
 def task_classnames(name: str) -> list[str]:
-    """Class names of a task, in label order (as ``vlmsel.data.benchmarks.lovm_classnames``)."""
+    """Class names of a task, in label order (as ``vlmsel.data.lovm.lovm_classnames``)."""
     return list(get_task(name).classnames)
 
 
 def task_templates(name: str) -> list[str]:
-    """Prompt templates of a task, each with ``{c}`` (as ``vlmsel.data.benchmarks.lovm_templates``)."""
+    """Prompt templates of a task, each with ``{c}`` (as ``vlmsel.data.lovm.lovm_templates``)."""
     return list(get_task(name).templates)
 
 

@@ -5,7 +5,7 @@ CLIP's tokenizer arranges by giving the end-of-text token the highest id. This t
 contract with a tiny vocabulary: id 0 is padding, 1 the start token, 2 unknown words, then one id per
 word of :data:`vlmsel.mini.captions.VOCABULARY`, and the end token last (``vocab_size - 1``).
 (``open_clip.get_tokenizer`` on a custom config silently returns the 49k-word CLIP tokenizer, so the
-mini models always use this one.) Taught in chapter 10 of the book, "Lab: a mini world you can train".
+mini models always use this one.) Taught in the chapter :ref:`ch-mini-world`.
 """
 
 from __future__ import annotations

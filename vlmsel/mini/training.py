@@ -15,7 +15,7 @@ world a real problem.
 :func:`train_mini_model` trains one zoo entry with open_clip's ``ClipLoss`` (AdamW, linear warm-up then
 cosine decay), everything seeded: the same spec, seed and thread count give the same weights. It writes
 the model folder described in :mod:`vlmsel.mini.models` atomically, ``training.json`` last.
-Taught in chapter 10 of the book, "Lab: a mini world you can train".
+Taught in the chapter :ref:`ch-mini-world`.
 """
 
 from __future__ import annotations

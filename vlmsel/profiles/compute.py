@@ -1,6 +1,6 @@
 """Profiling a zoo: block conductance of every model on a sample of every task, into a profile store.
 
-This is the expensive step of the method (spec sections 1-3); everything after it reads the store
+This is the expensive step of the method (:ref:`method-conductance`); everything after it reads the store
 (:mod:`vlmsel.profiles.store`). :func:`run_profiles` does, for a zoo and a list of tasks:
 
 1. checks every model name and task before any work (an unknown model or dataset, an empty folder,
@@ -25,8 +25,8 @@ merge by copying model folders.
 that costs about twice a forward), divided by an effective throughput per device type
 (:data:`THROUGHPUT_GFLOPS`; the CPU value was measured, see there).
 
-Taught in chapter 9, "Reproducing at paper scale on a GPU" (the real zoo) and chapter 10 (the mini
-zoo); chapters 4-8 read its store.
+Taught in the chapter :ref:`ch-paper-scale` (the real zoo) and :ref:`ch-mini-world` (the mini
+zoo); the chapters from :ref:`ch-profiles` on read its store.
 """
 
 from __future__ import annotations
@@ -73,7 +73,7 @@ RESULT_FIELD_DEFAULTS: dict[str, Any] = {"autocast": False}
 
 @dataclass(frozen=True)
 class ProfileSettings:
-    """Everything that determines a profile (defaults: the paper's / SPEC's).
+    """Everything that determines a profile (defaults: the method page's, :ref:`method-choices`).
 
     Attributes
     ----------

@@ -1,4 +1,4 @@
-"""Task profiles: how a model spreads its conductance over its blocks on a task (SPEC section 4).
+"""Task profiles: how a model spreads its conductance over its blocks on a task (:ref:`method-profile`).
 
 For one model ``m`` and one task ``t`` the conductance engine gives a block scalar ``c_l(x) >= 0`` for
 every image ``x`` of the task and every block ``l`` (an array of shape ``(N, L_m)``). The task profile is
@@ -14,7 +14,7 @@ zero-padded array ``values`` of shape ``(n_models, n_datasets, L_max)`` plus the
 model. Zero padding is exact for everything downstream: a padded block has zero mass in ``p`` and
 (see :mod:`vlmsel.method.importance`) zero weight in ``w``, so it adds exactly nothing to any divergence.
 
-Taught in chapter 4, "Task profiles and block importance".
+Taught in the chapter :ref:`ch-profiles`.
 """
 
 from __future__ import annotations

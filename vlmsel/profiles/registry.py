@@ -1,7 +1,7 @@
 """Published profile stores: source profiles you download instead of computing.
 
 Selecting a model for your own images (:mod:`vlmsel.recommend.pipeline`) needs the profiles of every zoo model on
-every *source* dataset, which are expensive to compute (chapter 9) and the same for everyone. A
+every *source* dataset, which are expensive to compute (:ref:`ch-paper-scale`) and the same for everyone. A
 published store is a profile store (:mod:`vlmsel.profiles.store`) packed as a ``.tar.gz`` archive, listed
 in ``resources/profile_stores.json`` with its public URL, sha256 and size, exactly like the benchmark
 tables of :mod:`vlmsel.data.upstream`::
@@ -44,7 +44,7 @@ from vlmsel.data.upstream import OFFLINE_ENV, DataFileError, UpstreamFile, downl
 from vlmsel.files import atomic_write, cache_dir, sha256_file
 
 REGISTRY_FORMAT = "vlmsel-profile-registry"
-#: Written into an unpacked store's folder: the archive it came from (its sha256), for later checks.
+#: The file written into an unpacked store's folder, naming the archive it came from (its sha256), for later checks.
 ORIGIN_FILE = ".vlmsel-origin.json"
 
 

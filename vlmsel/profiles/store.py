@@ -22,7 +22,7 @@ The store holds per-image scalars, not profiles: :meth:`ProfileStore.task_profil
 (:mod:`vlmsel.profiles.pooling`) into the :class:`~vlmsel.profiles.pooling.Profiles` that the selection method takes.
 Tests and notebooks can skip the store and build :class:`~vlmsel.profiles.pooling.Profiles` in memory.
 
-Taught in chapter 4, "Task profiles and block importance" (how profiles are stored and reloaded).
+Taught in the chapter :ref:`ch-profiles` (how profiles are stored and reloaded).
 """
 
 from __future__ import annotations

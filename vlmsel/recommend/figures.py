@@ -2,7 +2,7 @@
 
 Each function draws on a given matplotlib axes (or a new figure) and returns it; the result's
 ``plot_*`` methods call them, and :mod:`vlmsel.recommend.report` embeds them in the HTML report.
-Colours come from :data:`vlmsel.plotting.PALETTE`, so the report and the book look alike.
+Colours come from ``vlmsel.plotting.PALETTE``, so the report and the book look alike.
 
 Taught in the chapter "Selecting a model for your own images" (:ref:`ch-select`).
 """

@@ -8,7 +8,7 @@ sources that resemble the images and the block-importance comparison), thumbnail
 the files that were skipped and the settings. Figures and thumbnails are embedded as base64 PNG and the
 styles are inline: the file needs nothing else (no network, no other files) to display.
 
-Taught in chapter 8, "Selecting a model for your own images".
+Taught in the chapter :ref:`ch-select`.
 """
 
 from __future__ import annotations
@@ -204,7 +204,7 @@ def report_html(result, *, top: int = 15, explain: int = 3, title: str = "Which 
 <li><b>Pareto ★</b>: no other model is predicted better and also cheaper (image-tower GFLOPs per image).</li>
 <li><b>Why a model</b>: the sources it leans on and its real accuracy there; if those sources do not look like your
  task, treat the ranking with care.</li>
-<li>Scores rank models; they are not accuracies. Method: arXiv 2602.01346, as implemented in vlmsel (chapter 8 of its book).</li>
+<li>Scores rank models; they are not accuracies. Method: arXiv 2602.01346, as implemented in vlmsel (its book's chapter on selecting a model for your own images).</li>
 </ul></div>
 <h2>Ranking</h2>
 <div class="card">{_ranking_table(result, top)}</div>

@@ -120,7 +120,7 @@ class SelectionResult:
 
     @property
     def stability_message(self) -> str:
-        """One paragraph: is the top-1 choice stable, and if not, what would help."""
+        """Whether the top-1 choice is stable and, if not, what would help (one paragraph)."""
         n, b = len(self.images), self.n_boot
         head = (f"'{self.top1}' is top-1 in {self.p_top1:.0%} of {b} bootstrap resamples of your {n} images")
         if self.stable:

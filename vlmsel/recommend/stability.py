@@ -6,7 +6,7 @@ scalars, so resampling the *images* needs no new conductance: a bootstrap resamp
 zoo (:class:`vlmsel.method.scoring.TargetScorer`). Over ``n_boot`` resamples this gives each model's
 probability of being top-1 and top-5 (:func:`top_k_probabilities`; the top-1 probabilities sum to 1)
 and a 95% interval of its score. The top-1 choice is called *unstable* when its probability is below
-:data:`STABLE_AT` (0.6).
+:data:`vlmsel.recommend.options.STABLE_AT` (0.6).
 
 **How many more images would help** (:func:`images_for_stability`). Resamples of ``k`` images for
 ``k = n/4, n/2, 3n/4, n`` (:func:`curve_sizes`) give the curve ``P_k`` = probability that the chosen
@@ -87,7 +87,7 @@ def images_for_stability(sizes: Sequence[int], p_top1: Sequence[float], threshol
     ----------
     sizes : resample sizes ``k`` (e.g. n/4, n/2, 3n/4, n).
     p_top1 : the chosen model's top-1 probability at each size.
-    threshold : target probability (default :data:`STABLE_AT`).
+    threshold : target probability (default :data:`vlmsel.recommend.options.STABLE_AT`).
     n_boot : resamples behind each probability; probabilities are clipped to
         ``[0.5 / n_boot, 1 - 0.5 / n_boot]`` before the probit.
     """

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from vlmsel import datasets
+from vlmsel.data import tasks
 from vlmsel.data.images import ImageReadError, load_image, to_rgb
 
 
@@ -106,17 +106,17 @@ def test_to_rgb_float_image():
 # ------------------------------------------------------------------------------------------ folders
 def test_sample_is_reproducible_and_recorded(tmp_path):
     root = _folder(tmp_path, n=9)
-    a = datasets.sample(root, 5, seed=3)
-    b = datasets.sample(root, 5, seed=3)
+    a = tasks.sample(root, 5, seed=3)
+    b = tasks.sample(root, 5, seed=3)
     assert a.ids == b.ids and a.sha256 == b.sha256 and len(a) == 5
     assert len(set(a.ids)) == 5  # without replacement
     for i, h in zip(a.ids, a.sha256):
         assert h == hashlib.sha256((root / i).read_bytes()).hexdigest()
-    assert datasets.sample(root, 3, seed=3).ids == a.ids[:3]  # a smaller n is a prefix
-    assert datasets.sample(root, 5, seed=4).ids != a.ids
+    assert tasks.sample(root, 3, seed=3).ids == a.ids[:3]  # a smaller n is a prefix
+    assert tasks.sample(root, 5, seed=4).ids != a.ids
     assert a.task == "task" and a.labels == [i.split("/")[0] for i in a.ids]  # labels = top-level subfolders
     # the whole folder, in any seed, is the same set
-    assert sorted(datasets.sample(root, 9, seed=1).ids) == sorted(datasets.sample(root, 9, seed=2).ids)
+    assert sorted(tasks.sample(root, 9, seed=1).ids) == sorted(tasks.sample(root, 9, seed=2).ids)
 
 
 def test_folder_is_recursive_and_ignores_hidden_files(tmp_path):
@@ -125,56 +125,66 @@ def test_folder_is_recursive_and_ignores_hidden_files(tmp_path):
     _save(Image.new("RGB", (4, 4)), root / "x" / "y" / "deep.jpg")
     (root / ".DS_Store").write_bytes(b"\0\1")
     _save(Image.new("RGB", (4, 4)), root / ".cache" / "thumb.png")
-    task = datasets.open_task(root)
+    task = tasks.open_task(root)
     assert task.source.ids() == ["a.png", "x/y/deep.jpg"]
 
 
 def test_empty_folder_and_too_few_images(tmp_path):
     (tmp_path / "empty").mkdir()
     with pytest.raises(ValueError, match="has no images"):
-        datasets.sample(tmp_path / "empty", 3)
+        tasks.sample(tmp_path / "empty", 3)
     root = _folder(tmp_path, n=4, name="small")
     with pytest.raises(ValueError, match="only 4 images, fewer than the 6 requested"):
-        datasets.sample(root, 6)
+        tasks.sample(root, 6)
+
+
+def test_min_n_accepts_fewer_images_down_to_it(tmp_path):
+    root = _folder(tmp_path, n=4, name="small")
+    s = tasks.sample(root, 6, seed=2, min_n=2)
+    assert len(s) == 4 and sorted(s.ids) == sorted(tasks.sample(root, 4, seed=2).ids)
+    assert tasks.sample(root, 3, seed=2, min_n=2).ids == s.ids[:3]  # enough images: n of them
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(ValueError, match="0 usable image.*at least 2"):
+        tasks.sample(tmp_path / "empty", 6, min_n=2)
 
 
 def test_bad_files_raise_or_are_skipped_and_listed(tmp_path):
     root = _folder(tmp_path, n=6)
     (root / "notes.txt").write_text("hello")
     with pytest.raises(ImageReadError, match="notes.txt: not an image file"):
-        datasets.sample(root, 3)
+        tasks.sample(root, 3)
     (root / "notes.txt").unlink()
     corrupt = root / "sub0" / "broken.png"
     corrupt.write_bytes(b"\x89PNG\r\n\x1a\n garbage")
     with pytest.raises(ImageReadError, match="broken.png"):
-        datasets.sample(root, 7)  # all 7 are needed, so the corrupt one is read
+        tasks.sample(root, 7)  # all 7 are needed, so the corrupt one is read
     (root / "notes.txt").write_text("hello")
-    s = datasets.sample(root, 6, skip_bad=True)
+    s = tasks.sample(root, 6, skip_bad=True)
     assert len(s) == 6 and "sub0/broken.png" not in s.ids
     skipped = dict(s.skipped)
     assert "notes.txt" in skipped and "sub0/broken.png" in skipped and "broken.png" in skipped["sub0/broken.png"]
     with pytest.raises(ValueError, match="only 6 readable images"):
-        datasets.sample(root, 7, skip_bad=True)
+        tasks.sample(root, 7, skip_bad=True)
 
 
 def test_unknown_dataset_and_missing_data(tmp_path):
     with pytest.raises(KeyError, match="unknown dataset 'cifar1000'"):
-        datasets.open_task("cifar1000")
+        tasks.open_task("cifar1000")
     with pytest.raises(FileNotFoundError, match="no data root"):
-        datasets.open_task("dtd")
+        tasks.open_task("dtd")
     with pytest.raises(FileNotFoundError, match="clip-benchmark/wds_vtab-resisc45"):
-        datasets.open_task("resisc45", root=tmp_path)
+        tasks.open_task("resisc45", root=tmp_path)
     with pytest.raises(FileNotFoundError, match="torchvision.datasets.DTD not found"):
-        datasets.open_task("dtd", root=tmp_path)
+        tasks.open_task("dtd", root=tmp_path)
 
 
 # ----------------------------------------------------------------------------------------- registry
 def test_registry_covers_the_23_lovm_datasets():
     import torchvision
 
-    from vlmsel.data.benchmarks import lovm_classnames, lovm_datasets, lovm_templates
+    from vlmsel.data.lovm import lovm_classnames, lovm_datasets, lovm_templates
 
-    specs = datasets.lovm_dataset_specs()
+    specs = tasks.lovm_dataset_specs()
     assert list(specs) == lovm_datasets() and len(specs) == 23
     with_tv = [s for s in specs.values() if s.torchvision]
     assert len(with_tv) == 17
@@ -186,7 +196,7 @@ def test_registry_covers_the_23_lovm_datasets():
     assert specs["dtd"].templates == lovm_templates("dtd")
     assert len(specs["clevr_closest_object_distance"].classnames) == 6
     with pytest.raises(KeyError, match="unknown dataset"):
-        datasets.dataset_spec("nope")
+        tasks.dataset_spec("nope")
 
 
 def _mnist_files(raw, n_test=7):
@@ -202,16 +212,16 @@ def _mnist_files(raw, n_test=7):
 
 def test_torchvision_route_with_tiny_generated_mnist(tmp_path):
     imgs, labels = _mnist_files(tmp_path / "MNIST" / "raw")
-    task = datasets.open_task("mnist", root=tmp_path)
+    task = tasks.open_task("mnist", root=tmp_path)
     assert task.name == "mnist" and "MNIST" in task.description and task.classnames[:2] == ["0", "1"]
-    s = datasets.sample(task, 4, seed=0)
+    s = tasks.sample(task, 4, seed=0)
     for i, img, lab, h in zip(s.ids, s.images, s.labels, s.sha256):
         k = int(i)
         assert img.mode == "RGB" and img.size == (28, 28)
         np.testing.assert_array_equal(np.asarray(img)[..., 0], imgs[k])
         assert lab == labels[k]
-        assert h == datasets.pixels_sha256(img)
-    assert datasets.sample(task, 4, seed=0).ids == s.ids
+        assert h == tasks.pixels_sha256(img)
+    assert tasks.sample(task, 4, seed=0).ids == s.ids
 
 
 def test_webdataset_shards(tmp_path):
@@ -228,9 +238,9 @@ def test_webdataset_shards(tmp_path):
                     info.size = len(data)
                     tar.addfile(info, io.BytesIO(data))
                 payload[f"{s}.tar/s{s}k{k}"] = (buf.getvalue(), s * 3 + k)
-    task = datasets.open_task("dtd", root=tmp_path)  # found as root/wds_vtab-dtd/
+    task = tasks.open_task("dtd", root=tmp_path)  # found as root/wds_vtab-dtd/
     assert "webdataset" in task.description
-    smp = datasets.sample(task, 6, seed=1)
+    smp = tasks.sample(task, 6, seed=1)
     assert sorted(smp.ids) == sorted(payload)
     for i, h, lab, img in zip(smp.ids, smp.sha256, smp.labels, smp.images):
         assert h == hashlib.sha256(payload[i][0]).hexdigest() and lab == payload[i][1]
@@ -238,6 +248,6 @@ def test_webdataset_shards(tmp_path):
 
 
 def test_label_indices():
-    assert datasets.label_indices([2, "cat", "1"], ["dog", "cat", "car"]).tolist() == [2, 1, 1]
+    assert tasks.label_indices([2, "cat", "1"], ["dog", "cat", "car"]).tolist() == [2, 1, 1]
     with pytest.raises(ValueError, match="'cow'"):
-        datasets.label_indices(["cow"], ["dog", "cat"])
+        tasks.label_indices(["cow"], ["dog", "cat"])

@@ -10,7 +10,7 @@ import time
 import pytest
 import torch
 
-from vlmsel import zoo
+from vlmsel.data import zoo
 from vlmsel.data.benchmarks import load_benchmark
 
 
@@ -27,6 +27,21 @@ def test_named_zoos_match_the_benchmarks():
     assert {"OpenAI CLIP", "LAION ViT", "ConvNeXt", "CoCa", "EVA", "SigLIP"} <= families
     with pytest.raises(KeyError, match="unknown zoo 'lovm36'"):
         zoo.load_zoo("lovm36")
+
+
+def test_register_zoo_adds_a_named_zoo(monkeypatch):
+    zoo.zoo_names()  # load the installed worlds first, so the copy below holds them
+    monkeypatch.setattr(zoo, "_REGISTERED_ZOOS", dict(zoo._REGISTERED_ZOOS))
+    assert zoo.zoo_names()[:3] == list(zoo.BUILTIN_ZOOS) == ["openclip48", "lovm35", "openclip121"]
+    assert zoo.named_zoo("two") is None
+    zoo.register_zoo("two", "lovm", lambda: zoo.load_zoo(["RN50 openai", "RN101 openai"]))
+    assert "two" in zoo.zoo_names() and zoo.named_zoo("two").benchmark == "lovm"
+    assert [e.name for e in zoo.load_zoo("two")] == ["RN50 openai", "RN101 openai"]
+    assert zoo.named_zoo("lovm35").benchmark == "lovm"
+    with pytest.raises(ValueError, match="already registered"):
+        zoo.register_zoo("two", "swab")
+    with pytest.raises(ValueError, match="built into vlmsel"):
+        zoo.register_zoo("openclip48", "openclip48", replace=True)
 
 
 def test_user_lists(tmp_path):

@@ -15,18 +15,17 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from select_helpers import SELECT_ZOO, build_world, make_images
 from vlmsel.recommend.pipeline import select
 from vlmsel.recommend.report import report_html, write_report
 
 
 @pytest.fixture(scope="module")
-def result(tmp_path_factory):
+def result(tmp_path_factory, build_world, select_zoo, make_images):
     import torch
 
     torch.set_num_threads(1)
     base = tmp_path_factory.mktemp("report")
-    world = build_world(base, zoo_items=SELECT_ZOO, sources=["src0", "src1"], n_src=4, n_steps=3)
+    world = build_world(base, zoo_items=select_zoo, sources=["src0", "src1"], n_src=4, n_steps=3)
     target = make_images(base / "mine", 3, kind=0, seed=3)
     make_images(target, 2, kind=1, seed=4)
     (target / "notes.txt").write_text("not an image")

@@ -14,22 +14,15 @@ import pytest
 from PIL import Image
 from scipy.stats import norm
 
-from select_helpers import N_STEPS, SOURCES, build_world, make_images
 from vlmsel.method.aggregation import utilities
 from vlmsel.data.images import ImageReadError
 from vlmsel.profiles.store import ProfileStore, read_profile
 from vlmsel.profiles.pooling import Profiles, task_profile
-from vlmsel.recommend.pipeline import (
-    STABLE_AT,
-    TARGET,
-    curve_sizes,
-    images_for_stability,
-    pareto_optimal,
-    select,
-    target_sample,
-    top_k_probabilities,
-)
 from vlmsel.method.scoring import dcd_scores
+from vlmsel.recommend.options import STABLE_AT
+from vlmsel.recommend.pipeline import select
+from vlmsel.recommend.stability import curve_sizes, images_for_stability, pareto_optimal, top_k_probabilities
+from vlmsel.recommend.target import TARGET, target_sample
 
 
 # Tiny models on a shared 2-core machine: one torch thread avoids oversubscription stalls.
@@ -37,7 +30,7 @@ pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory):
+def world(tmp_path_factory, build_world):
     return build_world(tmp_path_factory.mktemp("select"))
 
 
@@ -48,17 +41,24 @@ def _select(world, images, **kw):
     return select(images, zoo=world["zoo"], profiles=world["store"], pretrained=False, device="cpu", **kw)
 
 
-def _mixed(world, name: str, spec: list[tuple[int, int]]) -> Path:
-    folder = world["base"] / name
-    if not folder.exists():
-        for i, (kind, n) in enumerate(spec):
-            make_images(folder, n, kind=kind, seed=20 + i)
-    return folder
+@pytest.fixture(scope="module")
+def mixed(world, make_images):
+    """``mixed(name, [(kind, n), ...])``: a folder beside the world with ``n`` images of each kind (made once)."""
+
+    def make(name: str, spec: list[tuple[int, int]]) -> Path:
+        folder = world["base"] / name
+        if not folder.exists():
+            for i, (kind, n) in enumerate(spec):
+                make_images(folder, n, kind=kind, seed=20 + i)
+        return folder
+
+    return make
 
 
 # ------------------------------------------------------------------------------------ the method
-@pytest.mark.parametrize("source", SOURCES[:2])
+@pytest.mark.parametrize("source", ["src0", "src1"])
 def test_target_equal_to_a_source_puts_that_source_first(world, source):
+    assert source in world["sources"]
     r = _select(world, world["folders"][source])
     for model in r.models:
         assert r.best_source(model) == source
@@ -90,8 +90,8 @@ def test_scores_equal_dcd_scores_from_the_stores(world):
     assert list(r.ranking["score"]) == sorted(r.ranking["score"], reverse=True)
 
 
-def test_bootstrap_probabilities_are_consistent(world):
-    r = _select(world, _mixed(world, "mix012", [(0, 2), (1, 2), (2, 2)]))
+def test_bootstrap_probabilities_are_consistent(world, mixed):
+    r = _select(world, mixed("mix012", [(0, 2), (1, 2), (2, 2)]))
     assert r.ranking["p_top1"].sum() == pytest.approx(1.0)
     assert r.ranking["p_top5"].sum() == pytest.approx(min(5, len(r.ranking)))
     assert ((r.ranking["p_top1"] >= 0) & (r.ranking["p_top1"] <= r.ranking["p_top5"])).all()
@@ -111,9 +111,9 @@ def test_identical_images_leave_nothing_to_resample(world, tmp_path):
     np.testing.assert_allclose(r.ranking["score_hi"], r.ranking["score"], atol=1e-12)
 
 
-def test_unstable_choice_is_reported(world):
+def test_unstable_choice_is_reported(world, mixed):
     """Two of noise and two of stripes: the leading models are close and the choice flips under resampling."""
-    r = _select(world, _mixed(world, "mix12", [(1, 2), (2, 2)]), n_boot=200)
+    r = _select(world, mixed("mix12", [(1, 2), (2, 2)]), n_boot=200)
     assert r.p_top1 < STABLE_AT and not r.stable
     msg = r.stability_message
     assert msg.startswith("Unstable choice") and f"{r.p_top1:.0%}" in msg and "60%" in msg
@@ -123,9 +123,9 @@ def test_unstable_choice_is_reported(world):
     assert d["stable"] is False and d["message"] == msg
 
 
-def test_more_images_are_suggested_from_the_curve(world):
+def test_more_images_are_suggested_from_the_curve(world, mixed):
     """With a stricter threshold the estimate from the bootstrap curve is given as a number of images."""
-    r = _select(world, _mixed(world, "mix012", [(0, 2), (1, 2), (2, 2)]), stable_at=0.9, n_boot=200)
+    r = _select(world, mixed("mix012", [(0, 2), (1, 2), (2, 2)]), stable_at=0.9, n_boot=200)
     assert not r.stable
     curve = r.curve
     assert curve["p_top1"].iloc[-1] > curve["p_top1"].iloc[0]  # more images, steadier choice
@@ -212,7 +212,7 @@ def test_settings_must_match_the_store(world, tmp_path):
     with pytest.raises(ValueError, match=r"model 'vlmsel_sel_vit a'.*weights.*--random-init"):
         select(world["folders"]["src0"], zoo=world["zoo"], profiles=world["store"], benchmark=world["acc"],
                pretrained=True, device="cpu", work_dir=tmp_path)
-    with pytest.raises(ValueError, match=rf"model 'vlmsel_sel_vit a'.*n_steps: store {N_STEPS}, this run 7"):
+    with pytest.raises(ValueError, match=rf"model 'vlmsel_sel_vit a'.*n_steps: store {world['n_steps']}, this run 7"):
         _select(world, world["folders"]["src0"], n_steps=7, work_dir=tmp_path)
     assert not list(tmp_path.rglob("*.npz"))  # nothing was computed
 
@@ -226,7 +226,7 @@ def test_unknown_model_and_missing_ground_truth(world):
 
 
 # ------------------------------------------------------------------------------------ bad input
-def test_non_image_files_are_skipped_and_listed(world, tmp_path):
+def test_non_image_files_are_skipped_and_listed(world, make_images, tmp_path):
     make_images(tmp_path, 3, kind=0)
     (tmp_path / "notes.txt").write_text("hello")
     (tmp_path / "sub").mkdir()
@@ -240,7 +240,7 @@ def test_non_image_files_are_skipped_and_listed(world, tmp_path):
     assert "notes.txt" in r.summary()
 
 
-def test_corrupt_image_is_an_error_unless_skip_bad(world, tmp_path):
+def test_corrupt_image_is_an_error_unless_skip_bad(world, make_images, tmp_path):
     make_images(tmp_path, 3, kind=1)
     (tmp_path / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n this is not a png")
     with pytest.raises(ImageReadError, match=r"broken\.png.*--skip-bad"):
@@ -251,7 +251,7 @@ def test_corrupt_image_is_an_error_unless_skip_bad(world, tmp_path):
     assert len(r.images) == 3 and [f for f, _ in r.skipped] == ["broken.png"]
 
 
-def test_fewer_than_two_usable_images_is_an_error(world, tmp_path):
+def test_fewer_than_two_usable_images_is_an_error(world, make_images, tmp_path):
     make_images(tmp_path, 1, kind=0)
     (tmp_path / "readme.md").write_text("x")
     with pytest.raises(ValueError, match="1 usable image.*at least 2"):
@@ -283,7 +283,7 @@ def _model_transform_resize(world):
     return lambda im: pil_steps[1](pil_steps[0](im))
 
 
-def test_very_large_images_are_resized_as_the_model_transform_does(world, tmp_path):
+def test_very_large_images_are_resized_as_the_model_transform_does(world, make_images, tmp_path):
     big_dir, small_dir = tmp_path / "big", tmp_path / "small"
     for d in (big_dir, small_dir):
         make_images(d, 2, kind=2, seed=5)
@@ -300,7 +300,7 @@ def test_very_large_images_are_resized_as_the_model_transform_does(world, tmp_pa
         np.testing.assert_allclose(r_big.target_profile[m], r_small.target_profile[m], rtol=1e-10)
 
 
-def test_exif_orientation_is_honoured(world, tmp_path):
+def test_exif_orientation_is_honoured(world, make_images, tmp_path):
     rng = np.random.default_rng(3)
     upright = Image.fromarray((rng.random((48, 30, 3)) * 255).astype(np.uint8))  # tall: rotation changes the crop
     stored = upright.transpose(Image.Transpose.ROTATE_90)  # as a camera stores it sideways (wide)
@@ -326,7 +326,7 @@ OPENCLIP_MODELS = ["ViT-B-32 openai", "ViT-B-32 laion2b_s34b_b79k"]
 
 
 @pytest.mark.slow
-def test_openclip48_random_init_end_to_end(tmp_path):
+def test_openclip48_random_init_end_to_end(make_images, tmp_path):
     """The ``--zoo openclip48 --random-init`` path: two real architectures (random weights), a source
     store of two benchmark datasets made of generated folders, ground truth from open_clip's table."""
     import vlmsel

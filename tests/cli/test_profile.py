@@ -13,11 +13,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from profiling_helpers import TINY_MODELS, make_task, write_tiny_configs
 from vlmsel.cli import main
 from vlmsel.profiles.store import ProfileStore, read_profile
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 N_ENTRIES = 8  # 2 models x 4 tasks
 
 
@@ -26,15 +25,15 @@ pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")
-def setup(tmp_path_factory):
+def setup(tmp_path_factory, tiny_configs, make_task):
     base = tmp_path_factory.mktemp("cli")
-    configs = write_tiny_configs(base / "configs")
+    configs = tiny_configs(base / "configs")
     tasks = [make_task(base / f"task{i}", 4, seed=i) for i in range(4)]
     return base, configs, tasks
 
 
-def _args(configs, tasks, out, n_steps=30):
-    args = ["profile", "--models", ",".join(TINY_MODELS), "--model-config", str(configs), "--random-init",
+def _args(models, configs, tasks, out, n_steps=30):
+    args = ["profile", "--models", ",".join(models), "--model-config", str(configs), "--random-init",
             "--n-images", "4", "--n-steps", str(n_steps), "--internal-batch-size", "8", "--device", "cpu", "--threads", "1", "--out", str(out)]
     for t in tasks:
         args += ["--images", str(t)]
@@ -72,13 +71,13 @@ def _partials(store: Path) -> list[Path]:
 
 
 @pytest.mark.slow
-def test_interrupted_runs_resume_to_the_same_result(setup):
+def test_interrupted_runs_resume_to_the_same_result(setup, tiny_models):
     """Ctrl-C, then a hard kill (SIGKILL: no cleanup at all), then a rerun: the store equals that of an
     uninterrupted run, and no partial file is left."""
     base, configs, tasks = setup
     store = base / "interrupted"
     # 1. Ctrl-C after the first entry: exit code 130, finished entries kept, nothing partial
-    proc = _spawn(_args(configs, tasks, store))
+    proc = _spawn(_args(tiny_models, configs, tasks, store))
     _wait_for_manifests(store, proc, 1)
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=120)
@@ -88,7 +87,7 @@ def test_interrupted_runs_resume_to_the_same_result(setup):
     n_kept = len(list(store.glob("*/*.json")))
     assert 1 <= n_kept < N_ENTRIES - 1
     # 2. resume, and kill it hard after one more entry
-    proc = _spawn(_args(configs, tasks, store))
+    proc = _spawn(_args(tiny_models, configs, tasks, store))
     _wait_for_manifests(store, proc, n_kept + 1)
     assert proc.poll() is None, "the run must still be going when it is killed"
     proc.send_signal(signal.SIGKILL)
@@ -96,9 +95,9 @@ def test_interrupted_runs_resume_to_the_same_result(setup):
     n_done = len(list(store.glob("*/*.json")))
     assert n_kept < n_done < N_ENTRIES
     # 3. resume to the end
-    assert main(_args(configs, tasks, store)) == 0
+    assert main(_args(tiny_models, configs, tasks, store)) == 0
     clean = base / "clean"
-    assert main(_args(configs, tasks, clean)) == 0
+    assert main(_args(tiny_models, configs, tasks, clean)) == 0
     got, ref = _entries(store), _entries(clean)
     assert sorted(got) == sorted(ref) and len(ref) == N_ENTRIES
     for key, (arrays, man) in ref.items():
@@ -120,14 +119,14 @@ def test_dry_run_prints_plan_and_cost(capsys, tmp_path):
     assert not (tmp_path / "s").exists()  # a dry run writes nothing
 
 
-def test_user_errors(capsys, setup, tmp_path):
+def test_user_errors(capsys, setup, tiny_models, tmp_path):
     base, configs, tasks = setup
     assert main(["profile", "--models", "ViT-B-33 openai", "--datasets", "dtd", "--out", str(tmp_path)]) == 2
     assert "unknown open_clip architecture 'ViT-B-33'" in capsys.readouterr().err
     assert main(["profile", "--zoo", "lovm35", "--datasets", "cifar1000", "--out", str(tmp_path), "--dry-run"]) == 2
     assert "cifar1000" in capsys.readouterr().err
     (tmp_path / "empty").mkdir()
-    args = _args(configs, [], tmp_path / "s", n_steps=2) + ["--images", str(tmp_path / "empty")]
+    args = _args(tiny_models, configs, [], tmp_path / "s", n_steps=2) + ["--images", str(tmp_path / "empty")]
     assert main(args) == 2
     assert "has no images" in capsys.readouterr().err
     assert main(["profile", "--zoo", "lovm35", "--out", str(tmp_path)]) == 2

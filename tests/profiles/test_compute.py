@@ -3,23 +3,21 @@ what it writes, resuming, settings checks, and every input error stopping the ru
 
 from __future__ import annotations
 
-import math
-
 import dataclasses
+import math
 
 import numpy as np
 import pytest
 import torch
 
-from profiling_helpers import TINY_MODELS, make_task, register_tiny_configs
-from vlmsel import profiling
 from vlmsel.conductance import block_conductance
+from vlmsel.profiles import compute
 from vlmsel.data.tasks import sample
 from vlmsel.data.images import ImageReadError
 from vlmsel.profiles.store import MANIFEST_FIELDS, ProfileStore, read_profile
 from vlmsel.data.zoo import ModelLoadError, load_model, load_zoo
 
-SETTINGS = profiling.ProfileSettings(n_images=3, n_steps=4, internal_batch_size=8, pretrained=False)
+SETTINGS = compute.ProfileSettings(n_images=3, n_steps=4, internal_batch_size=8, pretrained=False)
 
 
 # Tiny models on a shared 2-core machine: one torch thread avoids oversubscription stalls.
@@ -27,24 +25,24 @@ pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")
-def env(tmp_path_factory):
+def env(tmp_path_factory, tiny_configs, tiny_models, make_task):
     base = tmp_path_factory.mktemp("prof")
-    register_tiny_configs(base / "configs")
+    tiny_configs(base / "configs", register=True)
     tasks = [make_task(base / "bright", 5, seed=2), make_task(base / "dark", 4, seed=0)]
-    return base, load_zoo(TINY_MODELS), tasks
+    return base, load_zoo(tiny_models), tasks
 
 
 def _run(store, env, settings=SETTINGS, **kw):
     _, entries, tasks = env
-    return profiling.run_profiles(entries, [str(t) for t in tasks], store, settings, device="cpu", **kw)
+    return compute.run_profiles(entries, [str(t) for t in tasks], store, settings, device="cpu", **kw)
 
 
-def test_writes_one_complete_entry_per_model_and_task(env, tmp_path):
+def test_writes_one_complete_entry_per_model_and_task(env, tiny_models, tmp_path):
     store = tmp_path / "store"
     report = _run(store, env)
     assert sorted(report.table()["status"]) == ["written"] * 4
     ps = ProfileStore(store)
-    assert ps.models == sorted(TINY_MODELS) and ps.datasets == ["bright", "dark"]
+    assert ps.models == sorted(tiny_models) and ps.datasets == ["bright", "dark"]
     assert ps.available().values.all()
     entries, tasks = env[1], env[2]
     for entry in entries:
@@ -67,10 +65,10 @@ def test_writes_one_complete_entry_per_model_and_task(env, tmp_path):
     assert ps.block_scalars("vlmsel_test_rn random", "dark").shape == (3, 4)
 
 
-def test_rerun_skips_done_and_resumes_interrupted(env, tmp_path):
+def test_rerun_skips_done_and_resumes_interrupted(env, tiny_models, tmp_path):
     store = tmp_path / "store"
     _run(store, env)
-    first = {m: read_profile(store, m, "dark")[0] for m in TINY_MODELS}
+    first = {m: read_profile(store, m, "dark")[0] for m in tiny_models}
     mtimes = {p: p.stat().st_mtime_ns for p in store.rglob("*.npz")}
     report = _run(store, env)
     assert sorted(report.table()["status"]) == ["done"] * 4
@@ -85,14 +83,14 @@ def test_rerun_skips_done_and_resumes_interrupted(env, tmp_path):
     assert statuses[("vlmsel_test_rn random", "dark")] == "written"
     assert list(statuses.values()).count("done") == 3
     assert not stale.exists() and not list(store.rglob("*.partial"))
-    for m in TINY_MODELS:
+    for m in tiny_models:
         np.testing.assert_array_equal(read_profile(store, m, "dark")[0]["abs"], first[m]["abs"])
 
 
 def test_other_settings_are_refused_unless_overwrite(env, tmp_path):
     store = tmp_path / "store"
     _run(store, env)
-    other = profiling.ProfileSettings(n_images=3, n_steps=5, internal_batch_size=8, pretrained=False)
+    other = compute.ProfileSettings(n_images=3, n_steps=5, internal_batch_size=8, pretrained=False)
     with pytest.raises(ValueError, match=r"other settings \(n_steps: stored 4, asked 5\).*--overwrite"):
         _run(store, env, other)
     report = _run(store, env, other, overwrite=True)
@@ -103,12 +101,12 @@ def test_other_settings_are_refused_unless_overwrite(env, tmp_path):
         _run(store, env, autocast)
 
 
-def test_input_errors_stop_the_run_before_any_work(env, tmp_path):
+def test_input_errors_stop_the_run_before_any_work(env, make_task, tmp_path):
     base, entries, tasks = env
     store = tmp_path / "store"
 
     def run(models=entries, tsk=tuple(str(t) for t in tasks), settings=SETTINGS, **kw):
-        return profiling.run_profiles(models, list(tsk), store, settings, device="cpu", **kw)
+        return compute.run_profiles(models, list(tsk), store, settings, device="cpu", **kw)
 
     with pytest.raises(ModelLoadError, match="unknown open_clip architecture 'vlmsel_test_vot'"):
         run(models=[*entries, load_zoo.__globals__["ZooEntry"]("vlmsel_test_vot", "random")])
@@ -118,7 +116,7 @@ def test_input_errors_stop_the_run_before_any_work(env, tmp_path):
     with pytest.raises(ValueError, match="has no images"):
         run(tsk=[str(tasks[0]), str(tmp_path / "empty")])
     with pytest.raises(ValueError, match="only 4 images, fewer than the 5 requested"):
-        run(settings=profiling.ProfileSettings(n_images=5, n_steps=2, pretrained=False))
+        run(settings=compute.ProfileSettings(n_images=5, n_steps=2, pretrained=False))
     bad = make_task(tmp_path / "bad", 3, seed=1)
     (bad / "img01.png").write_bytes(b"\x89PNG\r\n\x1a\n not really")
     with pytest.raises(ImageReadError, match=r"img01.png.*--skip-bad"):
@@ -142,8 +140,8 @@ def test_a_model_that_cannot_load_does_not_stop_the_others(env, tmp_path):
     broken = tmp_path / "vit.pt"
     broken.write_bytes(b"not a checkpoint")
     entries = [zoo_entry("vlmsel_test_vit", str(broken)), zoo_entry("vlmsel_test_rn", str(ckpt))]
-    settings = profiling.ProfileSettings(n_images=3, n_steps=2, pretrained=True)
-    report = profiling.run_profiles(entries, [str(env[2][0])], tmp_path / "store", settings, device="cpu")
+    settings = compute.ProfileSettings(n_images=3, n_steps=2, pretrained=True)
+    report = compute.run_profiles(entries, [str(env[2][0])], tmp_path / "store", settings, device="cpu")
     assert [j.status for j in report.jobs] == ["failed", "written"]
     assert "vit.pt" in report.failed[0].error and "cannot build" in report.failed[0].error
     arrays, man = read_profile(tmp_path / "store", entries[1].name, "bright")
@@ -152,12 +150,12 @@ def test_a_model_that_cannot_load_does_not_stop_the_others(env, tmp_path):
 
 def test_plan_and_cost_estimate(env, tmp_path):
     entries = load_zoo(["ViT-B-32 openai", "RN50 openai"])
-    jobs = profiling.plan_profiles(entries, ["cifar100", "dtd"], tmp_path / "none", profiling.ProfileSettings(), device="cpu")
+    jobs = compute.plan_profiles(entries, ["cifar100", "dtd"], tmp_path / "none", compute.ProfileSettings(), device="cpu")
     assert [j.status for j in jobs] == ["todo"] * 4
-    rate = profiling.THROUGHPUT_GFLOPS["cpu"]
+    rate = compute.THROUGHPUT_GFLOPS["cpu"]
     assert jobs[0].est_seconds == pytest.approx(8.82 * 25 * 51 * 3 / rate)
     assert jobs[2].est_seconds == pytest.approx(12.22 * 25 * 51 * 3 / rate)
     # a custom architecture's GFLOPs are measured
-    tiny = profiling.plan_profiles(env[1], ["x"], tmp_path / "none", SETTINGS)
+    tiny = compute.plan_profiles(env[1], ["x"], tmp_path / "none", SETTINGS)
     assert all(not math.isnan(j.est_seconds) and j.est_seconds > 0 for j in tiny)
-    assert profiling.estimate_seconds(10.0, 25, 50, "cpu", throughput_gflops=10.0) == pytest.approx(25 * 51 * 3)
+    assert compute.estimate_seconds(10.0, 25, 50, "cpu", throughput_gflops=10.0) == pytest.approx(25 * 51 * 3)

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from vlmsel import upstream
-from vlmsel.files import sha256_bytes
+from vlmsel.data import upstream
 from vlmsel.data.upstream import DataFileError, UpstreamFile
+from vlmsel.files import CACHE_DIR_ENV, sha256_bytes
 
 GOOD = b"dataset,model,acc1\ncars,RN50 openai,0.5\n"
 
@@ -44,8 +44,8 @@ def fake_registry(monkeypatch, server, tmp_path):
     monkeypatch.delenv(upstream.DATA_DIR_ENV, raising=False)
     monkeypatch.delenv(upstream.OFFLINE_ENV, raising=False)
     cache = tmp_path / "cache"
-    monkeypatch.setenv(upstream.CACHE_DIR_ENV, str(cache))
-    return cache
+    monkeypatch.setenv(CACHE_DIR_ENV, str(cache))
+    return cache / "data"  # the upstream files' kind of cache (vlmsel.files.cache_dir)
 
 
 def _files_under(folder: Path) -> list[Path]:

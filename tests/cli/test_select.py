@@ -8,7 +8,6 @@ import math
 
 import pytest
 
-from select_helpers import SELECT_ZOO, build_world, make_images
 from vlmsel.cli import main
 
 
@@ -17,8 +16,8 @@ pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory):
-    return build_world(tmp_path_factory.mktemp("cli_select"), zoo_items=SELECT_ZOO, sources=["src0", "src1"],
+def world(tmp_path_factory, build_world, select_zoo):
+    return build_world(tmp_path_factory.mktemp("cli_select"), zoo_items=select_zoo, sources=["src0", "src1"],
                        n_src=4, n_steps=3)
 
 
@@ -28,17 +27,18 @@ def _args(world, images, *extra):
             "--device", "cpu", "--n-boot", "50", "--work-dir", str(world["base"] / "targets"), *extra]
 
 
-def _target(world, name="mine"):
-    folder = world["base"] / name
-    if not folder.exists():
-        make_images(folder, 3, kind=0, seed=11)
-        make_images(folder, 2, kind=1, seed=12)
+@pytest.fixture(scope="module")
+def target(world, make_images):
+    """The user's five images (three gradients, two noise), beside the world."""
+    folder = world["base"] / "mine"
+    make_images(folder, 3, kind=0, seed=11)
+    make_images(folder, 2, kind=1, seed=12)
     return folder
 
 
-def test_table_json_and_report(world, tmp_path, capsys):
+def test_table_json_and_report(world, target, tmp_path, capsys):
     out_json, out_html = tmp_path / "r.json", tmp_path / "r.html"
-    rc = main(_args(world, _target(world), "--top", "2", "--json", str(out_json), "--report", str(out_html)))
+    rc = main(_args(world, target, "--top", "2", "--json", str(out_json), "--report", str(out_html)))
     out = capsys.readouterr().out
     assert rc == 0
     assert "rank" in out and "P(top-1)" in out and "GFLOPs/img" in out
@@ -71,9 +71,9 @@ def test_table_json_and_report(world, tmp_path, capsys):
     assert html.count("data:image/png;base64,") >= 3 and "https://" not in html
 
 
-def test_max_gflops(world, tmp_path, capsys):
+def test_max_gflops(world, target, tmp_path, capsys):
     out_json = tmp_path / "r.json"
-    assert main(_args(world, _target(world), "--max-gflops", "0.03", "--json", str(out_json))) == 0
+    assert main(_args(world, target, "--max-gflops", "0.03", "--json", str(out_json))) == 0
     d = json.loads(out_json.read_text())
     assert [r["model"] for r in d["ranking"] if r["image_gflops"] > 0.03] == []
     assert {e["model"] for e in d["excluded"]} == {"vlmsel_sel_vit b"}
@@ -81,7 +81,7 @@ def test_max_gflops(world, tmp_path, capsys):
     assert "vlmsel_sel_vit b" not in capsys.readouterr().out.split("Not ranked")[0]
 
 
-def test_bad_inputs(world, tmp_path, capsys):
+def test_bad_inputs(world, make_images, tmp_path, capsys):
     folder = tmp_path / "imgs"
     make_images(folder, 2, kind=0, seed=1)
     (folder / "cat.jpg").write_bytes(b"not a jpeg at all")
@@ -100,15 +100,15 @@ def test_bad_inputs(world, tmp_path, capsys):
     assert "no_such_folder does not exist" in capsys.readouterr().err
 
 
-def test_settings_mismatch_names_the_model(world, capsys):
-    args = [a for a in _args(world, _target(world)) if a != "--random-init"]
+def test_settings_mismatch_names_the_model(world, target, capsys):
+    args = [a for a in _args(world, target) if a != "--random-init"]
     assert main(args) == 2
     err = capsys.readouterr().err
     assert "vlmsel_sel_vit a" in err and "--random-init" in err
 
 
-def test_a_list_of_files(world, tmp_path, capsys):
-    files = sorted(str(p) for p in _target(world).glob("*.png"))[:3]
+def test_a_list_of_files(world, target, tmp_path, capsys):
+    files = sorted(str(p) for p in target.glob("*.png"))[:3]
     args = _args(world, files[0])
     i = args.index("--images")
     args[i + 1: i + 2] = files
