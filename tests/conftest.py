@@ -36,12 +36,6 @@ def one_torch_thread():
     torch.set_num_threads(before)
 
 
-@pytest.fixture(scope="session")
-def repo_root() -> Path:
-    """The repository's root folder (the one holding ``pyproject.toml``)."""
-    return ROOT
-
-
 # ------------------------------------------------------------------------------ tiny open_clip models
 _TEXT_CFG = {"context_length": 16, "vocab_size": 64, "width": 32, "heads": 2, "layers": 1}
 

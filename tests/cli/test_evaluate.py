@@ -1,8 +1,10 @@
-"""``vlmsel evaluate``: tables on stdout, CSV/JSON with --out, DCD from a profile store, clear errors."""
+"""``vlmsel evaluate``: tables on stdout, CSV/JSON with --out, DCD from a profile store (a folder or a
+published store's name, by default the benchmark zoo's), clear errors."""
 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -92,3 +94,34 @@ def test_restrict_needs_enough_coverage(tmp_path, capsys):
     rc = main(["evaluate", "--benchmark", "lovm", "--method", "avg_rank", "--profiles", str(tmp_path / "store"),
                "--restrict-to-profiles"])
     assert rc == 2 and "at least 2 models and 3 datasets" in capsys.readouterr().err
+
+
+def _mini_store_ready() -> bool:
+    try:
+        from vlmsel.profiles.registry import registry
+
+        entry = registry().get("mini")
+        return entry is not None and (Path(entry.path) / "store.json").is_file()
+    except Exception:
+        return False
+
+
+@pytest.mark.skipif(not _mini_store_ready(), reason="the mini profile store is not built")
+def test_profiles_by_published_name_or_by_default(tmp_path, capsys):
+    """``--profiles mini`` names the published store; without --profiles the benchmark zoo's store is used."""
+    from vlmsel.profiles.registry import registry
+
+    outputs = []
+    for profiles in (["--profiles", "mini"], [], ["--profiles", registry()["mini"].path]):
+        rc = main(["evaluate", "--benchmark", "mini", "--method", "dcd", "--gamma", "2", "--n-boot", "20",
+                   "--no-per-target", *profiles])
+        out = capsys.readouterr().out
+        assert rc == 0 and "dcd on mini" in out
+        outputs.append(out)
+    assert outputs[0] == outputs[1] == outputs[2]
+
+
+def test_unknown_store_name_is_a_clean_error(tmp_path, capsys):
+    rc = main(["evaluate", "--benchmark", "lovm", "--method", "dcd", "--profiles", str(tmp_path / "no_such_store")])
+    err = capsys.readouterr().err
+    assert rc == 2 and "no_such_store" in err and "Traceback" not in err

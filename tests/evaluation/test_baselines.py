@@ -1,5 +1,5 @@
 """Baselines (vlmsel.evaluation.baselines) on the real tables: INB reproduces LOVM's ImageNet baseline computed the
-LOVM way, modelgpt_lite equals sklearn's LinearRegression, the oracle is an upper bound, and make_method."""
+LOVM way, modelgpt_lite equals sklearn's LinearRegression, the oracle is an upper bound."""
 
 from __future__ import annotations
 
@@ -9,20 +9,11 @@ import pytest
 from scipy.stats import kendalltau
 from sklearn.linear_model import LinearRegression
 
-from vlmsel.evaluation.baselines import (
-    BASELINES,
-    METHODS,
-    MODELGPT_FEATURES,
-    AvgRank,
-    Inb,
-    ModelGptLite,
-    OracleSim,
-    make_method,
-)
-from vlmsel.evaluation.harness import evaluate
-from vlmsel.data.benchmarks import load_benchmark, modelgpt_features
-from vlmsel.profiles.pooling import Profiles
+from vlmsel.data.benchmarks import load_benchmark
+from vlmsel.data.lovm import MODELGPT_FEATURES, modelgpt_features
 from vlmsel.data.upstream import fetch
+from vlmsel.evaluation.baselines import AvgRank, Inb, ModelGptLite, OracleSim
+from vlmsel.evaluation.harness import evaluate
 
 
 # ------------------------------------------------------------------------------------ LOVM's INB
@@ -151,18 +142,3 @@ def test_oracle_beats_avg_rank_on_lovm():
     oracle = evaluate(bench, OracleSim(), n_boot=10)
     avg = evaluate(bench, AvgRank(), n_boot=10)
     assert oracle.mean("tau_b") > avg.mean("tau_b") and oracle.mean("ndcg5") > avg.mean("ndcg5")
-
-
-# ------------------------------------------------------------------------------------ registry
-def test_make_method_names():
-    rng = np.random.default_rng(0)
-    prof = Profiles.from_dict({"a x": rng.dirichlet(np.ones(4), size=3)}, ["p", "q", "r"])
-    for name in METHODS:
-        method = make_method(name, profiles=prof)
-        assert method.name == name, name
-    assert set(BASELINES) <= set(METHODS)
-    assert make_method("dcd_js", profiles=prof, gamma=2.0).gamma == 2.0
-    with pytest.raises(ValueError, match="needs task profiles"):
-        make_method("dcd")
-    with pytest.raises(ValueError, match="unknown method"):
-        make_method("swab")

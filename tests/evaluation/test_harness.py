@@ -9,12 +9,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from vlmsel.method.aggregation import ranking, utilities
-from vlmsel.evaluation.baselines import MODELGPT_FEATURES, AvgRank, Inb, ModelGptLite, OracleSim, RandomRanking
+from vlmsel.data.lovm import MODELGPT_FEATURES
+from vlmsel.evaluation.baselines import AvgRank, Inb, ModelGptLite, OracleSim, RandomRanking
+from vlmsel.evaluation.dcd import DcdMethod
 from vlmsel.evaluation.harness import EvaluationResult, LeaveOneOutTask, Method, compare, compare_means, evaluate
-from vlmsel.profiles.store import ProfileStore
+from vlmsel.method.aggregation import ranking, utilities
 from vlmsel.profiles.pooling import Profiles
-from vlmsel.method.scoring import DcdMethod
+from vlmsel.profiles.store import ProfileStore
 
 
 def synthetic_world(n_models=12, n_datasets=6, seed=0, reference="imagenet1k"):

@@ -9,7 +9,7 @@ import pytest
 from scipy.stats import kendalltau
 from sklearn.metrics import ndcg_score
 
-from vlmsel import metrics as M
+from vlmsel.evaluation import metrics as M
 
 
 # ------------------------------------------------------------------------------------ references
@@ -213,3 +213,15 @@ def test_bad_inputs_raise():
         M.ranking_metrics(np.array([1.0, np.nan]), np.array([0.5, 0.4]))
     with pytest.raises(ValueError, match="model names"):
         M.lovm_tau5(np.zeros(3), np.zeros(3), ["a", "b"])
+
+
+def test_metric_labels_name_every_metric_column():
+    for k in (3, 5, 10):
+        labels = M.metric_labels(k)
+        assert list(labels) == M.metric_names(k)
+        assert len(set(labels.values())) == len(labels)
+    labels = M.metric_labels()
+    assert labels["r5"] == "R5" and labels["ndcg5"] == "NDCG@5 (gain: accuracy)"
+    assert labels["ndcg5_minmax"] == "NDCG@5 (gain: min-max)" and "lower = better" in labels["top1_regret"]
+    assert M.metric_labels(3)["ndcg3"] == "NDCG@3 (gain: accuracy)"
+    assert M.K_DEFAULT == 5

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy.stats import zscore
 
-from vlmsel.method.aggregation import aggregate, rank_models, ranking, ranking_order, utilities
+from vlmsel.method.aggregation import aggregate, rank_models, ranking, ranking_order, ranking_orders, utilities
 
 
 def test_rank_utility_by_hand_with_ties():
@@ -35,6 +35,17 @@ def test_aggregate_is_model_specific_weighted_mean():
 def test_ranking_breaks_ties_by_name():
     assert ranking(np.array([0.5, 0.9, 0.5]), ["zeta", "beta", "alpha"]) == ["beta", "alpha", "zeta"]
     np.testing.assert_array_equal(ranking_order(np.array([1.0, 1.0]), ["b", "a"]), [1, 0])
+
+
+def test_ranking_orders_sorts_every_column_like_ranking_order():
+    rng = np.random.default_rng(1)
+    models = ["d", "a", "c", "b", "e"]
+    scores = rng.integers(0, 3, size=(5, 40)).astype(float)  # many ties: broken by name
+    orders = ranking_orders(scores, models)
+    assert orders.shape == (5, 40)
+    for b in range(40):
+        np.testing.assert_array_equal(orders[:, b], ranking_order(scores[:, b], models))
+        assert [models[i] for i in orders[:, b]] == sorted(models, key=lambda m: (-scores[models.index(m), b], m))
 
 
 def test_errors():

@@ -8,8 +8,9 @@ from scipy.spatial.distance import cosine as scipy_cosine
 from scipy.spatial.distance import jensenshannon
 from scipy.stats import entropy
 
-from vlmsel.method.divergence import DIVERGENCES, coverage, cosine, js, kl, pairwise_divergence, sym_kl
+from vlmsel.method.divergence import coverage, cosine, divergence_between, js, kl, pairwise_divergence, sym_kl
 from vlmsel.method.importance import block_importance
+from vlmsel.method.options import DIVERGENCES, SYMMETRIC_DIVERGENCES
 
 
 def test_kl_matches_scipy_entropy_for_positive_distributions():
@@ -85,8 +86,35 @@ def test_pairwise_equals_pair_loop_and_ignores_padding(divergence):
             for t in range(4):
                 assert d[m, s, t] == pytest.approx(single(s, t, m), abs=1e-12)
     np.testing.assert_allclose(np.einsum("mss->ms", d), 0.0, atol=1e-12)
-    if divergence in ("js", "sym_kl", "cosine"):
+    if divergence in SYMMETRIC_DIVERGENCES:
         np.testing.assert_allclose(d, np.swapaxes(d, 1, 2), atol=1e-12)
+    else:
+        assert np.abs(d - np.swapaxes(d, 1, 2)).max() > 1e-6
+
+
+def test_symmetric_divergences_are_named():
+    assert set(SYMMETRIC_DIVERGENCES) == {"js", "sym_kl", "cosine"} and set(SYMMETRIC_DIVERGENCES) < set(DIVERGENCES)
+    assert DIVERGENCES[0] == "kl"
+
+
+def test_divergence_between_dispatches_and_broadcasts():
+    rng = np.random.default_rng(4)
+    p_t, p_s = rng.dirichlet(np.ones(6), size=(2, 3)), rng.dirichlet(np.ones(6), size=(1, 3))
+    w_t, w_s = block_importance(p_t, 2.0), block_importance(p_s, 2.0)
+    args = dict(w_t=w_t, w_s=w_s, p_t=p_t, p_s=p_s)
+    assert divergence_between("kl", **args).shape == (2, 3)
+    np.testing.assert_array_equal(divergence_between(**args), kl(w_t, w_s))  # kl is the default
+    np.testing.assert_array_equal(divergence_between("coverage", **args), coverage(w_t, p_t, p_s))
+    np.testing.assert_array_equal(divergence_between("js", **args), js(w_t, w_s))
+    np.testing.assert_array_equal(divergence_between("sym_kl", **args), sym_kl(w_t, w_s))
+    np.testing.assert_array_equal(divergence_between("cosine", p_t=p_t, p_s=p_s), cosine(p_t, p_s))
+    assert divergence_between("kl", w_t=w_t, w_s=w_s, eps=0.0)[0, 0] == pytest.approx(entropy(w_t[0, 0], w_s[0, 0]))
+    with pytest.raises(ValueError, match="'coverage' needs p_s"):
+        divergence_between("coverage", w_t=w_t, p_t=p_t)
+    with pytest.raises(ValueError, match="'kl' needs w_s"):
+        divergence_between("kl", w_t=w_t, p_s=p_s)
+    with pytest.raises(ValueError, match="unknown divergence 'l1'"):
+        divergence_between("l1", **args)
 
 
 def test_pairwise_errors():

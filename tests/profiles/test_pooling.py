@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from vlmsel.profiles.pooling import Profiles, normalise_per_image, task_profile
+from vlmsel.profiles.pooling import POOLINGS, Profiles, normalise_per_image, pool_resamples, task_profile
 
 
 def test_mean_of_normalised_by_hand():
@@ -20,6 +20,20 @@ def test_normalised_mean_weighs_images_by_their_mass():
     # mean of raw (10.5, 11.5) / 22
     np.testing.assert_allclose(task_profile(c, "normalised_mean"), [10.5 / 22, 11.5 / 22])
     assert not np.allclose(task_profile(c, "normalised_mean"), task_profile(c))
+
+
+@pytest.mark.parametrize("pooling", POOLINGS)
+def test_pool_resamples_pools_each_resample_like_task_profile(pooling):
+    rng = np.random.default_rng(4)
+    c = rng.random((9, 5)) * rng.uniform(0.1, 5, size=(9, 1))
+    idx = rng.integers(0, 9, size=(6, 4))  # with repeats, as a bootstrap draws them
+    p = pool_resamples(c, idx, pooling)
+    assert p.shape == (6, 5)
+    for b in range(6):
+        np.testing.assert_allclose(p[b], task_profile(c[idx[b]], pooling), rtol=1e-12)
+    np.testing.assert_allclose(pool_resamples(c, np.arange(9), pooling)[0], task_profile(c, pooling), rtol=1e-12)
+    with pytest.raises(ValueError, match="unknown pooling"):
+        pool_resamples(c, idx, "median")
 
 
 def test_profile_is_invariant_to_per_image_scale_only_for_mean_of_normalised():

@@ -1,20 +1,23 @@
 """Published profile stores: download (a file:// URL here), sha256 check before anything is kept, safe
-unpacking, the cache, offline mode, and the packaged registry's entries."""
+unpacking, the cache, offline mode; the packaged registry (no stores) and stores registered in code."""
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import tarfile
+from importlib import resources
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from vlmsel.files import sha256_file
-from vlmsel.profiles.registry import fetch_store, registry, store_for_zoo
-from vlmsel.profiles.store import ProfileStore, write_profile
 from vlmsel.data.upstream import DataFileError
+from vlmsel.files import cache_dir, sha256_file
+from vlmsel.profiles import registry as registry_module
+from vlmsel.profiles.registry import PublishedStore, fetch_store, register_store, registry, store_for_zoo
+from vlmsel.profiles.store import ProfileStore, write_profile
 
 
 def _store(folder: Path) -> Path:
@@ -89,16 +92,52 @@ def test_archive_without_a_store_and_offline_mode(tmp_path, monkeypatch):
         fetch_store("tiny", reg=registry(_registry(tmp_path, archive)), cache=tmp_path / "cache2")
 
 
-def test_packaged_registry(tmp_path, monkeypatch):
+def test_fetch_caches_under_the_profiles_cache_dir(tmp_path, monkeypatch):
+    monkeypatch.setenv("VLMSEL_CACHE_DIR", str(tmp_path / "vc"))
+    archive = _archive(tmp_path)
+    store = fetch_store("tiny", reg=registry(_registry(tmp_path, archive)))
+    assert cache_dir("profiles") == tmp_path / "vc" / "profiles"
+    assert cache_dir("profiles") in store.parents and (store / "store.json").is_file()
+
+
+def test_packaged_registry_lists_no_store_and_the_mini_world_registers_its_own(tmp_path):
+    packaged = resources.files("vlmsel").joinpath("resources/profile_stores.json")
+    with resources.as_file(packaged) as path:
+        assert registry(path) == {}
     reg = registry()
-    assert reg["mini"].zoo == "mini" and reg["mini"].builtin == "mini"
-    assert store_for_zoo("mini") == reg["mini"]
+    mini = reg["mini"]
+    assert mini.zoo == "mini" and mini.path and not mini.url and not mini.sha256
+    from vlmsel.mini.world import default_profile_store
+
+    assert Path(mini.path) == default_profile_store()
+    assert store_for_zoo("mini") == mini
+    assert fetch_store("mini") == Path(mini.path)  # a local store: nothing downloaded or copied
     with pytest.raises(KeyError, match="unknown published profile store 'nope'"):
         fetch_store("nope")
-    monkeypatch.setenv("VLMSEL_MINI_DIR", str(tmp_path / "no_mini"))
-    with pytest.raises(FileNotFoundError, match="vlmsel mini profile"):
-        fetch_store("mini")
+    missing = dataclasses.replace(mini, path=str(tmp_path / "no_mini"))
+    with pytest.raises(FileNotFoundError, match="no_mini/store.json is missing.*vlmsel mini profile"):
+        fetch_store("mini", reg={"mini": missing})
     bad = tmp_path / "bad.json"
     bad.write_text(json.dumps({"format": "other"}))
     with pytest.raises(ValueError, match="not a profile-store registry"):
         registry(bad)
+
+
+def test_register_store(tmp_path, monkeypatch):
+    registry()  # load the installed worlds first, so the copy below holds them
+    monkeypatch.setattr(registry_module, "_REGISTERED", dict(registry_module._REGISTERED))
+    folder = _store(tmp_path / "mine")
+    entry = PublishedStore(name="mine", zoo="myzoo", path=str(folder), description="my own")
+    register_store(entry)
+    register_store(entry)  # the same entry again is fine
+    assert registry()["mine"] == entry and store_for_zoo("myzoo") == entry
+    assert ProfileStore(fetch_store("mine")).models == ["RN50 openai"]
+    other = dataclasses.replace(entry, path=str(tmp_path))
+    with pytest.raises(ValueError, match="'mine' is already registered"):
+        register_store(other)
+    register_store(other, replace=True)
+    assert registry()["mine"].path == str(tmp_path)
+    with pytest.raises(ValueError, match="needs a local path or a url and sha256"):
+        register_store(PublishedStore(name="nowhere", zoo="myzoo"))
+    with pytest.raises(ValueError, match="url and sha256"):
+        register_store(PublishedStore(name="half", zoo="myzoo", url="https://example.org/x.tar.gz"))

@@ -1,0 +1,49 @@
+"""The mini world's registration (vlmsel.mini.world): what it registers, its folders, and a package
+that re-exports nothing."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import vlmsel.mini
+from vlmsel.data.benchmarks import load_benchmark
+from vlmsel.data.zoo import load_zoo, named_zoo
+from vlmsel.mini import world
+from vlmsel.profiles.registry import registry
+
+
+def test_folders(monkeypatch, tmp_path):
+    monkeypatch.delenv("VLMSEL_MINI_DIR", raising=False)
+    repo = Path(__file__).resolve().parents[2] / "data" / "mini"
+    assert world.default_mini_dir() == repo
+    assert world.default_profile_store() == repo / "profiles"
+    assert world.default_profile_store(tmp_path) == tmp_path / "profiles"
+    monkeypatch.setenv("VLMSEL_MINI_DIR", str(tmp_path))
+    assert world.default_mini_dir() == tmp_path and world.default_profile_store() == tmp_path / "profiles"
+
+
+def test_register_is_idempotent_and_registers_the_three_pieces():
+    world.register()
+    world.register()  # again: replaces its own entries, no error
+    assert named_zoo(world.NAME).benchmark == world.NAME
+    entry = registry()[world.NAME]
+    assert entry.zoo == world.NAME and Path(entry.path) == world.default_profile_store()
+
+
+def test_the_package_re_exports_nothing():
+    public = [n for n in vars(vlmsel.mini) if not n.startswith("_")]
+    assert set(public) <= {"world", "groundtruth", "models", "tasks", "scenes", "captions", "tokenizer", "training",
+                           "profiling", "data"}  # only submodules imported elsewhere
+    with pytest.raises(AttributeError):
+        vlmsel.mini.load_mini_benchmark  # noqa: B018
+
+
+@pytest.mark.skipif(not (world.default_mini_dir() / "groundtruth.csv").is_file(), reason="mini world not built")
+def test_the_registered_loaders_give_the_mini_world(one_torch_thread):
+    bench = load_benchmark("mini")
+    assert bench.name == "mini"
+    zoo = load_zoo("mini")
+    assert [e.name for e in zoo] == [m for m in bench.models if m in {e.name for e in zoo}]
+    assert set(e.name for e in zoo) <= set(bench.models) and len(zoo) >= 2
