@@ -76,13 +76,13 @@ from scipy.optimize import minimize
 from scipy.special import logsumexp
 
 from vlmsel import plotting
-from vlmsel.chapters import open_world
+from vlmsel.chapters import open_world, reproducible
 from vlmsel.conductance.options import SIGNED_SCALARS
 from vlmsel.method.importance import block_importance, zscore_blocks
 from vlmsel.profiles.pooling import task_profile
 
 plotting.use_style()
-rng = np.random.default_rng(SEED)
+rng = reproducible(SEED)  # seeds Python, NumPy (and torch); a fresh generator
 
 # %% [markdown]
 # ## Which world this page shows

@@ -77,7 +77,7 @@ from myst_nb import glue
 from scipy.stats import entropy, spearmanr
 
 from vlmsel import plotting
-from vlmsel.chapters import open_world
+from vlmsel.chapters import open_world, reproducible
 from vlmsel.method import diagnostics, divergence
 from vlmsel.method.importance import block_importance
 from vlmsel.method.options import SYMMETRIC_DIVERGENCES, MethodOptions
@@ -85,7 +85,7 @@ from vlmsel.method.scoring import dataset_divergences
 from vlmsel.method.similarity import softmin_weights
 
 plotting.use_style()
-rng = np.random.default_rng(SEED)
+rng = reproducible(SEED)  # seeds Python, NumPy (and torch); a fresh generator
 
 # %% [markdown]
 # ## Which world this page shows

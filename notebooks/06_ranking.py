@@ -114,7 +114,6 @@ glue("ch6_benchmark", bench.name, display=False)
 glue("ch6_n_models", n_models, display=False)
 glue("ch6_n_datasets", n_datasets, display=False)
 glue("ch6_reference", bench.reference_dataset, display=False)
-print(f"This page: {world.description}")
 print(f"{bench.name}: {n_models} models and {n_datasets} datasets have "
       f"profiles; left out: {', '.join(world.dropped_models) or 'none'}.")
 

@@ -111,7 +111,6 @@ glue("ch7_n_models", n_models, display=False)
 glue("ch7_n_datasets", n_datasets, display=False)
 glue("ch7_stored_n", max(stored_n), display=False)
 glue("ch7_stored_steps", max(stored_steps), display=False)
-print(f"This page: {world.description}")
 print(f"{bench.name}: {n_models} models x {n_datasets} datasets; stored "
       f"profiles use N = {sorted(stored_n)} images, n_steps = "
       f"{sorted(stored_steps)}.")

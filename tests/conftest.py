@@ -201,3 +201,23 @@ def build_world(make_images):
                 "n_steps": n_steps}
 
     return build
+
+
+# ------------------------------------------------------------------------------ random method inputs
+@pytest.fixture
+def random_world():
+    """Factory ``random_world(seed, n_models, datasets) -> (Profiles, accuracies)``: random Dirichlet task
+    profiles of models with 3-7 blocks and uniform random accuracies (DataFrame models x datasets)."""
+    import pandas as pd
+
+    from vlmsel.profiles.pooling import Profiles
+
+    def make(seed=0, n_models=6, datasets=("s1", "s2", "s3", "t")):
+        rng = np.random.default_rng(seed)
+        models = [f"m{i}" for i in range(n_models)]
+        prof = Profiles.from_dict({m: rng.dirichlet(np.ones(l), size=len(datasets))
+                                   for m, l in zip(models, rng.integers(3, 8, n_models))}, datasets)
+        acc = pd.DataFrame(rng.random((n_models, len(datasets))), index=models, columns=list(datasets))
+        return prof, acc
+
+    return make

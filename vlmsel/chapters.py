@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from vlmsel.data.benchmarks import Benchmark, load_benchmark
-from vlmsel.profiles.registry import fetch_store, registry, store_for_zoo
+from vlmsel.profiles.registry import open_store, store_for_zoo
 from vlmsel.profiles.store import ProfileStore
 
 
@@ -67,15 +67,15 @@ def open_world(benchmark: str = "mini", profile_store: str | os.PathLike | None 
         (the mini world ships one).
     """
     full = load_benchmark(benchmark)
+    if profile_store is None and store_for_zoo(benchmark) is None:
+        raise FileNotFoundError(f"no published profile store for benchmark {benchmark!r}: pass profile_store=")
+    store = open_store(profile_store, zoo=benchmark)
     if profile_store is None:
-        entry = store_for_zoo(benchmark)
-        if entry is None:
-            raise FileNotFoundError(f"no published profile store for benchmark {benchmark!r}: pass profile_store=")
-        store, where = ProfileStore(fetch_store(entry.name)), f"the published store `{entry.name}`"
-    elif not Path(profile_store).is_dir() and str(profile_store) in registry():
-        store, where = ProfileStore(fetch_store(str(profile_store))), f"the published store `{profile_store}`"
+        where = f"the published store `{store_for_zoo(benchmark).name}`"
+    elif not Path(profile_store).is_dir():
+        where = f"the published store `{profile_store}`"
     else:
-        store, where = ProfileStore(profile_store), f"the store `{Path(profile_store).name}`"
+        where = f"the store `{Path(profile_store).name}`"
     bench = full.covered_by(store)
     dropped = tuple(m for m in full.models if m not in bench.models and m in set(store.models))
     n_m, n_d = len(bench.models), len(bench.datasets)

@@ -173,7 +173,7 @@ def test_covered_by_keeps_exactly_the_fully_covered_models():
 # ------------------------------------------------------------------------------ the registry
 def test_register_benchmark_and_load_it_by_name(monkeypatch):
     benchmark_names()  # load the installed worlds first, so the copy below holds them
-    monkeypatch.setattr(benchmarks, "_REGISTERED", dict(benchmarks._REGISTERED))
+    monkeypatch.setattr(benchmarks.BENCHMARK_REGISTRY, "_registered", dict(benchmarks.BENCHMARK_REGISTRY._registered))
     toy = _toy()
     calls = []
 

@@ -109,6 +109,15 @@ def test_bad_inputs_raise_clear_errors():
         zero_shot_classifier(model, tok, [], ["{c}"])
 
 
+def _char_tokenizer(texts):
+    """A character-level tokenizer for the tiny model (ids below its vocab of 64; end token 63 is the highest)."""
+    out = torch.zeros(len(texts), 16, dtype=torch.long)
+    for i, t in enumerate(texts):
+        ids = [ord(ch) % 60 + 1 for ch in t][:15] + [63]
+        out[i, : len(ids)] = torch.tensor(ids)
+    return out
+
+
 def _tiny_open_clip():
     import open_clip
     from open_clip.model import CLIPTextCfg, CLIPVisionCfg
@@ -161,25 +170,18 @@ def test_image_embedding_equal_to_class_embedding_gives_perfect_accuracy(monkeyp
     """Monkeypatch encode_image so each image embeds to (a multiple of) its class's text embedding."""
     model = _tiny_open_clip()
 
-    def tok(texts):
-        out = torch.zeros(len(texts), 16, dtype=torch.long)
-        for i, t in enumerate(texts):
-            ids = [ord(ch) % 60 + 1 for ch in t][:15] + [63]
-            out[i, : len(ids)] = torch.tensor(ids)
-        return out
-
     classes = ["apple", "boat", "cloud", "daisy", "eagle", "fern"]
     templates = ["a photo of a {c}.", "a drawing of a {c}."]
-    W = zero_shot_classifier(model, tok, classes, templates)
+    W = zero_shot_classifier(model, _char_tokenizer, classes, templates)
     labels = np.array([5, 0, 1, 2, 3, 4, 4, 1, 0])
     # the "image" tensor carries its label in the first pixel; the patched encoder returns 3 x W[:, label]
     imgs = torch.zeros(len(labels), 3, 32, 32)
     imgs[:, 0, 0, 0] = torch.as_tensor(labels, dtype=torch.float32)
     monkeypatch.setattr(model, "encode_image", lambda x, **kw: 3.0 * W[:, x[:, 0, 0, 0].long()].T)
-    res = evaluate_zero_shot(model, tok, imgs, labels, classes, templates, batch_size=4)
+    res = evaluate_zero_shot(model, _char_tokenizer, imgs, labels, classes, templates, batch_size=4)
     assert res["acc1"] == 1.0 and res["mean_per_class_recall"] == 1.0 and res["acc5"] == 1.0
     # shifting every label by one class makes every prediction wrong
-    res = evaluate_zero_shot(model, tok, imgs, (labels + 1) % 6, classes, templates)
+    res = evaluate_zero_shot(model, _char_tokenizer, imgs, (labels + 1) % 6, classes, templates)
     assert res["acc1"] == 0.0 and res["mean_per_class_recall"] == 0.0
 
 
@@ -191,19 +193,12 @@ def test_evaluate_task_on_a_labelled_folder(tmp_path, monkeypatch):
 
     model = _tiny_open_clip()
 
-    def tok(texts):
-        out = torch.zeros(len(texts), 16, dtype=torch.long)
-        for i, t in enumerate(texts):
-            ids = [ord(ch) % 60 + 1 for ch in t][:15] + [63]
-            out[i, : len(ids)] = torch.tensor(ids)
-        return out
-
     classes = ["red", "green", "blue"]
     for k, c in enumerate(classes):
         for j in range(2 + k):
             (tmp_path / c).mkdir(exist_ok=True)
             Image.new("RGB", (8, 8), tuple(255 if i == k else 0 for i in range(3))).save(tmp_path / c / f"{j}.png")
-    W = zero_shot_classifier(model, tok, classes, ["{c}"])
+    W = zero_shot_classifier(model, _char_tokenizer, classes, ["{c}"])
 
     def preprocess(img):
         return torch.as_tensor(np.array(img), dtype=torch.float32).permute(2, 0, 1) / 255
@@ -211,7 +206,7 @@ def test_evaluate_task_on_a_labelled_folder(tmp_path, monkeypatch):
     # the "encoder" maps an image whose channel k is lit to class k's embedding, except blue -> red
     mapping = torch.tensor([0, 1, 0])
     monkeypatch.setattr(model, "encode_image", lambda x, **kw: W[:, mapping[x[:, :, 0, 0].argmax(1)]].T)
-    res = evaluate_task(model, preprocess, tok, str(tmp_path), classnames=classes, templates=["{c}"], batch_size=4)
+    res = evaluate_task(model, preprocess, _char_tokenizer, str(tmp_path), classnames=classes, templates=["{c}"], batch_size=4)
     assert res["n"] == 9 and res["n_skipped"] == 0
     assert res["acc1"] == pytest.approx(5 / 9)  # red 2/2, green 3/3, blue 0/4
     assert res["mean_per_class_recall"] == pytest.approx(2 / 3)

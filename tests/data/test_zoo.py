@@ -31,7 +31,7 @@ def test_named_zoos_match_the_benchmarks():
 
 def test_register_zoo_adds_a_named_zoo(monkeypatch):
     zoo.zoo_names()  # load the installed worlds first, so the copy below holds them
-    monkeypatch.setattr(zoo, "_REGISTERED_ZOOS", dict(zoo._REGISTERED_ZOOS))
+    monkeypatch.setattr(zoo.ZOO_REGISTRY, "_registered", dict(zoo.ZOO_REGISTRY._registered))
     assert zoo.zoo_names()[:3] == list(zoo.BUILTIN_ZOOS) == ["openclip48", "lovm35", "openclip121"]
     assert zoo.named_zoo("two") is None
     zoo.register_zoo("two", "lovm", lambda: zoo.load_zoo(["RN50 openai", "RN101 openai"]))

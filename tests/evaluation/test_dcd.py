@@ -11,28 +11,18 @@ from vlmsel.evaluation.dcd import DEFAULT_ETA_GRID, DEFAULT_GAMMA_GRID, DcdMetho
 from vlmsel.evaluation.harness import evaluate
 from vlmsel.method.options import MethodOptions
 from vlmsel.method.scoring import dcd_scores
-from vlmsel.profiles.pooling import Profiles
 
 
-def world(seed=0, n_models=6, datasets=("s1", "s2", "s3", "t")):
-    rng = np.random.default_rng(seed)
-    models = [f"m{i}" for i in range(n_models)]
-    prof = Profiles.from_dict({m: rng.dirichlet(np.ones(l), size=len(datasets))
-                               for m, l in zip(models, rng.integers(3, 8, n_models))}, datasets)
-    acc = pd.DataFrame(rng.random((n_models, len(datasets))), index=models, columns=list(datasets))
-    return prof, acc
-
-
-def test_dcd_scores_equals_harness_prediction():
-    prof, acc = world(seed=1)
+def test_dcd_scores_equals_harness_prediction(random_world):
+    prof, acc = random_world(seed=1)
     result = evaluate(acc, DcdMethod(prof, eta=1.0, gamma=3.0, divergence="sym_kl"), n_boot=10)
     for target in acc.columns:
         expected = dcd_scores(prof, acc.drop(columns=target), target, eta=1.0, gamma=3.0, divergence="sym_kl")
         np.testing.assert_allclose(result.predictions[target], expected, rtol=1e-12)
 
 
-def test_options_or_keywords_give_the_same_method():
-    prof, acc = world(seed=2)
+def test_options_or_keywords_give_the_same_method(random_world):
+    prof, acc = random_world(seed=2)
     opts = MethodOptions(eta=1.0, gamma=3.0, divergence="js", utility="zscore_acc")
     a = evaluate(acc, DcdMethod(prof, opts), n_boot=10)
     b = evaluate(acc, DcdMethod(prof, eta=1.0, gamma=3.0, divergence="js", utility="zscore_acc"), n_boot=10)
@@ -44,8 +34,8 @@ def test_options_or_keywords_give_the_same_method():
     assert "scalar" not in params and "pooling" not in params  # in-memory profiles are pooled already
 
 
-def test_method_names_and_bad_arguments():
-    prof, _ = world()
+def test_method_names_and_bad_arguments(random_world):
+    prof, _ = random_world()
     assert DcdMethod(prof).name == "dcd" and DcdMethod(prof, divergence="js", nested=True).name == "dcd_js_nested"
     assert "ablation" in DcdMethod(prof, divergence="cosine").description
     assert DcdMethod(prof).options == MethodOptions()

@@ -14,7 +14,7 @@ from vlmsel.method import options as O
 from vlmsel.method.aggregation import utilities
 from vlmsel.method.options import MethodOptions, resolve
 from vlmsel.method.scoring import dcd_scores
-from vlmsel.profiles.pooling import POOLINGS, Profiles
+from vlmsel.profiles.pooling import POOLINGS
 
 
 def test_defaults():
@@ -72,21 +72,12 @@ def test_resolve_overrides_and_rejects_unknown_names():
         base.replace(divergence="l2")
 
 
-def _random_example(seed=0, n_models=7, datasets=("a", "b", "c", "d", "t")):
-    rng = np.random.default_rng(seed)
-    models = [f"m{i}" for i in range(n_models)]
-    prof = Profiles.from_dict({m: rng.dirichlet(np.ones(l), size=len(datasets))
-                               for m, l in zip(models, rng.integers(3, 8, n_models))}, datasets)
-    acc = pd.DataFrame(rng.random((n_models, len(datasets))), index=models, columns=list(datasets))
-    return prof, acc
-
-
-def test_gamma_zero_by_options_or_keyword_is_the_average_rank_baseline():
+def test_gamma_zero_by_options_or_keyword_is_the_average_rank_baseline(random_world):
     """gamma = 0: uniform weights over the sources, whatever the profiles: the average-rank baseline."""
     from vlmsel.evaluation.baselines import AvgRank
     from vlmsel.evaluation.harness import LeaveOneOutTask
 
-    prof, acc = _random_example()
+    prof, acc = random_world(n_models=7, datasets=("a", "b", "c", "d", "t"))
     src = acc.drop(columns="t")
     by_options = dcd_scores(prof, src, "t", options=MethodOptions(gamma=0))
     by_keyword = dcd_scores(prof, src, "t", gamma=0)

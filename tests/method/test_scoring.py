@@ -16,17 +16,8 @@ from vlmsel.method.scoring import TargetScorer, dataset_divergences, dcd_scores,
 from vlmsel.profiles.pooling import Profiles, task_profile
 
 
-def world(seed=0, n_models=6, datasets=("s1", "s2", "s3", "t")):
-    rng = np.random.default_rng(seed)
-    models = [f"m{i}" for i in range(n_models)]
-    prof = Profiles.from_dict({m: rng.dirichlet(np.ones(l), size=len(datasets))
-                               for m, l in zip(models, rng.integers(3, 8, n_models))}, datasets)
-    acc = pd.DataFrame(rng.random((n_models, len(datasets))), index=models, columns=list(datasets))
-    return prof, acc
-
-
-def test_dcd_scores_by_hand():
-    prof, acc = world()
+def test_dcd_scores_by_hand(random_world):
+    prof, acc = random_world()
     sources = ["s1", "s2", "s3"]
     got = dcd_scores(prof, acc[sources], "t", eta=2.0, gamma=5.0)
     u = utilities(acc[sources].to_numpy())
@@ -37,8 +28,8 @@ def test_dcd_scores_by_hand():
         assert got[m] == pytest.approx(alpha @ u[i], rel=1e-12)
 
 
-def test_options_and_keyword_overrides_agree():
-    prof, acc = world(seed=2)
+def test_options_and_keyword_overrides_agree(random_world):
+    prof, acc = random_world(seed=2)
     src = acc[["s1", "s2", "s3"]]
     default = dcd_scores(prof, src, "t")
     pd.testing.assert_series_equal(default, dcd_scores(prof, src, "t", MethodOptions()))
@@ -54,14 +45,14 @@ def test_options_and_keyword_overrides_agree():
         dcd_scores(prof, src, "t", temperature=3.0)
 
 
-def test_dcd_scores_refuses_the_target_as_source():
-    prof, acc = world()
+def test_dcd_scores_refuses_the_target_as_source(random_world):
+    prof, acc = random_world()
     with pytest.raises(ValueError, match="contains the target 't'"):
         dcd_scores(prof, acc, "t")
 
 
-def test_dataset_divergences_shape_and_cosine_ignores_eta():
-    prof, _ = world()
+def test_dataset_divergences_shape_and_cosine_ignores_eta(random_world):
+    prof, _ = random_world()
     d = dataset_divergences(prof)
     assert d.shape == (6, 4, 4)
     np.testing.assert_allclose(np.einsum("mss->ms", d), 0.0, atol=1e-12)
@@ -73,8 +64,8 @@ def test_dataset_divergences_shape_and_cosine_ignores_eta():
 
 
 @pytest.mark.parametrize("divergence", DIVERGENCES)
-def test_pairwise_divergence_equals_a_loop_over_divergence_between(divergence):
-    prof, _ = world(seed=4)
+def test_pairwise_divergence_equals_a_loop_over_divergence_between(divergence, random_world):
+    prof, _ = random_world(seed=4)
     w = block_importance(prof.values, 2.0, mask=prof.mask)
     p = prof.values
     d = pairwise_divergence(divergence, w=w, p=p)

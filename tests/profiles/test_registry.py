@@ -125,7 +125,7 @@ def test_packaged_registry_lists_no_store_and_the_mini_world_registers_its_own(t
 
 def test_register_store(tmp_path, monkeypatch):
     registry()  # load the installed worlds first, so the copy below holds them
-    monkeypatch.setattr(registry_module, "_REGISTERED", dict(registry_module._REGISTERED))
+    monkeypatch.setattr(registry_module.STORE_REGISTRY, "_registered", dict(registry_module.STORE_REGISTRY._registered))
     folder = _store(tmp_path / "mine")
     entry = PublishedStore(name="mine", zoo="myzoo", path=str(folder), description="my own")
     register_store(entry)

@@ -96,18 +96,12 @@ def _options(name: str, args: argparse.Namespace) -> dict[str, Any]:
 
 def _store(name_or_path: str | None, benchmark: str):
     """The profile store of ``--profiles`` (a folder or a published name), else the benchmark zoo's published one."""
-    from vlmsel.profiles.registry import fetch_store, registry, store_for_zoo
-    from vlmsel.profiles.store import ProfileStore
+    from vlmsel.profiles.registry import open_store, store_for_zoo
 
-    if name_or_path is None:
-        entry = store_for_zoo(benchmark)
-        if entry is None:
-            raise UserError("the dcd methods need --profiles STORE (a profile store written by `vlmsel profile`); "
-                            f"no published store covers benchmark {benchmark!r}")
-        return ProfileStore(fetch_store(entry.name))
-    if not Path(name_or_path).is_dir() and name_or_path in registry():
-        return ProfileStore(fetch_store(name_or_path))
-    return ProfileStore(name_or_path)
+    if name_or_path is None and store_for_zoo(benchmark) is None:
+        raise UserError("the dcd methods need --profiles STORE (a profile store written by `vlmsel profile`); "
+                        f"no published store covers benchmark {benchmark!r}")
+    return open_store(name_or_path, zoo=benchmark)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -312,7 +312,8 @@ _BUILTIN_LOADERS: dict[str, Callable[[str], Benchmark]] = {
     "openclip121": lambda metric: _load_openclip("openclip121", metric),
     "swab": _load_swab,
 }
-_REGISTERED: dict[str, Callable[[str], Benchmark]] = {}
+#: Benchmark name -> loader ``loader(metric) -> Benchmark``: the built-in ones and those worlds register.
+BENCHMARK_REGISTRY: plugins.Registry[Callable[[str], Benchmark]] = plugins.Registry("benchmark", lambda: _BUILTIN_LOADERS)
 
 
 def register_benchmark(name: str, loader: Callable[[str], Benchmark], *, replace: bool = False) -> None:
@@ -322,17 +323,12 @@ def register_benchmark(name: str, loader: Callable[[str], Benchmark], *, replace
     :mod:`vlmsel.mini.world`). ``loader`` must return a :class:`Benchmark` named ``name`` and raise
     ValueError for a metric it does not have. Registering a taken name is an error unless ``replace``.
     """
-    if name in _BUILTIN_LOADERS:
-        raise ValueError(f"benchmark {name!r} is built into vlmsel and cannot be replaced")
-    if name in _REGISTERED and not replace and _REGISTERED[name] is not loader:
-        raise ValueError(f"benchmark {name!r} is already registered (pass replace=True)")
-    _REGISTERED[name] = loader
+    BENCHMARK_REGISTRY.register(name, loader, replace=replace)
 
 
 def benchmark_names() -> list[str]:
     """Every name :func:`load_benchmark` accepts: the built-in ones, then the registered ones."""
-    plugins.load_worlds()
-    return [*_BUILTIN_LOADERS, *_REGISTERED]
+    return BENCHMARK_REGISTRY.names()
 
 
 def load_benchmark(name: str, metric: str = "acc1") -> Benchmark:
@@ -350,10 +346,7 @@ def load_benchmark(name: str, metric: str = "acc1") -> Benchmark:
     Benchmark with ``wide`` of shape (n_models, n_datasets): lovm 35 x 23, openclip48 48 x 20,
     openclip121 121 x 20, swab 43 x 23.
     """
-    loader = _BUILTIN_LOADERS.get(name)
-    if loader is None:
-        plugins.load_worlds()
-        loader = _REGISTERED.get(name)
+    loader = BENCHMARK_REGISTRY.get(name)
     if loader is None:
         raise ValueError(f"unknown benchmark {name!r}; choose one of {benchmark_names()}")
     return loader(metric)

@@ -56,8 +56,6 @@ if TYPE_CHECKING:
 # facts (and so the command line's parsing and the worlds' registration) stay fast without them.
 
 
-
-
 class ModelLoadError(RuntimeError):
     """A zoo model cannot be built or its weights cannot be loaded; the message says which and why."""
 
@@ -117,32 +115,25 @@ class NamedZoo:
 #: The named zoos built into vlmsel; :func:`zoo_names` adds the registered ones (``mini``, yours).
 BUILTIN_ZOOS: dict[str, NamedZoo] = {z.name: z for z in (
     NamedZoo("openclip48", "openclip48"), NamedZoo("lovm35", "lovm"), NamedZoo("openclip121", "openclip121"))}
-_REGISTERED_ZOOS: dict[str, NamedZoo] = {}
+#: Zoo name -> :class:`NamedZoo`: the built-in ones and those worlds register.
+ZOO_REGISTRY: plugins.Registry[NamedZoo] = plugins.Registry("zoo", lambda: BUILTIN_ZOOS)
 
 
 def register_zoo(name: str, benchmark: str, entries: Callable[[], list["ZooEntry"]] | None = None, *,
                  replace: bool = False) -> None:
     """Make ``load_zoo(name)`` return ``entries()`` and let ``vlmsel select --zoo name`` find its ground
     truth in ``benchmark``. How a world outside the core adds its models (see :mod:`vlmsel.plugins`)."""
-    if name in BUILTIN_ZOOS:
-        raise ValueError(f"zoo {name!r} is built into vlmsel and cannot be replaced")
-    if name in _REGISTERED_ZOOS and not replace and _REGISTERED_ZOOS[name] != NamedZoo(name, benchmark, entries):
-        raise ValueError(f"zoo {name!r} is already registered (pass replace=True)")
-    _REGISTERED_ZOOS[name] = NamedZoo(name, benchmark, entries)
+    ZOO_REGISTRY.register(name, NamedZoo(name, benchmark, entries), replace=replace)
 
 
 def named_zoo(name: str) -> NamedZoo | None:
     """The named zoo ``name`` (built in or registered), or None."""
-    if name in BUILTIN_ZOOS:
-        return BUILTIN_ZOOS[name]
-    plugins.load_worlds()
-    return _REGISTERED_ZOOS.get(name)
+    return ZOO_REGISTRY.get(name)
 
 
 def zoo_names() -> list[str]:
     """Every zoo name :func:`load_zoo` accepts: the built-in ones, then the registered ones."""
-    plugins.load_worlds()
-    return [*BUILTIN_ZOOS, *_REGISTERED_ZOOS]
+    return ZOO_REGISTRY.names()
 
 
 # ------------------------------------------------------------------------------------ metadata

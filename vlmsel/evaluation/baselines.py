@@ -45,8 +45,6 @@ from vlmsel.evaluation.metrics import (
 )
 from vlmsel.method.scoring import weighted_scores
 
-#: LOVM's seven text-derived features (the order of ``modelGPT/eval_table_features.csv``).
-
 
 class Inb(Method):
     """ImageNet baseline: the predicted score of a model is its accuracy on the reference dataset.
@@ -225,7 +223,6 @@ class ModelGptLite(Method):
     def fit(self, models: Sequence[str], datasets: Sequence[str]) -> None:
         table = self._features_arg
         if table is None:
-
             table = modelgpt_features()
         missing_cols = [c for c in ("model", "dataset", *self.feature_set) if c not in table.columns]
         if missing_cols:

@@ -27,7 +27,6 @@ from scipy.stats import rankdata
 from vlmsel.method.options import UTILITIES, Utility
 
 
-
 def _check_acc(acc: np.ndarray) -> np.ndarray:
     arr = np.asarray(acc, dtype=np.float64)
     if arr.ndim != 2:

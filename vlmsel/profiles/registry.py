@@ -42,6 +42,7 @@ from typing import Any, Mapping
 from vlmsel import plugins
 from vlmsel.data.upstream import OFFLINE_ENV, DataFileError, UpstreamFile, download
 from vlmsel.files import atomic_write, cache_dir, sha256_file
+from vlmsel.profiles.store import ProfileStore
 
 REGISTRY_FORMAT = "vlmsel-profile-registry"
 #: The file written into an unpacked store's folder, naming the archive it came from (its sha256), for later checks.
@@ -94,7 +95,8 @@ def _packaged() -> dict[str, PublishedStore]:
     return _parse(json.loads(text), "vlmsel/resources/profile_stores.json")
 
 
-_REGISTERED: dict[str, PublishedStore] = {}
+#: Store name -> :class:`PublishedStore`: the packaged registry's and those worlds register.
+STORE_REGISTRY: plugins.Registry[PublishedStore] = plugins.Registry("profile store", lambda: _packaged())
 
 
 def register_store(entry: PublishedStore, *, replace: bool = False) -> None:
@@ -103,9 +105,7 @@ def register_store(entry: PublishedStore, *, replace: bool = False) -> None:
     (see :mod:`vlmsel.plugins`)."""
     if not entry.path and not (entry.url and entry.sha256):
         raise ValueError(f"store {entry.name!r} needs a local path or a url and sha256")
-    if entry.name in _REGISTERED and not replace and _REGISTERED[entry.name] != entry:
-        raise ValueError(f"profile store {entry.name!r} is already registered (pass replace=True)")
-    _REGISTERED[entry.name] = entry
+    STORE_REGISTRY.register(entry.name, entry, replace=replace)
 
 
 def registry(path: str | os.PathLike | None = None) -> dict[str, PublishedStore]:
@@ -114,8 +114,7 @@ def registry(path: str | os.PathLike | None = None) -> dict[str, PublishedStore]
     if path is not None:
         p = Path(path)
         return _parse(json.loads(p.read_text(encoding="utf-8")), str(p))
-    plugins.load_worlds()
-    return {**_packaged(), **_REGISTERED}
+    return STORE_REGISTRY.items()
 
 
 def store_for_zoo(zoo: str, reg: Mapping[str, PublishedStore] | None = None) -> PublishedStore | None:
@@ -124,6 +123,32 @@ def store_for_zoo(zoo: str, reg: Mapping[str, PublishedStore] | None = None) -> 
         if entry.zoo == zoo:
             return entry
     return None
+
+
+def open_store(profiles: "str | os.PathLike | ProfileStore | None" = None, zoo: str | None = None) -> ProfileStore:
+    """The profile store to read: ``profiles`` (a :class:`~vlmsel.profiles.store.ProfileStore`, a store
+    folder, or a published store's name), or, when it is None, the published store of ``zoo``.
+
+    Raises FileNotFoundError (saying what to pass) when there is no such store.
+    """
+    if isinstance(profiles, ProfileStore):
+        return profiles
+    if profiles is None:
+        entry = store_for_zoo(zoo) if zoo is not None else None
+        if entry is None:
+            which = f"for zoo {zoo!r}" if zoo is not None else "for a zoo given as a list of models"
+            raise FileNotFoundError(
+                f"no published profile store {which} (the registry lists {sorted(registry())}); build the "
+                "source profiles with `vlmsel profile --zoo ... --datasets all20 --out STORE` and pass profiles=STORE "
+                "(--profiles STORE)"
+            )
+        return ProfileStore(fetch_store(entry.name))
+    if Path(profiles).is_dir():
+        return ProfileStore(profiles)
+    if isinstance(profiles, str) and profiles in registry():
+        return ProfileStore(fetch_store(profiles))
+    raise FileNotFoundError(f"profiles {str(profiles)!r}: not a profile store folder and not a published store "
+                            f"({sorted(registry())})")
 
 
 def _local_path(entry: PublishedStore) -> Path:

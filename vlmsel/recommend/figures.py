@@ -1,8 +1,9 @@
 """The figures of a :class:`~vlmsel.recommend.result.SelectionResult`, in the book's style.
 
 Each function draws on a given matplotlib axes (or a new figure) and returns it; the result's
-``plot_*`` methods call them, and :mod:`vlmsel.recommend.report` embeds them in the HTML report.
-Colours come from ``vlmsel.plotting.PALETTE``, so the report and the book look alike.
+``plot_*`` methods call them, and :mod:`vlmsel.recommend.report` embeds them in the HTML report
+(which applies :func:`vlmsel.plotting.use_style` first). The bar and marker colours are fixed here
+(seaborn's "deep" blue, orange and green); shapes and hatching carry the same information.
 
 Taught in the chapter "Selecting a model for your own images" (:ref:`ch-select`).
 """
@@ -41,6 +42,7 @@ def plot_ranking(result: "SelectionResult", top: int | None = 15, ax=None):
     ax.set_title("Predicted ranking (hatched = Pareto-optimal in score vs GFLOPs)")
     return ax
 
+
 def plot_explanation(result: "SelectionResult", model: str | None = None, k: int = 5):
     """Why ``model`` (default: the top one) scores as it does. Left: the ``k`` sources with the
     largest alpha, labelled with the model's ground truth there. Right: the target's
@@ -69,6 +71,7 @@ def plot_explanation(result: "SelectionResult", model: str | None = None, k: int
     a2.legend(fontsize=8)
     fig.suptitle(model, fontsize=11, fontweight="bold")
     return fig
+
 
 def plot_pareto(result: "SelectionResult", ax=None, label: int = 8):
     """Predicted score against image-tower GFLOPs per image (log scale): the Pareto front (no model
@@ -106,6 +109,7 @@ def plot_pareto(result: "SelectionResult", ax=None, label: int = 8):
     if missing:
         ax.text(0.01, 0.01, f"{missing} model(s) with unknown GFLOPs not shown", transform=ax.transAxes, fontsize=7)
     return ax
+
 
 def plot_stability(result: "SelectionResult", ax=None):
     """The bootstrap curve: the chosen model's top-1 probability against the number of images, the

@@ -47,7 +47,7 @@ from vlmsel.method.options import MethodOptions, resolve
 from vlmsel.method.scoring import TargetScorer
 from vlmsel.profiles.compute import RESULT_FIELD_DEFAULTS, ProfileSettings, profile_one, versions
 from vlmsel.profiles.pooling import Profiles
-from vlmsel.profiles.registry import fetch_store, registry, store_for_zoo
+from vlmsel.profiles.registry import open_store
 from vlmsel.profiles.store import SIGNED_SCALARS, ProfileStore, has_profile, read_profile, write_profile
 from vlmsel.progress import progress
 from vlmsel.recommend.result import SelectionResult
@@ -91,27 +91,6 @@ def _benchmark(benchmark: Any, zoo: Any) -> tuple[str, pd.DataFrame, pd.DataFram
     if path.is_file():
         return path.name, read_accuracy_table(path), None
     raise KeyError(f"unknown benchmark {benchmark!r}: not one of {benchmark_names()} and not a CSV file")
-
-
-def _resolve_store(profiles: Any, zoo: Any) -> ProfileStore:
-    if isinstance(profiles, ProfileStore):
-        return profiles
-    if profiles is None:
-        entry = store_for_zoo(zoo) if isinstance(zoo, str) else None
-        if entry is None:
-            raise FileNotFoundError(
-                f"no published profile store for zoo {zoo!r} (the registry lists {sorted(registry())}); build the "
-                "source profiles with `vlmsel profile --zoo ... --datasets all20 --out STORE` and pass profiles=STORE "
-                "(--profiles STORE)"
-            )
-        return ProfileStore(fetch_store(entry.name))
-    path = Path(profiles)
-    if path.is_dir():
-        return ProfileStore(path)
-    if isinstance(profiles, str) and profiles in registry():
-        return ProfileStore(fetch_store(profiles))
-    raise FileNotFoundError(f"profiles {profiles!r}: not a profile store folder and not a published store "
-                            f"({sorted(registry())})")
 
 
 def _settings_of(manifest: dict[str, Any]) -> dict[str, Any]:
@@ -344,7 +323,7 @@ def select(
     sample_ = target_sample(images, n_images, seed, skip_bad=skip_bad)
     entries = _zoo_entries(zoo, models)
     bench_name, acc, model_info = _benchmark(benchmark, zoo)
-    store = _resolve_store(profiles, zoo)
+    store = open_store(profiles, zoo if isinstance(zoo, str) else None)
     notes: list[str] = []
     # 3: candidates and sources
     filled, excluded = _candidates(entries, acc, model_info, store, bench_name, max_gflops)
