@@ -79,7 +79,8 @@ from vlmsel import plotting
 from vlmsel.data.benchmarks import load_benchmark
 from vlmsel.mini import captions, tasks
 from vlmsel.mini.groundtruth import compute_groundtruth, summary
-from vlmsel.mini.models import MINI_ZOO, get_spec, mini_tokenizer, model_dir
+from vlmsel.mini.models import mini_tokenizer, model_dir
+from vlmsel.mini.zoo import MINI_ZOO, get_spec
 from vlmsel.mini.scenes import sample_scenes
 from vlmsel.mini.training import MIXTURES, train
 from vlmsel.mini.world import default_mini_dir

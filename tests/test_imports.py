@@ -100,7 +100,7 @@ def import_graph() -> dict[str, set[str]]:
     """Module -> the vlmsel modules it imports at module level (see the module docstring)."""
     graph: dict[str, set[str]] = {name: set() for name in MODULES}
     for name, tree in _trees().items():
-        own = set(_ancestors(name))
+        own = {name, *_ancestors(name)}  # a package importing its own submodules is not an edge to itself
         for node in _module_level_imports(tree):
             for target in _imported(node, name):
                 if target not in MODULES:

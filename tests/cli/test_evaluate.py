@@ -17,7 +17,7 @@ from vlmsel.profiles.store import ProfileStore
 
 def test_evaluate_baselines_prints_tables_and_writes_files(tmp_path, capsys):
     rc = main(["evaluate", "--benchmark", "lovm", "--method", "inb,avg_rank", "--method", "random",
-               "--n-boot", "200", "--out", str(tmp_path)])
+               "--n-boot", "200", "--include-reference", "--out", str(tmp_path)])
     out = capsys.readouterr().out
     assert rc == 0
     assert "inb on lovm (acc1)" in out and "cars" in out and "95% interval" in out
@@ -42,9 +42,11 @@ def test_evaluate_dcd_from_store_and_exclusions(tmp_path, capsys):
                                "f_baseline": np.zeros(3), "block_names": [f"b{i}" for i in range(l)],
                                "image_ids": ["0", "1", "2"]})
     rc = main(["evaluate", "--benchmark", "openclip48", "--method", "dcd", "--profiles", str(tmp_path / "store"),
-               "--exclude-targets", "imagenet1k", "--gamma", "2", "--n-boot", "100", "--no-per-target"])
+               "--exclude-targets", "imagenet1k", "--gamma", "2", "--n-boot", "100", "--no-per-target", "--null", "30"])
     out = capsys.readouterr().out
     assert rc == 0 and "dcd on openclip48" in out and "gamma=2" in out and "cars" not in out
+    assert "permutation null of dcd: each model's divergences shuffled over the sources, 30 shuffles" in out
+    assert "19 targets" in out  # 20 datasets, the reference excluded
 
 
 def test_evaluate_user_errors(capsys):
@@ -75,13 +77,14 @@ def test_evaluate_restricted_to_a_partial_store(tmp_path, capsys):
     # The fifth model has only one dataset: it must be left out, not make the run fail.
     _partial_store(tmp_path / "store", [bench.models[5]], ["cars"], seed=1)
     args = ["evaluate", "--benchmark", "lovm", "--method", "dcd,avg_rank", "--profiles", str(tmp_path / "store"),
-            "--n-boot", "50", "--k", "2"]
+            "--n-boot", "50", "--k", "2", "--null", "20"]
     assert main(args) == 2  # a full-benchmark evaluation needs every entry
     capsys.readouterr()
     assert main([*args, "--restrict-to-profiles"]) == 0
     out = capsys.readouterr().out
     assert "restricted to the profile store: 4 models x 4 datasets" in out
     assert "sun397" not in out
+    assert "dcd minus avg_rank, target by target (4 targets" in out and "a_wins" in out
     # inb ranks by imagenet1k, which the store does not cover: skipped with a note, the rest still runs
     assert main([*args[:4], "dcd,inb,avg_rank", *args[5:], "--restrict-to-profiles"]) == 0
     out = capsys.readouterr().out

@@ -6,7 +6,7 @@ import json
 import numpy as np
 import pytest
 
-from vlmsel.mini.models import list_mini_models
+from vlmsel.mini.zoo import list_mini_models
 from vlmsel.mini.profiling import profile_mini
 from vlmsel.mini.world import default_profile_store
 from vlmsel.mini.tasks import list_tasks

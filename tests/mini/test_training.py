@@ -9,20 +9,24 @@ import torch
 
 from vlmsel.mini.models import (
     MINI_ARCHS,
-    MINI_ZOO,
-    MiniModelSpec,
     create_mini_model,
-    get_spec,
     load_mini_model,
     mini_tokenizer,
-    model_slug,
     register_mini_pretrained,
     to_model_input,
 )
-from vlmsel.mini.scenes import render_batch, sample_scenes
-from vlmsel.mini.training import MIXTURES, get_mixture, lr_at, save_trained, train
+from vlmsel.mini.zoo import MINI_ZOO, MiniModelSpec, get_spec, model_slug
+from vlmsel.conductance.blocks import discover_blocks
+from vlmsel.mini.mixtures import MIXTURES, get_mixture
+from vlmsel.mini.models import ARCH_FAMILY
+from vlmsel.mini.tasks import make_task_data
+from vlmsel.mini.training import lr_at, save_trained, train
 
-SPEC = MiniModelSpec("mini-vit-p8-w32-d6", "mixed", seed=3, steps=3, batch_size=16)
+SPEC = MiniModelSpec("mini-vit-p8-w32", "web", seed=3, steps=3, batch_size=16)
+
+
+def _images(n: int, seed: int = 0) -> np.ndarray:
+    return make_task_data("broad", n=n, seed=seed).images
 
 
 @pytest.fixture(autouse=True)
@@ -51,7 +55,7 @@ def test_same_seed_same_weights_after_a_few_steps():
 
 
 def test_loss_starts_near_log_batch_and_decreases_on_a_tiny_pool():
-    spec = dataclasses.replace(SPEC, arch="mini-vit-p16-w48-d8", mixture="full", steps=40)
+    spec = dataclasses.replace(SPEC, arch="mini-vit-p16-w64", mixture="web", steps=40)
     st = train(spec, pool_size=16, warmup=5, show_progress=False)
     assert abs(st.losses[0] - np.log(16)) < 1.0
     assert np.mean(st.losses[-5:]) < st.losses[0] - 0.5
@@ -66,21 +70,35 @@ def test_lr_schedule():
 
 
 def test_zoo_specs_are_valid():
-    assert len(MINI_ZOO) >= 12 and len({s.name for s in MINI_ZOO}) == len(MINI_ZOO)
+    """At least 24 models in at least 3 tower families; every mixture used, every arch on >= 2 mixtures."""
+    assert len(MINI_ZOO) >= 24 and len({s.name for s in MINI_ZOO}) == len(MINI_ZOO)
     assert all(s.arch in MINI_ARCHS and s.mixture in MIXTURES for s in MINI_ZOO)
-    assert len({s.arch for s in MINI_ZOO}) >= 5
-    assert get_spec("mini-rn-w8 count").mixture == "count"
+    assert len({ARCH_FAMILY[s.arch] for s in MINI_ZOO}) >= 3
+    assert {s.mixture for s in MINI_ZOO} == set(MIXTURES)
+    assert all(sum(s.arch == a for s in MINI_ZOO) >= 2 for a in MINI_ARCHS)
+    assert get_spec("mini-rn-w8 med").mixture == "med"
     with pytest.raises(KeyError, match="mini models"):
         get_spec("ViT-B-32 openai")
     with pytest.raises(KeyError, match="mixtures"):
-        get_mixture("web")
-    assert model_slug("mini-rn-w8 count") == "mini-rn-w8__count"
+        get_mixture("laion2b")
+    assert model_slug("mini-rn-w8 med") == "mini-rn-w8__med"
+
+
+def test_mixtures_differ_in_domain_proportions():
+    web = get_mixture("web").weights()
+    assert all(w == pytest.approx(1 / len(web)) for w in web.values())
+    for name, mix in MIXTURES.items():
+        w = mix.weights()
+        assert sum(w.values()) == pytest.approx(1.0) and min(w.values()) > 0, name  # every domain seen a little
+    med = get_mixture("med").weights()
+    assert max(med, key=med.get) == "cells" and med["cells"] > 10 * med["signs"]
 
 
 @pytest.mark.parametrize("arch", list(MINI_ARCHS))
-def test_every_arch_builds_and_encodes(arch):
+def test_every_arch_builds_encodes_and_has_12_blocks(arch):
     model = create_mini_model(arch, seed=0).eval()
-    x = to_model_input(render_batch(sample_scenes(2, 0)))
+    assert len(discover_blocks(model)) >= 12
+    x = to_model_input(_images(2))
     with torch.no_grad():
         img = model.encode_image(x)
         txt = model.encode_text(mini_tokenizer()(["a red circle", "two squares"]))
@@ -92,14 +110,14 @@ def test_saved_folder_loads_with_open_clip(tmp_path):
     import open_clip
     from PIL import Image
 
-    spec = dataclasses.replace(SPEC, mixture="full", seed=0)
+    spec = dataclasses.replace(SPEC, mixture="earth", seed=0)  # a zoo name: register_mini_pretrained registers the zoo
     st = train(spec, pool_size=32, show_progress=False)
     folder = save_trained(st, spec, tmp_path)
     manifest = json.loads((folder / "training.json").read_text())
     assert manifest["model"] == spec.name and manifest["seed"] == 0 and manifest["steps"] == 3
     assert manifest["weights_dtype"] == "float16" and len(manifest["loss"]["curve_step_mean"]) == 3
 
-    images = render_batch(sample_scenes(4, 1))
+    images = _images(4, 1)
     x = to_model_input(images)
     model, preprocess, tok = load_mini_model(spec.name, tmp_path)
     # open_clip's own eval transform of the PIL images equals to_model_input
@@ -121,37 +139,41 @@ def test_saved_folder_loads_with_open_clip(tmp_path):
 
 def test_untrained_model_error_names_the_command(tmp_path):
     with pytest.raises(FileNotFoundError, match="vlmsel mini train"):
-        load_mini_model("mini-rn-w8 count", tmp_path)
+        load_mini_model("mini-rn-w8 med", tmp_path)
 
 
-def test_focused_group_captions_differ_only_in_the_varied_attribute():
-    from vlmsel.mini.captions import PLURALS, POSITION_PHRASES
-    from vlmsel.mini.scenes import BACKGROUNDS, COLOURS, COUNT_WORDS, DIGIT_WORDS, ORIENTATIONS, SHAPES, SIZES
-    from vlmsel.mini.training import Mixture, group_captions, pretraining_pool
+def test_group_pictures_share_all_but_one_attribute_and_captions_name_it():
+    from vlmsel.mini.captions import words_of
+    from vlmsel.mini.mixtures import Mixture
+    from vlmsel.mini.training import group_captions, pretraining_pool
 
-    words = {
-        "shape": set(SHAPES) | set(PLURALS.values()), "colour": set(COLOURS), "size": set(SIZES),
-        "count": set(COUNT_WORDS.values()) | {"shape", "shapes", "object", "objects", "a", "an"} | set(SHAPES)
-        | set(PLURALS.values()),
-        "position": {w for p in POSITION_PHRASES.values() for w in p.split()},
-        "background": set(BACKGROUNDS) | set(ORIENTATIONS) | {"a", "background", "with", "stripes", "on", "shape",
-                                                               "some", "shapes", "digit"},
-        "orientation": set(ORIENTATIONS), "digit": set(DIGIT_WORDS),
-    }
     mix = Mixture("t", "test", full_prob=0.0)
-    pool = pretraining_pool(mix, 0, pool_size=160)
-    groups = [pool.scenes[g * 4:(g + 1) * 4] for g in range(pool.n_groups)]
+    pool = pretraining_pool(mix, 0, pool_size=240)
+    assert all(n > 0 for n in pool.domain_counts().values())
+    groups = [pool.pictures[g * 4:(g + 1) * 4] for g in range(pool.n_groups)]
     texts = group_captions(mix, groups, pool.group_attributes, np.random.default_rng(0))
     for g, attr in enumerate(pool.group_attributes):
-        caps = [t.split() for t in texts[g * 4:(g + 1) * 4]]
-        differing = {w for c in caps for w in c} - set.intersection(*(set(c) for c in caps))
-        assert differing and differing <= words[attr], (attr, texts[g * 4:(g + 1) * 4])
+        group = groups[g]
+        assert len({p.domain for p in group}) == 1
+        attrs = [dict(p.attrs) for p in group]
+        # the group's pictures agree on every other attribute they all have (varying a sub-style redraws
+        # the attributes that only apply to some sub-styles)
+        for b in set.intersection(*(set(a) for a in attrs)) - {attr}:
+            assert len({a[b] for a in attrs}) == 1, (attr, b, attrs)
+        caps = [set(words_of(t)) for t in texts[g * 4:(g + 1) * 4]]
+        for a, cap in zip(attrs, caps):
+            assert set(words_of(a[attr])) <= cap, (a, texts[g * 4:(g + 1) * 4])  # the varied value is named
+        if len({a[attr] for a in attrs}) == 1:
+            continue  # an attribute with fewer values than the group may repeat one value throughout
+        # the captions of pictures with different values differ (phrasing may be tied to a value:
+        # "far away" / "near the camera", "an aerial view" / "a satellite photo")
+        assert set.union(*caps) - set.intersection(*caps), (attr, texts[g * 4:(g + 1) * 4])
 
 
 def test_mixture_validation():
-    from vlmsel.mini.training import Mixture
+    from vlmsel.mini.mixtures import Mixture
 
-    with pytest.raises(ValueError, match="unknown attribute"):
-        Mixture("x", "x", contrast=(("texture", 1.0),))
+    with pytest.raises(ValueError, match="unknown domain"):
+        Mixture("x", "x", domains=(("photos", 1.0),))
     with pytest.raises(ValueError, match="captions must be"):
         Mixture("x", "x", captions="poetry")

@@ -34,8 +34,8 @@ def test_register_is_idempotent_and_registers_the_three_pieces():
 
 def test_the_package_re_exports_nothing():
     public = [n for n in vars(vlmsel.mini) if not n.startswith("_")]
-    assert set(public) <= {"world", "groundtruth", "models", "tasks", "scenes", "captions", "tokenizer", "training",
-                           "profiling", "data"}  # only submodules imported elsewhere
+    assert set(public) <= {"world", "groundtruth", "models", "tasks", "domains", "captions", "tokenizer", "training",
+                           "mixtures", "zoo", "realism", "profiling", "data"}  # only submodules imported elsewhere
     with pytest.raises(AttributeError):
         vlmsel.mini.load_mini_benchmark  # noqa: B018
 

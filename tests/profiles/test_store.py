@@ -155,6 +155,21 @@ def test_store_listing_and_task_profiles(tmp_path):
         store.block_scalars("a x", "cars", "grad")
 
 
+def test_task_profiles_pool_the_first_n_images(tmp_path):
+    store, raw = make_store(tmp_path)
+    c = raw["a x"]["pets"]["abs"]
+    assert len(c) >= 2
+    prof = store.task_profiles(["a x"], ["pets"], n_images=2)
+    np.testing.assert_allclose(prof.profile("a x", "pets"), task_profile(c[:2]))
+    assert not np.allclose(prof.profile("a x", "pets"), task_profile(c))
+    np.testing.assert_allclose(store.task_profiles(["a x"], ["pets"], n_images=len(c)).profile("a x", "pets"),
+                               task_profile(c))
+    with pytest.raises(ValueError, match=f"a x / pets holds {len(c)} images, fewer than the {len(c) + 1}"):
+        store.task_profiles(["a x"], ["pets"], n_images=len(c) + 1)
+    with pytest.raises(ValueError, match="n_images must be >= 1"):
+        store.task_profiles(n_images=0)
+
+
 def test_task_profiles_missing_and_inconsistent_blocks(tmp_path):
     store, _ = make_store(tmp_path)
     with pytest.raises(FileNotFoundError, match="lacks 1 entries: a x / sun397"):

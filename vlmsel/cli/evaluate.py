@@ -6,8 +6,11 @@ Examples::
     vlmsel evaluate --benchmark lovm --metric mean_per_class_recall --method baselines --out results/
     vlmsel evaluate --benchmark openclip48 --method dcd,dcd_nested --profiles profiles/ --exclude-targets imagenet1k
 
-Prints, for every method, a per-target table and the means with bootstrap intervals; with several
-methods also a comparison table. ``--out DIR`` writes CSV and JSON files (see
+Prints, for every method, a per-target table and the means with bootstrap intervals, and for DCD
+with fixed hyperparameters its permutation null (each model's divergences shuffled over the sources,
+:mod:`vlmsel.evaluation.null`); with several methods also a comparison table and DCD's paired
+differences against average rank and INB. The benchmark's reference dataset (INB's) is not a target
+unless ``--include-reference``. ``--out DIR`` writes CSV and JSON files (see
 :meth:`vlmsel.evaluation.harness.EvaluationResult.save`). A thin layer over :func:`vlmsel.evaluation.harness.evaluate`.
 """
 
@@ -50,6 +53,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="INB on the imagenet1k target: rank it by its own column as LOVM does (flagged), or refuse")
     p.add_argument("--targets", help="comma-separated targets (default: every dataset)")
     p.add_argument("--exclude-targets", default="", help="comma-separated datasets not to predict (they stay sources)")
+    p.add_argument("--include-reference", action="store_true",
+                   help="also predict the benchmark's broad reference dataset (imagenet1k, mini's broad), as LOVM's "
+                        "protocol does; by default it is not a target, because INB ranks it by its own ground truth")
+    p.add_argument("--null", type=int, default=1000, metavar="N",
+                   help="permutation null of each fixed-hyperparameter dcd method: N shuffles of each model's "
+                        "divergences over the sources (default 1000; 0 = off)")
     p.add_argument("--k", type=int, default=K_DEFAULT, help=f"cutoff of R@k, tau@k, NDCG@k (default {K_DEFAULT}, as LOVM)")
     p.add_argument("--n-boot", type=int, default=10_000, help="bootstrap resamples (default 10000)")
     p.add_argument("--level", type=float, default=0.95, help="interval coverage (default 0.95)")
@@ -107,8 +116,10 @@ def _store(name_or_path: str | None, benchmark: str):
 def run(args: argparse.Namespace) -> int:
     # lazy: these pull in scipy and pandas, which `vlmsel --help` does not need
     from vlmsel.data.benchmarks import load_benchmark
+    from vlmsel.evaluation.dcd import DcdMethod
     from vlmsel.evaluation.harness import compare, evaluate
     from vlmsel.evaluation.methods import make_method
+    from vlmsel.evaluation.null import paired_differences, permutation_null
     from vlmsel.files import atomic_write
 
     names = _method_names(args.method, args.benchmark)
@@ -125,11 +136,19 @@ def run(args: argparse.Namespace) -> int:
         print(f"restricted to the profile store: {len(benchmark.models)} models x {len(benchmark.datasets)} datasets")
     targets = _split(args.targets) or None
     exclude = _split(args.exclude_targets)
+    reference = benchmark.reference_dataset
+    if not args.include_reference and reference in benchmark.datasets and reference not in exclude:
+        exclude.append(reference)
+        n_left = len([d for d in (targets or benchmark.datasets) if d not in exclude])
+        print(f"note: {reference!r}, the reference dataset INB ranks by, is not a target ({n_left} targets remain; "
+              "--include-reference predicts it too, as LOVM's protocol does)")
     if "inb" in names and benchmark.reference_dataset not in benchmark.datasets:
         names = [n for n in names if n != "inb"]
         print(f"note: inb skipped: it ranks by {benchmark.reference_dataset!r}, which is not among the evaluated "
               "datasets (with --restrict-to-profiles, profile that dataset too)")
-    results = []
+    if args.null < 0:
+        raise UserError(f"--null must be >= 0 (0 = no permutation null), got {args.null}")
+    results, nulls = [], {}
     for name in names:
         method = make_method(name, profiles=store, **_options(name, args))
         result = evaluate(benchmark, method, targets=targets, exclude_targets=exclude, k=args.k,
@@ -137,8 +156,19 @@ def run(args: argparse.Namespace) -> int:
         results.append(result)
         print(result.format(per_target=not args.no_per_target))
         print()
+        if args.null and isinstance(method, DcdMethod) and not method.nested:
+            null = permutation_null(benchmark, method, n_shuffles=args.null, seed=args.seed, targets=targets,
+                                    exclude_targets=exclude, k=args.k)
+            nulls[name] = null
+            print(null.format())
+            print()
         if args.out:
             for path in result.save(args.out).values():
+                print(f"wrote {path}")
+            if name in nulls:
+                path = Path(args.out) / f"{result.benchmark}_{result.metric.split(' ')[0]}_{name}_null.csv"
+                with atomic_write(path, "w") as fh:
+                    nulls[name].summary().to_csv(fh)
                 print(f"wrote {path}")
             print()
     if len(results) > 1:
@@ -147,6 +177,18 @@ def run(args: argparse.Namespace) -> int:
               f"({benchmark.name}, {benchmark.metric}; ndcg{args.k}: gain = accuracy, "
               f"ndcg{args.k}_minmax: gain = min-max normalised accuracy)")
         print(table.to_string())
+        by_name = {r.method: r for r in results}
+        for r in results:
+            if not r.method.startswith("dcd"):
+                continue
+            for other in ("avg_rank", "inb"):
+                if other in by_name:
+                    diff = paired_differences(r, by_name[other], n_boot=args.n_boot, level=args.level, seed=args.seed)
+                    print()
+                    print(f"{r.method} minus {other}, target by target ({int(diff['n_targets'].max())} targets; "
+                          f"mean and {int(round(args.level * 100))}% bootstrap interval; wins = targets where "
+                          f"one is strictly better)")
+                    print(diff.to_string(float_format=lambda v: f"{v:+.3f}"))
         if args.out:
             stem = f"{benchmark.name}_{benchmark.metric.split(' ')[0]}_comparison"
             with atomic_write(Path(args.out) / f"{stem}.csv", "w") as fh:

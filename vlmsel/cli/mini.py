@@ -2,14 +2,17 @@
 
 Subcommands: ``models`` (list the zoo and what is trained), ``tasks`` (list or generate the tasks),
 ``train`` (train zoo models, resumable: finished models are skipped), ``groundtruth`` (zero-shot
-accuracy of every trained model on every task -> ``groundtruth.csv``), ``profile`` (block conductance
-of the mini zoo on the mini tasks into a profile store, through :func:`vlmsel.profiles.compute.run_profiles`).
+accuracy of every trained model on every task -> ``groundtruth.csv``), ``realism`` (the world's
+task-similarity figures beside LOVM's, and whether the world is accepted), ``profile`` (block
+conductance of the mini zoo on the mini tasks into a profile store, through
+:func:`vlmsel.profiles.compute.run_profiles`).
 
 Examples::
 
     vlmsel mini train                       # the whole zoo, skipping trained models
     vlmsel mini train --model "mini-rn-w8 count" --force
     vlmsel mini groundtruth                 # -> data/mini/groundtruth.csv and models.csv
+    vlmsel mini realism                     # the mini world's ground truth beside LOVM's
     vlmsel mini profile                     # -> data/mini/profiles (N = 25, n_steps = 50)
 """
 
@@ -37,7 +40,7 @@ def register(subparsers) -> None:
     p.set_defaults(func=_models)
 
     p = sub.add_parser("tasks", help="list the mini tasks; with --out, write each task's images as PNG files")
-    p.add_argument("--n", type=int, default=None, help="images per task (default 500)")
+    p.add_argument("--n", type=int, default=None, help="images per task (default 1000)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", type=Path, default=None, help="write <out>/<task>/<image_id>.png and labels.csv")
     p.set_defaults(func=_tasks)
@@ -54,10 +57,15 @@ def register(subparsers) -> None:
 
     p = sub.add_parser("groundtruth", help="zero-shot accuracy of every trained mini model on every mini task")
     p.add_argument("--dir", type=Path, default=None, help="mini data folder (default: data/mini or $VLMSEL_MINI_DIR)")
-    p.add_argument("--n", type=int, default=None, help="images per task (default 500)")
+    p.add_argument("--n", type=int, default=None, help="images per task (default 1000)")
     p.add_argument("--out", type=Path, default=None, help="output CSV (default: <dir>/groundtruth.csv)")
     p.add_argument("--threads", type=int, default=None, help="torch threads")
     p.set_defaults(func=_groundtruth)
+
+    p = sub.add_parser("realism", help="task-similarity figures of the mini world beside LOVM's (no method is run)")
+    p.add_argument("--dir", type=Path, default=None, help="mini data folder (default: data/mini or $VLMSEL_MINI_DIR)")
+    p.add_argument("--no-baselines", action="store_true", help="skip the INB / average-rank / oracle_sim rows")
+    p.set_defaults(func=_realism)
 
     p = sub.add_parser("profile", help="profile the mini zoo on the mini tasks (resumable)")
     p.add_argument("--dir", type=Path, default=None, help="mini data folder (default: data/mini or $VLMSEL_MINI_DIR)")
@@ -75,7 +83,8 @@ def register(subparsers) -> None:
 
 
 def _models(args) -> int:
-    from vlmsel.mini.models import MINI_ZOO, is_trained
+    from vlmsel.mini.models import is_trained
+    from vlmsel.mini.zoo import MINI_ZOO
 
     for spec in MINI_ZOO:
         mark = "trained" if is_trained(spec.name, args.dir) else "-"
@@ -111,7 +120,7 @@ def _tasks(args) -> int:
 
 
 def _select(names: list[str] | None, shard: str | None) -> list:
-    from vlmsel.mini.models import MINI_ZOO, get_spec
+    from vlmsel.mini.zoo import MINI_ZOO, get_spec
 
     specs = [get_spec(n) for n in names] if names else list(MINI_ZOO)
     if shard:
@@ -155,6 +164,23 @@ def _groundtruth(args) -> int:
     table = compute_groundtruth(root=args.dir, n_images=args.n or DEFAULT_N_IMAGES, out=out)
     print(f"wrote {out}: {table['model'].nunique()} models x {table['dataset'].nunique()} tasks "
           f"in {time.perf_counter() - t0:.1f} s")
+    return 0
+
+
+def _realism(args) -> int:
+    from vlmsel.mini.realism import acceptance, lovm_world, mini_world_table, realism_table
+
+    try:
+        worlds = [lovm_world(), mini_world_table(args.dir)]
+    except FileNotFoundError as exc:
+        raise UserError(str(exc)) from None
+    table = realism_table(worlds, baselines=not args.no_baselines)
+    with_what = table.set_index("what")
+    print(with_what.to_string(float_format=lambda v: f"{v:.3f}"))
+    ok, lines = acceptance(table)
+    print()
+    print("\n".join(lines))
+    print("accepted" if ok else "NOT accepted: iterate on the world's design (data/mini/README.md), not on a method")
     return 0
 
 

@@ -372,6 +372,17 @@ def _unknown_arch_message(arch: str) -> str:
     return f"unknown open_clip architecture {arch!r}{hint} (see open_clip.list_models(), or register your own config)"
 
 
+TOKENIZERS: dict[str, Callable[[], Any]] = {}
+"""Architecture -> factory of its tokenizer, for towers whose tokenizer ``open_clip.get_tokenizer`` cannot
+build from the config (it returns CLIP's tokenizer for any config without a Hugging Face tokenizer name).
+Filled by :func:`register_tokenizer`; :func:`load_model` consults it first."""
+
+
+def register_tokenizer(arch: str, factory: Callable[[], Any]) -> None:
+    """Make :func:`load_model` build ``factory()`` as the tokenizer of every model of architecture ``arch``."""
+    TOKENIZERS[arch] = factory
+
+
 def check_entry(entry: ZooEntry, pretrained: bool = True) -> None:
     """Raise :class:`ModelLoadError` if ``entry`` cannot be built: unknown architecture, or (when
     ``pretrained``) a tag that open_clip does not know for it and that is not a checkpoint file."""
@@ -467,7 +478,8 @@ def load_model(
     tokenizer = None
     if with_tokenizer:
         try:
-            tokenizer = open_clip.get_tokenizer(entry.arch, cache_dir=cache_dir)
+            factory = TOKENIZERS.get(entry.arch)
+            tokenizer = factory() if factory is not None else open_clip.get_tokenizer(entry.arch, cache_dir=cache_dir)
         except Exception as err:
             raise ModelLoadError(
                 f"cannot load the tokenizer of {entry.name!r}: {err}"

@@ -113,6 +113,14 @@ class DcdMethod(Method):
             self._divergences = {e: dataset_divergences(profiles, o, eta=e) for e in etas}
         self._selected = {}
 
+    def source_divergences(self, eta: float | None = None) -> np.ndarray:
+        """The fitted divergences ``D[m, s, t]`` of every dataset pair, array (n_models, D, D), at ``eta``
+        (default: the method's); :meth:`fit` computes them."""
+        eta = self.options.eta if eta is None else float(eta)
+        if eta not in self._divergences:
+            raise ValueError(f"{self.name}: no divergences at eta={eta:g} (fit() first; fitted: {sorted(self._divergences)})")
+        return self._divergences[eta]
+
     def _scores(self, d_full: np.ndarray, src: list[int], tgt: list[int], u: np.ndarray, gamma: float,
                 exclude_self: bool) -> np.ndarray:
         d = d_full[:, src][:, :, tgt]  # (M, S, T)

@@ -7,13 +7,18 @@ zero-shot ground truth and conductance profiles, all reproducible on 2 CPU cores
 
 Modules, each one idea (taught in the chapter :ref:`ch-mini-world`):
 
-- :mod:`vlmsel.mini.scenes` -- seeded 64x64 scenes (shapes, colours, counts, textures, digits) and their pixels
-- :mod:`vlmsel.mini.captions` -- scenes described in words, in several caption styles; the vocabulary
+- :mod:`vlmsel.mini.domains` -- eight image domains, one generator each (digits, text, textures, aerial maps,
+  3-D scenes, faces, traffic signs, microscopy): seeded 64x64 pictures with named attributes
+- :mod:`vlmsel.mini.tasks` -- the labelled tasks over the domains (LOVM-style class names and templates),
+  ``broad`` = ImageNet's role
+- :mod:`vlmsel.mini.captions` -- which attributes a caption names; the vocabulary
 - :mod:`vlmsel.mini.tokenizer` -- the word-level tokenizer of the text towers
-- :mod:`vlmsel.mini.tasks` -- the labelled tasks (LOVM-style class names and templates), ``broad`` = ImageNet's role
-- :mod:`vlmsel.mini.models` -- the architectures (open_clip configs), the zoo, loading trained models
-- :mod:`vlmsel.mini.training` -- pretraining mixtures and the contrastive training loop
+- :mod:`vlmsel.mini.mixtures` -- pretraining mixtures: image-domain proportions, data size, caption quality
+- :mod:`vlmsel.mini.zoo` -- which (architecture, mixture) pairs make the zoo
+- :mod:`vlmsel.mini.models` -- the architectures (open_clip configs), loading trained models
+- :mod:`vlmsel.mini.training` -- the pretraining pool and the contrastive training loop
 - :mod:`vlmsel.mini.groundtruth` -- zero-shot accuracy of the zoo on the tasks: the ``mini`` benchmark
+- :mod:`vlmsel.mini.realism` -- the world's task-similarity figures beside LOVM's, judged before any method runs
 - :mod:`vlmsel.mini.profiling` -- the zoo and tasks as inputs of the ordinary profiling pipeline
 - :mod:`vlmsel.mini.world` -- registers the benchmark ``mini``, the zoo ``mini`` and its published profile store
   with the core, the way any other world would (the ``vlmsel.worlds`` entry point, :mod:`vlmsel.plugins`)

@@ -2,7 +2,7 @@
 
 Computed with the same code as for open_clip models (:func:`vlmsel.data.zeroshot.evaluate_zero_shot`: the
 class embedding is the renormalised mean of the normalised prompt embeddings) on each task's fixed
-evaluation split (:func:`vlmsel.mini.tasks.make_task_data`, 500 seeded images), and committed as
+evaluation split (:func:`vlmsel.mini.tasks.make_task_data`, 1,000 seeded pictures), and committed as
 ``data/mini/groundtruth.csv`` (tidy: ``model, dataset, acc1, mean_per_class_recall, n``).
 :func:`load_mini_benchmark` turns it into the ``mini`` :class:`~vlmsel.data.benchmarks.Benchmark` whose
 broad task (the INB baseline's reference) is ``broad``. Taught in the chapter :ref:`ch-mini-world`.
@@ -22,9 +22,7 @@ from vlmsel.data.zeroshot import evaluate_zero_shot
 from vlmsel.files import atomic_write
 from vlmsel.mini.models import (
     ARCH_FAMILY,
-    MINI_ZOO,
     is_trained,
-    list_mini_models,
     load_mini_model,
     model_cost,
     model_dir,
@@ -32,6 +30,7 @@ from vlmsel.mini.models import (
 )
 from vlmsel.mini.world import default_mini_dir
 from vlmsel.mini.tasks import BROAD_TASK, DEFAULT_N_IMAGES, get_task, list_tasks, make_task_data
+from vlmsel.mini.zoo import MINI_ZOO, list_mini_models
 from vlmsel.progress import progress
 
 METRICS = ("acc1", "mean_per_class_recall")
@@ -61,7 +60,7 @@ def compute_groundtruth(
     models : full model names (default: the whole zoo; every one must be trained).
     tasks : task names (default: every task).
     root : the mini data folder holding ``models/`` (default :func:`default_mini_dir`).
-    n_images, seed : the evaluation split of each task (default 500 images, seed 0).
+    n_images, seed : the evaluation split of each task (default 1,000 pictures, seed 0).
     out : when given, the table is also written there as CSV (atomically), with ``models.csv``
         (the zoo's model information, :func:`mini_model_info`) beside it.
 
@@ -162,8 +161,8 @@ def load_mini_benchmark(metric: str = "acc1", root: str | os.PathLike | None = N
     wide.index.name, wide.columns.name = "model", "dataset"
     info = mini_model_info(root_p).reindex(wide.index)
     notes = (
-        "Mini world: tiny CLIP models trained contrastively here on generated 64x64 scenes "
-        "(vlmsel.mini); zero-shot on each task's fixed 500-image evaluation split.",
+        "Mini world: tiny CLIP models trained contrastively here on generated 64x64 pictures of eight image domains "
+        "(vlmsel.mini); zero-shot on each task's fixed 1,000-picture evaluation split.",
     )
     return Benchmark("mini", metric, wide, info, reference_dataset=BROAD_TASK, notes=notes)
 

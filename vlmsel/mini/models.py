@@ -26,7 +26,6 @@ import hashlib
 import json
 import os
 import tempfile
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
@@ -35,8 +34,9 @@ import torch
 
 from vlmsel.files import atomic_write
 from vlmsel.mini.world import default_mini_dir
-from vlmsel.mini.scenes import IMAGE_SIZE
+from vlmsel.mini.domains.base import IMAGE_SIZE
 from vlmsel.mini.tokenizer import DEFAULT_CONTEXT_LENGTH, MiniTokenizer
+from vlmsel.mini.zoo import MINI_ZOO, model_slug
 
 IMAGE_MEAN = (0.48145466, 0.4578275, 0.40821073)
 """Per-channel normalisation mean of every mini model, open_clip's default (OpenAI's), so that
@@ -56,102 +56,55 @@ _TEXT_CFG = dict(
 )
 
 
-def _vit(patch: int, width: int, layers: int) -> dict:
+def _vit(patch: int, width: int, layers: int, head_width: int = 16) -> dict:
     return dict(
         embed_dim=EMBED_DIM,
-        vision_cfg=dict(image_size=IMAGE_SIZE, patch_size=patch, width=width, layers=layers, head_width=16),
+        vision_cfg=dict(image_size=IMAGE_SIZE, patch_size=patch, width=width, layers=layers, head_width=head_width),
         text_cfg=dict(_TEXT_CFG),
     )
 
 
+def _timm(name: str) -> dict:
+    return dict(
+        embed_dim=EMBED_DIM,
+        vision_cfg=dict(image_size=IMAGE_SIZE, timm_model_name=name, timm_model_pretrained=False,
+                        timm_pool="avg", timm_proj="linear"),
+        text_cfg=dict(_TEXT_CFG),
+    )
+
+
+TIMM_TOWERS: dict[str, tuple[str, dict]] = {
+    "vlmsel_mini_convnext": ("convnext", dict(depths=(2, 2, 6, 2), dims=(16, 24, 40, 64))),
+    "vlmsel_mini_timm_vit": ("vit", dict(img_size=IMAGE_SIZE, patch_size=8, embed_dim=32, depth=12, num_heads=2,
+                                          mlp_ratio=3.0)),
+}
+"""timm towers of the mini zoo: timm model name -> (timm family, constructor arguments). timm has no
+12-block tower this small, so :func:`register_timm_towers` registers these with ``timm.register_model``
+(a process must import :mod:`vlmsel.mini.models` before open_clip can build them)."""
+
+
 MINI_ARCHS: dict[str, dict] = {
-    "mini-vit-p8-w32-d6": _vit(8, 32, 6),
-    "mini-vit-p8-w48-d6": _vit(8, 48, 6),
-    "mini-vit-p8-w32-d12": _vit(8, 32, 12),
-    "mini-vit-p16-w48-d8": _vit(16, 48, 8),
     "mini-rn-w8": dict(
         embed_dim=EMBED_DIM,
-        vision_cfg=dict(image_size=IMAGE_SIZE, layers=[2, 2, 2, 2], width=8),
+        vision_cfg=dict(image_size=IMAGE_SIZE, layers=[3, 4, 3, 2], width=8, head_width=32),
         text_cfg=dict(_TEXT_CFG),
     ),
-    "mini-convnext": dict(
-        embed_dim=EMBED_DIM,
-        vision_cfg=dict(
-            image_size=IMAGE_SIZE, timm_model_name="test_convnext", timm_model_pretrained=False,
-            timm_pool="avg", timm_proj="linear",
-        ),
-        text_cfg=dict(_TEXT_CFG),
-    ),
+    "mini-convnext": _timm("vlmsel_mini_convnext"),
+    "mini-vit-p8-w32": _vit(8, 32, 12),
+    "mini-vit-p16-w64": _vit(16, 64, 12, head_width=32),
+    "mini-timm-vit": _timm("vlmsel_mini_timm_vit"),
 }
-"""Architecture name -> open_clip model config (the config's JSON is what open_clip reads)."""
+"""Architecture name -> open_clip model config (the config's JSON is what open_clip reads). Every
+tower has 12 blocks (:mod:`vlmsel.conductance.blocks`): 3 + 4 + 3 + 2 bottlenecks, 2 + 2 + 6 + 2
+ConvNeXt blocks, 12 transformer blocks."""
 
 ARCH_FAMILY: dict[str, str] = {
-    "mini-vit-p8-w32-d6": "ViT",
-    "mini-vit-p8-w48-d6": "ViT",
-    "mini-vit-p8-w32-d12": "ViT",
-    "mini-vit-p16-w48-d8": "ViT",
+    "mini-vit-p8-w32": "ViT",
+    "mini-vit-p16-w64": "ViT",
     "mini-rn-w8": "ResNet",
     "mini-convnext": "ConvNeXt",
+    "mini-timm-vit": "timm-ViT",
 }
-
-
-@dataclass(frozen=True)
-class MiniModelSpec:
-    """One model of the mini zoo: architecture, pretraining mixture, seed and training length."""
-
-    arch: str
-    mixture: str
-    seed: int = 0
-    steps: int = 700
-    batch_size: int = 128
-
-    @property
-    def name(self) -> str:
-        """The full model name, ``"<arch> <mixture>"`` (open_clip's ``"arch pretrained"``)."""
-        return f"{self.arch} {self.mixture}"
-
-    @property
-    def slug(self) -> str:
-        return model_slug(self.name)
-
-
-MINI_ZOO: tuple[MiniModelSpec, ...] = (
-    MiniModelSpec("mini-vit-p8-w32-d6", "full"),
-    MiniModelSpec("mini-vit-p8-w32-d6", "colour"),
-    MiniModelSpec("mini-vit-p8-w32-d6", "noisy"),
-    MiniModelSpec("mini-vit-p8-w48-d6", "mixed"),
-    MiniModelSpec("mini-vit-p8-w48-d6", "shape"),
-    MiniModelSpec("mini-vit-p8-w32-d12", "sparse"),
-    MiniModelSpec("mini-vit-p8-w32-d12", "layout"),
-    MiniModelSpec("mini-vit-p16-w48-d8", "full"),
-    MiniModelSpec("mini-vit-p16-w48-d8", "texture"),
-    MiniModelSpec("mini-rn-w8", "full"),
-    MiniModelSpec("mini-rn-w8", "count"),
-    MiniModelSpec("mini-rn-w8", "small"),
-    MiniModelSpec("mini-rn-w8", "shape"),
-    # the ConvNeXt tower learns slowly (700 steps of "full" left it near chance): twice the steps
-    MiniModelSpec("mini-convnext", "full", steps=1400),
-    MiniModelSpec("mini-convnext", "digits", steps=1400),
-)
-"""The committed zoo, in the order of the ground-truth table."""
-
-
-def model_slug(model: str) -> str:
-    """Folder name of a model: spaces -> ``__``, ``/`` -> ``_`` (as the profile store)."""
-    return model.replace(" ", "__").replace("/", "_")
-
-
-def list_mini_models() -> list[str]:
-    """Full names of the zoo's models, in order."""
-    return [s.name for s in MINI_ZOO]
-
-
-def get_spec(model: str) -> MiniModelSpec:
-    """The zoo entry of ``model`` (full name ``"<arch> <mixture>"``)."""
-    for spec in MINI_ZOO:
-        if spec.name == model:
-            return spec
-    raise KeyError(f"unknown mini model {model!r}; mini models: {list_mini_models()}")
 
 
 def mini_config(arch: str) -> dict:
@@ -171,13 +124,42 @@ def preprocess_cfg() -> dict:
 _REGISTERED: set[str] = set()
 
 
+def register_timm_towers() -> None:
+    """Register :data:`TIMM_TOWERS` with timm (idempotent), so ``timm.create_model`` builds them."""
+    import timm
+    from timm.models import register_model
+    from timm.models.convnext import _create_convnext
+    from timm.models.vision_transformer import _create_vision_transformer
+
+    for name, (family, kwargs) in TIMM_TOWERS.items():
+        if timm.is_model(name):
+            continue
+        # the test_* variants lend their (unused, pretrained=False) default config: input size, mean, std
+        create, variant = (_create_convnext, "test_convnext") if family == "convnext" else (
+            _create_vision_transformer, "test_vit")
+
+        def build(pretrained: bool = False, _args=dict(kwargs), _create=create, _variant=variant, **kw):
+            return _create(_variant, pretrained=pretrained, **dict(_args, **kw))
+
+        build.__name__ = name
+        build.__module__ = __name__
+        register_model(build)
+
+
 def register_mini_configs() -> list[str]:
     """Make every mini architecture known to ``open_clip.create_model`` (idempotent).
 
     The configs are written as JSON to a folder in the temporary directory named by their hash and
-    registered with ``open_clip.add_model_config`` (open_clip only reads configs from files).
+    registered with ``open_clip.add_model_config`` (open_clip only reads configs from files); the timm
+    towers are registered with timm (:func:`register_timm_towers`).
     """
     import open_clip
+
+    from vlmsel.data.zoo import register_tokenizer
+
+    register_timm_towers()
+    for arch in MINI_ARCHS:
+        register_tokenizer(arch, mini_tokenizer)
 
     payload = json.dumps(MINI_ARCHS, sort_keys=True)
     digest = hashlib.sha256(payload.encode()).hexdigest()[:12]
@@ -306,6 +288,7 @@ def register_mini_pretrained(root: str | os.PathLike | None = None) -> list[str]
         cfg = dict(url="", hf_hub="", file=str((folder / "open_clip_model.safetensors").resolve()),
                    mean=IMAGE_MEAN, std=IMAGE_STD, interpolation="bicubic", resize_mode="shortest",
                    quick_gelu=False)
-        oc_pretrained._PRETRAINED.setdefault(spec.arch, {})[spec.mixture] = cfg
+        # open_clip looks tags up normalised (lower case, "-" -> "_": "web-long" is found as "web_long")
+        oc_pretrained._PRETRAINED.setdefault(spec.arch, {})[spec.mixture.lower().replace("-", "_")] = cfg
         names.append(spec.name)
     return names

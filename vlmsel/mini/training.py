@@ -1,20 +1,17 @@
-"""Contrastive pretraining of the mini zoo on CPU: mixtures, the training loop and the saved folder.
+"""Contrastive pretraining of the mini zoo on CPU: the pretraining pool, the training loop and the saved folder.
 
-A *pretraining mixture* says which images a model sees (a :class:`~vlmsel.mini.scenes.SceneDistribution`
-and how many distinct scenes: the "amount of data"), which attributes its *hard negatives* contrast,
-and how they are captioned. A batch is made of groups of ``group_size`` scenes that share every
-attribute but one (:func:`~vlmsel.mini.scenes.sample_group`), captioned with one style and one
-phrasing, so that the captions of a group differ only in the varied attribute's words; a *focused*
-caption names just that attribute (like alt-text that says what is notable). Measured here: with
-full captions naming every attribute, a tiny model solves the contrastive task with colour and
-background alone and leaves shape, position and digits at chance after 700 steps (both towers ignore
-them); with shape-only captions the same ResNet reached 0.71 zero-shot shape accuracy in 300 steps.
-Different mixtures make different specialists, which is what makes model selection in the mini
-world a real problem.
+A model's pretraining data is a *pool* of pictures drawn from its mixture (:mod:`vlmsel.mini.mixtures`:
+domain proportions, amount of data, caption mode). The pool is made of groups of ``group_size``
+pictures of one domain that share every attribute value and the nuisance seed but one attribute
+(hard negatives); a group's captions are drawn with one generator state, so they share the phrasing and
+differ in the varied attribute's words. Measured on the first mini world: without such groups a tiny
+model solves the contrastive task with colour alone and leaves shapes and digits at chance.
 
-:func:`train_mini_model` trains one zoo entry with open_clip's ``ClipLoss`` (AdamW, linear warm-up then
-cosine decay), everything seeded: the same spec, seed and thread count give the same weights. It writes
-the model folder described in :mod:`vlmsel.mini.models` atomically, ``training.json`` last.
+:func:`train` trains one zoo entry with open_clip's ``ClipLoss`` (AdamW, linear warm-up then cosine
+decay), everything seeded: the same spec, seed and thread count give the same weights.
+:func:`save_trained` writes the model folder described in :mod:`vlmsel.mini.models` atomically,
+``training.json`` last, so an interrupted run leaves no half-trained model that looks finished
+(training resumes per model: ``vlmsel mini train`` skips finished folders).
 Taught in the chapter :ref:`ch-mini-world`.
 """
 
@@ -33,120 +30,22 @@ import numpy as np
 import torch
 
 from vlmsel.files import atomic_write, sha256_file
-from vlmsel.mini.captions import add_word_noise, caption
+from vlmsel.mini.captions import caption
+from vlmsel.mini.domains import DOMAINS, get_domain
+from vlmsel.mini.mixtures import Mixture, get_mixture
 from vlmsel.mini.models import (
     IMAGE_MEAN,
     IMAGE_STD,
-    MiniModelSpec,
     create_mini_model,
-    get_spec,
     mini_config,
     mini_tokenizer,
     model_dir,
     preprocess_cfg,
     to_model_input,
 )
-from vlmsel.mini.scenes import ATTRIBUTES, Scene, SceneDistribution, render_batch, sample_group
+from vlmsel.mini.tasks import Picture, render_pictures
+from vlmsel.mini.zoo import MiniModelSpec, get_spec
 from vlmsel.progress import progress
-
-PRETRAIN_SCENES = SceneDistribution(digit_prob=0.25, outline_prob=0.05)
-"""The default pretraining image distribution (every attribute, a quarter digits; train split)."""
-
-
-_ALL = tuple((a, 1.0) for a in ATTRIBUTES)
-
-HARD_FIRST: tuple[tuple[str, float], ...] = (
-    ("shape", 4.0), ("digit", 3.0), ("position", 2.0), ("count", 2.0),
-    ("colour", 0.5), ("size", 0.5), ("background", 0.5), ("orientation", 0.5),
-)
-"""Contrast weights of the generalist mixtures. Colour, size and textures are learned from a few contrasts
-(measured: ~1.0 zero-shot on textures and orientation with equal weights), shapes and digits need
-many (equal weights left them at chance after 700 steps), so generalists contrast them most."""
-
-FOCUS_STYLE: dict[str, str] = {
-    "shape": "shape",
-    "digit": "shape",
-    "colour": "colour",
-    "count": "count",
-    "size": "layout",
-    "position": "layout",
-    "background": "texture",
-    "orientation": "texture",
-}
-"""The caption style that names a varied attribute (a group's *focused* caption)."""
-
-CAPTION_MODES = ("focused", "noisy", "sparse")
-
-
-@dataclass(frozen=True)
-class Mixture:
-    """A pretraining mixture.
-
-    Attributes
-    ----------
-    contrast : attribute -> weight: which attribute a group of scenes varies (what the model is pushed
-        to tell apart; an attribute it never contrasts is learned weakly or not at all).
-    captions : ``"focused"`` -- a group's captions name the varied attribute (:data:`FOCUS_STYLE`), or
-        with probability ``full_prob`` every attribute; ``"noisy"`` -- focused captions with a quarter
-        of the words dropped and some replaced; ``"sparse"`` -- one random attribute per caption, not
-        necessarily the varied one (weak supervision).
-    full_prob : probability that a group gets full captions instead of focused ones.
-    scenes : the image distribution. pool_size : distinct scenes (``pool_size // group_size`` groups).
-    group_size : scenes per group (hard negatives of each other).
-    """
-
-    name: str
-    description: str
-    contrast: tuple[tuple[str, float], ...] = _ALL
-    captions: str = "focused"
-    full_prob: float = 0.3
-    scenes: SceneDistribution = PRETRAIN_SCENES
-    pool_size: int = 12000
-    group_size: int = 4
-
-    def contrast_weights(self) -> dict[str, float]:
-        return dict(self.contrast)
-
-    def __post_init__(self) -> None:
-        bad = [a for a, _ in self.contrast if a not in ATTRIBUTES]
-        if bad:
-            raise ValueError(f"mixture {self.name!r}: unknown attribute(s) {bad}; allowed: {list(ATTRIBUTES)}")
-        if self.captions not in CAPTION_MODES:
-            raise ValueError(f"mixture {self.name!r}: captions must be one of {CAPTION_MODES}, got {self.captions!r}")
-
-
-MIXTURES: dict[str, Mixture] = {m.name: m for m in (
-    Mixture("full", "every attribute contrasted, hard ones most; focused captions, 30 % full captions",
-            contrast=HARD_FIRST),
-    Mixture("mixed", "every attribute contrasted, hard ones most; 70 % full captions (more shortcut-prone)",
-            contrast=HARD_FIRST, full_prob=0.7),
-    Mixture("colour", "mostly colour contrasts and colour captions",
-            contrast=(("colour", 4.0), ("background", 1.0), ("size", 1.0)), full_prob=0.1),
-    Mixture("shape", "mostly shape contrasts and shape captions",
-            contrast=(("shape", 4.0), ("digit", 1.0), ("count", 1.0)), full_prob=0.1),
-    Mixture("count", "mostly count contrasts and counting captions",
-            contrast=(("count", 4.0), ("size", 1.0), ("position", 1.0)), full_prob=0.1),
-    Mixture("texture", "mostly background-texture and stripe-orientation contrasts",
-            contrast=(("background", 3.0), ("orientation", 3.0), ("colour", 1.0)), full_prob=0.1),
-    Mixture("layout", "mostly position and size contrasts",
-            contrast=(("position", 3.0), ("size", 3.0), ("count", 1.0)), full_prob=0.1),
-    Mixture("sparse", "every attribute contrasted equally; one random attribute per caption (short alt-text)",
-            captions="sparse"),
-    Mixture("noisy", "every attribute contrasted, hard ones most; a quarter of the caption words dropped, "
-            "some replaced", contrast=HARD_FIRST, captions="noisy"),
-    Mixture("digits", "60 % digit scenes, mostly digit contrasts",
-            contrast=(("digit", 4.0), ("shape", 1.0), ("colour", 1.0)),
-            scenes=SceneDistribution(digit_prob=0.6, outline_prob=0.05)),
-    Mixture("small", "as full, but only 1500 distinct scenes (less data)", contrast=HARD_FIRST, pool_size=1500),
-)}
-"""Every pretraining mixture by name."""
-
-
-def get_mixture(name: str) -> Mixture:
-    try:
-        return MIXTURES[name]
-    except KeyError:
-        raise KeyError(f"unknown pretraining mixture {name!r}; mixtures: {list(MIXTURES)}") from None
 
 
 @dataclass
@@ -161,18 +60,12 @@ class TrainingState:
     pool_size: int = 0
 
 
-def _weighted(rng: np.random.Generator, weights: dict[str, float]) -> str:
-    names = list(weights)
-    p = np.asarray([weights[n] for n in names], dtype=float)
-    return names[int(rng.choice(len(names), p=p / p.sum()))]
-
-
 @dataclass(frozen=True)
 class Pool:
-    """The pretraining data of a mixture: ``scenes`` in consecutive groups, their varied attribute
-    ``group_attributes`` (one per group) and their pixels ``images`` uint8 (n, 64, 64, 3)."""
+    """The pretraining data of a mixture: ``pictures`` in consecutive groups, the attribute each group
+    varies (``group_attributes``) and the pixels ``images`` uint8 (n, 64, 64, 3)."""
 
-    scenes: list[Scene]
+    pictures: list[Picture]
     group_attributes: list[str]
     images: np.ndarray
     group_size: int
@@ -181,9 +74,39 @@ class Pool:
     def n_groups(self) -> int:
         return len(self.group_attributes)
 
+    def domain_counts(self) -> dict[str, int]:
+        counts = {d: 0 for d in DOMAINS}
+        for p in self.pictures:
+            counts[p.domain] += 1
+        return counts
+
+
+def sample_group(rng: np.random.Generator, domain: str, k: int) -> tuple[list[Picture], str]:
+    """``k`` pictures of ``domain`` (split ``"train"``) that share one seed and all attribute values but one.
+
+    The varied attribute is drawn among the applicable ones; its ``k`` values are distinct when the
+    attribute has at least ``k`` values, otherwise values repeat and the repeats get other seeds.
+    """
+    dom = get_domain(domain)
+    base = dom.sample(rng)
+    applicable = [a for a in dom.applicable(base) if a in base]
+    attr = applicable[int(rng.integers(len(applicable)))]
+    values = tuple(v for v in dom.attributes[attr] if dom.valid({**base, attr: v}))
+    chosen = rng.choice(len(values), size=k, replace=len(values) < k)
+    seed = int(rng.integers(2**31 - 1))
+    group, seen = [], set()
+    for j, v in enumerate(chosen):
+        value = values[int(v)]
+        keep = {b: (x,) for b, x in base.items() if b != attr}
+        attrs = dom.sample(rng, {**keep, attr: (value,)})
+        s = seed if value not in seen else int(rng.integers(2**31 - 1))
+        seen.add(value)
+        group.append(Picture(domain, tuple(attrs.items()), s, "train"))
+    return group, attr
+
 
 def pretraining_pool(mixture: Mixture, seed: int, pool_size: int | None = None) -> Pool:
-    """The distinct scenes a mixture trains on, in groups of ``mixture.group_size``, and their pixels.
+    """The distinct pictures a mixture trains on, in groups of ``mixture.group_size``, and their pixels.
 
     Seeded by the mixture's name and ``seed``; ``pool_size`` overrides the mixture's (tests use small pools).
     """
@@ -191,33 +114,29 @@ def pretraining_pool(mixture: Mixture, seed: int, pool_size: int | None = None) 
     rng = np.random.default_rng(pool_seed)
     k = mixture.group_size
     n_groups = max(1, int(pool_size or mixture.pool_size) // k)
-    contrast = mixture.contrast_weights()
-    scenes: list[Scene] = []
+    weights = mixture.weights()
+    names = list(weights)
+    p = np.asarray([weights[d] for d in names])
+    domains = rng.choice(len(names), size=n_groups, p=p)
+    pictures: list[Picture] = []
     attrs: list[str] = []
-    for _ in range(n_groups):
-        group, used = sample_group(rng, mixture.scenes, _weighted(rng, contrast), k)
-        scenes.extend(group)
+    for d in domains:
+        group, used = sample_group(rng, names[int(d)], k)
+        pictures.extend(group)
         attrs.append(used)
-    return Pool(scenes, attrs, render_batch(scenes), k)
+    return Pool(pictures, attrs, render_pictures(pictures), k)
 
 
-def group_captions(mixture: Mixture, groups: list[list[Scene]], attributes: list[str],
+def group_captions(mixture: Mixture, groups: list[list[Picture]], attributes: list[str],
                    rng: np.random.Generator) -> list[str]:
-    """Captions of groups of scenes: per group one style and one phrasing (caption seed), so that the
-    captions of a group differ only in the words of what differs between its scenes."""
+    """Captions of groups of pictures: per group one caption seed (so one phrasing) and one decision
+    whether the captions name every attribute; within a group they differ only in the varied attribute."""
     out: list[str] = []
     for group, attr in zip(groups, attributes):
-        full = rng.random() < mixture.full_prob
+        full = bool(rng.random() < mixture.full_prob)
         seed = int(rng.integers(2**63 - 1))
-        if mixture.captions == "sparse":
-            style = "sparse"
-        else:
-            style = "full" if full else FOCUS_STYLE[attr]
-        texts = [caption(s, style, np.random.default_rng(seed)) for s in group]
-        if mixture.captions == "noisy":
-            noise_seed = int(rng.integers(2**63 - 1))
-            texts = [add_word_noise(t, np.random.default_rng(noise_seed)) for t in texts]
-        out.extend(texts)
+        out.extend(caption(p.domain, dict(p.attrs), attr, mixture.captions, np.random.default_rng(seed), full=full)
+                   for p in group)
     return out
 
 
@@ -233,7 +152,7 @@ def train(
     spec: MiniModelSpec,
     *,
     steps: int | None = None,
-    lr: float = 2e-3,
+    lr: float = 3e-3,
     weight_decay: float = 0.05,
     warmup: int = 50,
     pool_size: int | None = None,
@@ -276,7 +195,7 @@ def train(
             group["lr"] = lr_at(step, steps, lr, warmup)
         chosen = rng.choice(pool.n_groups, size=per_batch, replace=pool.n_groups < per_batch)
         idx = (chosen[:, None] * k + np.arange(k)[None, :]).reshape(-1)
-        groups = [pool.scenes[g * k:(g + 1) * k] for g in chosen]
+        groups = [pool.pictures[g * k:(g + 1) * k] for g in chosen]
         text = tokenizer(group_captions(mixture, groups, [pool.group_attributes[g] for g in chosen], rng))
         x = to_model_input(pool.images[idx])
         out = model(image=x, text=text)
@@ -291,7 +210,7 @@ def train(
     hparams = dict(name="AdamW", lr=lr, weight_decay=weight_decay, betas=[0.9, 0.98], eps=1e-6, warmup=warmup,
                    schedule="linear warm-up, cosine to 0", logit_scale_max=100.0)
     return TrainingState(model=model, losses=losses, wall_time_s=time.perf_counter() - t0, pool_time_s=pool_time,
-                         optimizer=hparams, pool_size=len(pool.scenes))
+                         optimizer=hparams, pool_size=len(pool.pictures))
 
 
 def loss_summary(losses: list[float], n_points: int = 14) -> dict:
@@ -333,7 +252,7 @@ def save_trained(state: TrainingState, spec: MiniModelSpec, root: str | os.PathL
     manifest = dict(
         model=spec.name,
         arch=spec.arch,
-        mixture=asdict(mixture) | {"scenes": asdict(mixture.scenes)},
+        mixture=asdict(mixture) | {"domain_weights": mixture.weights()},
         seed=spec.seed,
         steps=int(spec.steps if steps is None else steps),
         batch_size=spec.batch_size,

@@ -54,7 +54,8 @@ def _benchmark(metric: str) -> Benchmark:
 
 
 def _zoo() -> list[ZooEntry]:
-    from vlmsel.mini.models import is_trained, list_mini_models
+    from vlmsel.mini.models import is_trained
+    from vlmsel.mini.zoo import list_mini_models
     from vlmsel.mini.profiling import mini_zoo_entries
 
     trained = [m for m in list_mini_models() if is_trained(m)]

@@ -15,7 +15,7 @@ and the selection method reads them back. The format is small and documented::
 
 ``model_slug`` replaces spaces with ``__`` and ``/`` with ``_``. Both files are written atomically
 (:func:`vlmsel.files.atomic_write`) and the manifest last, so an entry without its manifest is an
-interrupted write: it counts as absent and is overwritten by the next run. Arrays are saved without
+interrupted write: it counts as absent and is overwritten by the next run. Arrays are saved compressed and without
 pickling (strings as fixed-width unicode), so reading never executes code.
 
 The store holds per-image scalars, not profiles: :meth:`ProfileStore.task_profiles` pools them
@@ -177,7 +177,7 @@ def write_profile(
     if json_path.exists():
         json_path.unlink()  # an entry being rewritten is incomplete until its new manifest lands
     with atomic_write(npz_path, "wb") as fh:
-        np.savez(fh, **arrays)
+        np.savez_compressed(fh, **arrays)
     with atomic_write(json_path, "w") as fh:
         json.dump(manifest, fh, indent=1, default=_json_default)
         fh.write("\n")
@@ -317,6 +317,7 @@ class ProfileStore:
         datasets: Sequence[str] | None = None,
         scalar: str = "abs",
         pooling: Pooling = "mean_of_normalised",
+        n_images: int | None = None,
     ) -> Profiles:
         """Pool the stored block scalars into task profiles.
 
@@ -327,6 +328,9 @@ class ProfileStore:
         scalar : ``"abs"`` (default), ``"l2"``, or ``"signed"``/``"branch"`` (their absolute value is
             pooled, since a profile is a distribution).
         pooling : see :func:`vlmsel.profiles.pooling.task_profile`.
+        n_images : pool only the first ``n_images`` images of every entry (default: all). An entry's
+            images are a seeded random sample of its task, so its first N are a random sample of N: a store
+            profiled on 100 images per task serves every N up to 100 without profiling again.
 
         Returns
         -------
@@ -334,6 +338,8 @@ class ProfileStore:
         """
         if scalar not in SCALARS:
             raise ValueError(f"unknown block scalar {scalar!r}; choose one of {SCALARS}")
+        if n_images is not None and int(n_images) < 1:
+            raise ValueError(f"n_images must be >= 1, got {n_images}")
         models = list(self.models if models is None else models)
         datasets = list(self.datasets if datasets is None else datasets)
         missing = [(m, d) for m in models for d in datasets if not self.has(m, d)]
@@ -351,6 +357,11 @@ class ProfileStore:
                 elif not np.array_equal(names, arrays["block_names"]):
                     raise ValueError(f"model {m!r} has different blocks on dataset {d!r} than on {datasets[0]!r}")
                 c = arrays[scalar]
+                if n_images is not None:
+                    if len(c) < n_images:
+                        raise ValueError(f"profile store {self.path}: entry {m} / {d} holds {len(c)} images, "
+                                         f"fewer than the {n_images} asked for (profile it with more images)")
+                    c = c[: int(n_images)]
                 if scalar in SIGNED_SCALARS:
                     c = np.abs(c)
                 per_dataset.append(task_profile(c, pooling, model=m, dataset=d))

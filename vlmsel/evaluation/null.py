@@ -1,0 +1,160 @@
+"""Is DCD's choice of sources better than chance? A permutation null and paired differences.
+
+DCD weights each model's sources by how well their profiles cover the target's. If those weights carried
+no information, shuffling them would not hurt. The *permutation null* does exactly that: for every
+target and every model, the model's divergences are permuted over the sources (independently per
+model and per shuffle), the softmin weights and scores are recomputed and the metrics evaluated; the
+mean over targets of each shuffle is one draw of the null. The report gives DCD's mean, the null's
+mean and spread, and the share of shuffles that score at least as well as DCD (a one-sided
+permutation p-value, ``(1 + #{null >= DCD}) / (1 + n)``; for top-1 regret, lower is better).
+
+:func:`paired_differences` compares two methods target by target (per-target differences of a metric
+and their bootstrap interval), the fair way to say "DCD beats average rank by ...": both methods are
+judged on the same targets. Taught in the chapter :ref:`ch-ranking`; the protocol is the method page's
+(:ref:`method-protocol`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Sequence
+
+import numpy as np
+import pandas as pd
+
+from vlmsel.evaluation.dcd import DcdMethod
+from vlmsel.evaluation.harness import EvaluationResult, _wide
+from vlmsel.evaluation.metrics import bootstrap_ci, metric_names, ranking_metrics
+from vlmsel.evaluation.options import K_DEFAULT
+from vlmsel.method.aggregation import utilities
+from vlmsel.method.scoring import weighted_scores
+from vlmsel.progress import progress
+
+LOWER_IS_BETTER = ("top1_regret",)
+
+
+@dataclass
+class PermutationNull:
+    """The null distribution of a DCD method's mean metrics over targets.
+
+    Attributes
+    ----------
+    method : the DCD method's table name. observed : its mean of each metric over ``targets``.
+    null : DataFrame (n_shuffles x metrics): the mean over targets of each shuffle.
+    """
+
+    method: str
+    targets: list[str]
+    observed: dict[str, float]
+    null: pd.DataFrame
+    seed: int
+    info: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def n(self) -> int:
+        return len(self.null)
+
+    def share_at_least(self, metric: str) -> float:
+        """Share of shuffles at least as good as the method (``>=``; ``<=`` for lower-is-better metrics)."""
+        v, obs = self.null[metric].to_numpy(), self.observed[metric]
+        better = v <= obs if metric in LOWER_IS_BETTER else v >= obs
+        return float(np.mean(better))
+
+    def p_value(self, metric: str) -> float:
+        """One-sided permutation p-value ``(1 + #{at least as good}) / (1 + n)``."""
+        return (1.0 + self.share_at_least(metric) * self.n) / (1.0 + self.n)
+
+    def summary(self) -> pd.DataFrame:
+        """Per metric: the method's mean, the null's mean and standard deviation, share at least as good, p."""
+        rows = {m: {"observed": self.observed[m], "null_mean": float(self.null[m].mean()),
+                    "null_sd": float(self.null[m].std(ddof=1)), "share_at_least": self.share_at_least(m),
+                    "p": self.p_value(m)} for m in self.null.columns}
+        return pd.DataFrame.from_dict(rows, orient="index").rename_axis("metric")
+
+    def format(self, digits: int = 3) -> str:
+        head = (f"permutation null of {self.method}: each model's divergences shuffled over the sources, "
+                f"{self.n} shuffles (seed {self.seed}), {len(self.targets)} targets")
+        return head + "\n" + self.summary().to_string(float_format=lambda v: f"{v:.{digits}f}")
+
+
+def permutation_null(
+    benchmark: Any,
+    method: DcdMethod,
+    *,
+    n_shuffles: int = 1000,
+    seed: int = 0,
+    targets: Sequence[str] | None = None,
+    exclude_targets: Iterable[str] = (),
+    k: int = K_DEFAULT,
+    show_progress: bool | None = None,
+) -> PermutationNull:
+    """The permutation null of a fixed-hyperparameter DCD method on a benchmark (leave one dataset out).
+
+    Parameters
+    ----------
+    benchmark : a :class:`vlmsel.data.benchmarks.Benchmark` or a DataFrame (models x datasets).
+    method : a :class:`~vlmsel.evaluation.dcd.DcdMethod` with ``nested=False`` (a nested method chooses
+        its hyperparameters from the sources' divergences; shuffling those is a different experiment).
+        Fitted here unless it is fitted on the benchmark's models and datasets already.
+    n_shuffles : number of shuffles (default 1000). seed : seeds the shuffles.
+    targets, exclude_targets, k : as :func:`vlmsel.evaluation.harness.evaluate` (use the same values to
+        compare with its result).
+    """
+    if method.nested:
+        raise ValueError("the permutation null is defined for DCD with fixed eta and gamma, not nested selection")
+    if n_shuffles < 1:
+        raise ValueError(f"n_shuffles must be >= 1, got {n_shuffles}")
+    wide, _, _ = _wide(benchmark)
+    models, datasets = tuple(map(str, wide.index)), tuple(map(str, wide.columns))
+    excluded = set(exclude_targets)
+    chosen = [d for d in (targets if targets is not None else datasets) if d not in excluded]
+    if not chosen:
+        raise ValueError("no target left")
+    if (getattr(method, "models", None), getattr(method, "datasets", None)) != (models, datasets):
+        method.fit(models, datasets)  # evaluate() has usually fitted it already: the store is not read twice
+    d_full = method.source_divergences()
+    values = wide.to_numpy(dtype=np.float64)
+    names = metric_names(k)
+    rng = np.random.default_rng(seed)
+    observed_rows, null_rows = [], np.zeros((n_shuffles, len(chosen), len(names)))
+    gamma = method.gamma
+    for j, target in enumerate(progress(chosen, total=len(chosen), desc=f"null {method.name}",
+                                        enabled=show_progress)):
+        t = datasets.index(target)
+        src = [i for i in range(len(datasets)) if i != t]
+        u = utilities(values[:, src], method.options.utility)  # (M, S)
+        d = d_full[:, src, t]  # (M, S)
+        true = values[:, t]
+        score, _ = weighted_scores(d[:, None, :], u, gamma, axis=-1)
+        observed_rows.append(ranking_metrics(score[:, 0], true, models, k))
+        perm = np.argsort(rng.random((len(models), n_shuffles, len(src))), axis=-1)
+        shuffled = np.take_along_axis(np.broadcast_to(d[:, None, :], perm.shape), perm, axis=-1)
+        scores, _ = weighted_scores(shuffled, u, gamma, axis=-1)  # (M, n_shuffles)
+        for b in range(n_shuffles):
+            row = ranking_metrics(scores[:, b], true, models, k)
+            null_rows[b, j] = [row[m] for m in names]
+    observed = pd.DataFrame(observed_rows)[names].mean(axis=0).to_dict()
+    null = pd.DataFrame(np.nanmean(null_rows, axis=1), columns=names)
+    return PermutationNull(method.name, chosen, {m: float(v) for m, v in observed.items()}, null, seed,
+                           info={"k": k, "gamma": gamma, "eta": method.eta, "excluded_targets": sorted(excluded)})
+
+
+def paired_differences(a: EvaluationResult, b: EvaluationResult, metrics: Sequence[str] | None = None,
+                       n_boot: int = 10_000, level: float = 0.95, seed: int = 0) -> pd.DataFrame:
+    """Per metric, the mean over common targets of ``a - b`` with its bootstrap interval.
+
+    Returns a DataFrame indexed by metric with ``mean, ci_low, ci_high, n_targets, a_wins, b_wins``
+    (targets where one method is strictly better; for top-1 regret, lower is better).
+    """
+    common = [t for t in a.per_target.index if t in b.per_target.index]
+    if not common:
+        raise ValueError(f"{a.method} and {b.method} share no target")
+    metrics = list(metrics or a.metrics)
+    rows = {}
+    for m in metrics:
+        diff = a.per_target.loc[common, m].to_numpy(float) - b.per_target.loc[common, m].to_numpy(float)
+        mean, lo, hi = bootstrap_ci(diff, n_boot=n_boot, level=level, seed=seed)
+        sign = -1.0 if m in LOWER_IS_BETTER else 1.0
+        rows[m] = {"mean": mean, "ci_low": lo, "ci_high": hi, "n_targets": int(np.isfinite(diff).sum()),
+                   "a_wins": int((sign * diff > 0).sum()), "b_wins": int((sign * diff < 0).sum())}
+    return pd.DataFrame.from_dict(rows, orient="index").rename_axis("metric")
