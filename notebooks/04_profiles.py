@@ -124,7 +124,7 @@ def short(model):
 # lengths. The zoo on this page:
 
 # %% tags=["nbval-check-output"]
-n_blocks = {m: store.block_scalars(m, datasets[0], SCALAR).shape[1]
+n_blocks = {m: store.block_scalars(m, datasets[0], SCALAR, N_IMAGES).shape[1]
             for m in models}
 zoo = pd.DataFrame({"tower": [family[m] for m in models],
                     "blocks": [n_blocks[m] for m in models]},
@@ -155,7 +155,7 @@ print(zoo.to_string())
 vits = [m for m in models if family[m] == "ViT"] or models
 EX_MODEL = EXAMPLE_MODEL or max(vits, key=lambda m: n_blocks[m])
 EX_TASK = EXAMPLE_TASK or datasets[0]
-c = store.block_scalars(EX_MODEL, EX_TASK, SCALAR)  # (N, L)
+c = store.block_scalars(EX_MODEL, EX_TASK, SCALAR, N_IMAGES)  # (N, L)
 if SCALAR in SIGNED_SCALARS:
     c = np.abs(c)  # a profile is a distribution: the store pools |c|
 q = c / c.sum(axis=1, keepdims=True)  # q_l(x), (N, L)
@@ -195,7 +195,7 @@ plt.show()
 
 # %%
 np.testing.assert_allclose(task_profile(c), p_by_hand, rtol=1e-12)
-profiles = store.task_profiles(models, datasets, scalar=SCALAR)
+profiles = store.task_profiles(models, datasets, scalar=SCALAR, n_images=N_IMAGES)
 np.testing.assert_allclose(profiles.profile(EX_MODEL, EX_TASK), p_by_hand,
                            rtol=1e-12)
 print("Profiles.values:", profiles.values.shape,
@@ -234,7 +234,7 @@ def tv(a, b):
     return 0.5 * np.abs(np.asarray(a) - np.asarray(b)).sum(axis=-1)
 
 
-profiles_nm = store.task_profiles(models, datasets, scalar=SCALAR,
+profiles_nm = store.task_profiles(models, datasets, scalar=SCALAR, n_images=N_IMAGES,
                                   pooling="normalised_mean")
 tv_pool = tv(profiles.values, profiles_nm.values)  # (models, tasks)
 glue("ch4_weight_ratio", float(image_weight.max() / image_weight.min()),
@@ -572,7 +572,7 @@ for m in models:
     Lm = profiles.n_blocks[i]
     w_full = w_all[i, :, :Lm]  # (tasks, L)
     for j, d in enumerate(datasets):
-        cm = store.block_scalars(m, d, SCALAR)
+        cm = store.block_scalars(m, d, SCALAR, N_IMAGES)
         qm = np.abs(cm) / np.abs(cm).sum(axis=1, keepdims=True)
         for k, n in enumerate(sizes):
             # N_SUBSETS random subsets of n images, without replacement

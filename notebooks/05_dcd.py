@@ -104,11 +104,12 @@ models, datasets = bench.models, bench.datasets
 if world.dropped_models:
     print(f"left out (incomplete in the store): {list(world.dropped_models)}")
 WORLD = world.label
+N_IMAGES = world.n_images  # images per task the method pools (the paper's N)
 glue("ch5_world", Markdown(world.description), display=False)
 glue("ch5_eta", ETA, display=False)
 glue("ch5_gamma", GAMMA, display=False)
 
-profiles = store.task_profiles(models, datasets, scalar=SCALAR)
+profiles = store.task_profiles(models, datasets, scalar=SCALAR, n_images=N_IMAGES)
 w = block_importance(profiles.values, ETA, mask=profiles.mask)  # (M, T, L)
 n_tasks = len(datasets)
 off_diag = ~np.eye(n_tasks, dtype=bool)
@@ -578,11 +579,11 @@ glue("ch5_R_diff_fam", float(spec.iloc[2, 1]), display=False)
 # %%
 glue("ch5_n_splits", N_SPLITS, display=False)
 options = MethodOptions(scalar=SCALAR, eta=ETA, eps=EPS)
-n_img = store.block_scalars(models[0], datasets[0], SCALAR).shape[0]
+n_img = store.block_scalars(models[0], datasets[0], SCALAR, N_IMAGES).shape[0]
 half = n_img // 2
 # By hand for the example model: one permutation of the images per split,
 # its first half is A, the rest B.
-c_ex = [store.block_scalars(EX_MODEL, d, SCALAR) for d in datasets]
+c_ex = [store.block_scalars(EX_MODEL, d, SCALAR, N_IMAGES) for d in datasets]
 q = np.stack([np.abs(c) / np.abs(c).sum(axis=1, keepdims=True)
               for c in c_ex])  # (T, N, L)
 check_rng = np.random.default_rng(SEED)
@@ -600,7 +601,7 @@ print(f"{EX_MODEL}: split-half DCDs of shape (splits, sources, targets) "
 # %%
 null, betw, frac_sep = {}, {}, {}
 for m in models:
-    c_m = [store.block_scalars(m, d, SCALAR) for d in datasets]
+    c_m = [store.block_scalars(m, d, SCALAR, N_IMAGES) for d in datasets]
     # d[r, s, t] = DCD(A_s -> B_t) in split r
     d = diagnostics.split_half_divergences(c_m, N_SPLITS, rng, options)
     null[m] = np.diagonal(d, axis1=1, axis2=2)  # (splits, T)

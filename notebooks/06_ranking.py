@@ -106,6 +106,7 @@ plotting.use_style()
 # The benchmark cut to the models and datasets the store covers.
 world = chapters.open_world(BENCHMARK, PROFILE_STORE)
 store, bench = world.store, world.benchmark
+N_IMAGES = world.n_images  # images per task the method pools (the paper's N)
 wide = bench.wide
 n_models, n_datasets = wide.shape
 glue("ch6_world", Markdown(world.description), display=False)
@@ -158,7 +159,7 @@ target = TARGET or next(d for d in bench.datasets
                         if d != bench.reference_dataset)
 sources = [d for d in bench.datasets if d != target]
 source_acc = wide[sources]  # models x sources: the target is not here
-profiles = store.task_profiles(bench.models, bench.datasets)
+profiles = store.task_profiles(bench.models, bench.datasets, n_images=N_IMAGES)
 glue("ch6_target", target, display=False)
 glue("ch6_n_sources", len(sources), display=False)
 print(f"target: {target}; {len(sources)} sources; profiles of shape "
@@ -766,7 +767,7 @@ null_q95 = pd.DataFrame(index=bench.models, columns=bench.datasets,
                         dtype=float)
 for m in bench.models:
     halves = diagnostics.split_half_divergences(
-        [store.block_scalars(m, t, "abs") for t in bench.datasets],
+        [store.block_scalars(m, t, "abs", N_IMAGES) for t in bench.datasets],
         N_SPLITS, rng, eta=ETA)  # (splits, T, T): half A of s -> half B of t
     null = np.diagonal(halves, axis1=1, axis2=2)  # (splits, T)
     null_q95.loc[m] = np.quantile(null, 0.95, axis=0)

@@ -52,14 +52,15 @@ SEED = 0
 METRICS_SHOWN = ["r5", "tau5", "ndcg5", "tau_b"]
 ETA_GRID = [0.0, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 64.0]
 GAMMA_GRID = [0.0, 0.5, 1.0, 2.5, 5.0, 10.0, 20.0, 50.0, 200.0]
-N_GRID = [2, 3, 5, 8, 12, 16, 20, 25]  # images per task, of the stored
+N_GRID = [2, 3, 5, 8, 12, 16, 20, 25, 50]  # images per task, of the stored (all stored too)
 N_SEEDS = 10  # random image subsets per N
 # Integration steps: re-profiles the mini zoo (skipped for a real store).
 # The stored step count (50) is reused, not recomputed.
 N_STEPS_GRID = [2, 5, 10, 20, 50]
 N_STEPS_IMAGES = 2  # images per task for the re-profiling (cost!)
 N_STEPS_MODELS = None  # None: every model; or a list of model names
-N_STEPS_TASKS = None  # None: every task
+# one task per image domain, and broad (None: every task)
+N_STEPS_TASKS = ["mnist", "fonts", "dtd", "eurosat", "clevr_count", "fer", "gtsrb", "pcam", "broad"]
 N_THREADS = 1  # torch CPU threads
 
 # %%
@@ -101,6 +102,7 @@ logging.getLogger().setLevel(logging.ERROR)
 # The benchmark cut to the models and datasets the store covers.
 world = chapters.open_world(BENCHMARK, PROFILE_STORE)
 store, bench = world.store, world.benchmark
+N_IMAGES = world.n_images  # images per task the method pools (the paper's N); the study of N uses all
 n_models, n_datasets = bench.shape
 d0 = bench.datasets[0]
 stored_n = {len(store.read(m, d0)[0]["image_ids"]) for m in bench.models}
@@ -267,7 +269,7 @@ plot_sweep(gamma_frame, "gamma (softmin inverse temperature)",
 from vlmsel.method.scoring import dataset_divergences
 from vlmsel.method.similarity import softmin_weights
 
-prof_default = store.task_profiles(bench.models, bench.datasets)
+prof_default = store.task_profiles(bench.models, bench.datasets, n_images=N_IMAGES)
 glue("ch7_n_sources", n_datasets - 1, display=False)
 d_default = dataset_divergences(prof_default, eta=2.0)  # (M, D, D)
 not_self = ~np.eye(n_datasets, dtype=bool)[None]
@@ -481,7 +483,7 @@ plot_options(scalar_rows, "Block scalar", "block scalar")
 # %% tags=["nbval-check-output"]
 flatness = {}
 for scalar in ("abs", "l2", "signed"):
-    p = store.task_profiles(bench.models, bench.datasets, scalar=scalar)
+    p = store.task_profiles(bench.models, bench.datasets, scalar=scalar, n_images=N_IMAGES)
     # coefficient of variation of the profile over each model's blocks
     cv = [np.std(p.profile(m, t)) / np.mean(p.profile(m, t))
           for m in bench.models for t in bench.datasets]
@@ -673,7 +675,9 @@ print(chosen.round(3).to_string())
 # CPU in minutes, so the default re-profiles only $N$ = {glue:text}`ch7_steps_images` image(s) per
 # task. The per-image quantities below do not depend on that choice; the downstream metrics are those
 # of profiles from so few images (the $N$ ablation above shows what that costs), compared across
-# step counts on the *same* images. With more time, raise `N_STEPS_IMAGES`.
+# step counts on the *same* images. For the same reason the default re-profiles one task of each image
+# domain and `broad` (`N_STEPS_TASKS`), with every model. With more time, raise `N_STEPS_IMAGES` and
+# set `N_STEPS_TASKS = None` (every task).
 #
 # First we measure: one (model, task) profile at the stored number of steps, timed, and checked
 # against the store (same images, same settings, so the same numbers).

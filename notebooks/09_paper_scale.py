@@ -58,9 +58,9 @@ GPU_GFLOPS = None  # measured effective GFLOP/s; None: the library's guess
 # CI scale: the same pipeline, two real architectures with random weights
 CI_MODELS = ["RN50 openai", "ViT-B-32 laion2b_s34b_b79k"]
 # folder tasks named like benchmark datasets, filled with mini-task images
-CI_DATASETS = {"cifar100": "shapes", "eurosat": "clutter",
+CI_DATASETS = {"cifar100": "dtd", "eurosat": "eurosat",
                "imagenet1k": "broad"}
-CI_TARGET_TASK = "sketch"  # the images handed to `vlmsel select`
+CI_TARGET_TASK = "resisc"  # the images handed to `vlmsel select`
 CI_N_FILES = 4  # images written per folder
 CI_N_IMAGES = 2  # images profiled per task
 CI_N_STEPS = 2  # integration steps

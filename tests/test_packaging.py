@@ -30,8 +30,9 @@ def test_the_wheel_ships_the_mini_world(tmp_path):
     mini = {n for n in names if n.startswith("vlmsel/mini/data/")}
     assert "vlmsel/mini/data/groundtruth.csv" in mini and "vlmsel/mini/data/models.csv" in mini
     assert any(n.endswith("open_clip_model.safetensors") for n in mini)
-    if (ROOT / "data/mini/profiles/store.json").is_file():
-        assert "vlmsel/mini/data/profiles/store.json" in mini
+    for store in ("profiles", "profiles_zs_max_logit"):
+        if (ROOT / f"data/mini/{store}/store.json").is_file():
+            assert f"vlmsel/mini/data/{store}/store.json" in mini
     assert "vlmsel/resources/upstream_files.json" in names
     # installed (not editable), the package finds its own copy of the mini world
     target = tmp_path / "site"

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from vlmsel.data.benchmarks import Benchmark, load_benchmark
+from vlmsel.method.options import DEFAULT_SOURCE_IMAGES
 from vlmsel.profiles.registry import open_store, store_for_zoo
 from vlmsel.profiles.store import ProfileStore
 
@@ -47,9 +48,15 @@ class World:
         return self.benchmark.datasets
 
     @property
-    def n_images(self) -> int:
+    def stored_images(self) -> int:
         """Images per task in the store (from the first entry's manifest)."""
         return int(self.store.manifest(self.models[0], self.datasets[0])["n_images"])
+
+    @property
+    def n_images(self) -> int:
+        """Images per task the method pools: the store's, at most ``MethodOptions.source_images`` (25,
+        the paper's N). Chapters pass it to ``store.task_profiles`` and ``store.block_scalars``."""
+        return min(self.stored_images, DEFAULT_SOURCE_IMAGES)
 
     @property
     def n_steps(self) -> int:
@@ -80,7 +87,9 @@ def open_world(benchmark: str = "mini", profile_store: str | os.PathLike | None 
     dropped = tuple(m for m in full.models if m not in bench.models and m in set(store.models))
     n_m, n_d = len(bench.models), len(bench.datasets)
     first = store.manifest(bench.models[0], bench.datasets[0])
-    settings = f"{first['n_images']} images per task, {first['n_steps']} integration steps"
+    pooled = min(int(first["n_images"]), DEFAULT_SOURCE_IMAGES)
+    stored = f" of the {first['n_images']} stored" if pooled < int(first["n_images"]) else ""
+    settings = f"{pooled} images per task{stored}, {first['n_steps']} integration steps"
     if benchmark == "mini":
         description = (f"**the mini world**: {n_m} tiny CLIP models trained in this project, on {n_d} generated "
                        f"tasks; profiles from {where} ({settings}).")

@@ -22,9 +22,11 @@ def test_defaults():
     assert (o.eta, o.gamma, o.eps) == (2.0, 5.0, 1e-8) == (O.DEFAULT_ETA, O.DEFAULT_GAMMA, O.DEFAULT_EPS)
     assert (o.scalar, o.pooling, o.importance, o.divergence, o.utility) == (
         "abs", "mean_of_normalised", "softmax_z", "kl", "rank")
-    assert o.to_dict() == {"scalar": "abs", "pooling": "mean_of_normalised", "eta": 2.0, "importance": "softmax_z",
-                           "divergence": "kl", "eps": 1e-8, "gamma": 5.0, "utility": "rank"}
-    assert O.OPTION_NAMES == ("scalar", "pooling", "eta", "importance", "divergence", "eps", "gamma", "utility")
+    assert o.source_images == O.DEFAULT_SOURCE_IMAGES == 25
+    assert o.to_dict() == {"scalar": "abs", "pooling": "mean_of_normalised", "source_images": 25, "eta": 2.0,
+                           "importance": "softmax_z", "divergence": "kl", "eps": 1e-8, "gamma": 5.0, "utility": "rank"}
+    assert O.OPTION_NAMES == ("scalar", "pooling", "source_images", "eta", "importance", "divergence", "eps", "gamma",
+                              "utility")
     assert O.IMPORTANCES == ("softmax_z", "power") and O.UTILITIES == ("rank", "zscore_acc")
     assert O.DIVERGENCES == ("kl", "coverage", "js", "sym_kl", "cosine")
     assert set(O.SYMMETRIC_DIVERGENCES) == {"js", "sym_kl", "cosine"}
@@ -51,6 +53,14 @@ def test_every_choice_is_accepted_and_others_are_named(name, choices):
 def test_bad_numbers_are_named(name, bad):
     with pytest.raises(ValueError, match=rf"option {name} must be a finite number >= 0"):
         MethodOptions(**{name: bad})
+
+
+def test_source_images_is_a_positive_integer_or_none():
+    assert MethodOptions(source_images=None).source_images is None
+    assert MethodOptions(source_images=np.int64(7)).source_images == 7
+    for bad in (0, -3, 2.5, "25", True):
+        with pytest.raises(ValueError, match="option source_images must be an integer >= 1 or None"):
+            MethodOptions(source_images=bad)
 
 
 def test_resolve_overrides_and_rejects_unknown_names():

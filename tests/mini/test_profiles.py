@@ -1,60 +1,86 @@
-"""The committed mini profile store: complete, made with the spec's settings, reproducible, and usable by
-``vlmsel evaluate --benchmark mini`` without any option pointing at it."""
+"""The committed mini profile stores: complete (100 images per task and model, both objectives), made
+with the spec's settings, reproducible, and usable by ``vlmsel evaluate --benchmark mini`` without any
+option pointing at them."""
 
 import json
 
 import numpy as np
 import pytest
 
-from vlmsel.mini.zoo import list_mini_models
 from vlmsel.mini.profiling import profile_mini
-from vlmsel.mini.world import default_profile_store
 from vlmsel.mini.tasks import list_tasks
+from vlmsel.mini.world import default_profile_store
+from vlmsel.mini.zoo import list_mini_models
+from vlmsel.profiles.compute import ProfileSettings
+from vlmsel.profiles.registry import open_store
 from vlmsel.profiles.store import ProfileStore, read_profile
 
-STORE = default_profile_store()
+OBJECTIVES = ("norm", "zs_max_logit")
+STORES = {o: default_profile_store(objective=o) for o in OBJECTIVES}
 pytestmark = [
-    pytest.mark.skipif(not (STORE / "store.json").is_file(), reason="mini profile store not committed"),
+    pytest.mark.skipif(not all((s / "store.json").is_file() for s in STORES.values()),
+                       reason="mini profile stores not committed"),
     pytest.mark.usefixtures("one_torch_thread"),
 ]
 
 
-def test_store_covers_the_zoo_with_the_spec_settings():
-    store = ProfileStore(STORE)
+@pytest.mark.parametrize("objective", OBJECTIVES)
+def test_store_covers_the_zoo_with_100_images_and_the_spec_settings(objective):
+    store = ProfileStore(STORES[objective])
     for model in list_mini_models():
         for task in list_tasks():
-            assert store.has(model, task), (model, task)
+            assert store.has(model, task), (objective, model, task)
             arrays, manifest = read_profile(store, model, task)
-            assert manifest["n_images"] == 25 and manifest["n_steps"] == 50, (model, task)
-            assert manifest["objective"] == "norm" and manifest["rule"] == "left"
-            assert arrays["abs"].shape == (25, len(manifest["block_names"]))
+            assert manifest["n_images"] == 100 and manifest["n_steps"] == 50, (model, task)
+            assert manifest["objective"] == objective and manifest["rule"] == "left"
+            assert manifest["weights"] == "pretrained" and manifest["method"] == "gausslegendre"
+            assert arrays["abs"].shape == (100, len(manifest["block_names"])) == (100, 12)
             assert np.isfinite(arrays["abs"]).all() and (arrays["abs"] >= 0).all()
     profiles = store.task_profiles(list_mini_models(), list_tasks())
-    assert profiles.values.shape[:2] == (len(list_mini_models()), len(list_tasks()))
+    assert profiles.values.shape == (len(list_mini_models()), len(list_tasks()), 12)
 
 
-def test_one_committed_entry_is_reproduced(tmp_path):
-    model, task = "mini-vit-p8-w32-d6 colour", "shapes"
-    report = profile_mini(tmp_path / "store", models=[model], tasks=[task], show_progress=False)
+def test_the_objectives_profile_the_same_images_differently():
+    norm, zs = (ProfileStore(STORES[o]) for o in OBJECTIVES)
+    model, task = "mini-rn-w8 web", "eurosat"
+    a, ma = read_profile(norm, model, task)
+    b, mb = read_profile(zs, model, task)
+    assert ma["image_sha256"] == mb["image_sha256"]
+    assert not np.allclose(a["abs"], b["abs"])
+
+
+def test_the_published_stores_are_found_by_name():
+    assert open_store(None, zoo="mini").path == STORES["norm"]  # the zoo's default: the label-free objective
+    assert open_store("mini-zs_max_logit").path == STORES["zs_max_logit"]
+
+
+@pytest.mark.parametrize("objective", OBJECTIVES)
+def test_a_committed_entry_is_reproduced_on_its_first_images(tmp_path, objective):
+    """The store's images are a seeded order: profiling 10 images gives the committed entry's first 10."""
+    model, task = "mini-convnext web", "fer"
+    settings = ProfileSettings(n_images=10, objective=objective)
+    report = profile_mini(tmp_path / "store", models=[model], tasks=[task], settings=settings, show_progress=False)
     assert not report.failed
     fresh, fresh_manifest = read_profile(tmp_path / "store", model, task)
-    committed, manifest = read_profile(STORE, model, task)
-    assert fresh_manifest["image_sha256"] == manifest["image_sha256"]  # the same 25 images
-    np.testing.assert_allclose(fresh["abs"], committed["abs"], rtol=1e-4, atol=1e-6)
-    np.testing.assert_allclose(fresh["f_x"], committed["f_x"], rtol=1e-5)
+    committed, manifest = read_profile(STORES[objective], model, task)
+    assert fresh_manifest["image_sha256"] == manifest["image_sha256"][:10]
+    np.testing.assert_allclose(fresh["abs"], committed["abs"][:10], rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(fresh["f_x"], committed["f_x"][:10], rtol=1e-5)
 
 
-def test_evaluate_mini_runs_dcd_and_the_baselines_from_the_cli(tmp_path, capsys):
+def test_evaluate_mini_runs_dcd_the_null_and_the_baselines_from_the_cli(tmp_path, capsys):
     from vlmsel.cli import main
 
-    rc = main(["evaluate", "--benchmark", "mini", "--method", "dcd,baselines", "--n-boot", "200",
+    rc = main(["evaluate", "--benchmark", "mini", "--method", "dcd,baselines", "--n-boot", "200", "--null", "200",
                "--no-per-target", "--out", str(tmp_path)])
     assert rc == 0
     out = capsys.readouterr().out
     for name in ("dcd", "inb", "avg_rank", "random", "oracle_sim"):
         assert name in out
-    assert "modelgpt_lite baselines need LOVM's text features; skipped on 'mini'" in out
+    assert "'broad', the reference dataset INB ranks by, is not a target (16 targets remain" in out
+    assert "permutation null" in out and "dcd minus avg_rank" in out and "dcd minus inb" in out
     summary = json.loads((tmp_path / "mini_acc1_comparison.json").read_text())
     assert set(summary) >= {"dcd", "inb", "avg_rank"}
     for method, rows in summary.items():
         assert rows, method
+    assert (tmp_path / "mini_acc1_dcd_null.csv").is_file()

@@ -20,16 +20,26 @@ def test_folders(monkeypatch, tmp_path):
     assert world.default_mini_dir() == repo
     assert world.default_profile_store() == repo / "profiles"
     assert world.default_profile_store(tmp_path) == tmp_path / "profiles"
+    assert world.default_profile_store(tmp_path, objective="zs_max_logit") == tmp_path / "profiles_zs_max_logit"
     monkeypatch.setenv("VLMSEL_MINI_DIR", str(tmp_path))
     assert world.default_mini_dir() == tmp_path and world.default_profile_store() == tmp_path / "profiles"
 
 
-def test_register_is_idempotent_and_registers_the_three_pieces():
+def test_the_committed_mini_world_stays_under_60_mb():
+    """The budget of the issue that built the world: ``data/mini`` (weights in fp16, profiles compressed)."""
+    repo = Path(__file__).resolve().parents[2] / "data" / "mini"
+    total = sum(p.stat().st_size for p in repo.rglob("*") if p.is_file())
+    assert total < 60e6, f"data/mini holds {total / 1e6:.1f} MB"
+
+
+def test_register_is_idempotent_and_registers_its_pieces():
     world.register()
     world.register()  # again: replaces its own entries, no error
     assert named_zoo(world.NAME).benchmark == world.NAME
     entry = registry()[world.NAME]
     assert entry.zoo == world.NAME and Path(entry.path) == world.default_profile_store()
+    zs = registry()[f"{world.NAME}-zs_max_logit"]
+    assert zs.zoo == world.NAME and Path(zs.path) == world.default_profile_store(objective="zs_max_logit")
 
 
 def test_the_package_re_exports_nothing():

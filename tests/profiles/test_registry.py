@@ -110,7 +110,11 @@ def test_packaged_registry_lists_no_store_and_the_mini_world_registers_its_own(t
     from vlmsel.mini.world import default_profile_store
 
     assert Path(mini.path) == default_profile_store()
-    assert store_for_zoo("mini") == mini
+    assert store_for_zoo("mini") == mini  # the norm store comes first; the zs_max_logit one is named
+    zs = reg["mini-zs_max_logit"]
+    assert zs.zoo == "mini" and Path(zs.path) == default_profile_store(objective="zs_max_logit")
+    with pytest.raises(ValueError, match="objectives \\['norm', 'zs_max_logit'\\], not 'grad'"):
+        default_profile_store(objective="grad")
     assert fetch_store("mini") == Path(mini.path)  # a local store: nothing downloaded or copied
     with pytest.raises(KeyError, match="unknown published profile store 'nope'"):
         fetch_store("nope")

@@ -45,7 +45,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--restrict-to-profiles", action="store_true",
                    help="evaluate only the benchmark's models and datasets that the profile store covers "
                         "(a partial store, e.g. a few models profiled on a few datasets)")
-    add_method_options(p, ("scalar", "pooling", "eta", "importance", "gamma", "utility"))
+    add_method_options(p, ("scalar", "pooling", "source_images", "eta", "importance", "gamma", "utility"))
     p.add_argument("--selection-metric", default="ndcg5", help="criterion of nested selection: ndcg5, r5+tau5, tau_b")
     p.add_argument("--random-draws", type=int, default=None,
                    help="random: average this many seeded draws instead of the exact expectation")

@@ -10,10 +10,11 @@ conductance of the mini zoo on the mini tasks into a profile store, through
 Examples::
 
     vlmsel mini train                       # the whole zoo, skipping trained models
-    vlmsel mini train --model "mini-rn-w8 count" --force
+    vlmsel mini train --model "mini-rn-w8 web" --force
     vlmsel mini groundtruth                 # -> data/mini/groundtruth.csv and models.csv
     vlmsel mini realism                     # the mini world's ground truth beside LOVM's
-    vlmsel mini profile                     # -> data/mini/profiles (N = 25, n_steps = 50)
+    vlmsel mini profile                     # -> data/mini/profiles (100 images per task, n_steps = 50)
+    vlmsel mini profile --objective zs_max_logit   # -> data/mini/profiles_zs_max_logit
 """
 
 from __future__ import annotations
@@ -69,10 +70,12 @@ def register(subparsers) -> None:
 
     p = sub.add_parser("profile", help="profile the mini zoo on the mini tasks (resumable)")
     p.add_argument("--dir", type=Path, default=None, help="mini data folder (default: data/mini or $VLMSEL_MINI_DIR)")
-    p.add_argument("--out", type=Path, default=None, help="profile store (default: <dir>/profiles)")
+    p.add_argument("--out", type=Path, default=None,
+                   help="profile store (default: <dir>/profiles, or <dir>/profiles_zs_max_logit for that objective)")
     p.add_argument("--model", action="append", default=None, help="full model name (repeatable; default: all)")
     p.add_argument("--task", action="append", default=None, help="task name (repeatable; default: all)")
-    p.add_argument("--n-images", type=int, default=25, help="images per task (default 25)")
+    p.add_argument("--n-images", type=int, default=100,
+                   help="images per task (default 100, as the committed stores; the method pools the first 25)")
     p.add_argument("--n-steps", type=int, default=50, help="integration steps (default 50)")
     p.add_argument("--rule", default="left", help="left (default) or trapezoid")
     p.add_argument("--objective", default="norm", help="norm (default) or zs_max_logit")
@@ -194,7 +197,7 @@ def _profile(args) -> int:
     if args.threads:
         torch.set_num_threads(args.threads)
     settings = ProfileSettings(n_images=args.n_images, n_steps=args.n_steps, rule=args.rule, objective=args.objective)
-    store = args.out or default_profile_store(args.dir)
+    store = args.out or default_profile_store(args.dir, objective=args.objective)
     t0 = time.perf_counter()
     report = profile_mini(store, args.model, args.task, settings, root=args.dir)
     done = sum(j.status in ("done", "written") for j in report.jobs)

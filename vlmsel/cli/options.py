@@ -17,6 +17,7 @@ _DEFAULTS = {f.name: f.default for f in dataclasses.fields(MethodOptions)}
 _HELP = {
     "scalar": ("block scalar pooled into profiles", SCALARS),
     "pooling": ("how per-image scalars become a task profile", POOLINGS),
+    "source_images": ("images per source task pooled from the store, at most", int),
     "eta": ("block-importance sharpness", None),
     "importance": ("block-importance kind", IMPORTANCES),
     "divergence": ("DCD (kl) or an ablation", DIVERGENCES),
@@ -26,12 +27,14 @@ _HELP = {
 
 
 def add_method_options(parser: argparse.ArgumentParser, names: tuple[str, ...] = tuple(_HELP)) -> None:
-    """Add ``--eta``, ``--gamma``, ... (those in ``names``) to ``parser``, defaulting to None = the method's default."""
+    """Add ``--eta``, ``--gamma``, ``--source-images``, ... (those in ``names``) to ``parser``, defaulting to
+    None = the method's default."""
     group = parser.add_argument_group("method options (the method page defines each)")
     for name in names:
         text, choices = _HELP[name]
-        kind = float if choices is None else str
-        group.add_argument(f"--{name}", type=kind, default=None, choices=choices,
+        kind = float if choices is None else choices if isinstance(choices, type) else str
+        group.add_argument(f"--{name.replace('_', '-')}", dest=name, type=kind, default=None,
+                           choices=None if isinstance(choices, type) else choices,
                            help=f"{text} (default {_DEFAULTS[name]})")
 
 

@@ -91,7 +91,7 @@ class DcdMethod(Method):
         if isinstance(self.source, ProfileStore):
             out["profiles"] = str(self.source.path)
         else:
-            del out["scalar"], out["pooling"]  # in-memory profiles are pooled already
+            del out["scalar"], out["pooling"], out["source_images"]  # in-memory profiles are pooled already
         if self.nested:
             out.update(eta_grid=list(self.eta_grid), gamma_grid=list(self.gamma_grid),
                        selection_metric=self.selection_metric)
@@ -100,7 +100,8 @@ class DcdMethod(Method):
     def fit(self, models: Sequence[str], datasets: Sequence[str]) -> None:
         o = self.options
         if isinstance(self.source, ProfileStore):
-            profiles = self.source.task_profiles(models, datasets, scalar=o.scalar, pooling=o.pooling)
+            profiles = self.source.task_profiles(models, datasets, scalar=o.scalar, pooling=o.pooling,
+                                                  n_images=o.source_images)
         else:
             profiles = self.source.subset(models, datasets)
         self.models, self.datasets = tuple(models), tuple(datasets)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import numbers
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -27,6 +28,8 @@ DEFAULT_ETA = 2.0
 DEFAULT_GAMMA = 5.0
 #: The epsilon of the z-score and of the divergences (stated by the paper).
 DEFAULT_EPS = 1e-8
+#: Images per source task pooled into a profile (the paper's N = 25).
+DEFAULT_SOURCE_IMAGES = 25
 Importance = Literal["softmax_z", "power"]
 #: How a profile becomes a block-importance distribution (:mod:`vlmsel.method.importance`).
 IMPORTANCES: tuple[str, ...] = ("softmax_z", "power")
@@ -49,6 +52,9 @@ class MethodOptions:
     scalar : block scalar pooled into profiles: ``"abs"`` (default), ``"l2"``, ``"signed"``, ``"branch"``
         (:ref:`method-block-scalars`); used where profiles are pooled from a store.
     pooling : ``"mean_of_normalised"`` (default) or ``"normalised_mean"`` (:ref:`method-profile`).
+    source_images : pool at most this many images of every source entry of a store (default 25, the
+        paper's N; None: all it holds). A store's images are a seeded random sample of each task, so its
+        first N are a random sample of N: the mini store holds 100 per task and serves N = 5 ... 100.
     eta : sharpness of the block importance, >= 0 (default 2.0, :ref:`method-importance`).
     importance : ``"softmax_z"`` (default) or ``"power"``.
     divergence : ``"kl"`` (DCD, default), ``"coverage"``, ``"js"``, ``"sym_kl"``, ``"cosine"`` (:ref:`method-dcd`).
@@ -59,6 +65,7 @@ class MethodOptions:
 
     scalar: str = "abs"
     pooling: Pooling = "mean_of_normalised"
+    source_images: int | None = DEFAULT_SOURCE_IMAGES
     eta: float = DEFAULT_ETA
     importance: Importance = "softmax_z"
     divergence: Divergence = "kl"
@@ -72,6 +79,11 @@ class MethodOptions:
         _choice("importance", self.importance, IMPORTANCES)
         _choice("divergence", self.divergence, DIVERGENCES)
         _choice("utility", self.utility, UTILITIES)
+        n = self.source_images
+        if n is not None and (isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 1):
+            raise ValueError(f"option source_images must be an integer >= 1 or None, got {n!r}")
+        if n is not None:
+            object.__setattr__(self, "source_images", int(n))
         for name in ("eta", "gamma", "eps"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:

@@ -272,7 +272,7 @@ def register_mini_pretrained(root: str | os.PathLike | None = None) -> list[str]
     Registers every trained zoo model's mixture as an open_clip *pretrained tag* of its architecture,
     pointing at its local weights file (open_clip's ``{"file": path}`` form) with the mini
     preprocessing, so that ``open_clip.create_model_and_transforms("mini-vit-p8-w32-d6", pretrained="full")``
-    and ``vlmsel.data.zoo.load_model("mini-vit-p8-w32-d6 full")`` work. open_clip has no public API for this,
+    and ``vlmsel.data.zoo.load_model("mini-vit-p8-w32 web")`` work. open_clip has no public API for this,
     so its registry dict ``open_clip.pretrained._PRETRAINED`` is extended. Note that
     ``open_clip.get_tokenizer`` still returns CLIP's tokenizer for these names: use
     :func:`mini_tokenizer`. Returns the full names registered.

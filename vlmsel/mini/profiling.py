@@ -4,7 +4,7 @@ Nothing here computes conductance: the mini world only supplies the pipeline's t
 
 - :func:`mini_zoo_entries`: the trained mini models as :class:`vlmsel.data.zoo.ZooEntry` objects, after
   registering their weights as open_clip pretrained tags (:func:`vlmsel.mini.models.register_mini_pretrained`),
-  so :func:`vlmsel.data.zoo.load_model` loads them by their names (``"mini-rn-w8 count"``).
+  so :func:`vlmsel.data.zoo.load_model` loads them by their names (``"mini-rn-w8 web"``).
 - :func:`mini_task`: a mini task as a :class:`vlmsel.data.tasks.Task` whose image source generates the
   task's evaluation split in memory (ids ``"<task>-<seed>-<index>.png"``, labels = class names).
 
@@ -92,7 +92,8 @@ def profile_mini(
     root: str | os.PathLike | None = None,
     show_progress: bool | None = None,
 ):
-    """Profile trained mini models on mini tasks into ``store`` (default ``<mini dir>/profiles``).
+    """Profile trained mini models on mini tasks into ``store`` (default: the committed store of the
+    settings' objective, ``<mini dir>/profiles`` or ``<mini dir>/profiles_zs_max_logit``).
 
     ``settings`` is a :class:`vlmsel.profiles.compute.ProfileSettings` (default: the method's, N = 25,
     n_steps = 50, on CPU). Resumable like :func:`vlmsel.profiles.compute.run_profiles`, which does the work.
@@ -101,5 +102,5 @@ def profile_mini(
     tasks = list(tasks) if tasks is not None else list_tasks()
     entries = mini_zoo_entries(models, root)
     opened = [mini_task(t) for t in tasks]
-    store = Path(store) if store is not None else default_profile_store(root)
+    store = Path(store) if store is not None else default_profile_store(root, objective=settings.objective)
     return run_profiles(entries, opened, store, settings, device="cpu", show_progress=show_progress)

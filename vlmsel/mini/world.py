@@ -6,7 +6,8 @@ vlmsel's core (benchmarks, zoos, published profile stores) never names the mini 
 
 - the benchmark ``mini`` (:func:`vlmsel.mini.groundtruth.load_mini_benchmark`; reference dataset ``broad``);
 - the zoo ``mini``: the trained mini models (:func:`vlmsel.mini.profiling.mini_zoo_entries`);
-- the published profile store ``mini``: the committed ``data/mini/profiles``.
+- the published profile store ``mini``: the committed ``data/mini/profiles`` (objective ``norm``), and
+  ``mini-zs_max_logit``: ``data/mini/profiles_zs_max_logit`` (the task-aware objective, for ablations).
 
 Registration imports nothing heavy: the loaders import the mini modules (which need torch) when they
 are called, so registering stays cheap for the command line.
@@ -25,6 +26,8 @@ from vlmsel.profiles.registry import PublishedStore, register_store
 NAME = "mini"
 #: The committed mini profile store, relative to the mini data folder.
 PROFILE_STORE_DIR = "profiles"
+#: The committed store of the task-aware objective ``zs_max_logit`` (same settings otherwise).
+ZS_PROFILE_STORE_DIR = "profiles_zs_max_logit"
 
 
 def default_mini_dir() -> Path:
@@ -41,9 +44,13 @@ def default_mini_dir() -> Path:
     return installed if installed.is_dir() else repo
 
 
-def default_profile_store(root: str | os.PathLike | None = None) -> Path:
-    """The committed mini profile store, ``<mini dir>/profiles``."""
-    return (Path(root) if root is not None else default_mini_dir()) / PROFILE_STORE_DIR
+def default_profile_store(root: str | os.PathLike | None = None, objective: str = "norm") -> Path:
+    """The committed mini profile store of ``objective`` (``"norm"``: ``<mini dir>/profiles``,
+    ``"zs_max_logit"``: ``<mini dir>/profiles_zs_max_logit``)."""
+    folders = {"norm": PROFILE_STORE_DIR, "zs_max_logit": ZS_PROFILE_STORE_DIR}
+    if objective not in folders:
+        raise ValueError(f"the mini world has profile stores for the objectives {sorted(folders)}, not {objective!r}")
+    return (Path(root) if root is not None else default_mini_dir()) / folders[objective]
 
 
 # Lazy imports below: the mini modules import torch, and registration must stay cheap (see above).
@@ -70,5 +77,10 @@ def register() -> None:
     register_zoo(NAME, NAME, _zoo, replace=True)
     register_store(PublishedStore(
         name=NAME, zoo=NAME, path=str(default_profile_store()),
-        description="the mini world's zoo profiled on the mini tasks (N = 25 images, n_steps = 50), "
+        description="the mini world's zoo profiled on the mini tasks (100 images per task, pooled at N = 25 by default; n_steps = 50), "
                     "committed in data/mini/profiles; build it with `vlmsel mini profile`"), replace=True)
+    register_store(PublishedStore(
+        name=f"{NAME}-zs_max_logit", zoo=NAME, path=str(default_profile_store(objective="zs_max_logit")),
+        description="the same with the task-aware objective zs_max_logit (class names needed), committed in "
+                    "data/mini/profiles_zs_max_logit; build it with `vlmsel mini profile --objective zs_max_logit`"),
+        replace=True)

@@ -305,11 +305,15 @@ class ProfileStore:
         """The manifest of one entry."""
         return read_profile(self, model, dataset)[1]
 
-    def block_scalars(self, model: str, dataset: str, scalar: str = "abs") -> np.ndarray:
-        """Per-image block scalars, array (N, L), of one (model, dataset)."""
+    def block_scalars(self, model: str, dataset: str, scalar: str = "abs", n_images: int | None = None) -> np.ndarray:
+        """Per-image block scalars, array (N, L), of one (model, dataset); with ``n_images``, at most the
+        first ``n_images`` (as :meth:`task_profiles` pools them)."""
         if scalar not in SCALARS:
             raise ValueError(f"unknown block scalar {scalar!r}; choose one of {SCALARS}")
-        return read_profile(self, model, dataset)[0][scalar]
+        if n_images is not None and int(n_images) < 1:
+            raise ValueError(f"n_images must be >= 1, got {n_images}")
+        c = read_profile(self, model, dataset)[0][scalar]
+        return c if n_images is None else c[: int(n_images)]
 
     def task_profiles(
         self,
@@ -328,9 +332,10 @@ class ProfileStore:
         scalar : ``"abs"`` (default), ``"l2"``, or ``"signed"``/``"branch"`` (their absolute value is
             pooled, since a profile is a distribution).
         pooling : see :func:`vlmsel.profiles.pooling.task_profile`.
-        n_images : pool only the first ``n_images`` images of every entry (default: all). An entry's
-            images are a seeded random sample of its task, so its first N are a random sample of N: a store
-            profiled on 100 images per task serves every N up to 100 without profiling again.
+        n_images : pool at most the first ``n_images`` images of every entry (default: all; an entry
+            holding fewer is pooled whole). An entry's images are a seeded random sample of its task, so its
+            first N are a random sample of N: a store profiled on 100 images per task serves every N up to
+            100 without profiling again (:attr:`MethodOptions.source_images`, default 25).
 
         Returns
         -------
@@ -358,9 +363,6 @@ class ProfileStore:
                     raise ValueError(f"model {m!r} has different blocks on dataset {d!r} than on {datasets[0]!r}")
                 c = arrays[scalar]
                 if n_images is not None:
-                    if len(c) < n_images:
-                        raise ValueError(f"profile store {self.path}: entry {m} / {d} holds {len(c)} images, "
-                                         f"fewer than the {n_images} asked for (profile it with more images)")
                     c = c[: int(n_images)]
                 if scalar in SIGNED_SCALARS:
                     c = np.abs(c)

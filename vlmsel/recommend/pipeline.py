@@ -162,7 +162,7 @@ def _block_scalars(arrays: dict[str, np.ndarray], scalar: str) -> np.ndarray:
     return np.abs(c) if scalar in SIGNED_SCALARS else c
 
 
-def _read_sources(store: ProfileStore, names: list[str], sources: list[str], scalar: str):
+def _read_sources(store: ProfileStore, names: list[str], sources: list[str], scalar: str, n_images: int | None):
     """Step 4: every candidate's block scalars on every source, and its profile settings (checked to agree)."""
     scalars: dict[str, dict[str, np.ndarray]] = {}
     settings_of: dict[str, dict[str, Any]] = {}
@@ -177,7 +177,7 @@ def _read_sources(store: ProfileStore, names: list[str], sources: list[str], sca
             elif s != settings_of[m] or list(arrays["block_names"]) != block_names[m]:
                 raise ValueError(f"profile store {store.path}: model {m!r} was profiled with different settings "
                                  f"on {d!r} ({_fmt_settings(s)}) than on {sources[0]!r} ({_fmt_settings(settings_of[m])})")
-            per[d] = _block_scalars(arrays, scalar)
+            per[d] = _block_scalars(arrays, scalar)[:n_images]  # at most source_images images (None: all)
         scalars[m] = per
     return scalars, settings_of, block_names
 
@@ -330,7 +330,7 @@ def select(
     names = [e.name for e in filled]
     sources = _sources(store, acc, names, bench_name, notes)
     # 4: the sources' profiles and settings; the target's settings follow them
-    scalars_src, settings_of, block_names = _read_sources(store, names, sources, opts.scalar)
+    scalars_src, settings_of, block_names = _read_sources(store, names, sources, opts.scalar, opts.source_images)
     dev = resolve_device(device)
     run_settings = _target_settings(filled, settings_of, store, pretrained=pretrained, n_steps=n_steps,
                                     n_images=len(sample_), seed=seed, internal_batch_size=internal_batch_size)
