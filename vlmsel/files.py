@@ -8,6 +8,9 @@ temporary file in the same folder, is flushed to disk, and only then renamed ove
 set, else ``$XDG_CACHE_HOME/vlmsel/<kind>``, else ``~/.cache/vlmsel/<kind>``. The kinds are ``data``
 (upstream ground-truth files), ``profiles`` (published profile stores) and ``targets`` (the profiles of
 your own images that ``vlmsel select`` computed).
+
+:func:`try_claim` gives one process at a time a piece of work (a profile store entry): several
+``vlmsel profile`` runs on one store share its entries and never compute one twice.
 """
 
 from __future__ import annotations
@@ -80,3 +83,88 @@ def sha256_file(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
 def sha256_bytes(data: bytes) -> str:
     """Hex sha256 of a byte string."""
     return hashlib.sha256(data).hexdigest()
+
+
+CLAIM_SUFFIX = ".claim"
+
+
+class Claim:
+    """An exclusive claim on one piece of work (a store entry), held by one process.
+
+    :func:`try_claim` takes it with an exclusive ``flock`` on a small file beside the work (its content
+    names the owner: pid, host, start time). The kernel releases the lock when its owner exits, however
+    it exits (``kill -9`` included), so a claim is never stale: a claim file whose lock nobody holds is
+    free, whatever it says. :meth:`release` (or leaving the ``with`` block) unlinks the file, then unlocks.
+    """
+
+    def __init__(self, path: Path, fd: int) -> None:
+        self.path, self._fd = path, fd
+
+    def release(self) -> None:
+        if self._fd < 0:
+            return
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(self.path)  # while still locked: a waiter that opened it sees another inode and retries
+        os.close(self._fd)
+        self._fd = -1
+
+    def __enter__(self) -> "Claim":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.release()
+
+
+def try_claim(path: str | os.PathLike, owner: dict | None = None) -> Claim | None:
+    """Claim ``path`` (a ``.claim`` file; its folder is created) for this process, or None when another
+    living process holds it. ``owner`` (JSON-able) is written into the file beside pid, host and time."""
+    import fcntl
+    import json
+    import socket
+    import time
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    while True:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            return None
+        try:
+            same = os.fstat(fd).st_ino == os.stat(path).st_ino
+        except FileNotFoundError:
+            same = False
+        if not same:  # the holder released (unlinked) it between our open and our lock: try again
+            os.close(fd)
+            continue
+        info = {"pid": os.getpid(), "host": socket.gethostname(), "since": time.time(), **(owner or {})}
+        os.ftruncate(fd, 0)
+        os.write(fd, json.dumps(info).encode())
+        return Claim(path, fd)
+
+
+def claim_owner(path: str | os.PathLike) -> dict | None:
+    """Who holds the claim at ``path`` (the owner dict), or None when nobody does (no file, or a file
+    whose lock no living process holds)."""
+    import fcntl
+    import json
+
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except FileNotFoundError:
+        return None
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raw = os.pread(fd, 1 << 16, 0)
+            try:
+                return json.loads(raw.decode() or "{}")
+            except ValueError:
+                return {}
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        return None
+    finally:
+        os.close(fd)

@@ -18,6 +18,7 @@ from vlmsel.profiles.store import ProfileStore, read_profile
 
 ROOT = Path(__file__).resolve().parents[2]
 N_ENTRIES = 8  # 2 models x 4 tasks
+SLOW_STEPS = 300  # ~1 s per entry: slow enough to interrupt a run between two entries
 
 
 # Tiny models on a shared 2-core machine: one torch thread avoids oversubscription stalls.
@@ -77,7 +78,7 @@ def test_interrupted_runs_resume_to_the_same_result(setup, tiny_models):
     base, configs, tasks = setup
     store = base / "interrupted"
     # 1. Ctrl-C after the first entry: exit code 130, finished entries kept, nothing partial
-    proc = _spawn(_args(tiny_models, configs, tasks, store))
+    proc = _spawn(_args(tiny_models, configs, tasks, store, n_steps=SLOW_STEPS))
     _wait_for_manifests(store, proc, 1)
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=120)
@@ -87,7 +88,7 @@ def test_interrupted_runs_resume_to_the_same_result(setup, tiny_models):
     n_kept = len(list(store.glob("*/*.json")))
     assert 1 <= n_kept < N_ENTRIES - 1
     # 2. resume, and kill it hard after one more entry
-    proc = _spawn(_args(tiny_models, configs, tasks, store))
+    proc = _spawn(_args(tiny_models, configs, tasks, store, n_steps=SLOW_STEPS))
     _wait_for_manifests(store, proc, n_kept + 1)
     assert proc.poll() is None, "the run must still be going when it is killed"
     proc.send_signal(signal.SIGKILL)
@@ -95,9 +96,9 @@ def test_interrupted_runs_resume_to_the_same_result(setup, tiny_models):
     n_done = len(list(store.glob("*/*.json")))
     assert n_kept < n_done < N_ENTRIES
     # 3. resume to the end
-    assert main(_args(tiny_models, configs, tasks, store)) == 0
+    assert main(_args(tiny_models, configs, tasks, store, n_steps=SLOW_STEPS)) == 0
     clean = base / "clean"
-    assert main(_args(tiny_models, configs, tasks, clean)) == 0
+    assert main(_args(tiny_models, configs, tasks, clean, n_steps=SLOW_STEPS)) == 0
     got, ref = _entries(store), _entries(clean)
     assert sorted(got) == sorted(ref) and len(ref) == N_ENTRIES
     for key, (arrays, man) in ref.items():

@@ -208,6 +208,15 @@ def test_rerun_reuses_the_cached_target_profiles(world, tmp_path):
     pd.testing.assert_frame_equal(r1.ranking, r2.ranking)
 
 
+def test_a_damaged_cached_target_profile_is_recomputed(world, tmp_path):
+    r1 = _select(world, world["folders"]["src0"], work_dir=tmp_path)
+    damaged = sorted(tmp_path.rglob(f"{TARGET}.npz"))[0]
+    damaged.write_bytes(damaged.read_bytes()[:100])  # truncated
+    r2 = _select(world, world["folders"]["src0"], work_dir=tmp_path)
+    assert len(r2.info["computed"]) == 1 and len(r2.info["reused"]) == len(r1.models) - 1
+    pd.testing.assert_frame_equal(r1.ranking, r2.ranking)
+
+
 def test_settings_must_match_the_store(world, tmp_path):
     with pytest.raises(ValueError, match=r"model 'vlmsel_sel_vit a'.*weights.*--random-init"):
         select(world["folders"]["src0"], zoo=world["zoo"], profiles=world["store"], benchmark=world["acc"],

@@ -153,10 +153,15 @@ def _run(args: argparse.Namespace) -> int:
             raise UserError("say which tasks: --datasets a,b,... and/or --images DIR")
         device = resolve_device(args.device)
         if args.dry_run:
+            from vlmsel.data.tasks import sample
+
             names = [Path(d).resolve().name if Path(d).is_dir() and d not in _lovm() else d for d in datasets]
             names += [t.name for t in image_tasks]
+            # image folders are at hand: compare their images with stored entries, as the run will
+            samples = {t.name: sample(t, settings.n_images, settings.seed, skip_bad=args.skip_bad) for t in image_tasks}
             jobs = profiling.plan_profiles(entries, names, args.out, settings, device=device,
-                                           throughput_gflops=args.throughput)
+                                           throughput_gflops=args.throughput, overwrite=args.overwrite,
+                                           samples=samples)
             _print_plan(jobs, settings, device, args.throughput)
             return 0
         report = profiling.run_profiles(
@@ -167,8 +172,12 @@ def _run(args: argparse.Namespace) -> int:
         raise UserError(str(err)) from err
     table = report.table()
     counts = table["status"].value_counts().to_dict()
+    claimed = f", {counts['claimed']} being computed by another process (rerun later for them)" if counts.get("claimed") else ""
     print(f"profile store {args.out}: {counts.get('written', 0)} written, {counts.get('done', 0)} already done, "
-          f"{counts.get('failed', 0)} failed ({len(entries)} models x {len(table) // max(len(entries), 1)} tasks)")
+          f"{counts.get('failed', 0)} failed{claimed} ({len(entries)} models x {len(table) // max(len(entries), 1)} tasks)")
+    for j in report.jobs:
+        if j.note:
+            print(f"  note: {j.note}")
     for s in report.samples.values():
         for image_id, why in s.skipped:
             print(f"  skipped in {s.task}: {image_id} ({why})")
@@ -195,8 +204,15 @@ def _print_plan(jobs, settings, device, throughput) -> None:
     per_model = todo.groupby("model", sort=False).agg(
         datasets=("dataset", "size"), image_gflops=("image_gflops", "first"), est_seconds=("est_seconds", "sum"))
     n_models, n_sets = table["model"].nunique(), table["dataset"].nunique()
+    counts = table["status"].value_counts().to_dict()
+    extra = "".join(f", {counts[k]} {what}" for k, what in (
+        ("refused", "refused (stored with other settings or images; the run would stop)"),
+        ("claimed", "being computed by another process")) if counts.get(k))
     print(f"plan: {n_models} models x {n_sets} datasets = {len(table)} entries; "
-          f"{len(table) - len(todo)} already done, {len(todo)} to compute")
+          f"{counts.get('done', 0)} already done, {len(todo)} to compute{extra}")
+    for row in table.itertuples():
+        if row.status in ("refused", "claimed") or row.note:
+            print(f"  {row.model} / {row.dataset}: {row.error or row.note}")
     print(f"settings: N={settings.n_images}, n_steps={settings.n_steps}, {settings.method}/{settings.rule}, "
           f"baseline={settings.baseline}, objective={settings.objective}, weights={settings.weights}, device={device}")
     if len(per_model):

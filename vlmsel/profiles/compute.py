@@ -12,13 +12,17 @@ This is the expensive step of the method (:ref:`method-conductance`); everything
 4. writes one entry per (model, dataset) with :func:`vlmsel.profiles.store.write_profile` (atomic
    writes, the manifest last), with a manifest of everything needed to reproduce or audit it.
 
-**Resuming.** An entry whose manifest exists is done: a rerun skips it (after checking that it was made
-with the same settings; a mismatch is an error unless ``overwrite=True``). An interrupted run leaves at
-most an entry without manifest, which counts as absent, and temporary ``.partial`` files, which the next
-run removes; so rerunning after any interruption (Ctrl-C, a killed process, a power cut) gives the
-same store as an uninterrupted run. Run one profiling process per store at a time (a second one would
-remove the first one's temporary files); profile different zoos or tasks into different stores and
-merge by copying model folders.
+**Resuming.** An entry whose manifest exists is done: a rerun skips it after checking that it was made
+with the same settings and from the same images (sha256 of each); a mismatch is an error unless
+``overwrite=True``. A damaged entry (truncated, overwritten: its checksum fails) counts as not done and
+is recomputed, with a note. An interrupted run leaves at most an entry without manifest, which counts as
+absent, and temporary ``.partial`` files, which the next writer of that entry removes; so rerunning after
+any interruption (Ctrl-C, a killed process, a power cut) gives the same store as an uninterrupted run.
+
+**Several processes on one store.** Each entry is computed by the process that claims it
+(:func:`vlmsel.files.try_claim`, an exclusive lock the kernel drops when its owner dies, even by
+``kill -9``); the others skip it (status ``"claimed"``) and a rerun picks up whatever is still missing.
+So any number of ``vlmsel profile`` processes can share a store and no entry is computed twice.
 
 **Cost model** (:func:`estimate_seconds`): profiling one (model, dataset) costs about
 ``image_GFLOPs x N x (n_steps + 1) x 3`` GFLOP (one forward pass per path point and a backward pass
@@ -47,11 +51,12 @@ import vlmsel
 from vlmsel.conductance.engine import block_conductance
 from vlmsel.conductance.objectives import zs_max_logit
 from vlmsel.data.tasks import Sample, Task, lovm_dataset_specs, open_task, sample
-from vlmsel.profiles.store import has_profile, model_slug, read_profile, write_profile
+from vlmsel.profiles.store import (DamagedEntryError, claim_path, has_profile, model_slug, partial_files, read_profile,
+                                   write_profile)
 from vlmsel.progress import progress
 from vlmsel.data.zeroshot import zero_shot_classifier
 from vlmsel.data.zoo import ModelLoadError, ZooEntry, check_entry, init_seed, load_model, resolve_device, with_image_gflops
-from vlmsel.files import TMP_SUFFIX
+from vlmsel.files import TMP_SUFFIX, claim_owner, try_claim
 
 #: Effective GFLOP/s of the whole profiling step (forward + backward over the path points, hooks,
 #: step terms) per device type, used by :func:`estimate_seconds`. ``cpu``: measured on the project's
@@ -116,7 +121,9 @@ class ProfileSettings:
 
 @dataclass
 class Job:
-    """One (model, dataset) of a plan. ``status``: ``"todo"``, ``"done"``, ``"failed"`` or ``"written"``."""
+    """One (model, dataset) of a plan. ``status``: ``"todo"``, ``"done"``, ``"failed"``, ``"written"``,
+    ``"claimed"`` (another living process is computing it) or, in a plan, ``"refused"`` (stored with
+    other settings or images; ``error`` says which). ``note`` says why a stored entry is recomputed."""
 
     model: ZooEntry
     dataset: str
@@ -124,6 +131,7 @@ class Job:
     est_seconds: float = math.nan
     wall_time_s: float = math.nan
     error: str = ""
+    note: str = ""
 
 
 def versions() -> dict[str, str]:
@@ -173,12 +181,18 @@ def plan_profiles(
     device: str | torch.device = "cpu",
     throughput_gflops: float | None = None,
     measure_unknown_gflops: bool = True,
+    overwrite: bool = False,
+    samples: dict[str, Sample] | None = None,
 ) -> list[Job]:
-    """The jobs of a run, models x datasets, each ``"done"`` (a complete entry exists) or ``"todo"``,
-    with its estimated seconds (:func:`estimate_seconds`). Checks names only; opens no data.
+    """The jobs of a run, models x datasets, with its estimated seconds (:func:`estimate_seconds`): what
+    :func:`run_profiles` with the same arguments would do. Each job is ``"done"`` (a complete entry made
+    with these settings), ``"todo"`` (absent, damaged, or to be overwritten: ``note`` says why),
+    ``"refused"`` (stored with other settings or images and not ``overwrite``: ``error`` says how) or
+    ``"claimed"`` (another living process is computing it now).
 
-    ``datasets`` are task names as stored (LOVM names, or folder task names). Models whose image
-    GFLOPs are unknown are measured (:func:`vlmsel.data.zoo.measure_image_gflops`) when
+    ``datasets`` are task names as stored (LOVM names, or folder task names). The images of a stored
+    entry are compared only for the tasks in ``samples`` (the plan opens no data itself). Models whose
+    image GFLOPs are unknown are measured (:func:`vlmsel.data.zoo.measure_image_gflops`) when
     ``measure_unknown_gflops``.
     """
     for e in entries:
@@ -192,37 +206,67 @@ def plan_profiles(
                 pass
         est = estimate_seconds(e.image_gflops, settings.n_images, settings.n_steps, device, throughput_gflops)
         for d in datasets:
-            done = has_profile(store, e.name, d)
-            jobs.append(Job(e, d, "done" if done else "todo", est))
+            job = Job(e, d, "todo", est)
+            _classify(Path(store), job, settings, overwrite, (samples or {}).get(d))
+            if job.status == "todo":
+                owner = claim_owner(claim_path(store, e.name, d))
+                if owner is not None:
+                    job.status, job.error = "claimed", _owner_text(owner)
+            jobs.append(job)
     return jobs
 
 
 def plan_table(jobs: Sequence[Job]) -> pd.DataFrame:
-    """The plan as a DataFrame: model, dataset, status, image_gflops, est_seconds, wall_time_s, error."""
+    """The plan as a DataFrame: model, dataset, status, image_gflops, est_seconds, wall_time_s, error, note."""
     return pd.DataFrame(
         [
             dict(model=j.model.name, dataset=j.dataset, status=j.status, image_gflops=j.model.image_gflops,
-                 est_seconds=j.est_seconds, wall_time_s=j.wall_time_s, error=j.error)
+                 est_seconds=j.est_seconds, wall_time_s=j.wall_time_s, error=j.error, note=j.note)
             for j in jobs
-        ]
+        ],
+        columns=["model", "dataset", "status", "image_gflops", "est_seconds", "wall_time_s", "error", "note"],
     )
 
 
-def _check_existing(store: Path, job: Job, settings: ProfileSettings, overwrite: bool) -> bool:
-    """True if the existing entry can be kept; raise if it was made with other settings."""
-    _, manifest = read_profile(store, job.model.name, job.dataset)
+def _classify(store: Path, job: Job, settings: ProfileSettings, overwrite: bool, sample_: Sample | None) -> None:
+    """Set ``job.status`` from what the store holds for it: ``"todo"`` when absent, damaged (``note``)
+    or to be overwritten; ``"done"`` when made with these settings (and, given ``sample_``, from the same
+    images); ``"refused"`` with the reason in ``error`` otherwise."""
+    job.status, job.error, job.note = "todo", "", ""
+    if not has_profile(store, job.model.name, job.dataset):
+        return
+    try:
+        _, manifest = read_profile(store, job.model.name, job.dataset)
+    except DamagedEntryError as err:
+        job.note = f"recomputed: {err}"
+        return
     wanted = _result_fields(settings, job.model)
     stored = {k: manifest.get(k, RESULT_FIELD_DEFAULTS.get(k)) for k in wanted}
     diff = {k: (stored[k], v) for k, v in wanted.items() if stored[k] != v}
-    if not diff:
-        return True
+    where = f"profile store {store}: the entry {job.model.name!r} / {job.dataset!r}"
+    if diff:
+        shown = ", ".join(f"{k}: stored {a!r}, asked {b!r}" for k, (a, b) in diff.items())
+        reason = f"{where} was made with other settings ({shown})"
+        hint = "; use another store, or overwrite=True (--overwrite) to recompute it"
+    elif sample_ is not None and list(manifest.get("image_sha256", [])) != list(sample_.sha256):
+        old, new = list(manifest.get("image_sha256", [])), list(sample_.sha256)
+        changed = sum(a != b for a, b in zip(old, new)) + abs(len(old) - len(new))
+        reason = (f"{where} was profiled on other images than the task now has ({changed} of {len(new)} differ; "
+                  f"stored from {manifest.get('source', '?')}, now {sample_.source})")
+        hint = "; overwrite=True (--overwrite) recomputes it, or give the new images another task name (NAME=DIR)"
+    else:
+        job.status = "done"
+        return
     if overwrite:
-        return False
-    shown = ", ".join(f"{k}: stored {a!r}, asked {b!r}" for k, (a, b) in diff.items())
-    raise ValueError(
-        f"profile store {store} already holds {job.model.name!r} on {job.dataset!r} made with other settings "
-        f"({shown}); use another store, or overwrite=True (--overwrite)"
-    )
+        job.note = f"overwritten: {reason}"
+    else:
+        job.status, job.error = "refused", reason + hint
+
+
+def _owner_text(owner: dict) -> str:
+    since = owner.get("since")
+    age = f", for {time.time() - since:.0f} s" if isinstance(since, (int, float)) else ""
+    return f"being computed by pid {owner.get('pid', '?')} on {owner.get('host', '?')}{age}"
 
 
 def _result_fields(settings: ProfileSettings, entry: ZooEntry) -> dict[str, Any]:
@@ -235,8 +279,9 @@ def _result_fields(settings: ProfileSettings, entry: ZooEntry) -> dict[str, Any]
 
 
 def remove_partial_files(store: str | os.PathLike, models: Sequence[str] | None = None) -> list[Path]:
-    """Delete the temporary ``.partial`` files an interrupted run left in the store (all model folders,
-    or only those of ``models``). Returns what was removed."""
+    """Delete the temporary ``.partial`` files interrupted runs left in the store (all model folders, or
+    only those of ``models``), except those of entries a living process claims now. Returns what was
+    removed. (:func:`run_profiles` does this per entry, for the entries it claims.)"""
 
     root = Path(store)
     if not root.is_dir():
@@ -246,6 +291,11 @@ def remove_partial_files(store: str | os.PathLike, models: Sequence[str] | None 
     removed = []
     for folder in folders:
         for p in folder.glob(f".*{TMP_SUFFIX}") if folder.is_dir() else []:
+            # ".<dataset>.<npz|json>.<random>.partial": keep it while a living process claims that entry
+            stem = p.name[1:].split(".")[0]
+            claim = folder / f".{stem}.claim"
+            if folder != root and claim_owner(claim) is not None:
+                continue
             p.unlink(missing_ok=True)
             removed.append(p)
     return removed
@@ -389,16 +439,16 @@ def run_profiles(
         raise ValueError(f"two tasks have the same name {dup}; name folders distinctly (NAME=DIR)")
     by_name = {t.name: t for t in opened}
 
+    # every task's sample, also for stored entries: their images are compared with what the task has now
+    samples = {name: sample(by_name[name], settings.n_images, settings.seed, skip_bad=skip_bad) for name in names}
     jobs = [Job(e, t.name) for e in entries for t in opened]
     for job in jobs:
-        if has_profile(store, job.model.name, job.dataset) and _check_existing(store, job, settings, overwrite):
-            job.status = "done"
+        _classify(store, job, settings, overwrite, samples[job.dataset])
+    refused = [j for j in jobs if j.status == "refused"]
+    if refused:
+        more = f" (and {len(refused) - 1} more entries)" if len(refused) > 1 else ""
+        raise ValueError(refused[0].error + more)
     todo = [j for j in jobs if j.status == "todo"]
-    remove_partial_files(store, sorted({j.model.name for j in todo}))
-
-    samples: dict[str, Sample] = {}
-    for name in sorted({j.dataset for j in todo}, key=names.index):
-        samples[name] = sample(by_name[name], settings.n_images, settings.seed, skip_bad=skip_bad)
 
     current: tuple[str, Any] | None = None
     failed_models: dict[str, str] = {}
@@ -407,25 +457,36 @@ def run_profiles(
         if name in failed_models:
             job.status, job.error = "failed", failed_models[name]
             continue
-        if current is None or current[0] != name:
-            current = None  # free the previous model before loading the next
-            try:
-                loaded = load_model(
-                    job.model,
-                    pretrained=settings.pretrained,
-                    device=dev,
-                    precision=settings.precision,
-                    seed=settings.seed,
-                    with_tokenizer=settings.objective == "zs_max_logit",
-                )
-            except ModelLoadError as err:
-                failed_models[name] = str(err)
-                job.status, job.error = "failed", str(err)
+        claim = try_claim(claim_path(store, name, job.dataset), {"model": name, "dataset": job.dataset})
+        if claim is None:  # another living process computes it: skip (a rerun picks up what is missing)
+            job.status, job.error = "claimed", _owner_text(claim_owner(claim_path(store, name, job.dataset)) or {})
+            continue
+        with claim:
+            _classify(store, job, settings, overwrite, samples[job.dataset])  # finished meanwhile by another?
+            if job.status != "todo":
                 continue
-            current = (name, loaded)
-        model, preprocess, tokenizer = current[1]
-        task = by_name[job.dataset]
-        result, manifest = profile_one(model, preprocess, tokenizer, job.model, task, samples[job.dataset], settings, dev)
-        write_profile(store, name, job.dataset, result.to_arrays(), manifest)
-        job.status, job.wall_time_s = "written", manifest["wall_time_s"]
+            for path in partial_files(store, name, job.dataset):  # ours to clean: we hold the claim
+                path.unlink(missing_ok=True)
+            if current is None or current[0] != name:
+                current = None  # free the previous model before loading the next
+                try:
+                    loaded = load_model(
+                        job.model,
+                        pretrained=settings.pretrained,
+                        device=dev,
+                        precision=settings.precision,
+                        seed=settings.seed,
+                        with_tokenizer=settings.objective == "zs_max_logit",
+                    )
+                except ModelLoadError as err:
+                    failed_models[name] = str(err)
+                    job.status, job.error = "failed", str(err)
+                    continue
+                current = (name, loaded)
+            model, preprocess, tokenizer = current[1]
+            task = by_name[job.dataset]
+            result, manifest = profile_one(model, preprocess, tokenizer, job.model, task, samples[job.dataset],
+                                           settings, dev)
+            write_profile(store, name, job.dataset, result.to_arrays(), manifest)
+            job.status, job.wall_time_s = "written", manifest["wall_time_s"]
     return RunReport(jobs, samples)

@@ -11,12 +11,15 @@ and the selection method reads them back. The format is small and documented::
                                           ("arch pretrained"), dataset, n_images, image_ids, image_sha256,
                                           seed, n_steps, method, rule, baseline, objective, granularity,
                                           block_names, versions (python, torch, open_clip, vlmsel),
-                                          wall_time_s, device, created (ISO time)
+                                          wall_time_s, device, created (ISO time), arrays_sha256
+    <store>/<model_slug>/.<dataset>.claim while a process computes the entry (vlmsel.files.try_claim)
 
 ``model_slug`` replaces spaces with ``__`` and ``/`` with ``_``. Both files are written atomically
 (:func:`vlmsel.files.atomic_write`) and the manifest last, so an entry without its manifest is an
 interrupted write: it counts as absent and is overwritten by the next run. Arrays are saved compressed and without
-pickling (strings as fixed-width unicode), so reading never executes code.
+pickling (strings as fixed-width unicode), so reading never executes code. The manifest records the
+sha256 of the arrays file: a truncated or overwritten entry is reported as damaged
+(:class:`DamagedEntryError`, naming the file), never loaded.
 
 The store holds per-image scalars, not profiles: :meth:`ProfileStore.task_profiles` pools them
 (:mod:`vlmsel.profiles.pooling`) into the :class:`~vlmsel.profiles.pooling.Profiles` that the selection method takes.
@@ -28,7 +31,9 @@ Taught in the chapter :ref:`ch-profiles` (how profiles are stored and reloaded).
 from __future__ import annotations
 
 import datetime as _dt
+import io
 import json
+import zipfile
 import os
 from pathlib import Path
 from typing import Any, Mapping, Sequence
@@ -37,7 +42,7 @@ import numpy as np
 import pandas as pd
 
 from vlmsel.conductance.options import SCALARS, SIGNED_SCALARS
-from vlmsel.files import atomic_write
+from vlmsel.files import CLAIM_SUFFIX, TMP_SUFFIX, atomic_write, sha256_bytes
 from vlmsel.profiles.pooling import Pooling, Profiles, task_profile
 
 STORE_FORMAT = "vlmsel-profile-store"
@@ -47,7 +52,7 @@ STORE_FILE = "store.json"
 #: Manifest fields the profiling pipeline records (``write_profile`` fills the first five itself).
 MANIFEST_FIELDS: tuple[str, ...] = (
     "model", "dataset", "n_images", "image_ids", "block_names", "image_sha256", "seed", "n_steps", "method",
-    "rule", "baseline", "objective", "granularity", "versions", "wall_time_s", "device", "created",
+    "rule", "baseline", "objective", "granularity", "versions", "wall_time_s", "device", "created", "arrays_sha256",
 )
 
 
@@ -68,6 +73,24 @@ def _paths(store: str | os.PathLike, model: str, dataset: str) -> tuple[Path, Pa
     folder = Path(store) / model_slug(model)
     stem = _dataset_stem(dataset)
     return folder / f"{stem}.npz", folder / f"{stem}.json"
+
+
+def claim_path(store: "str | os.PathLike | ProfileStore", model: str, dataset: str) -> Path:
+    """The claim file of one entry (:func:`vlmsel.files.try_claim`): ``<model_slug>/.<dataset>.claim``."""
+    npz, _ = _paths(_store_root(store), model, dataset)
+    return npz.parent / f".{npz.stem}{CLAIM_SUFFIX}"
+
+
+def partial_files(store: "str | os.PathLike | ProfileStore", model: str, dataset: str) -> list[Path]:
+    """The temporary files an interrupted write of one entry left (:func:`vlmsel.files.atomic_write`)."""
+    npz, js = _paths(_store_root(store), model, dataset)
+    if not npz.parent.is_dir():
+        return []
+    return sorted(p for name in (npz.name, js.name) for p in npz.parent.glob(f".{name}.*{TMP_SUFFIX}"))
+
+
+class DamagedEntryError(ValueError):
+    """A store entry whose files are truncated, overwritten or do not match their recorded checksum."""
 
 
 def _store_root(store: "str | os.PathLike | ProfileStore") -> Path:
@@ -176,8 +199,12 @@ def write_profile(
     npz_path, json_path = _paths(root, model, dataset)
     if json_path.exists():
         json_path.unlink()  # an entry being rewritten is incomplete until its new manifest lands
+    buffer = io.BytesIO()
+    np.savez_compressed(buffer, **arrays)
+    data = buffer.getvalue()
+    manifest["arrays_sha256"] = sha256_bytes(data)  # read_profile checks it: a damaged file is named
     with atomic_write(npz_path, "wb") as fh:
-        np.savez_compressed(fh, **arrays)
+        fh.write(data)
     with atomic_write(json_path, "w") as fh:
         json.dump(manifest, fh, indent=1, default=_json_default)
         fh.write("\n")
@@ -192,6 +219,9 @@ def _json_default(obj: Any) -> Any:
     if isinstance(obj, Path):
         return str(obj)
     raise TypeError(f"manifest value of type {type(obj).__name__} is not JSON serialisable")
+
+
+_REPAIR = "rerun `vlmsel profile` on this store to recompute it, or delete the entry's .npz and .json"
 
 
 def has_profile(store: "str | os.PathLike | ProfileStore", model: str, dataset: str) -> bool:
@@ -219,11 +249,26 @@ def read_profile(
     if not json_path.exists():
         state = "an interrupted write (arrays without manifest)" if npz_path.exists() else "no entry"
         raise FileNotFoundError(f"profile store {root}: {state} for model {model!r} on dataset {dataset!r}")
-    manifest = json.loads(json_path.read_text(encoding="utf-8"))
+    try:
+        manifest = json.loads(json_path.read_text(encoding="utf-8"))
+        if not isinstance(manifest, dict):
+            raise ValueError("not a JSON object")
+    except (ValueError, UnicodeDecodeError) as err:
+        raise DamagedEntryError(f"{json_path}: damaged profile manifest ({err}); {_REPAIR}") from None
     if not npz_path.exists():
         raise FileNotFoundError(f"{npz_path} is missing but its manifest exists (model {model!r}, dataset {dataset!r})")
-    with np.load(npz_path, allow_pickle=False) as data:
-        arrays = {k: data[k] for k in data.files}
+    raw = npz_path.read_bytes()
+    expected = manifest.get("arrays_sha256")
+    if expected is not None and sha256_bytes(raw) != expected:
+        raise DamagedEntryError(f"{npz_path}: damaged profile entry (its sha256 differs from the one in "
+                                f"{json_path.name}); {_REPAIR}")
+    try:
+        with np.load(io.BytesIO(raw), allow_pickle=False) as data:
+            arrays = {k: data[k] for k in data.files}
+    except (zipfile.BadZipFile, ValueError, OSError, EOFError, KeyError) as err:
+        # (numpy's message for non-npz bytes suggests allow_pickle, which would execute the file: never)
+        reason = "not an .npz archive" if not raw.startswith(b"PK") else f"truncated or corrupt archive: {type(err).__name__}"
+        raise DamagedEntryError(f"{npz_path}: damaged profile entry ({reason}); {_REPAIR}") from None
     try:
         checked = _as_arrays(arrays, {})
     except ValueError as err:

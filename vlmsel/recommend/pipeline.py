@@ -48,7 +48,7 @@ from vlmsel.method.scoring import TargetScorer
 from vlmsel.profiles.compute import RESULT_FIELD_DEFAULTS, ProfileSettings, profile_one, versions
 from vlmsel.profiles.pooling import Profiles
 from vlmsel.profiles.registry import open_store
-from vlmsel.profiles.store import SIGNED_SCALARS, ProfileStore, has_profile, read_profile, write_profile
+from vlmsel.profiles.store import SIGNED_SCALARS, DamagedEntryError, ProfileStore, has_profile, read_profile, write_profile
 from vlmsel.progress import progress
 from vlmsel.recommend.result import SelectionResult
 from vlmsel.recommend.options import DEFAULT_N_BOOT, DEFAULT_N_IMAGES, STABLE_AT
@@ -225,9 +225,13 @@ def _profile_target(entries: list[ZooEntry], sample_: Sample, run_settings: dict
         stores[e.name] = str(tdir)
         arrays = None
         if has_profile(tdir, e.name, TARGET):
-            arrays, man = read_profile(tdir, e.name, TARGET)
-            if (man.get("image_sha256") != list(sample_.sha256) or _settings_of(man) != settings_of[e.name]
-                    or list(arrays["block_names"]) != block_names[e.name]):
+            try:
+                arrays, man = read_profile(tdir, e.name, TARGET)
+            except DamagedEntryError:  # a damaged cache entry is recomputed, never used
+                arrays, man = None, {}
+            if arrays is not None and (man.get("image_sha256") != list(sample_.sha256)
+                                       or _settings_of(man) != settings_of[e.name]
+                                       or list(arrays["block_names"]) != block_names[e.name]):
                 arrays = None
         if arrays is None:
             st = run_settings[e.name]
