@@ -47,8 +47,11 @@ def _env():
 
 
 def _spawn(args):
+    # SIGINT back to its default: a test run started in the background (`make test &`) inherits an
+    # ignored SIGINT, and Python then never raises KeyboardInterrupt
     return subprocess.Popen([sys.executable, "-m", "vlmsel", *args], cwd=ROOT, env=_env(),
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
 
 
 def _wait_for_manifests(store: Path, proc, n: int, timeout=180.0) -> int:

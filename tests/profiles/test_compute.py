@@ -125,7 +125,8 @@ def test_input_errors_stop_the_run_before_any_work(env, make_task, tmp_path):
     # with skip_bad the bad file is skipped, but then 'bad' has 2 readable images: too few for 3
     with pytest.raises(ValueError, match="only 2 readable images"):
         run(tsk=[str(bad)], skip_bad=True)
-    (bad / "img03.png").write_bytes((bad / "img00.png").read_bytes())
+    make_task(tmp_path / "more", 1, seed=5)
+    (bad / "img03.png").write_bytes((tmp_path / "more" / "img00.png").read_bytes())  # a third readable image
     run(models=entries[:1], tsk=[str(bad)], skip_bad=True)
     man = read_profile(store, entries[0].name, "bad")[1]
     assert [s[0] for s in man["skipped"]] == ["img01.png"] and "img01.png" not in man["image_ids"]

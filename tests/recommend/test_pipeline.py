@@ -100,15 +100,13 @@ def test_bootstrap_probabilities_are_consistent(world, mixed):
     assert r.curve["p_top1"].iloc[-1] == pytest.approx(r.p_top1)  # the last point is the main bootstrap
 
 
-def test_identical_images_leave_nothing_to_resample(world, tmp_path):
-    """Copies of one image: every bootstrap resample is the same image set, so no uncertainty."""
+def test_copies_of_one_image_are_one_image(world, tmp_path):
+    """Four copies of one image are one image (duplicates are dropped and listed): too few to rank."""
     src = sorted(world["folders"]["src0"].glob("*.png"))[0]
     for i in range(4):
         shutil.copy(src, tmp_path / f"copy{i}.png")
-    r = _select(world, tmp_path)
-    assert r.p_top1 == 1.0 and r.stable
-    np.testing.assert_allclose(r.ranking["score_lo"], r.ranking["score"], atol=1e-12)
-    np.testing.assert_allclose(r.ranking["score_hi"], r.ranking["score"], atol=1e-12)
+    with pytest.raises(ValueError, match=r"1 usable image\(s\), at least 2 are needed.*skipped: \['copy"):
+        _select(world, tmp_path)
 
 
 def test_unstable_choice_is_reported(world, mixed):

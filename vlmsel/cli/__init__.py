@@ -32,16 +32,27 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _one_line_warning(message, category, filename, lineno, line=None) -> str:
+    return f"vlmsel: warning: {message}\n"
+
+
 def main(argv: list[str] | None = None) -> int:
+    import warnings
+
+    warnings.formatwarning = _one_line_warning  # warnings on the command line: one line, no source code
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
+    from vlmsel.data.upstream import DataFileError  # light: json and the standard library
+
     try:
         return int(args.func(args) or 0)
-    except (UserError, FileNotFoundError, ValueError, KeyError) as err:
-        msg = err.args[0] if isinstance(err, KeyError) and err.args else err
+    except (UserError, FileNotFoundError, ValueError, KeyError, DataFileError, PermissionError,
+            IsADirectoryError) as err:
+        msg = str(err.args[0] if isinstance(err, KeyError) and err.args else err)
+        msg = msg.replace("skip_bad=True / --skip-bad", "--skip-bad")  # the command line names its own option
         print(f"vlmsel {args.command}: error: {msg}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

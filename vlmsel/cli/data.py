@@ -43,6 +43,16 @@ def _where(args: argparse.Namespace) -> int:
         print(f"cache: {cache_dir('data')} (files missing there are downloaded from the pinned URLs)")
     for name, src in upstream.sources().items():
         print(f"  {name}: github.com/{src['repo']} @ {src['commit']}")
+    folder = local if local is not None else cache_dir("data")
+    missing = [rel for rel in upstream.registry() if not (folder / rel).is_file()]
+    if missing:
+        fix = ("copy them there or unset the variable" if local is not None
+               else "`vlmsel data fetch` downloads them (or set VLMSEL_DATA_DIR to a local copy)")
+        print(f"missing in {folder}: {len(missing)} of {len(upstream.registry())} files ({fix}):")
+        for rel in missing:
+            print(f"  {rel}")
+    else:
+        print(f"all {len(upstream.registry())} files present in {folder}")
     return 0
 
 

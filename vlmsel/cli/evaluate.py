@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from vlmsel.cli import UserError
-from vlmsel.cli.options import add_method_options, method_options
+from vlmsel.cli.options import add_method_options, check_range, method_options
 from vlmsel.evaluation.options import BASELINES, K_DEFAULT, METHODS
 
 
@@ -122,6 +122,11 @@ def run(args: argparse.Namespace) -> int:
     from vlmsel.evaluation.null import paired_differences, permutation_null
     from vlmsel.files import atomic_write
 
+    check_range(args.k, "--k", 1)
+    check_range(args.n_boot, "--n-boot", 10)
+    check_range(args.level, "--level", above=0, below=1)
+    check_range(args.seed, "--seed", 0)
+    check_range(args.random_draws, "--random-draws", 1)
     names = _method_names(args.method, args.benchmark)
     benchmark = load_benchmark(args.benchmark, args.metric)
     store = None
@@ -146,8 +151,7 @@ def run(args: argparse.Namespace) -> int:
         names = [n for n in names if n != "inb"]
         print(f"note: inb skipped: it ranks by {benchmark.reference_dataset!r}, which is not among the evaluated "
               "datasets (with --restrict-to-profiles, profile that dataset too)")
-    if args.null < 0:
-        raise UserError(f"--null must be >= 0 (0 = no permutation null), got {args.null}")
+    check_range(args.null, "--null (0 = no permutation null)", 0)
     results, nulls = [], {}
     for name in names:
         method = make_method(name, profiles=store, **_options(name, args))

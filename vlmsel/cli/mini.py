@@ -33,7 +33,7 @@ from pathlib import Path
 
 def register(subparsers) -> None:
     parser = subparsers.add_parser("mini", help="the mini world: train the tiny CLIP zoo, tasks, ground truth",
-                                   description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+                                   description=__doc__.replace("``", ""), formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="mini_command", metavar="MINI_COMMAND")
 
     p = sub.add_parser("models", help="list the mini zoo and which models are trained")

@@ -131,6 +131,13 @@ def _run(args: argparse.Namespace) -> int:
     from vlmsel.profiles import compute as profiling
     from vlmsel.data.zoo import ModelLoadError, resolve_device
 
+    from vlmsel.cli.options import check_range
+
+    check_range(args.n_images, "--n-images", 1)
+    check_range(args.n_steps, "--n-steps", 1)
+    check_range(args.seed, "--seed", 0)
+    check_range(args.internal_batch_size, "--internal-batch-size", 1)
+    check_range(args.throughput, "--throughput", above=0)
     if args.threads is not None:
         if args.threads < 1:
             raise UserError(f"--threads must be at least 1; got {args.threads}")
@@ -151,7 +158,7 @@ def _run(args: argparse.Namespace) -> int:
         image_tasks = _image_tasks(args)
         if not datasets and not image_tasks:
             raise UserError("say which tasks: --datasets a,b,... and/or --images DIR")
-        device = resolve_device(args.device)
+        device = resolve_device(args.device, available=not args.dry_run)  # a plan may be for another machine
         if args.dry_run:
             from vlmsel.data.tasks import sample
 

@@ -19,7 +19,7 @@ import sys
 from pathlib import Path
 
 from vlmsel.cli import UserError
-from vlmsel.cli.options import add_method_options, method_options
+from vlmsel.cli.options import add_method_options, check_outputs, check_range, method_options
 from vlmsel.recommend.options import DEFAULT_N_BOOT, DEFAULT_N_IMAGES, STABLE_AT
 
 
@@ -80,8 +80,18 @@ def _run(args: argparse.Namespace) -> int:
         import torch
 
         torch.set_num_threads(args.threads)
-    if args.top < 1:
-        raise UserError(f"--top must be at least 1; got {args.top}")
+    check_range(args.top, "--top", 1)
+    check_range(args.n_images, "--n-images", 2)
+    check_range(args.n_steps, "--n-steps", 1)
+    check_range(args.seed, "--seed", 0)
+    check_range(args.n_boot, "--n-boot", 10)
+    check_range(args.stable_at, "--stable-at (a top-1 probability)", above=0, maximum=1)
+    check_range(args.internal_batch_size, "--internal-batch-size", 1)
+    check_range(args.max_gflops, "--max-gflops", above=0)
+    check_outputs(args.images, **{"--json": args.json_out, "--report": args.report})
+    from vlmsel.data.zoo import resolve_device
+
+    resolve_device(args.device)  # a bad --device fails now, not after your images are read
     for path in args.model_config:
         register_model_configs(path)
     missing = [i for i in args.images if not Path(i).exists()]

@@ -17,11 +17,17 @@ Used by :mod:`vlmsel.data.tasks` (folders of your own images, :ref:`ch-select`; 
 
 from __future__ import annotations
 
+import warnings
+
 import os
 from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
+
+
+class LargeImageWarning(UserWarning):
+    """An image above PIL's decompression-bomb threshold (read anyway, named in the message)."""
 
 
 class ImageReadError(ValueError):
@@ -80,9 +86,16 @@ def load_image(path: str | os.PathLike) -> Image.Image:
     """
     path = Path(path)
     try:
-        with Image.open(path) as img:
-            img.load()
-            return to_rgb(img)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", Image.DecompressionBombWarning)
+            with Image.open(path) as img:
+                img.load()
+                out = to_rgb(img)
+        if any(issubclass(w.category, Image.DecompressionBombWarning) for w in caught):
+            warnings.warn(f"{path}: a very large image ({img.size[0]} x {img.size[1]} pixels); decoding it needs "
+                          "much memory (it is resized to the model's input like any other)", LargeImageWarning,
+                          stacklevel=2)
+        return out
     except FileNotFoundError as err:
         raise ImageReadError(f"{path}: file not found") from err
     except UnidentifiedImageError as err:

@@ -412,6 +412,7 @@ def sample(
 
     The ids are put in a fixed order and shuffled by ``numpy.random.default_rng(seed)``; the first
     ``n`` readable images of that order are the sample (so the sample for a smaller ``n`` is a prefix).
+    An image whose content (sha256) equals an earlier one's is dropped and listed in ``Sample.skipped``.
 
     Parameters
     ----------
@@ -443,6 +444,7 @@ def sample(
         )
     order = np.random.default_rng(seed).permutation(len(ids))
     out_ids, digests, images, labels = [], [], [], []
+    first_of: dict[str, str] = {}
     for idx in order:
         image_id = ids[int(idx)]
         try:
@@ -452,6 +454,10 @@ def sample(
                 raise ImageReadError(f"{err} [task {task.name!r}; pass skip_bad=True / --skip-bad to skip it]") from err
             skipped.append((image_id, str(err)))
             continue
+        if digest in first_of:  # the same image twice is one image: keep the first, list the copy
+            skipped.append((image_id, f"the same image as {first_of[digest]} (duplicate dropped)"))
+            continue
+        first_of[digest] = image_id
         out_ids.append(image_id)
         digests.append(digest)
         images.append(img)

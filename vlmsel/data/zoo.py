@@ -105,11 +105,14 @@ class NamedZoo:
     benchmark : the benchmark of its ground truth (:func:`vlmsel.data.benchmarks.load_benchmark`).
     entries : a function returning its :class:`ZooEntry` list; None: the benchmark's models, as open_clip
         models.
+    note : what a user must know about these models, printed with every ``select`` result (the mini world:
+        tiny models trained on generated images, not CLIP models).
     """
 
     name: str
     benchmark: str
     entries: Callable[[], list["ZooEntry"]] | None = None
+    note: str = ""
 
 
 #: The named zoos built into vlmsel; :func:`zoo_names` adds the registered ones (``mini``, yours).
@@ -120,10 +123,11 @@ ZOO_REGISTRY: plugins.Registry[NamedZoo] = plugins.Registry("zoo", lambda: BUILT
 
 
 def register_zoo(name: str, benchmark: str, entries: Callable[[], list["ZooEntry"]] | None = None, *,
-                 replace: bool = False) -> None:
+                 replace: bool = False, note: str = "") -> None:
     """Make ``load_zoo(name)`` return ``entries()`` and let ``vlmsel select --zoo name`` find its ground
-    truth in ``benchmark``. How a world outside the core adds its models (see :mod:`vlmsel.plugins`)."""
-    ZOO_REGISTRY.register(name, NamedZoo(name, benchmark, entries), replace=replace)
+    truth in ``benchmark`` (``note``: see :class:`NamedZoo`). How a world outside the core adds its models
+    (see :mod:`vlmsel.plugins`)."""
+    ZOO_REGISTRY.register(name, NamedZoo(name, benchmark, entries, note), replace=replace)
 
 
 def named_zoo(name: str) -> NamedZoo | None:
@@ -344,17 +348,38 @@ def register_model_configs(path: str | os.PathLike) -> list[str]:
 
 
 # -------------------------------------------------------------------------------------- loading
-def resolve_device(device: str | torch.device = "auto") -> torch.device:
-    """``"auto"`` -> the first of cuda, mps, cpu that is available; other values pass through."""
+def resolve_device(device: str | torch.device = "auto", available: bool = True) -> torch.device:
+    """``"auto"`` -> the first of cuda, mps, cpu that is available; other values are checked: a name torch
+    does not know, or (with ``available``) a device this machine does not have, raises ValueError naming
+    ``--device``. ``available=False`` accepts any real device type (planning a run for another machine)."""
     import torch
 
+    mps = getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available()
     if str(device) == "auto":
         if torch.cuda.is_available():
             return torch.device("cuda")
-        if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+        if mps:
             return torch.device("mps")
         return torch.device("cpu")
-    return torch.device(device)
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError, ValueError):
+        raise ValueError(f"--device {device!r}: not a device name; use auto, cpu, cuda, cuda:N or mps") from None
+    if dev.type == "meta":  # shapes only (how GFLOPs are measured without weights)
+        return dev
+    if dev.type not in ("cpu", "cuda", "mps"):
+        raise ValueError(f"--device {device!r}: vlmsel runs on cpu, cuda or mps")
+    if not available:
+        return dev
+    if dev.type == "cuda":
+        if not torch.cuda.is_available():
+            raise ValueError(f"--device {device!r}: this machine has no usable CUDA GPU "
+                             "(torch.cuda.is_available() is False); use --device cpu")
+        if dev.index is not None and dev.index >= torch.cuda.device_count():
+            raise ValueError(f"--device {device!r}: there are only {torch.cuda.device_count()} CUDA device(s)")
+    elif dev.type == "mps" and not mps:
+        raise ValueError(f"--device {device!r}: Apple's MPS backend is not available here; use --device cpu")
+    return dev
 
 
 def init_seed(entry: ZooEntry | str, seed: int = 0) -> int:
@@ -502,7 +527,10 @@ def _quiet_open_clip():
 
 def _load_failure_message(entry: ZooEntry, pretrained: bool, err: Exception) -> str:
     text = str(err)
-    if pretrained and ("download" in text.lower() or "hub" in text.lower() or "cache" in text.lower()):
+    lowered = text.lower()
+    if "cuda" in lowered or "nvidia" in lowered:  # (NVIDIA's driver message contains a "Download" link)
+        return f"cannot load {entry.name!r} on this device: {text.splitlines()[0]}"
+    if pretrained and ("download" in lowered or "hub" in lowered or "cache" in lowered):
         why = "its pretrained weights are not in the local cache and could not be downloaded"
         if _offline():
             why += " (HF_HUB_OFFLINE is set: downloads are off)"

@@ -24,6 +24,9 @@ from vlmsel.profiles.registry import PublishedStore, register_store
 
 #: The name of the mini world's benchmark, zoo and published store.
 NAME = "mini"
+#: Printed with every result on the mini zoo.
+ZOO_NOTE = ("the mini zoo: 26 tiny CLIP-style models that vlmsel trained on generated 64x64 images (data/mini), "
+            "not real CLIP models; its ranking says nothing about which open_clip model suits your images")
 #: The committed mini profile store, relative to the mini data folder.
 PROFILE_STORE_DIR = "profiles"
 #: The committed store of the task-aware objective ``zs_max_logit`` (same settings otherwise).
@@ -74,7 +77,7 @@ def _zoo() -> list[ZooEntry]:
 def register() -> None:
     """Register the benchmark, the zoo and the published profile store ``mini``."""
     register_benchmark(NAME, _benchmark, replace=True)
-    register_zoo(NAME, NAME, _zoo, replace=True)
+    register_zoo(NAME, NAME, _zoo, replace=True, note=ZOO_NOTE)
     register_store(PublishedStore(
         name=NAME, zoo=NAME, path=str(default_profile_store()),
         description="the mini world's zoo profiled on the mini tasks (100 images per task, pooled at N = 25 by default; n_steps = 50), "

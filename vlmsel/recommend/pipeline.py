@@ -136,7 +136,9 @@ def _candidates(entries: list[ZooEntry], acc: pd.DataFrame, model_info: pd.DataF
         filled.append(e)
     if len(filled) < 2:
         shown = "; ".join(f"{m}: {r}" for m, r in list(excluded.items())[:6])
-        raise ValueError(f"only {len(filled)} candidate model(s) remain, at least 2 are needed to rank ({shown})")
+        why = f" (left out: {shown})" if shown else ""
+        given = f" of the {len(entries)} given ({', '.join(e.name for e in entries[:6])})" if len(entries) < 2 else ""
+        raise ValueError(f"only {len(filled)} candidate model(s) remain{given}, at least 2 are needed to rank{why}")
     return filled, excluded
 
 
@@ -254,6 +256,20 @@ def _profile_target(entries: list[ZooEntry], sample_: Sample, run_settings: dict
     return target_c, computed, reused, stores
 
 
+def _store_cost(zoo: str, entries: list[ZooEntry], acc: pd.DataFrame) -> str:
+    """What building a zoo's source store costs, by the cost model of ``vlmsel profile --dry-run``."""
+    from vlmsel.profiles.compute import THROUGHPUT_GFLOPS, estimate_seconds
+
+    n_sets = acc.shape[1]
+    known = [e for e in entries if not math.isnan(e.image_gflops)]
+    times = {dev: n_sets * sum(estimate_seconds(e.image_gflops, DEFAULT_N_IMAGES, 50, dev) for e in known)
+             for dev in ("cpu", "cuda")}
+    return (f"For zoo {zoo!r} that is {len(entries)} models x {n_sets} datasets: about {times['cpu'] / 3600:,.0f} h on "
+            f"this kind of CPU ({THROUGHPUT_GFLOPS['cpu']:g} GFLOP/s measured) or {times['cuda'] / 3600:,.1f} h on a "
+            f"GPU ({THROUGHPUT_GFLOPS['cuda']:g} GFLOP/s assumed), N = {DEFAULT_N_IMAGES}, 50 steps; "
+            f"`vlmsel profile --zoo {zoo} --dry-run ...` plans it. Or try it out of the box with --zoo mini")
+
+
 def _thumbnail(img: Image.Image, size: int = 112) -> Image.Image:
     t = img.copy()
     t.thumbnail((size, size))
@@ -327,7 +343,12 @@ def select(
     sample_ = target_sample(images, n_images, seed, skip_bad=skip_bad)
     entries = _zoo_entries(zoo, models)
     bench_name, acc, model_info = _benchmark(benchmark, zoo)
-    store = open_store(profiles, zoo if isinstance(zoo, str) else None)
+    try:
+        store = open_store(profiles, zoo if isinstance(zoo, str) else None)
+    except FileNotFoundError as err:
+        if profiles is None and isinstance(zoo, str):
+            raise FileNotFoundError(f"{err}. {_store_cost(zoo, entries, acc)}") from None
+        raise
     notes: list[str] = []
     # 3: candidates and sources
     filled, excluded = _candidates(entries, acc, model_info, store, bench_name, max_gflops)
@@ -397,6 +418,9 @@ def select(
                      "a noisier ranking (see the stability numbers)")
     if not pretrained:
         notes.append("random weights (pretrained=False): the ranking exercises the pipeline and means nothing")
+    named = named_zoo(zoo) if isinstance(zoo, str) else None
+    if named is not None and named.note:
+        notes.insert(0, named.note)
     first = settings_of[names[0]]
     info = {
         "zoo": zoo if isinstance(zoo, str) else "custom",

@@ -25,6 +25,9 @@ from PIL import Image
 from vlmsel.files import atomic_write
 from vlmsel.recommend import figures
 from vlmsel.recommend.options import STABLE_AT
+
+#: Source weights count as uniform when the effective number of sources is at least this share of them.
+UNIFORM_SHARE = 0.9
 from vlmsel.recommend.stability import StabilityEstimate
 
 RESULT_FORMAT = "vlmsel-selection"
@@ -107,6 +110,19 @@ class SelectionResult:
         return self.p_top1 >= self.stable_at
 
     @property
+    def effective_sources(self) -> float:
+        """Median over the ranked models of the effective number of sources ``1 / sum_S alpha(S)^2`` (the
+        number of equally weighted sources with the same concentration; all of them when no source stands out)."""
+        a = self.alpha.to_numpy(dtype=float)
+        return float(np.median(1.0 / np.sum(a**2, axis=1)))
+
+    @property
+    def uniform_weights(self) -> bool:
+        """No source stands out: the effective number of sources is at least 90 % of the sources, so the
+        ranking is essentially the average-rank baseline (uniform weights)."""
+        return self.effective_sources >= UNIFORM_SHARE * self.alpha.shape[1]
+
+    @property
     def n_boot(self) -> int:
         return int(self.info["settings"]["n_boot"])
 
@@ -123,6 +139,10 @@ class SelectionResult:
         """Whether the top-1 choice is stable and, if not, what would help (one paragraph)."""
         n, b = len(self.images), self.n_boot
         head = (f"'{self.top1}' is top-1 in {self.p_top1:.0%} of {b} bootstrap resamples of your {n} images")
+        if self.stable and self.uniform_weights:
+            return (f"{head}, but no source stands out (effective number of sources {self.effective_sources:.1f} of "
+                    f"{self.alpha.shape[1]}): the ranking is essentially the average-rank baseline, which does not "
+                    "depend on your images, so resampling them cannot show whether they chose it.")
         if self.stable:
             return f"Stable choice: {head} (threshold {self.stable_at:.0%})."
         rivals = self.ranking[(self.ranking["p_top1"] >= 0.1) & (self.ranking["model"] != self.top1)]
@@ -204,6 +224,9 @@ class SelectionResult:
                 lines.append(f"  ... and {len(self.skipped) - 20} more")
         if self.excluded:
             lines.append(f"Not ranked: {len(self.excluded)} model(s) (see .excluded).")
+        if self.uniform_weights and not self.stable:
+            lines.append(f"Note: no source stands out (effective number of sources {self.effective_sources:.1f} of "
+                         f"{self.alpha.shape[1]}): the ranking is essentially the average-rank baseline.")
         lines += [f"Note: {n}" for n in self.notes]
         return "\n".join(lines)
 
