@@ -13,20 +13,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.cli.test_profile import N_ENTRIES, _args, _entries, _partials, _spawn
+from tests.cli.test_profile import N_ENTRIES, _args, _entries, _partials, _spawn, setup  # noqa: F401 (a fixture)
 from vlmsel.cli import main
 from vlmsel.files import claim_owner, try_claim
 from vlmsel.profiles.store import DamagedEntryError, ProfileStore, claim_path, read_profile
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
-
-
-@pytest.fixture(scope="module")
-def setup(tmp_path_factory, tiny_configs, make_task):
-    base = tmp_path_factory.mktemp("faults")
-    configs = tiny_configs(base / "configs")
-    tasks = [make_task(base / f"task{i}", 4, seed=i) for i in range(4)]
-    return base, configs, tasks
 
 
 @pytest.fixture(scope="module")

@@ -376,3 +376,32 @@ def test_select_is_exported_lazily():
 
     with pytest.raises(AttributeError, match="no attribute 'nope'"):
         vlmsel.nope  # noqa: B018
+
+
+def test_uniform_weights_are_not_called_a_stable_choice_of_the_images(world, tmp_path):
+    """gamma = 0 weighs every source equally: the top-1 is the average-rank choice, whatever the images;
+    the result, its summary and the report say so instead of claiming a stable choice."""
+    from vlmsel.method.options import MethodOptions
+    from vlmsel.recommend.report import write_report
+
+    r = _select(world, world["folders"]["src0"], options=MethodOptions(gamma=0))
+    n_src = r.alpha.shape[1]
+    assert r.effective_sources() == pytest.approx(n_src) and r.uniform_weights()
+    assert "no source stands out" in r.stability_message and "Stable choice" not in r.stability_message
+    html = write_report(r, tmp_path / "r.html").read_text()
+    assert "AVERAGE RANK" in html and ">STABLE<" not in html
+    sharp = _select(world, world["folders"]["src0"], options=MethodOptions(gamma=200))
+    assert sharp.effective_sources() < n_src and not sharp.uniform_weights()
+
+
+def test_report_figures_score_axis_ends_at_one_and_pareto_labels_alternate(world):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from vlmsel.recommend.figures import plot_pareto, plot_ranking
+
+    r = _select(world, world["folders"]["src0"])
+    assert plot_ranking(r).get_xlim() == (0.0, 1.0)  # a score is a rank utility, at most 1
+    labels = [a for a in plot_pareto(r).texts if hasattr(a, "xyann")]
+    offsets = [a.xyann[1] for a in labels]
+    assert len(labels) == len(r.ranking) and all(o1 != o2 for o1, o2 in zip(offsets, offsets[1:]))

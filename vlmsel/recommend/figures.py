@@ -34,10 +34,11 @@ def plot_ranking(result: "SelectionResult", top: int | None = 15, ax=None):
         if par:
             bar.set_hatch("//")
             bar.set_facecolor("#dd8452")
-    for yi, si, hi, p in zip(y, s, t["score_hi"], t["p_top1"]):
-        ax.text(max(si, hi) + 0.01, yi, f"P(top-1) {p:.0%}", va="center", fontsize=8)
+    for yi, p in zip(y, t["p_top1"]):  # in a column right of the axes: the score axis ends at its maximum, 1
+        ax.text(1.01, yi, f"P(top-1) {p:.0%}", va="center", fontsize=8, transform=ax.get_yaxis_transform(),
+                clip_on=False)
     ax.set_yticks(y, t["model"], fontsize=8)
-    ax.set_xlim(0, max(1.0, float(np.nanmax(t["score_hi"]))) * 1.22)
+    ax.set_xlim(0, 1)
     ax.set_xlabel("predicted score (weighted source rank utility, 1 = best)")
     ax.set_title("Predicted ranking (hatched = Pareto-optimal in score vs GFLOPs)")
     return ax
@@ -59,7 +60,12 @@ def plot_explanation(result: "SelectionResult", model: str | None = None, k: int
     a1.set_yticks(y, ex["dataset"], fontsize=8)
     a1.set_xlim(0, min(1.0, float(ex["alpha"].max())) * 1.9 + 0.05)
     a1.set_xlabel("weight alpha of the source (softmin of DCD)")
-    a1.set_title("Sources that resemble your images")
+    if result.uniform_weights(model):  # equal bars carry no information: say so instead
+        a1.set_title(f"No source stands out: {result.effective_sources(model):.1f} effective sources of "
+                     f"{result.alpha.shape[1]}\n(nearly equal weights: the score is essentially the average rank)",
+                     fontsize=9)
+    else:
+        a1.set_title("Sources that resemble your images")
     x = np.arange(len(bl))
     best = result.best_source(model)
     a2.plot(x, bl["target_w"], marker="o", linestyle="-", label="your images (target)")
@@ -91,10 +97,11 @@ def plot_pareto(result: "SelectionResult", ax=None, label: int = 8):
     ax.scatter(top["image_gflops"], top["score"], s=220, facecolors="none", edgecolors="black", linewidths=1.5,
                label="recommended", zorder=4)
     named = set(t.head(label)["model"]) | set(par["model"])
-    for r in t.itertuples():
-        if r.model in named:
-            ax.annotate(_short_model(r.model), (r.image_gflops, r.score), xytext=(4, 4), textcoords="offset points",
-                        fontsize=8)
+    # labels alternate above and below their points in score order, so neighbours do not overlap
+    shown = t[t["model"].isin(named)].sort_values("score")
+    for k, r in enumerate(shown.itertuples()):
+        ax.annotate(_short_model(r.model), (r.image_gflops, r.score), xytext=(5, 5 if k % 2 else -11),
+                    textcoords="offset points", fontsize=8)
     ax.margins(x=0.25, y=0.12)
     if len(t) and t["image_gflops"].max() / max(t["image_gflops"].min(), 1e-12) > 20:
         ax.set_xscale("log")

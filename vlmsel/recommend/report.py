@@ -120,7 +120,7 @@ def report_html(result, *, top: int = 15, explain: int = 3, title: str = "Which 
 
     info, s = result.info, result.info.get("settings", {})
     stable = result.stable
-    cls = "stable" if stable else "unstable"
+    cls = "unstable" if not stable or result.uniform_weights() else "stable"
     with plt.rc_context():
         use_style()
         fig_rank = _figure(result.plot_ranking(top=top).figure, "ranking",
@@ -176,7 +176,8 @@ def report_html(result, *, top: int = 15, explain: int = 3, title: str = "Which 
          ("versions", ", ".join(f"{k} {v}" for k, v in info.get("versions", {}).items()))],
         columns=["setting", "value"])
     top1 = result.ranking.iloc[0]
-    verdict = "STABLE" if stable else "UNSTABLE"
+    # stable under resampling of the images means little when the weights ignore them (average rank)
+    verdict = "AVERAGE RANK" if result.uniform_weights() else "STABLE" if stable else "UNSTABLE"
     pareto_models = list(result.ranking.loc[result.ranking["pareto"], "model"])
     cheap = ""
     if pareto_models and pareto_models[0] != result.top1:

@@ -109,18 +109,17 @@ class SelectionResult:
         """Whether the top-1 choice is stable (``p_top1 >= stable_at``)."""
         return self.p_top1 >= self.stable_at
 
-    @property
-    def effective_sources(self) -> float:
-        """Median over the ranked models of the effective number of sources ``1 / sum_S alpha(S)^2`` (the
-        number of equally weighted sources with the same concentration; all of them when no source stands out)."""
-        a = self.alpha.to_numpy(dtype=float)
-        return float(np.median(1.0 / np.sum(a**2, axis=1)))
+    def effective_sources(self, model: str | None = None) -> float:
+        """The effective number of sources ``1 / sum_S alpha(S)^2`` of ``model`` (default: the top-1): the
+        number of equally weighted sources with the same concentration (all of them when none stands out)."""
+        from vlmsel.method.diagnostics import effective_sources
 
-    @property
-    def uniform_weights(self) -> bool:
-        """No source stands out: the effective number of sources is at least 90 % of the sources, so the
-        ranking is essentially the average-rank baseline (uniform weights)."""
-        return self.effective_sources >= UNIFORM_SHARE * self.alpha.shape[1]
+        return float(effective_sources(self.alpha.loc[model or self.top1].to_numpy(dtype=float), axis=0))
+
+    def uniform_weights(self, model: str | None = None) -> bool:
+        """No source stands out for ``model`` (default: the top-1): its effective number of sources is at
+        least 90 % of the sources, so its score is essentially its average rank (uniform weights)."""
+        return self.effective_sources(model) >= UNIFORM_SHARE * self.alpha.shape[1]
 
     @property
     def n_boot(self) -> int:
@@ -139,9 +138,9 @@ class SelectionResult:
         """Whether the top-1 choice is stable and, if not, what would help (one paragraph)."""
         n, b = len(self.images), self.n_boot
         head = (f"'{self.top1}' is top-1 in {self.p_top1:.0%} of {b} bootstrap resamples of your {n} images")
-        if self.stable and self.uniform_weights:
-            return (f"{head}, but no source stands out (effective number of sources {self.effective_sources:.1f} of "
-                    f"{self.alpha.shape[1]}): the ranking is essentially the average-rank baseline, which does not "
+        if self.stable and self.uniform_weights():
+            return (f"{head}, but no source stands out for it (effective number of sources {self.effective_sources():.1f} of "
+                    f"{self.alpha.shape[1]}): its score is essentially its average rank over the sources, which does not "
                     "depend on your images, so resampling them cannot show whether they chose it.")
         if self.stable:
             return f"Stable choice: {head} (threshold {self.stable_at:.0%})."
@@ -224,9 +223,9 @@ class SelectionResult:
                 lines.append(f"  ... and {len(self.skipped) - 20} more")
         if self.excluded:
             lines.append(f"Not ranked: {len(self.excluded)} model(s) (see .excluded).")
-        if self.uniform_weights and not self.stable:
-            lines.append(f"Note: no source stands out (effective number of sources {self.effective_sources:.1f} of "
-                         f"{self.alpha.shape[1]}): the ranking is essentially the average-rank baseline.")
+        if self.uniform_weights() and not self.stable:
+            lines.append(f"Note: no source stands out for '{self.top1}' (effective number of sources "
+                         f"{self.effective_sources():.1f} of {self.alpha.shape[1]}): its score is essentially its average rank.")
         lines += [f"Note: {n}" for n in self.notes]
         return "\n".join(lines)
 

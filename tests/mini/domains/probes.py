@@ -75,3 +75,20 @@ def heldout_score(x: np.ndarray, y: np.ndarray, n_train: int, C: float = 1.0, ma
         clf = make_pipeline(StandardScaler(), lr) if scale else lr
         clf.fit(x[:n_train], y[:n_train])
         return float(clf.score(x[n_train:], y[n_train:]))
+
+
+def check_captions(domain, kinds: set[str], n: int = 400) -> None:
+    """Captions use only the domain's words, always say what kind of picture it is (a word of ``kinds``)
+    and name exactly the values of the attributes asked for."""
+    rng = np.random.default_rng(0)
+    vocab = set(domain.words)
+    for _ in range(n):
+        attrs = domain.sample(rng)
+        named = [a for a in attrs if rng.random() < 0.5]
+        cap = domain.caption(attrs, named, rng)
+        words = cap.split()
+        assert set(words) <= vocab, cap
+        assert kinds & set(words), cap
+        for attr, values in domain.attributes.items():
+            mentioned = [v for v in values if v in words]
+            assert mentioned == ([attrs[attr]] if attr in named else []), (cap, named)
