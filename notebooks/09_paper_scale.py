@@ -474,7 +474,10 @@ else:
 # and their sha256, versions, wall time, device) written **last**. An entry without its manifest
 # does not count, so after a disconnect, rerunning the same command recomputes only what is missing.
 # Keep the store on Drive (`--out` under `/content/drive/...`, as above) and the datasets on the
-# local disk (they are large and read often). Run one profiling process per store at a time.
+# local disk (they are large and read often). Several `vlmsel profile` processes may share one store
+# (one per GPU, say): each entry is claimed by the process that computes it (a lock the system drops
+# when its owner dies, even by `kill -9`), the others skip it, and nothing is computed twice. An entry
+# whose images changed, or whose file is damaged, is refused or recomputed, never silently reused.
 #
 # ## The pipeline end to end, at CI scale
 #
