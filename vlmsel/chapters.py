@@ -54,7 +54,7 @@ class World:
 
     @property
     def n_images(self) -> int:
-        """Images per task the method pools: the store's, at most ``MethodOptions.source_images`` (25,
+        """Images per task the method pools, the store's but at most ``MethodOptions.source_images`` (25,
         the paper's N). Chapters pass it to ``store.task_profiles`` and ``store.block_scalars``."""
         return min(self.stored_images, DEFAULT_SOURCE_IMAGES)
 

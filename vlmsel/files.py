@@ -94,7 +94,7 @@ class Claim:
     :func:`try_claim` takes it with an exclusive ``flock`` on a small file beside the work (its content
     names the owner: pid, host, start time). The kernel releases the lock when its owner exits, however
     it exits (``kill -9`` included), so a claim is never stale: a claim file whose lock nobody holds is
-    free, whatever it says. :meth:`release` (or leaving the ``with`` block) unlinks the file, then unlocks.
+    free, whatever it says. ``release()`` (or leaving the ``with`` block) unlinks the file, then unlocks.
     """
 
     def __init__(self, path: Path, fd: int) -> None:

@@ -26,7 +26,7 @@ from vlmsel.mini.captions import CAPTION_MODES as _CAPTION_MODES
 from vlmsel.mini.domains import DOMAINS
 
 CAPTION_MODES = tuple(m for m in _CAPTION_MODES if m != "full")
-"""The caption modes a mixture may use: those of :func:`vlmsel.mini.captions.caption` except ``"full"``
+"""The caption modes a mixture may use, those of :func:`vlmsel.mini.captions.caption` except ``"full"``
 (a mixture names every attribute with probability ``full_prob`` instead)."""
 
 

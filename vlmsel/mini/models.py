@@ -78,7 +78,7 @@ TIMM_TOWERS: dict[str, tuple[str, dict]] = {
     "vlmsel_mini_timm_vit": ("vit", dict(img_size=IMAGE_SIZE, patch_size=8, embed_dim=32, depth=12, num_heads=2,
                                           mlp_ratio=3.0)),
 }
-"""timm towers of the mini zoo: timm model name -> (timm family, constructor arguments). timm has no
+"""The timm towers of the mini zoo, timm model name -> (timm family, constructor arguments). timm has no
 12-block tower this small, so :func:`register_timm_towers` registers these with ``timm.register_model``
 (a process must import :mod:`vlmsel.mini.models` before open_clip can build them)."""
 
@@ -230,7 +230,7 @@ def load_mini_model(
 
     Parameters
     ----------
-    model : full name ``"<arch> <mixture>"`` (see :func:`list_mini_models`).
+    model : full name ``"<arch> <mixture>"`` (see :func:`~vlmsel.mini.zoo.list_mini_models`).
     root : the mini data folder (default :func:`default_mini_dir`).
     """
     import open_clip

@@ -47,9 +47,9 @@ BASELINES = ("inb", "avg_rank", "oracle_sim")
 BASELINE_METRICS = ("r5", "tau5", "ndcg5")
 
 MAX_MEAN_TAU_GAP = 0.15
-"""Acceptance: the mini world's mean tau is within this of LOVM's."""
+"""For acceptance, the mini world's mean tau is within this of LOVM's."""
 MIN_DOMAIN_GAP = 0.10
-"""Acceptance: same-domain tau exceeds cross-domain tau by at least this ("clearly")."""
+"""For acceptance, same-domain tau exceeds cross-domain tau by at least this ("clearly")."""
 
 
 @dataclass(frozen=True)
@@ -106,7 +106,7 @@ def similarity_figures(world: WorldTable) -> dict[str, float]:
 
 
 def baseline_figures(world: WorldTable) -> dict[str, float]:
-    """Mean R5, tau5 and NDCG@5 of :data:`BASELINES` (leave one task out; the reference task is not a target)."""
+    """Mean R5, tau5 and NDCG@5 of ``BASELINES`` (leave one task out; the reference task is not a target)."""
     from vlmsel.evaluation.harness import evaluate
     from vlmsel.evaluation.methods import make_method
 

@@ -380,7 +380,7 @@ class ProfileStore:
         n_images : pool at most the first ``n_images`` images of every entry (default: all; an entry
             holding fewer is pooled whole). An entry's images are a seeded random sample of its task, so its
             first N are a random sample of N: a store profiled on 100 images per task serves every N up to
-            100 without profiling again (:attr:`MethodOptions.source_images`, default 25).
+            100 without profiling again (``MethodOptions.source_images``, default 25).
 
         Returns
         -------

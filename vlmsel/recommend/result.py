@@ -117,8 +117,8 @@ class SelectionResult:
         return float(effective_sources(self.alpha.loc[model or self.top1].to_numpy(dtype=float), axis=0))
 
     def uniform_weights(self, model: str | None = None) -> bool:
-        """No source stands out for ``model`` (default: the top-1): its effective number of sources is at
-        least 90 % of the sources, so its score is essentially its average rank (uniform weights)."""
+        """Whether no source stands out for ``model`` (default: the top-1), i.e. its effective number of
+        sources is at least 90 % of the sources, so its score is essentially its average rank."""
         return self.effective_sources(model) >= UNIFORM_SHARE * self.alpha.shape[1]
 
     @property

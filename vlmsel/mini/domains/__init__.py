@@ -8,7 +8,7 @@ domain              what it draws                                               
 ``text``            one rendered letter in a serif, sans, typewriter or italic   rendered SST2
                     font, on screen-like backgrounds
 ``textures``        full-frame surface textures                                  DTD
-``aerial``          top-down land use, sharp aerial or low-resolution satellite  RESISC45, EuroSAT
+``aerial``          top-down land use, sharp aerial or low-res satellite         RESISC45, EuroSAT
 ``scenes3d``        shaded spheres, cubes and cylinders on a floor               CLEVR count, distance
 ``faces``           grayscale faces with expressions and head poses              FER2013
 ``signs``           traffic signs outdoors                                       GTSRB

@@ -37,7 +37,7 @@ CARRIERS: tuple[str, ...] = ("", "a picture of", "an image of", "a photo of")
 class Domain:
     """Base class of the mini world's image domains.
 
-    Subclasses set :attr:`name`, :attr:`description`, :attr:`attributes` and :attr:`words`, and
+    Subclasses set ``name``, ``description``, ``attributes`` and ``words``, and
     implement :meth:`render` and :meth:`caption`; they override :meth:`applicable` (and then
     :meth:`sample`) when some attributes only apply to some pictures.
 
@@ -68,7 +68,7 @@ class Domain:
         """Draw attribute values uniformly; ``constraints`` maps an attribute to its allowed values.
 
         Returns only the applicable attributes (:meth:`applicable`). Attributes are drawn in the
-        order of :attr:`attributes`, so a subclass whose applicability depends on an earlier
+        order of ``attributes``, so a subclass whose applicability depends on an earlier
         attribute (a ``style``) works with this default as long as it lists that attribute first.
         """
         constraints = dict(constraints or {})
@@ -100,7 +100,7 @@ class Domain:
 
     def caption(self, attrs: Mapping[str, str], named: Sequence[str], rng: np.random.Generator) -> str:
         """A caption that names the domain's kind of picture and the attributes in ``named`` (a subset
-        of the applicable ones), phrased at random with ``rng``; every word is in :attr:`words`."""
+        of the applicable ones), phrased at random with ``rng``; every word is in ``words``."""
         raise NotImplementedError
 
     def __repr__(self) -> str:

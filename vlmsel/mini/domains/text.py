@@ -68,7 +68,7 @@ def _font(name: str, cap: int) -> ImageFont.FreeTypeFont:
 @functools.lru_cache(maxsize=None)
 def glyph_mask(name: str, char: str) -> Image.Image:
     """Coverage mask ("L") of ``char`` in font ``name``, cropped to its ink, capital height
-    :data:`_REF_CAP`. Cropping to the rendered ink (not to the font's metrics) sidesteps the
+    ``_REF_CAP``. Cropping to the rendered ink (not to the font's metrics) sidesteps the
     BaKoMa/Computer Modern fonts' odd ascents and offsets."""
     font = _font(name, _REF_CAP)
     side = 4 * _REF_CAP
