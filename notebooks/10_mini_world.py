@@ -109,7 +109,7 @@ domain_table = pd.DataFrame(
           attributes=", ".join(f"{a} ({len(v)})" for a, v in d.attributes.items()))
      for d in DOMAINS.values()]).set_index("domain")
 glue("n_domains", len(DOMAINS), display=False)
-domain_table
+domain_table.style
 
 # %% [markdown]
 # Eight random pictures of every domain (above each picture, the value of the domain's attribute with
@@ -204,7 +204,7 @@ plt.show()
 mixtures = pd.DataFrame([dict(mixture=m.name, description=m.description, captions=m.captions,
                               pictures=m.pool_size, steps=m.steps) for m in MIXTURES.values()]
                         ).set_index("mixture")
-mixtures
+mixtures.style
 
 # %% [markdown]
 # *Share of each domain (columns) in each pretraining mixture (rows). `web` and its variants are
@@ -245,8 +245,9 @@ plt.show()
 
 # %% [markdown]
 # *Contrastive loss during pretraining, one panel per architecture, one line per mixture (window means
-# from the training manifests). Specialists reach lower losses than generalists: their batches hold
-# fewer kinds of picture.*
+# from the training manifests). Losses are comparable only within a mixture's kind of batch: a
+# `web-small` model sees 1,600 distinct pictures and can memorise them, a `web-noisy` one contrasts
+# captions with words dropped.*
 #
 # The {glue:text}`n_models` models ({glue:text}`n_families` tower families) took
 # {glue:text}`train_total_min:.0f` CPU-minutes in all (median {glue:text}`train_median_min:.1f`, at most
@@ -329,7 +330,7 @@ for key in ("mean_tau", "same_domain_tau", "cross_domain_tau", "best_source_tau"
     glue(f"lovm_{key}", float(realism.at[key, "LOVM"]), display=False)
     glue(f"mini_{key}", float(realism.at[key, "mini"]), display=False)
 print("\n".join(lines))
-realism.set_index("what").style.format("{:.3f}")
+realism.set_index("what").style.format(lambda v: f"{v:.0f}" if float(v).is_integer() else f"{v:.3f}")
 
 # %% [markdown]
 # The world is {glue:text}`realism_accepted`. Tasks of one domain rank the zoo alike (mean tau
@@ -383,12 +384,12 @@ for objective in ("norm", "zs_max_logit"):
     mans = [store.manifest(m, d) for m in store.models for d in store.datasets if store.has(m, d)]
     store_rows.append(dict(objective=objective, entries=len(mans),
                            models=len(store.models), tasks=len(store.datasets),
-                           images_per_entry=min(m["n_images"] for m in mans),
+                           images=min(m["n_images"] for m in mans),
                            n_steps=mans[0]["n_steps"], rule=mans[0]["rule"],
-                           cpu_minutes=sum(m["wall_time_s"] for m in mans) / 60))
+                           cpu_min=sum(m["wall_time_s"] for m in mans) / 60))
 stores = pd.DataFrame(store_rows).set_index("objective")
-glue("store_minutes", float(stores["cpu_minutes"].sum()), display=False)
-stores.style.format({"cpu_minutes": "{:.0f}"})
+glue("store_minutes", float(stores["cpu_min"].sum()), display=False)
+stores.style.format({"cpu_min": "{:.0f}"})
 
 # %% [markdown]
 # Profiling both stores took {glue:text}`store_minutes:.0f` CPU-minutes (one thread per process).

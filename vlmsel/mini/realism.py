@@ -156,7 +156,8 @@ def realism_table(worlds: list[WorldTable] | None = None, baselines: bool = True
     labels = dict(FIGURES)
     for name in BASELINES:
         for metric in BASELINE_METRICS:
-            labels[f"{name}_{metric}"] = f"{name} {metric.upper().replace('NDCG5', 'NDCG@5')} (reference task excluded)"
+            shown = {"r5": "R5", "tau5": "tau5", "ndcg5": "NDCG@5"}[metric]
+            labels[f"{name}_{metric}"] = f"{name} {shown} (reference task excluded)"
     table.insert(0, "what", [labels.get(i, i) for i in table.index])
     table.index.name = "figure"
     return table
