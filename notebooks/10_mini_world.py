@@ -330,6 +330,8 @@ for key in ("mean_tau", "same_domain_tau", "cross_domain_tau", "best_source_tau"
     glue(f"lovm_{key}", float(realism.at[key, "LOVM"]), display=False)
     glue(f"mini_{key}", float(realism.at[key, "mini"]), display=False)
 print("\n".join(lines))
+
+# %%
 realism.set_index("what").style.format(lambda v: f"{v:.0f}" if float(v).is_integer() else f"{v:.3f}")
 
 # %% [markdown]
