@@ -19,6 +19,7 @@ import sys
 from pathlib import Path
 
 from vlmsel.cli import UserError
+from vlmsel.cli.options import check_range
 # The library modules this command runs are imported inside the functions below: they pull in torch,
 # open_clip, scipy and pandas, which parsing (and `vlmsel profile --help`) must not wait for.
 from vlmsel.conductance.options import BASELINES, GRANULARITIES, METHODS, OBJECTIVES, PRECISIONS, RULES
@@ -131,16 +132,13 @@ def _run(args: argparse.Namespace) -> int:
     from vlmsel.profiles import compute as profiling
     from vlmsel.data.zoo import ModelLoadError, resolve_device
 
-    from vlmsel.cli.options import check_range
-
+    check_range(args.threads, "--threads", 1)
     check_range(args.n_images, "--n-images", 1)
     check_range(args.n_steps, "--n-steps", 1)
     check_range(args.seed, "--seed", 0)
     check_range(args.internal_batch_size, "--internal-batch-size", 1)
     check_range(args.throughput, "--throughput", above=0)
     if args.threads is not None:
-        if args.threads < 1:
-            raise UserError(f"--threads must be at least 1; got {args.threads}")
         import torch
 
         torch.set_num_threads(args.threads)

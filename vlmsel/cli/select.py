@@ -74,12 +74,7 @@ def _run(args: argparse.Namespace) -> int:
     from vlmsel.recommend.pipeline import select
     from vlmsel.recommend.report import write_report
 
-    if args.threads is not None:
-        if args.threads < 1:
-            raise UserError(f"--threads must be at least 1; got {args.threads}")
-        import torch
-
-        torch.set_num_threads(args.threads)
+    check_range(args.threads, "--threads", 1)
     check_range(args.top, "--top", 1)
     check_range(args.n_images, "--n-images", 2)
     check_range(args.n_steps, "--n-steps", 1)
@@ -92,6 +87,10 @@ def _run(args: argparse.Namespace) -> int:
     from vlmsel.data.zoo import resolve_device
 
     resolve_device(args.device)  # a bad --device fails now, not after your images are read
+    if args.threads is not None:
+        import torch
+
+        torch.set_num_threads(args.threads)
     for path in args.model_config:
         register_model_configs(path)
     missing = [i for i in args.images if not Path(i).exists()]

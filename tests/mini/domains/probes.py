@@ -92,3 +92,13 @@ def check_captions(domain, kinds: set[str], n: int = 400) -> None:
         for attr, values in domain.attributes.items():
             mentioned = [v for v in values if v in words]
             assert mentioned == ([attrs[attr]] if attr in named else []), (cap, named)
+
+
+def check_values_differ(domain, attr: str, threshold: float, n_seeds: int) -> None:
+    """With everything else fixed (one sample and one seed), every two values of ``attr`` give pictures
+    whose mean absolute difference exceeds ``threshold`` grey levels, for seeds ``0 .. n_seeds - 1``."""
+    for seed in range(n_seeds):
+        base = domain.sample(np.random.default_rng(seed))
+        imgs = {v: domain.render(domain.vary(base, attr, v), seed).astype(np.float32) for v in domain.attributes[attr]}
+        for a, b in itertools.combinations(imgs, 2):
+            assert np.abs(imgs[a] - imgs[b]).mean() > threshold, (seed, a, b)
