@@ -51,12 +51,12 @@ import vlmsel
 from vlmsel.conductance.engine import block_conductance
 from vlmsel.conductance.objectives import zs_max_logit
 from vlmsel.data.tasks import Sample, Task, lovm_dataset_specs, open_task, sample
-from vlmsel.profiles.store import (DamagedEntryError, claim_path, has_profile, model_slug, partial_files, read_profile,
+from vlmsel.profiles.store import (DamagedEntryError, claim_path, has_profile, partial_files, read_profile,
                                    write_profile)
 from vlmsel.progress import progress
 from vlmsel.data.zeroshot import zero_shot_classifier
 from vlmsel.data.zoo import ModelLoadError, ZooEntry, check_entry, init_seed, load_model, resolve_device, with_image_gflops
-from vlmsel.files import TMP_SUFFIX, claim_owner, try_claim
+from vlmsel.files import claim_owner, try_claim
 
 #: Effective GFLOP/s of the whole profiling step (forward + backward over the path points, hooks,
 #: step terms) per device type, used by :func:`estimate_seconds`. ``cpu``: measured on the project's
@@ -276,29 +276,6 @@ def _result_fields(settings: ProfileSettings, entry: ZooEntry) -> dict[str, Any]
         "granularity": settings.granularity, "weights": settings.weights, "precision": settings.precision,
         "autocast": settings.autocast, "quick_gelu": entry.quick_gelu,
     }
-
-
-def remove_partial_files(store: str | os.PathLike, models: Sequence[str] | None = None) -> list[Path]:
-    """Delete the temporary ``.partial`` files interrupted runs left in the store (all model folders, or
-    only those of ``models``), except those of entries a living process claims now. Returns what was
-    removed. (:func:`run_profiles` does this per entry, for the entries it claims.)"""
-
-    root = Path(store)
-    if not root.is_dir():
-        return []
-    folders = [root / model_slug(m) for m in models] if models is not None else [p for p in root.iterdir() if p.is_dir()]
-    folders.append(root)
-    removed = []
-    for folder in folders:
-        for p in folder.glob(f".*{TMP_SUFFIX}") if folder.is_dir() else []:
-            # ".<dataset>.<npz|json>.<random>.partial": keep it while a living process claims that entry
-            stem = p.name[1:].split(".")[0]
-            claim = folder / f".{stem}.claim"
-            if folder != root and claim_owner(claim) is not None:
-                continue
-            p.unlink(missing_ok=True)
-            removed.append(p)
-    return removed
 
 
 def images_tensor(sample_: Sample, preprocess) -> torch.Tensor:
