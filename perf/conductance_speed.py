@@ -15,6 +15,7 @@ too), ``torch.cuda.max_memory_allocated`` on GPU. Times exclude model creation a
 forward. Run on a quiet machine: timings of identical runs vary by up to 1.7x on shared VMs, so compare
 the ratios of one run.
 
+    python perf/conductance_speed.py --model ViT-B-32 --n-images 25 --compare-paper --threads 2
     python perf/conductance_speed.py --model ViT-B-32 --n-images 8 --n-steps 20
     python perf/conductance_speed.py --model ViT-L-14 --n-images 25 --n-steps 50 --device cuda --dtype bf16
 
@@ -36,6 +37,9 @@ from pathlib import Path
 
 import numpy as np
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from vlmsel.conductance.options import DEFAULT_METHOD, DEFAULT_N_STEPS, DEFAULT_RULE  # noqa: E402 (no torch)
+
 
 def _make_model_and_images(args):
     import open_clip
@@ -44,11 +48,50 @@ def _make_model_and_images(args):
     torch.manual_seed(args.seed)
     model = open_clip.create_model(args.model, pretrained=None)
     model = model.to(args.device).eval()
+    if getattr(args, "channels_last", False):
+        model = model.to(memory_format=torch.channels_last)
     size = model.visual.image_size
     size = size if isinstance(size, (tuple, list)) else (size, size)
     g = torch.Generator().manual_seed(args.seed + 1)
     images = torch.randn(args.n_images, 3, *size, generator=g).to(args.device)
+    if getattr(args, "channels_last", False):
+        images = images.contiguous(memory_format=torch.channels_last)
     return model, images
+
+
+def _flops_per_point(model, images, encode, autocast: bool, device: str) -> float:
+    """FLOPs of one path point's forward + backward (the gradient with respect to the image), counted by
+    torch.utils.flop_counter (matrix products and convolutions)."""
+    import torch
+    from torch.utils.flop_counter import FlopCounterMode
+
+    from vlmsel.conductance.objectives import embedding_norm
+
+    x = images[:1].clone().requires_grad_(True)
+    with FlopCounterMode(display=False) as counter:
+        with torch.autocast(device.split(":")[0], torch.bfloat16, enabled=autocast):
+            emb = encode(x)
+        torch.autograd.grad(embedding_norm(emb).sum(), x)
+    return float(counter.get_total_flops())
+
+
+def _matmul_peak(device: str, size: int = 4096, reps: int = 6) -> dict:
+    """Dense matmul throughput of this machine (GFLOP/s) in fp32 and bf16, with the part's threads."""
+    import torch
+
+    out = {}
+    for name, dt in (("fp32", torch.float32), ("bf16", torch.bfloat16)):
+        a = torch.randn(size, size, device=device).to(dt)
+        b = torch.randn(size, size, device=device).to(dt)
+        a @ b
+        _sync(device)
+        t0, c0 = time.perf_counter(), time.process_time()
+        for _ in range(reps):
+            a @ b
+        _sync(device)
+        wall = time.perf_counter() - t0
+        out[name] = 2 * size**3 * reps / wall / 1e9
+    return out
 
 
 def _sync(device: str) -> None:
@@ -74,6 +117,12 @@ def _run_part(args) -> dict:
 
     if args.threads:
         torch.set_num_threads(args.threads)
+    if args.part == "peak":
+        return {"part": "peak", **_matmul_peak(args.device)}
+    if args.part == "vlmsel:paper":
+        from vlmsel.conductance.options import PAPER_LIKE_SETTING
+
+        args.method, args.rule, args.n_steps = (PAPER_LIKE_SETTING[k] for k in ("method", "rule", "n_steps"))
     model, images = _make_model_and_images(args)
     autocast = args.dtype == "bf16"
     rss_model = _rss_gb()
@@ -88,12 +137,14 @@ def _run_part(args) -> dict:
     _sync(args.device)
     if on_gpu:
         torch.cuda.reset_peak_memory_stats()
-    out: dict = {"part": args.part, "rss_model_gb": rss_model, "n_blocks": len(blocks)}
+    out: dict = {"part": args.part, "rss_model_gb": rss_model, "n_blocks": len(blocks), "n_steps": args.n_steps,
+                 "method": args.method, "rule": args.rule,
+                 "gflop_per_point": _flops_per_point(model, images, encode, autocast, args.device) / 1e9}
 
     t0, c0 = time.perf_counter(), time.process_time()
-    if args.part == "vlmsel":
+    if args.part in ("vlmsel", "vlmsel:paper"):
         r = block_conductance(
-            model, images, n_steps=args.n_steps, method=args.method,
+            model, images, n_steps=args.n_steps, method=args.method, rule=args.rule,
             internal_batch_size=args.internal_batch_size, autocast=autocast, show_progress=False,
         )
         _sync(args.device)
@@ -142,8 +193,10 @@ def _run_part(args) -> dict:
 
 def _child(args, part: str, result_file: str) -> dict:
     cmd = [sys.executable, __file__, "--part", part, "--result-file", result_file]
-    for k in ("model", "n_images", "n_steps", "internal_batch_size", "device", "dtype", "method", "seed", "threads"):
+    for k in ("model", "n_images", "n_steps", "internal_batch_size", "device", "dtype", "method", "rule", "seed", "threads"):
         cmd += [f"--{k.replace('_', '-')}", str(getattr(args, k))]
+    if args.channels_last:
+        cmd.append("--channels-last")
     env = dict(os.environ, VLMSEL_PROGRESS="0", HF_HUB_OFFLINE="1")
     env["PYTHONPATH"] = str(Path(__file__).resolve().parents[1]) + os.pathsep + env.get("PYTHONPATH", "")
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
@@ -158,17 +211,21 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--model", default="ViT-B-32", help="open_clip architecture (random init)")
     p.add_argument("--n-images", type=int, default=8)
-    p.add_argument("--n-steps", type=int, default=20)
+    p.add_argument("--n-steps", type=int, default=DEFAULT_N_STEPS, help=f"default {DEFAULT_N_STEPS} (the profile default)")
     p.add_argument("--internal-batch-size", type=int, default=64)
     p.add_argument("--device", default="cpu")
     p.add_argument("--dtype", choices=("fp32", "bf16"), default="fp32", help="bf16 = torch.autocast bfloat16")
-    p.add_argument("--method", default="gausslegendre", choices=("gausslegendre", "riemann_trapezoid"))
+    p.add_argument("--method", default=DEFAULT_METHOD, choices=("gausslegendre", "riemann_trapezoid"))
+    p.add_argument("--rule", default=DEFAULT_RULE, choices=("left", "trapezoid"))
+    p.add_argument("--channels-last", action="store_true", help="model and images in channels-last memory format")
+    p.add_argument("--compare-paper", action="store_true",
+                   help="also time vlmsel at the paper-like setting (Gauss-Legendre, left rule, 50 steps)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=0, help="torch threads (0 = torch's default)")
     p.add_argument("--repeats", type=int, default=2, help="runs of vlmsel and of the floor; the fastest counts")
     p.add_argument("--skip-captum", action="store_true")
     p.add_argument("--json", help="also write the numbers to this JSON file")
-    p.add_argument("--part", choices=("vlmsel", "captum", "floor"), help=argparse.SUPPRESS)
+    p.add_argument("--part", choices=("vlmsel", "vlmsel:paper", "captum", "floor", "peak"), help=argparse.SUPPRESS)
     p.add_argument("--result-file", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
 
@@ -183,11 +240,15 @@ def main(argv: list[str] | None = None) -> int:
     )
     runs: dict[str, list[dict]] = {}
     with tempfile.TemporaryDirectory() as tmp:
-        order = ["floor", "vlmsel"] * args.repeats + ([] if args.skip_captum else ["captum"])
+        order = (["peak"] + ["floor", "vlmsel"] * args.repeats + (["vlmsel:paper"] if args.compare_paper else [])
+                 + ([] if args.skip_captum else ["captum"]))
         for part in order:
-            res = _child(args, part, os.path.join(tmp, f"{part}.npz"))
+            res = _child(args, part, os.path.join(tmp, f"{part.replace(':', '_')}.npz"))
             runs.setdefault(part, []).append(res)
-            print(f"  {part:7s} {res['time_s']:9.2f} s wall {res['cpu_s']:9.2f} s cpu   peak {res['peak_gb']:.2f} GB",
+            if part == "peak":
+                print(f"  matmul peak: fp32 {res['fp32']:.0f} GFLOP/s, bf16 {res['bf16']:.0f} GFLOP/s", flush=True)
+                continue
+            print(f"  {part:12s} {res['time_s']:9.2f} s wall {res['cpu_s']:9.2f} s cpu   peak {res['peak_gb']:.2f} GB",
                   flush=True)
         best = {k: min(v, key=lambda r: r["time_s"]) for k, v in runs.items()}
         diffs = {}
@@ -198,13 +259,28 @@ def main(argv: list[str] | None = None) -> int:
                 diffs[k] = {"max_abs": float(d.max()), "max_rel": float((d / np.maximum(np.abs(b[k]), 1e-12)).max())}
 
     mem_label = "peak GPU memory allocated (GB)" if args.device.startswith("cuda") else "peak RSS (GB)"
-    print(f"\n| part | wall time (s) | CPU time (s) | {mem_label} |\n|---|---|---|---|")
-    for k in ("vlmsel", "captum", "floor"):
+    peak = best.pop("peak")
+    # work each part must do: forward + backward at every path point (captum: once per block, measured as
+    # the same useful work, so its GFLOP/s is the rate of the useful result)
+    print(f"\n| part | setting | wall time (s) | CPU time (s) | {mem_label} | effective GFLOP/s | share of fp32 peak "
+          f"| share of bf16 peak |\n|---|---|---|---|---|---|---|---|")
+    for k in ("vlmsel", "vlmsel:paper", "captum", "floor"):
         if k in best:
-            print(f"| {k} | {best[k]['time_s']:.2f} | {best[k]['cpu_s']:.2f} | {best[k]['peak_gb']:.2f} |")
+            r = best[k]
+            work = r["gflop_per_point"] * args.n_images * (r["n_steps"] + 1)
+            rate = work / r["time_s"]
+            r["effective_gflops"] = rate
+            print(f"| {k} | {r['method']}/{r['rule']}, {r['n_steps']} steps | {r['time_s']:.2f} | {r['cpu_s']:.2f} | "
+                  f"{r['peak_gb']:.2f} | {rate:.0f} | {rate / peak['fp32']:.0%} | {rate / peak['bf16']:.0%} |")
+    print(f"\nmatmul peak of this machine ({args.device}, same threads): fp32 {peak['fp32']:.0f} GFLOP/s, "
+          f"bf16 {peak['bf16']:.0f} GFLOP/s; GFLOP per path point (forward + backward, counted): "
+          f"{best['vlmsel']['gflop_per_point']:.2f}")
     print(f"\nmodel-only RSS: {best['vlmsel']['rss_model_gb']:.2f} GB; blocks: {best['vlmsel']['n_blocks']}")
     ratios = {"vlmsel/floor": best["vlmsel"]["time_s"] / best["floor"]["time_s"],
               "vlmsel/floor (CPU time)": best["vlmsel"]["cpu_s"] / best["floor"]["cpu_s"]}
+    if "vlmsel:paper" in best:
+        ratios["paper-like/default"] = best["vlmsel:paper"]["time_s"] / best["vlmsel"]["time_s"]
+        ratios["paper-like/default (CPU time)"] = best["vlmsel:paper"]["cpu_s"] / best["vlmsel"]["cpu_s"]
     if "captum" in best:
         ratios["captum/vlmsel"] = best["captum"]["time_s"] / best["vlmsel"]["time_s"]
         ratios["captum/vlmsel (CPU time)"] = best["captum"]["cpu_s"] / best["vlmsel"]["cpu_s"]
@@ -214,7 +290,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"max |vlmsel - captum| of the {k} block scalar: {v['max_abs']:.3g} (relative {v['max_rel']:.3g})")
     if args.json:
         Path(args.json).write_text(
-            json.dumps({"args": vars(args), "runs": runs, "ratios": ratios, "captum_diff": diffs}, indent=2)
+            json.dumps({"args": vars(args), "peak_gflops": peak, "best": best, "runs": runs, "ratios": ratios, "captum_diff": diffs}, indent=2)
         )
     return 0
 

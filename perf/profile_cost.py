@@ -16,7 +16,7 @@ import time
 
 import torch
 
-from vlmsel import profiling
+from vlmsel.profiles import compute as profiling
 from vlmsel.conductance import block_conductance
 from vlmsel.data.zoo import load_model, load_zoo, resolve_device, with_image_gflops
 

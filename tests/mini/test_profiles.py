@@ -58,7 +58,7 @@ def test_the_published_stores_are_found_by_name():
 def test_a_committed_entry_is_reproduced_on_its_first_images(tmp_path, objective):
     """The store's images are a seeded order: profiling 10 images gives the committed entry's first 10."""
     model, task = "mini-convnext web", "fer"
-    settings = ProfileSettings(n_images=10, objective=objective)
+    settings = ProfileSettings(n_images=10, objective=objective, n_steps=50, method="gausslegendre", rule="left")  # the store's
     report = profile_mini(tmp_path / "store", models=[model], tasks=[task], settings=settings, show_progress=False)
     assert not report.failed
     fresh, fresh_manifest = read_profile(tmp_path / "store", model, task)

@@ -10,6 +10,8 @@ import numpy as np
 import pytest
 import torch
 
+from vlmsel.conductance.options import DEFAULT_METHOD, DEFAULT_N_STEPS, DEFAULT_RULE
+
 from vlmsel.conductance import block_conductance
 from vlmsel.profiles import compute
 from vlmsel.data.tasks import sample
@@ -52,11 +54,12 @@ def test_writes_one_complete_entry_per_model_and_task(env, tiny_models, tmp_path
             assert set(MANIFEST_FIELDS) <= set(man)
             smp = sample(task, 3, seed=0)
             assert man["image_ids"] == smp.ids and man["image_sha256"] == smp.sha256
-            assert man["weights"] == "random-init" and man["n_steps"] == 4 and man["method"] == "gausslegendre"
+            assert man["weights"] == "random-init" and man["n_steps"] == 4 and man["method"] == DEFAULT_METHOD and man["rule"] == DEFAULT_RULE
             assert set(man["versions"]) >= {"python", "torch", "open_clip", "vlmsel"}
             assert man["wall_time_s"] > 0 and man["device"] == "cpu" and man["quick_gelu"] is False
             # the stored arrays are exactly what the engine gives for the same model and images
-            ref = block_conductance(model, torch.stack([pre(im) for im in smp.images]), n_steps=4, internal_batch_size=8)
+            ref = block_conductance(model, torch.stack([pre(im) for im in smp.images]), n_steps=4, internal_batch_size=8,
+                                      method=DEFAULT_METHOD, rule=DEFAULT_RULE)
             for k in ("abs", "l2", "signed"):
                 np.testing.assert_allclose(arrays[k], ref.scalars[k], rtol=1e-6, atol=1e-9)
             np.testing.assert_allclose(arrays["f_x"], ref.f_x, rtol=1e-6)
@@ -154,8 +157,8 @@ def test_plan_and_cost_estimate(env, tmp_path):
     jobs = compute.plan_profiles(entries, ["cifar100", "dtd"], tmp_path / "none", compute.ProfileSettings(), device="cpu")
     assert [j.status for j in jobs] == ["todo"] * 4
     rate = compute.THROUGHPUT_GFLOPS["cpu"]
-    assert jobs[0].est_seconds == pytest.approx(8.82 * 25 * 51 * 3 / rate)
-    assert jobs[2].est_seconds == pytest.approx(12.22 * 25 * 51 * 3 / rate)
+    assert jobs[0].est_seconds == pytest.approx(8.82 * 25 * (DEFAULT_N_STEPS + 1) * 3 / rate)
+    assert jobs[2].est_seconds == pytest.approx(12.22 * 25 * (DEFAULT_N_STEPS + 1) * 3 / rate)
     # a custom architecture's GFLOPs are measured
     tiny = compute.plan_profiles(env[1], ["x"], tmp_path / "none", SETTINGS)
     assert all(not math.isnan(j.est_seconds) and j.est_seconds > 0 for j in tiny)

@@ -76,7 +76,11 @@ def register(subparsers) -> None:
     p.add_argument("--task", action="append", default=None, help="task name (repeatable; default: all)")
     p.add_argument("--n-images", type=int, default=100,
                    help="images per task (default 100, as the committed stores; the method pools the first 25)")
-    p.add_argument("--n-steps", type=int, default=50, help="integration steps (default 50)")
+    p.add_argument("--n-steps", type=int, default=50,
+                   help="integration steps (default 50: the committed stores' setting, Gauss-Legendre points and the "
+                        "left rule, which this command rebuilds; `vlmsel profile` defaults to the cheaper setting "
+                        "chosen by the fidelity sweep)")
+    p.add_argument("--method", default="gausslegendre", help="gausslegendre (default) or riemann_trapezoid")
     p.add_argument("--rule", default="left", help="left (default) or trapezoid")
     p.add_argument("--objective", default="norm", help="norm (default) or zs_max_logit")
     p.add_argument("--threads", type=int, default=None, help="torch threads")
@@ -196,7 +200,8 @@ def _profile(args) -> int:
 
     if args.threads:
         torch.set_num_threads(args.threads)
-    settings = ProfileSettings(n_images=args.n_images, n_steps=args.n_steps, rule=args.rule, objective=args.objective)
+    settings = ProfileSettings(n_images=args.n_images, n_steps=args.n_steps, method=args.method, rule=args.rule,
+                               objective=args.objective)
     store = args.out or default_profile_store(args.dir, objective=args.objective)
     t0 = time.perf_counter()
     report = profile_mini(store, args.model, args.task, settings, root=args.dir)

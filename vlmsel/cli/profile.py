@@ -22,7 +22,8 @@ from vlmsel.cli import UserError
 from vlmsel.cli.options import check_range
 # The library modules this command runs are imported inside the functions below: they pull in torch,
 # open_clip, scipy and pandas, which parsing (and `vlmsel profile --help`) must not wait for.
-from vlmsel.conductance.options import BASELINES, GRANULARITIES, METHODS, OBJECTIVES, PRECISIONS, RULES
+from vlmsel.conductance.options import (BASELINES, DEFAULT_METHOD, DEFAULT_N_STEPS, DEFAULT_RULE, GRANULARITIES, METHODS,
+                                       OBJECTIVES, PAPER_LIKE_SETTING, PRECISIONS, RULES)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -50,10 +51,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     tasks.add_argument("--skip-bad", action="store_true", help="skip unreadable / non-image files (listed in the manifest)")
     run = p.add_argument_group("profiling")
     run.add_argument("--n-images", type=int, default=25, help="images per task (default 25)")
-    run.add_argument("--n-steps", type=int, default=50, help="integration steps (default 50)")
+    run.add_argument("--n-steps", type=int, default=DEFAULT_N_STEPS,
+                     help=f"integration steps (default {DEFAULT_N_STEPS}, chosen by the fidelity sweep; the paper-like "
+                          f"setting is --method {PAPER_LIKE_SETTING['method']} --rule {PAPER_LIKE_SETTING['rule']} "
+                          f"--n-steps {PAPER_LIKE_SETTING['n_steps']})")
     run.add_argument("--seed", type=int, default=0, help="sampling seed, also seeds random init (default 0)")
-    run.add_argument("--method", default="gausslegendre", choices=list(METHODS))
-    run.add_argument("--rule", default="left", choices=list(RULES))
+    run.add_argument("--method", default=DEFAULT_METHOD, choices=list(METHODS),
+                     help=f"path points (default {DEFAULT_METHOD})")
+    run.add_argument("--rule", default=DEFAULT_RULE, choices=list(RULES), help=f"step rule (default {DEFAULT_RULE})")
     run.add_argument("--baseline", default="zeros", choices=list(BASELINES))
     run.add_argument("--objective", default="norm", choices=list(OBJECTIVES))
     run.add_argument("--granularity", default="block", choices=list(GRANULARITIES))
@@ -227,6 +232,11 @@ def _print_plan(jobs, settings, device, throughput) -> None:
     unknown = int(todo["est_seconds"].isna().sum())
     print(f"estimated cost: {_fmt_seconds(total)} ({total:.0f} s) on {device.type}"
           + (f"; {unknown} entries of unknown cost" if unknown else ""))
+    paper = PAPER_LIKE_SETTING
+    if (settings.method, settings.rule, settings.n_steps) != (paper["method"], paper["rule"], paper["n_steps"]):
+        alt = total * (paper["n_steps"] + 1) / (settings.n_steps + 1)
+        print(f"  the same plan at the paper-like setting ({paper['method']}/{paper['rule']}, n_steps={paper['n_steps']}): "
+              f"{_fmt_seconds(alt)} ({alt:.0f} s); at these settings: {_fmt_seconds(total)}")
     print(f"cost model: image GFLOPs x N x (n_steps+1) x {profiling.PASSES_PER_POINT} (forward + backward) / "
           f"{rate:g} GFLOP/s effective ({'given' if throughput is not None else 'vlmsel.profiles.compute.THROUGHPUT_GFLOPS'}"
-          f"{'' if device.type == 'cpu' or throughput is not None else '; NOT measured for this device type: an assumption'})")
+          f"{'' if throughput is not None else '; ' + profiling.THROUGHPUT_SOURCE.get(device.type, 'assumed')})")

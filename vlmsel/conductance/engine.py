@@ -265,7 +265,7 @@ def block_conductance(
     objective : ``None`` (default, ``||f(x)||_2``) or any callable (B, E) embeddings -> (B,) values.
     internal_batch_size : path points per forward/backward pass (>= 1, default 32); sets the peak memory
         (measured on CPU for ViT-B-32: 1.3 GB for the model, plus ~1.9 GB at 64 points; see
-        ``benchmarks/README.md``). The results do not depend on it beyond float rounding.
+        ``perf/README.md``). The results do not depend on it beyond float rounding.
     granularity : ``"block"`` (default) or ``"stage"`` (see :func:`discover_blocks`).
     neuron_block : a block (index, name or :class:`Block`) whose per-neuron conductance to return.
     autocast : ``True`` runs the forward passes under ``torch.autocast`` with bfloat16 (or pass a dtype);

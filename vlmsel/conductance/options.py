@@ -23,3 +23,18 @@ SCALARS: tuple[str, ...] = ("abs", "l2", "signed", "branch")
 SIGNED_SCALARS: tuple[str, ...] = ("signed", "branch")
 #: Precisions a model can be loaded and run in (open_clip's names; :func:`vlmsel.data.zoo.load_model`).
 PRECISIONS: tuple[str, ...] = ("fp32", "fp16", "bf16", "pure_fp16", "pure_bf16", "amp", "amp_bf16")
+
+#: Default path points, rule and steps of every profile (:class:`vlmsel.profiles.compute.ProfileSettings`,
+#: ``vlmsel profile``, ``vlmsel mini profile``; ``vlmsel select`` profiles a target as its source store
+#: was made). Chosen by measurement (:func:`vlmsel.evaluation.fidelity.cheapest_within_noise` on the sweep
+#: ``data/mini/fidelity.npz``, :ref:`ch-conductance`): the cheapest setting whose selections stay as
+#: close to a 64-step reference as two samples of 25 images stay to each other; 9 path points per image
+#: instead of 51 (+2 forward passes), 5.7x less work than :data:`PAPER_LIKE_SETTING`.
+DEFAULT_SETTING: dict = {"method": "riemann_trapezoid", "rule": "trapezoid", "n_steps": 8}
+#: The former default, captum's ``LayerConductance`` setting with this project's 50 steps (the paper states
+#: no value): Gauss-Legendre points, the left rule. :func:`vlmsel.conductance.block_conductance` keeps it as
+#: its own default, so that it matches captum call for call.
+PAPER_LIKE_SETTING: dict = {"method": "gausslegendre", "rule": "left", "n_steps": 50}
+DEFAULT_METHOD: str = DEFAULT_SETTING["method"]
+DEFAULT_RULE: str = DEFAULT_SETTING["rule"]
+DEFAULT_N_STEPS: int = DEFAULT_SETTING["n_steps"]

@@ -49,6 +49,7 @@ import torch
 
 import vlmsel
 from vlmsel.conductance.engine import block_conductance
+from vlmsel.conductance.options import DEFAULT_METHOD, DEFAULT_N_STEPS, DEFAULT_RULE
 from vlmsel.conductance.objectives import zs_max_logit
 from vlmsel.data.tasks import Sample, Task, lovm_dataset_specs, open_task, sample
 from vlmsel.profiles.store import (DamagedEntryError, claim_path, has_profile, partial_files, read_profile,
@@ -62,10 +63,17 @@ from vlmsel.files import claim_owner, try_claim
 #: step terms) per device type, used by :func:`estimate_seconds`. ``cpu``: measured on the project's
 #: 2-core VM while other jobs shared it (load average about 6): random-init ViT-B-32, N=25, n_steps=50,
 #: fp32, internal_batch_size 64, torch's default threads, took 1042 s for 8.82 image GFLOPs x 25 x 51 x 3
-#: = 33.7 TFLOP, i.e. 32 GFLOP/s (``benchmarks/profile_cost.py`` re-measures it). ``cuda``/``mps``: NOT
+#: = 33.7 TFLOP, i.e. 32 GFLOP/s (``perf/profile_cost.py`` re-measures it). ``cuda``/``mps``: NOT
 #: measured (no GPU was available); an assumption of a few percent of a modern GPU's fp32 peak.
 #: Override with ``throughput_gflops=`` / ``--throughput``.
 THROUGHPUT_GFLOPS: dict[str, float] = {"cpu": 32.0, "cuda": 5000.0, "mps": 500.0}
+#: Where each figure of :data:`THROUGHPUT_GFLOPS` comes from; ``vlmsel profile --dry-run`` prints it beside
+#: the estimate. ``perf/gpu_check.sh`` measures the CUDA figure on one GPU; enter it here when it is run.
+THROUGHPUT_SOURCE: dict[str, str] = {
+    "cpu": "measured on the project's 2-core VM (perf/profile_cost.py)",
+    "cuda": "assumed, NOT measured (no GPU was available; perf/gpu_check.sh measures it)",
+    "mps": "assumed, NOT measured",
+}
 #: backward ~ 2x forward.
 PASSES_PER_POINT = 3
 
@@ -92,10 +100,10 @@ class ProfileSettings:
     """
 
     n_images: int = 25
-    n_steps: int = 50
+    n_steps: int = DEFAULT_N_STEPS
     seed: int = 0
-    method: str = "gausslegendre"
-    rule: str = "left"
+    method: str = DEFAULT_METHOD
+    rule: str = DEFAULT_RULE
     baseline: str = "zeros"
     objective: str = "norm"
     granularity: str = "block"
@@ -295,7 +303,7 @@ def profile_one(
 ) -> tuple[Any, dict[str, Any]]:
     """Block conductance of one model on one task's sample, and its manifest (without ``created``)."""
 
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     x = images_tensor(sample_, preprocess).to(device)
     objective = None
     if settings.objective == "zs_max_logit":
@@ -339,6 +347,8 @@ def profile_one(
         "versions": versions(),
         "device": str(device) + (f" ({torch.cuda.get_device_name(device)})" if device.type == "cuda" else ""),
         "wall_time_s": round(time.perf_counter() - t0, 3),
+        "cpu_time_s": round(time.process_time() - c0, 3),
+        "threads": torch.get_num_threads(),
     }
     if not settings.pretrained:
 

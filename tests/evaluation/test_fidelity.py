@@ -1,0 +1,88 @@
+"""The fidelity sweep (vlmsel.evaluation.fidelity): agreement measures on hand-made cases, the committed
+sweep's shape and settings, and the package default being exactly what the sweep's computation chooses."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from vlmsel.conductance.options import DEFAULT_SETTING, PAPER_LIKE_SETTING
+from vlmsel.evaluation.fidelity import (AGREEMENT, cheapest_within_noise, cost_per_image, fidelity_table, image_noise,
+                                        load_sweep, parse_setting, profile_error, selection_agreement, setting_name)
+from vlmsel.profiles.pooling import Profiles
+
+REFERENCE = "riemann_trapezoid-trapezoid-64"
+TODAY = setting_name(**PAPER_LIKE_SETTING)
+
+
+def test_setting_names_round_trip_and_cost():
+    assert parse_setting(setting_name("riemann_trapezoid", "trapezoid", 8)) == dict(
+        method="riemann_trapezoid", rule="trapezoid", n_steps=8)
+    assert cost_per_image("riemann_trapezoid-trapezoid-8") == 9
+    assert cost_per_image("gausslegendre-left-8") == pytest.approx(9 + 2 / 3)
+
+
+def test_selection_agreement_by_hand():
+    models = ["a", "b", "c", "d", "e", "f"]
+    ref = pd.DataFrame({"t1": [6, 5, 4, 3, 2, 1], "t2": [1, 2, 3, 4, 5, 6]}, index=models, dtype=float)
+    same = selection_agreement(ref, ref)
+    assert (same == 1).all().all()
+    swapped = ref.copy()
+    swapped.loc[["a", "b"], "t1"] = [5, 6]  # top-1 changes, top-5 the same set; one discordant pair of 15
+    agree = selection_agreement(swapped, ref).loc["t1"]
+    assert agree["top1_same"] == 0 and agree["top5_overlap"] == 1
+    assert agree["score_tau"] == pytest.approx((14 - 1) / 15)
+    reversed_ = -ref
+    assert selection_agreement(reversed_, ref).loc["t2", "score_tau"] == pytest.approx(-1)
+    assert selection_agreement(reversed_, ref).loc["t2", "top5_overlap"] == pytest.approx(4 / 5)
+
+
+def test_profile_error_is_total_variation():
+    a = Profiles.from_dict({"m": np.array([[0.5, 0.5], [1.0, 0.0]])}, ["x", "y"])
+    b = Profiles.from_dict({"m": np.array([[0.5, 0.5], [0.0, 1.0]])}, ["x", "y"])
+    np.testing.assert_allclose(profile_error(a, b), [[0.0, 1.0]])
+
+
+def test_cheapest_within_noise_takes_the_cheapest_setting_at_or_above_the_noise():
+    table = pd.DataFrame({"cost": [5, 9, 17], "profile_tv": [0.02, 0.01, 0.001], "score_tau": [0.8, 0.95, 0.99],
+                          "top1_same": [1, 1, 1], "top5_overlap": [1, 1, 1]}, index=["cheap", "mid", "dear"])
+    noise = pd.DataFrame({a: [0.9, 0.94] for a in AGREEMENT})  # mean tau 0.92
+    assert cheapest_within_noise(table, noise) == "mid"
+    assert cheapest_within_noise(table, noise, exclude=["mid"]) == "dear"
+    with pytest.raises(ValueError, match="no setting"):
+        cheapest_within_noise(table.loc[["cheap"]], noise)
+
+
+@pytest.fixture(scope="module")
+def world():
+    from vlmsel.chapters import open_world
+
+    return open_world("mini")
+
+
+def test_committed_sweep_holds_the_reference_today_and_the_default(world):
+    sweep = load_sweep()
+    for name in (REFERENCE, TODAY, setting_name(**DEFAULT_SETTING)):
+        assert name in sweep.settings
+    assert sweep.scalars.shape[:4] == (len(sweep.settings), len(sweep.models), len(sweep.tasks), 25)
+    assert set(sweep.models) == set(world.models) and set(sweep.tasks) == set(world.datasets)
+    for meta, name in zip(sweep.meta, sweep.settings):
+        assert setting_name(meta["method"], meta["rule"], meta["n_steps"]) == name
+    # today's setting comes from the published store: its first 25 images, bit for bit
+    i = sweep.settings.index(TODAY)
+    m, t = sweep.models[3], sweep.tasks[5]
+    np.testing.assert_array_equal(sweep.scalars[i, 3, 5, :, : sweep.n_blocks[3]],
+                                  world.store.block_scalars(m, t, n_images=25).astype(np.float32))
+
+
+def test_the_package_default_is_what_the_sweep_chooses(world):
+    sweep = load_sweep()
+    table = fidelity_table(sweep, world.benchmark, reference=REFERENCE, today=TODAY, exclude=["broad"])
+    noise = image_noise(world.store, world.benchmark, exclude=["broad"])
+    assert len(noise) == 3 and (noise["score_tau"] < 1).all()
+    assert table.loc[REFERENCE, "score_tau"] == 1 and table.loc[REFERENCE, "profile_tv"] == 0
+    # more steps of the same rule never move the profiles further from the reference (errors fall with n)
+    tv = table[(table["method"] == "riemann_trapezoid") & (table["rule"] == "trapezoid")].sort_values("n_steps")
+    assert np.all(np.diff(tv["profile_tv"]) <= 0)
+    assert cheapest_within_noise(table, noise, exclude=[REFERENCE]) == setting_name(**DEFAULT_SETTING)
