@@ -232,8 +232,10 @@ def _run(args: argparse.Namespace) -> int:
     counts = table["status"].value_counts().to_dict()
     claimed = f", {counts['claimed']} being computed by another process (rerun later for them)" if counts.get("claimed") else ""
     which = f" (shard {shard[0]}/{shard[1]})" if shard is not None else ""
+    shape = (f"{len(entries)} models x {len(table) // max(len(entries), 1)} tasks" if shard is None
+             else f"{len(table)} entries of {table['model'].nunique()} models")
     print(f"profile store {args.out}{which}: {counts.get('written', 0)} written, {counts.get('done', 0)} already done, "
-          f"{counts.get('failed', 0)} failed{claimed} ({len(entries)} models x {len(table) // max(len(entries), 1)} tasks)")
+          f"{counts.get('failed', 0)} failed{claimed} ({shape})")
     for j in report.jobs:
         if j.note:
             print(f"  note: {j.note}")
