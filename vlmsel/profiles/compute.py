@@ -62,6 +62,7 @@ from vlmsel.progress import progress
 from vlmsel.data.zeroshot import zero_shot_classifier
 from vlmsel.data.zoo import ModelLoadError, ZooEntry, check_entry, init_seed, load_model, resolve_device, with_image_gflops
 from vlmsel.files import claim_owner, try_claim
+from vlmsel.shards import parse_shard, partition  # noqa: F401 (parse_shard: part of this module's API)
 
 #: Effective GFLOP/s of the whole profiling step (forward + backward over the path points, hooks,
 #: step terms) per device type, used by :func:`estimate_seconds`. ``cpu``: measured on the project's
@@ -174,63 +175,11 @@ def entry_work(entry: ZooEntry, settings: ProfileSettings) -> float:
     return estimate_seconds(entry.image_gflops, settings.n_images, settings.n_steps, "cpu", throughput_gflops=1.0)
 
 
-def parse_shard(text: str) -> tuple[int, int]:
-    """``"I/N"`` -> ``(I, N)``: shard I (0-based, ``0 <= I < N``) of N. Raises ValueError naming the text."""
-    index, sep, count = str(text).partition("/")
-    try:
-        i, n = int(index), int(count)
-    except ValueError:
-        i = n = -1
-    if not sep or n < 1 or not 0 <= i < n:
-        raise ValueError(f"shard {text!r} is not I/N with 0 <= I < N (for example 0/4, the first of 4 shards)")
-    return i, n
-
-
-def partition(keys: Sequence[tuple[str, str]], costs: Sequence[float], n_shards: int) -> list[int]:
-    """The shard (``0 .. n_shards-1``) of each ``(model, dataset)`` key, balancing the summed ``costs``.
-
-    Deterministic and independent of the order of ``keys``. Each model's datasets (sorted by name) are
-    cut into as few contiguous chunks as keep every chunk under a quarter of a shard's fair share, and
-    the chunks go, largest first, to the least loaded shard (longest-processing-time first): the
-    largest shard exceeds the fair share by at most a quarter of it, and a shard loads few models.
-    Unknown (NaN) costs count as the mean of the known ones.
-    """
-    if n_shards < 1:
-        raise ValueError(f"the number of shards must be at least 1; got {n_shards}")
-    if len(keys) != len(costs):
-        raise ValueError(f"{len(keys)} keys but {len(costs)} costs")
-    known = [float(c) for c in costs if not math.isnan(float(c))]
-    fill = float(np.mean(known)) if known else 1.0
-    cost = {tuple(k): (fill if math.isnan(float(c)) else max(float(c), 0.0)) for k, c in zip(keys, costs)}
-    if len(cost) != len(keys):
-        raise ValueError("a (model, dataset) is listed more than once")
-    share = sum(cost.values()) / n_shards
-    by_model: dict[str, list[str]] = {}
-    for model, dataset in sorted(cost):
-        by_model.setdefault(model, []).append(dataset)
-    units = []  # (cost, model, datasets)
-    for model, sets in by_model.items():
-        total = sum(cost[(model, d)] for d in sets)
-        k = min(len(sets), max(1, math.ceil(4 * total / share))) if share > 0 else len(sets)
-        for chunk in np.array_split(np.arange(len(sets)), k):
-            names = [sets[i] for i in chunk]
-            units.append((sum(cost[(model, d)] for d in names), model, names))
-    units.sort(key=lambda u: (-u[0], u[1], u[2]))
-    load = [0.0] * n_shards
-    shard_of: dict[tuple[str, str], int] = {}
-    for c, model, names in units:
-        target = min(range(n_shards), key=lambda i: (load[i], i))
-        load[target] += c
-        for d in names:
-            shard_of[(model, d)] = target
-    return [shard_of[tuple(k)] for k in keys]
-
-
 def shard_plan(
     entries: Sequence[ZooEntry], datasets: Sequence[str], settings: ProfileSettings, n_shards: int
 ) -> dict[tuple[str, str], int]:
     """``{(model, dataset): shard}`` for the plan models x datasets split into ``n_shards`` by estimated
-    work (:func:`partition` of :func:`entry_work`). Models whose GFLOPs are unknown are measured
+    work (:func:`vlmsel.shards.partition` of :func:`entry_work`). Models whose GFLOPs are unknown are measured
     (:func:`vlmsel.data.zoo.with_image_gflops`, no weights needed), so every worker computes the same split."""
     keys, costs = [], []
     for e in entries:
