@@ -11,7 +11,7 @@ import importlib
 import sys
 
 # Subcommand modules, in the order ``vlmsel --help`` lists them.
-SUBCOMMANDS = ["data", "evaluate", "mini", "profile", "select"]
+SUBCOMMANDS = ["data", "evaluate", "mini", "profile", "select", "store", "zeroshot"]
 
 
 class UserError(Exception):
@@ -42,6 +42,7 @@ def main(argv: list[str] | None = None) -> int:
     warnings.formatwarning = _one_line_warning  # warnings on the command line: one line, no source code
     parser = build_parser()
     args = parser.parse_args(argv)
+    args.argv = list(sys.argv[1:] if argv is None else argv)  # the command as given (`profile --submit` reuses it)
     if not getattr(args, "func", None):
         parser.print_help()
         return 2

@@ -7,8 +7,12 @@ Examples::
     vlmsel profile --zoo openclip48 --datasets all20 --out profiles/ --dry-run      # plan and cost only
     vlmsel profile --models "RN50 openai,ViT-B-32 laion2b_s34b_b79k" --images shop=photos/ --out p/
     vlmsel profile --zoo my_models.csv --images photos/ --random-init --out p/   # offline, random weights
+    vlmsel profile --zoo openclip48 --datasets all20 --out p/ --shard 3/16          # one of 16 independent jobs
+    vlmsel profile --zoo openclip48 --datasets all20 --out p/ --submit slurm --workers 16   # a Slurm job array
+    vlmsel profile --zoo openclip48 --datasets all20 --out p/ --status --workers 16         # progress of all jobs
 
-A thin layer over :func:`vlmsel.profiles.compute.run_profiles`; rerunning the same command resumes.
+A thin layer over :func:`vlmsel.profiles.compute.run_profiles` (and :mod:`vlmsel.profiles.cluster` for
+``--submit``); rerunning the same command resumes.
 """
 
 from __future__ import annotations
@@ -31,7 +35,10 @@ def register(sub: argparse._SubParsersAction) -> None:
         "profile",
         help="profile a zoo on tasks (block conductance) into a profile store",
         description="Compute the per-image block conductance (all four block scalars) of every model of a zoo "
-        "on N images of every task, one store entry per (model, dataset). Rerun to resume.",
+        "on N images of every task, one store entry per (model, dataset). Rerun to resume. Any number of "
+        "processes may share a store; --shard I/N splits the plan by estimated cost for N independent jobs, "
+        "--submit runs them as a Slurm job array (submitit), --status shows the progress of all of them.",
+        allow_abbrev=False,  # --submit rewrites the command for its jobs: every option is spelled out
     )
     which = p.add_argument_group("models")
     which.add_argument("--zoo", help="a named zoo (openclip48, lovm35, openclip121, or a registered one such as mini) "
@@ -73,7 +80,30 @@ def register(sub: argparse._SubParsersAction) -> None:
     out.add_argument("--dry-run", action="store_true", help="print the plan and its estimated cost; compute nothing")
     out.add_argument("--throughput", type=float, default=None, metavar="GFLOPS",
                      help="effective GFLOP/s for the cost estimate (default: vlmsel.profiles.compute.THROUGHPUT_GFLOPS)")
+    many = p.add_argument_group("many workers (one store, shared)")
+    many.add_argument("--shard", metavar="I/N", help="compute only shard I (0-based) of N of the plan, split by estimated "
+                      "cost; with --dry-run, print every shard's cost and shard I's entries")
+    many.add_argument("--status", action="store_true", help="print what is done, running (claimed: owner and age) and "
+                      "missing, and the estimated time left; compute nothing (with --workers N: per shard)")
+    many.add_argument("--submit", choices=SUBMIT_ENGINES, help="submit the plan as --workers jobs through submitit: "
+                      "'slurm' (a job array) or 'local' (local processes); a rerun submits only shards with missing entries")
+    many.add_argument("--workers", type=int, default=None, metavar="N", help="number of shards / jobs for --submit and --status")
+    many.add_argument("--no-wait", action="store_true", help="with --submit: return once the jobs are submitted")
+    many.add_argument("--jobs-dir", help="with --submit: submitit's folder for job logs (default: STORE.jobs beside the store)")
+    many.add_argument("--timeout-min", type=int, default=24 * 60, help="with --submit: time limit per job, minutes (default 1440)")
+    many.add_argument("--gpus-per-job", type=int, default=None,
+                      help="with --submit: GPUs per job (default 1 for slurm unless --device cpu, 0 for local)")
+    many.add_argument("--slurm-partition", help="with --submit slurm: the partition")
+    many.add_argument("--submit-param", action="append", default=[], metavar="KEY=VALUE",
+                      help="with --submit: any other submitit parameter (e.g. slurm_array_parallelism=8, cpus_per_task=8)")
     p.set_defaults(func=_run)
+
+
+SUBMIT_ENGINES = ("slurm", "local")
+#: Options of the submitting command that its jobs do not get (value-taking, then flags).
+_SUBMIT_OPTIONS = ("--submit", "--workers", "--jobs-dir", "--timeout-min", "--gpus-per-job", "--slurm-partition",
+                   "--submit-param")
+_SUBMIT_FLAGS = ("--no-wait",)
 
 
 def _entries(args: argparse.Namespace):
@@ -143,6 +173,19 @@ def _run(args: argparse.Namespace) -> int:
     check_range(args.seed, "--seed", 0)
     check_range(args.internal_batch_size, "--internal-batch-size", 1)
     check_range(args.throughput, "--throughput", above=0)
+    check_range(args.workers, "--workers", 1)
+    check_range(args.timeout_min, "--timeout-min", 1)
+    check_range(args.gpus_per_job, "--gpus-per-job", 0)
+    shard = _shard(args)
+    modes = [name for name, on in (("--dry-run", args.dry_run), ("--status", args.status), ("--submit", args.submit)) if on]
+    if len(modes) > 1:
+        raise UserError(f"{' and '.join(modes)} cannot be combined; give one")
+    if args.submit and not args.workers:
+        raise UserError("--submit needs --workers N (the number of jobs the plan is split into)")
+    if args.submit and shard is not None:
+        raise UserError("--submit splits the plan itself; leave out --shard (use --workers N)")
+    if args.workers and not (args.submit or args.status):
+        raise UserError("--workers goes with --submit or --status (a single job takes --shard I/N)")
     if args.threads is not None:
         import torch
 
@@ -161,30 +204,43 @@ def _run(args: argparse.Namespace) -> int:
         image_tasks = _image_tasks(args)
         if not datasets and not image_tasks:
             raise UserError("say which tasks: --datasets a,b,... and/or --images DIR")
-        device = resolve_device(args.device, available=not args.dry_run)  # a plan may be for another machine
-        if args.dry_run:
+        planning = args.dry_run or args.status or args.submit
+        device = resolve_device(args.device, available=not planning)  # a plan may be for another machine
+        if planning:
             from vlmsel.data.tasks import sample
 
             names = [Path(d).resolve().name if Path(d).is_dir() and d not in _lovm() else d for d in datasets]
             names += [t.name for t in image_tasks]
             # image folders are at hand: compare their images with stored entries, as the run will
             samples = {t.name: sample(t, settings.n_images, settings.seed, skip_bad=args.skip_bad) for t in image_tasks}
+            n_shards = shard[1] if shard is not None else args.workers
             jobs = profiling.plan_profiles(entries, names, args.out, settings, device=device,
                                            throughput_gflops=args.throughput, overwrite=args.overwrite,
-                                           samples=samples)
-            _print_plan(jobs, settings, device, args.throughput)
+                                           samples=samples, n_shards=n_shards)
+            if args.status:
+                _print_status(args.out, jobs, device)
+            elif args.submit:
+                return _submit(args, jobs, device)
+            elif shard is not None:
+                _print_shards(jobs, shard, device)
+                _print_plan([j for j in jobs if j.shard == shard[0]], settings, device, args.throughput)
+            else:
+                _print_plan(jobs, settings, device, args.throughput)
             return 0
         report = profiling.run_profiles(
             entries, [*datasets, *image_tasks], args.out, settings, device=device, data_root=args.data_root,
-            download=args.download, skip_bad=args.skip_bad, overwrite=args.overwrite,
+            download=args.download, skip_bad=args.skip_bad, overwrite=args.overwrite, shard=shard,
         )
     except ModelLoadError as err:
         raise UserError(str(err)) from err
     table = report.table()
     counts = table["status"].value_counts().to_dict()
     claimed = f", {counts['claimed']} being computed by another process (rerun later for them)" if counts.get("claimed") else ""
-    print(f"profile store {args.out}: {counts.get('written', 0)} written, {counts.get('done', 0)} already done, "
-          f"{counts.get('failed', 0)} failed{claimed} ({len(entries)} models x {len(table) // max(len(entries), 1)} tasks)")
+    which = f" (shard {shard[0]}/{shard[1]})" if shard is not None else ""
+    shape = (f"{len(entries)} models x {len(table) // max(len(entries), 1)} tasks" if shard is None
+             else f"{len(table)} entries of {table['model'].nunique()} models")
+    print(f"profile store {args.out}{which}: {counts.get('written', 0)} written, {counts.get('done', 0)} already done, "
+          f"{counts.get('failed', 0)} failed{claimed} ({shape})")
     for j in report.jobs:
         if j.note:
             print(f"  note: {j.note}")
@@ -240,3 +296,169 @@ def _print_plan(jobs, settings, device, throughput) -> None:
     print(f"cost model: image GFLOPs x N x (n_steps+1) x {profiling.PASSES_PER_POINT} (forward + backward) / "
           f"{rate:g} GFLOP/s effective ({'given' if throughput is not None else 'vlmsel.profiles.compute.THROUGHPUT_GFLOPS'}"
           f"{'' if throughput is not None else '; ' + profiling.THROUGHPUT_SOURCE.get(device.type, 'assumed')})")
+
+
+def _shard(args: argparse.Namespace) -> tuple[int, int] | None:
+    from vlmsel.profiles.compute import parse_shard
+
+    if not args.shard:
+        return None
+    try:
+        return parse_shard(args.shard)
+    except ValueError as err:
+        raise UserError(f"--shard: {err}") from None
+
+
+def _shard_table(jobs):
+    """Per shard: entries, to compute, done, running, models to load, estimated seconds of what is left."""
+    from vlmsel.profiles import compute as profiling
+
+    table = profiling.plan_table(jobs)
+    left = table["status"].isin(["todo", "claimed"])
+    return table.assign(left_s=table["est_seconds"].where(left, 0.0)).groupby("shard").agg(
+        entries=("dataset", "size"), todo=("status", lambda s: int((s == "todo").sum())),
+        done=("status", lambda s: int((s == "done").sum())), running=("status", lambda s: int((s == "claimed").sum())),
+        models=("model", "nunique"), est_seconds=("est_seconds", "sum"), left_s=("left_s", "sum"))
+
+
+def _print_shards(jobs, shard, device) -> None:
+    per = _shard_table(jobs)
+    index, count = shard
+    print(f"shards: the plan split into {count} by estimated cost (on {device.type}); this is shard {index}")
+    show = per.assign(est=per["est_seconds"].map(_fmt_seconds), left=per["left_s"].map(_fmt_seconds))
+    print(show[["entries", "todo", "done", "running", "models", "est", "left"]].to_string())
+    mean = float(per["est_seconds"].mean())
+    if mean > 0:
+        print(f"largest shard: {float(per['est_seconds'].max()) / mean:.2f} x the mean")
+    print(f"shard {index}/{count}:")
+
+
+def _print_status(store, jobs, device) -> None:
+    import time
+
+    from vlmsel.files import claim_owner
+    from vlmsel.profiles import compute as profiling
+    from vlmsel.profiles.store import claim_path
+
+    table = profiling.plan_table(jobs)
+    counts = table["status"].value_counts().to_dict()
+    print(f"profile store {store}: {len(table)} entries in the plan: {counts.get('done', 0)} done, "
+          f"{counts.get('claimed', 0)} running, {counts.get('todo', 0)} missing"
+          + (f", {counts['refused']} refused (other settings or images)" if counts.get("refused") else ""))
+    now, left, workers = time.time(), 0.0, set()
+    for j in jobs:
+        if j.status == "claimed":
+            owner = claim_owner(claim_path(store, j.model.name, j.dataset)) or {}
+            since = owner.get("since")
+            age = now - since if isinstance(since, (int, float)) else float("nan")
+            workers.add((owner.get("host"), owner.get("pid")))
+            print(f"  running  {j.model.name} / {j.dataset}: pid {owner.get('pid', '?')} on {owner.get('host', '?')}, "
+                  f"for {_fmt_seconds(age)} (estimated {_fmt_seconds(j.est_seconds)})")
+            left += max(j.est_seconds - age, 0.0) if age == age else j.est_seconds
+        elif j.status == "todo":
+            left += j.est_seconds
+    missing = [j for j in jobs if j.status == "todo"]
+    for j in missing[:10]:
+        print(f"  missing  {j.model.name} / {j.dataset}" + (f" (shard {j.shard})" if j.shard is not None else ""))
+    if len(missing) > 10:
+        print(f"  ... and {len(missing) - 10} more missing")
+    for j in jobs:
+        if j.status == "refused":
+            print(f"  refused  {j.model.name} / {j.dataset}: {j.error}")
+    if jobs and jobs[0].shard is not None:
+        per = _shard_table(jobs)
+        complete = int((per["todo"] + per["running"] == 0).sum())
+        print(f"shards: {complete} of {len(per)} complete")
+        show = per[per["todo"] + per["running"] > 0]
+        if len(show):
+            print(show.assign(left=show["left_s"].map(_fmt_seconds))[["entries", "done", "running", "todo", "left"]]
+                  .to_string())
+    busy = f"; {len(workers)} worker(s) running now: about {_fmt_seconds(left / len(workers))} at that rate" if workers else ""
+    print(f"estimated time left: {_fmt_seconds(left)} of work on {device.type}{busy}")
+
+
+def _worker_argv(argv: list[str]) -> list[str]:
+    """The submitting command without its --submit options (``--opt value`` and ``--opt=value``)."""
+    out, skip = [], False
+    for a in argv:
+        if skip:
+            skip = False
+            continue
+        name = a.split("=", 1)[0]
+        if name in _SUBMIT_OPTIONS:
+            skip = "=" not in a
+            continue
+        if a in _SUBMIT_FLAGS:
+            continue
+        out.append(a)
+    return out
+
+
+def _submit(args: argparse.Namespace, jobs, device) -> int:
+    from vlmsel.profiles import cluster
+
+    n = args.workers
+    per = _shard_table(jobs)
+    refused = [j for j in jobs if j.status == "refused"]
+    if refused:
+        raise UserError(refused[0].error + (f" (and {len(refused) - 1} more entries)" if len(refused) > 1 else ""))
+    wanted = [int(i) for i, row in per.iterrows() if row["todo"] > 0]
+    running = [int(i) for i, row in per.iterrows() if row["todo"] == 0 and row["running"] > 0]
+    done = len(per) - len(wanted) - len(running)
+    print(f"plan: {len(jobs)} entries in {n} shards: {done} complete, {len(running)} being computed, "
+          f"{len(wanted)} to submit")
+    if not wanted:
+        return 0
+    argv = _worker_argv(list(getattr(args, "argv", None) or sys.argv[1:]))
+    if argv and argv[0] == "profile":
+        argv = argv[1:]
+    argvs = {i: ["profile", *argv, "--shard", f"{i}/{n}"] for i in wanted}
+    params: dict = {"timeout_min": args.timeout_min}
+    gpus = args.gpus_per_job
+    if gpus is None:
+        gpus = 1 if args.submit == "slurm" and device.type != "cpu" else 0
+    if gpus:
+        params["gpus_per_node"] = gpus
+    if args.slurm_partition:
+        params["slurm_partition"] = args.slurm_partition
+    if args.submit == "slurm":
+        params["slurm_array_parallelism"] = n
+        params["name"] = "vlmsel-profile"
+    for item in args.submit_param:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise UserError(f"--submit-param {item!r}: expected KEY=VALUE")
+        params[key] = _value(value)
+    folder = Path(args.jobs_dir) if args.jobs_dir else Path(args.out).resolve().with_name(Path(args.out).resolve().name + ".jobs")
+    try:
+        submitted = cluster.submit_commands(argvs, engine=args.submit, folder=folder, parameters=params)
+    except ValueError:
+        raise
+    except Exception as err:  # sbatch missing or refusing: one line, not a traceback
+        raise UserError(f"--submit {args.submit}: submitting failed: {str(err).strip().splitlines()[-1] if str(err).strip() else type(err).__name__}") from None
+    ids = ", ".join(f"{s.shard}: {s.job_id}" for s in submitted)
+    print(f"submitted {len(submitted)} job(s) through submitit ({args.submit}; logs in {folder}): shard: job id {ids}")
+    if args.no_wait:
+        print(f"follow them with: vlmsel profile ... --out {args.out} --status --workers {n}")
+        return 0
+    sys.stdout.flush()
+    outcome = cluster.wait(submitted)
+    failed = {i: why for i, why in outcome.items() if why}
+    print(f"{len(outcome) - len(failed)} of {len(outcome)} job(s) succeeded")
+    for s in submitted:
+        if failed.get(s.shard):
+            print(f"  FAILED shard {s.shard}/{n} (job {s.job_id}): {failed[s.shard]}; log: {s.job.paths.stderr}",
+                  file=sys.stderr)
+    if failed:
+        print("rerun the same command to submit the shards that are still missing entries", file=sys.stderr)
+    return 1 if failed else 0
+
+
+def _value(text: str):
+    """A --submit-param value: an int, a float, true/false, or the string."""
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return {"true": True, "false": False}.get(text.lower(), text)

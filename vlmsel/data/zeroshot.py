@@ -255,3 +255,155 @@ def evaluate_task(
     out = evaluate_zero_shot(model, tokenizer, loader(), None, classnames, templates, batch_size, device)
     out["n_skipped"] = n_skipped
     return out
+
+
+# ------------------------------------------------------------------------------ a zoo on tasks, sharded
+#: The columns of :func:`zero_shot_table` (and of ``zeroshot.csv``): a tidy benchmark table that
+#: :func:`vlmsel.data.benchmarks.load_benchmark` reads (``--benchmark FILE``).
+TABLE_COLUMNS = ("model", "dataset", "acc1", "mean_per_class_recall", "acc5", "n", "n_skipped")
+#: Fields of a stored result that must agree for it to be reused.
+def _result_path(out, model: str, dataset: str):
+    from vlmsel.profiles.store import _paths
+
+    return _paths(out, model, dataset)[1]
+
+
+def _text_sha(lines: Sequence[str]) -> str:
+    import hashlib
+
+    return hashlib.sha256("\n".join(lines).encode()).hexdigest()
+
+
+def run_zero_shot(
+    entries: Sequence,
+    tasks: Sequence[Task],
+    out,
+    *,
+    pretrained: bool = True,
+    device: str | torch.device = "auto",
+    batch_size: int = 64,
+    seed: int = 0,
+    shard: tuple[int, int] | None = None,
+    skip_bad: bool = False,
+) -> list[dict]:
+    """Zero-shot accuracy of every model on every labelled task, one result file per (model, dataset).
+
+    Like :func:`vlmsel.profiles.compute.run_profiles`: a result on disk is done and skipped (when made
+    with the same weights, images and prompts, else ValueError naming it); each (model, dataset) is
+    claimed by the process that computes it (:func:`vlmsel.files.try_claim`), so any number of processes
+    or ``shard=(i, n)`` jobs (:func:`vlmsel.shards.partition`, cost ~ image GFLOPs x images) can share
+    ``out``; files are written atomically. ``out/<model_slug>/<dataset>.json`` holds
+    :data:`TABLE_COLUMNS` plus provenance; :func:`zero_shot_table` collects them.
+
+    Parameters
+    ----------
+    entries : zoo entries (:func:`vlmsel.data.zoo.load_zoo`). tasks : opened tasks with labels, class
+        names and templates (:func:`vlmsel.data.tasks.open_task`; a folder task's labels are its subfolders).
+    pretrained : real weights (default) or random init (offline, tests; ``seed`` seeds it).
+    batch_size, device, skip_bad : as in :func:`evaluate_task` (every image of each task is evaluated).
+
+    Returns
+    -------
+    One dict per (model, dataset) of this shard: ``model, dataset, status`` (``"done"``, ``"written"``,
+    ``"claimed"``: another process computes it) and, when known, the metrics.
+    """
+    import json as _json
+    import math
+    import time as _time
+    from pathlib import Path
+
+    from vlmsel.data.zoo import check_entry, load_model, resolve_device, with_image_gflops, ModelLoadError
+    from vlmsel.files import atomic_write, try_claim
+    from vlmsel.profiles.compute import versions
+    from vlmsel.profiles.store import claim_path
+    from vlmsel.shards import partition
+
+    out = Path(out)
+    dev = resolve_device(device)
+    for e in entries:
+        check_entry(e, pretrained=pretrained)
+    for t in tasks:
+        if not t.classnames or not t.templates:
+            raise ValueError(f"task {t.name!r} has no class names / templates (give them for a folder task)")
+    names = [t.name for t in tasks]
+    if len(set(names)) != len(names):
+        raise ValueError(f"two tasks have the same name: {sorted({n for n in names if names.count(n) > 1})}")
+    views = {t.name: t for t in tasks}
+    keys = [(e.name, t.name) for e in entries for t in tasks]
+    if shard is not None:
+        gflops = {}
+        for e in entries:
+            try:
+                gflops[e.name] = with_image_gflops(e).image_gflops
+            except ModelLoadError:
+                gflops[e.name] = math.nan
+        costs = [gflops[m] * len(views[d].source.ids()) for m, d in keys]
+        mine = partition(keys, costs, shard[1])
+        keys = [k for k, s in zip(keys, mine) if s == shard[0]]
+    wanted = {
+        "weights": "pretrained" if pretrained else "random-init", "n_images": None,
+        **({} if pretrained else {"seed": seed}),
+    }
+    by_name = {e.name: e for e in entries}
+    results, loaded = [], None
+    for model, dataset in keys:
+        task = views[dataset]
+        want = {**wanted, "n_images": len(task.source.ids()), "classnames_sha256": _text_sha(task.classnames),
+                "templates_sha256": _text_sha(task.templates)}
+        path = _result_path(out, model, dataset)
+
+        def stored():
+            if not path.exists():
+                return None
+            rec = _json.loads(path.read_text(encoding="utf-8"))
+            diff = {k: (rec.get(k), v) for k, v in want.items() if rec.get(k) != v}
+            if diff:
+                shown = ", ".join(f"{k}: stored {a!r}, asked {b!r}" for k, (a, b) in diff.items())
+                raise ValueError(f"{path}: made with other settings ({shown}); use another --out or delete it")
+            return rec
+
+        rec = stored()
+        if rec is not None:
+            results.append({**rec, "status": "done"})
+            continue
+        claim = try_claim(claim_path(out, model, dataset), {"model": model, "dataset": dataset})
+        if claim is None:
+            results.append({"model": model, "dataset": dataset, "status": "claimed"})
+            continue
+        with claim:
+            rec = stored()
+            if rec is not None:
+                results.append({**rec, "status": "done"})
+                continue
+            if loaded is None or loaded[0] != model:
+                loaded = None
+                loaded = (model, load_model(by_name[model], pretrained=pretrained, device=dev, seed=seed))
+            net, preprocess, tokenizer = loaded[1]
+            t0 = _time.perf_counter()
+            res = evaluate_task(net, preprocess, tokenizer, task, batch_size=batch_size, device=dev, skip_bad=skip_bad)
+            rec = {"model": model, "dataset": dataset, **{k: res[k] for k in ("acc1", "mean_per_class_recall", "acc5", "n")},
+                   "n_skipped": res["n_skipped"], **want, "versions": versions(), "device": str(dev),
+                   "wall_time_s": round(_time.perf_counter() - t0, 3)}
+            with atomic_write(path, "w") as fh:
+                _json.dump(rec, fh, indent=1, default=float)
+                fh.write("\n")
+            results.append({**rec, "status": "written"})
+    return results
+
+
+def zero_shot_table(out) -> "pd.DataFrame":
+    """Every result under ``out`` (:func:`run_zero_shot`) as a tidy DataFrame of :data:`TABLE_COLUMNS`,
+    sorted by model and dataset."""
+    import json as _json
+    from pathlib import Path
+
+    import pandas as pd
+
+    rows = []
+    for path in sorted(Path(out).glob("*/*.json")):
+        if path.name.startswith("."):
+            continue
+        rec = _json.loads(path.read_text(encoding="utf-8"))
+        rows.append({k: rec.get(k) for k in TABLE_COLUMNS})
+    table = pd.DataFrame(rows, columns=list(TABLE_COLUMNS))
+    return table.sort_values(["model", "dataset"]).reset_index(drop=True)

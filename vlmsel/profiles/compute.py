@@ -24,6 +24,11 @@ any interruption (Ctrl-C, a killed process, a power cut) gives the same store as
 ``kill -9``); the others skip it (status ``"claimed"``) and a rerun picks up whatever is still missing.
 So any number of ``vlmsel profile`` processes can share a store and no entry is computed twice.
 
+**Shards.** :func:`shard_plan` splits a plan into N parts of about equal estimated cost, deterministically
+(it depends on the models, datasets and settings only, never on the store's state), so N independent
+jobs (``run_profiles(..., shard=(i, N))``, ``vlmsel profile --shard i/N``, a Slurm array) cover the plan
+once. Each model's datasets stay together as far as balance allows, so a shard loads few models.
+
 **Cost model** (:func:`estimate_seconds`): profiling one (model, dataset) costs about
 ``image_GFLOPs x N x (n_steps + 1) x 3`` GFLOP (one forward pass per path point and a backward pass
 that costs about twice a forward), divided by an effective throughput per device type
@@ -58,6 +63,7 @@ from vlmsel.progress import progress
 from vlmsel.data.zeroshot import zero_shot_classifier
 from vlmsel.data.zoo import ModelLoadError, ZooEntry, check_entry, init_seed, load_model, resolve_device, with_image_gflops
 from vlmsel.files import claim_owner, try_claim
+from vlmsel.shards import parse_shard, partition  # noqa: F401 (parse_shard: part of this module's API)
 
 #: Effective GFLOP/s of the whole profiling step (forward + backward over the path points, hooks,
 #: step terms) per device type, used by :func:`estimate_seconds`. ``cpu``: measured on the project's
@@ -131,7 +137,8 @@ class ProfileSettings:
 class Job:
     """One (model, dataset) of a plan. ``status``: ``"todo"``, ``"done"``, ``"failed"``, ``"written"``,
     ``"claimed"`` (another living process is computing it) or, in a plan, ``"refused"`` (stored with
-    other settings or images; ``error`` says which). ``note`` says why a stored entry is recomputed."""
+    other settings or images; ``error`` says which). ``note`` says why a stored entry is recomputed;
+    ``shard`` is its shard in a plan split into shards (:func:`shard_plan`)."""
 
     model: ZooEntry
     dataset: str
@@ -140,6 +147,7 @@ class Job:
     wall_time_s: float = math.nan
     error: str = ""
     note: str = ""
+    shard: int | None = None
 
 
 def versions() -> dict[str, str]:
@@ -169,6 +177,31 @@ def estimate_seconds(
     return float(image_gflops) * n_images * (n_steps + 1) * PASSES_PER_POINT / rate
 
 
+def entry_work(entry: ZooEntry, settings: ProfileSettings) -> float:
+    """The work of profiling one (model, dataset), in GFLOP (:func:`estimate_seconds` at 1 GFLOP/s), the
+    cost by which :func:`shard_plan` balances shards; NaN when the model's GFLOPs are unknown."""
+    return estimate_seconds(entry.image_gflops, settings.n_images, settings.n_steps, "cpu", throughput_gflops=1.0)
+
+
+def shard_plan(
+    entries: Sequence[ZooEntry], datasets: Sequence[str], settings: ProfileSettings, n_shards: int
+) -> dict[tuple[str, str], int]:
+    """``{(model, dataset): shard}`` for the plan models x datasets split into ``n_shards`` by estimated
+    work (:func:`vlmsel.shards.partition` of :func:`entry_work`). Models whose GFLOPs are unknown are measured
+    (:func:`vlmsel.data.zoo.with_image_gflops`, no weights needed), so every worker computes the same split."""
+    keys, costs = [], []
+    for e in entries:
+        if math.isnan(e.image_gflops):
+            try:
+                e = with_image_gflops(e)
+            except ModelLoadError:
+                pass
+        for d in datasets:
+            keys.append((e.name, d))
+            costs.append(entry_work(e, settings))
+    return dict(zip(keys, partition(keys, costs, n_shards)))
+
+
 def check_dataset_names(datasets: Sequence[str]) -> None:
     """Raise a KeyError naming every dataset that is neither a LOVM dataset nor an existing folder."""
     known = lovm_dataset_specs()
@@ -191,6 +224,7 @@ def plan_profiles(
     measure_unknown_gflops: bool = True,
     overwrite: bool = False,
     samples: dict[str, Sample] | None = None,
+    n_shards: int | None = None,
 ) -> list[Job]:
     """The jobs of a run, models x datasets, with its estimated seconds (:func:`estimate_seconds`): what
     :func:`run_profiles` with the same arguments would do. Each job is ``"done"`` (a complete entry made
@@ -201,10 +235,11 @@ def plan_profiles(
     ``datasets`` are task names as stored (LOVM names, or folder task names). The images of a stored
     entry are compared only for the tasks in ``samples`` (the plan opens no data itself). Models whose
     image GFLOPs are unknown are measured (:func:`vlmsel.data.zoo.measure_image_gflops`) when
-    ``measure_unknown_gflops``.
+    ``measure_unknown_gflops``. With ``n_shards``, each job's ``shard`` is set (:func:`shard_plan`).
     """
     for e in entries:
         check_entry(e, pretrained=settings.pretrained)
+    shards = shard_plan(entries, datasets, settings, n_shards) if n_shards else {}
     jobs = []
     for e in entries:
         if measure_unknown_gflops and math.isnan(e.image_gflops):
@@ -214,7 +249,7 @@ def plan_profiles(
                 pass
         est = estimate_seconds(e.image_gflops, settings.n_images, settings.n_steps, device, throughput_gflops)
         for d in datasets:
-            job = Job(e, d, "todo", est)
+            job = Job(e, d, "todo", est, shard=shards.get((e.name, d)))
             _classify(Path(store), job, settings, overwrite, (samples or {}).get(d))
             if job.status == "todo":
                 owner = claim_owner(claim_path(store, e.name, d))
@@ -225,14 +260,15 @@ def plan_profiles(
 
 
 def plan_table(jobs: Sequence[Job]) -> pd.DataFrame:
-    """The plan as a DataFrame: model, dataset, status, image_gflops, est_seconds, wall_time_s, error, note."""
+    """The plan as a DataFrame: model, dataset, status, image_gflops, est_seconds, wall_time_s, error, note,
+    shard (None unless the plan was split)."""
     return pd.DataFrame(
         [
             dict(model=j.model.name, dataset=j.dataset, status=j.status, image_gflops=j.model.image_gflops,
-                 est_seconds=j.est_seconds, wall_time_s=j.wall_time_s, error=j.error, note=j.note)
+                 est_seconds=j.est_seconds, wall_time_s=j.wall_time_s, error=j.error, note=j.note, shard=j.shard)
             for j in jobs
         ],
-        columns=["model", "dataset", "status", "image_gflops", "est_seconds", "wall_time_s", "error", "note"],
+        columns=["model", "dataset", "status", "image_gflops", "est_seconds", "wall_time_s", "error", "note", "shard"],
     )
 
 
@@ -383,6 +419,7 @@ def run_profiles(
     skip_bad: bool = False,
     overwrite: bool = False,
     show_progress: bool | None = None,
+    shard: tuple[int, int] | None = None,
 ) -> RunReport:
     """Profile every model on every task into ``store``, resuming what an earlier run left.
 
@@ -396,6 +433,8 @@ def run_profiles(
     data_root, download, skip_bad : how tasks are opened and sampled (:func:`vlmsel.data.tasks.open_task`).
     overwrite : recompute entries made with other settings instead of raising.
     show_progress : progress bar over models x datasets (default: on unless ``VLMSEL_PROGRESS=0``/CI).
+    shard : ``(i, n)``: compute only shard ``i`` of ``n`` of the plan (:func:`shard_plan`); the
+        report lists that shard's entries only. Every task is still opened and checked.
 
     Returns
     -------
@@ -426,9 +465,14 @@ def run_profiles(
         raise ValueError(f"two tasks have the same name {dup}; name folders distinctly (NAME=DIR)")
     by_name = {t.name: t for t in opened}
 
-    # every task's sample, also for stored entries: their images are compared with what the task has now
-    samples = {name: sample(by_name[name], settings.n_images, settings.seed, skip_bad=skip_bad) for name in names}
     jobs = [Job(e, t.name) for e in entries for t in opened]
+    if shard is not None:
+        index, count = shard
+        mine = shard_plan(entries, names, settings, count)
+        jobs = [j for j in jobs if mine[(j.model.name, j.dataset)] == index]
+    # each task's sample, also for stored entries: their images are compared with what the task has now
+    wanted = [name for name in names if any(j.dataset == name for j in jobs)]
+    samples = {name: sample(by_name[name], settings.n_images, settings.seed, skip_bad=skip_bad) for name in wanted}
     for job in jobs:
         _classify(store, job, settings, overwrite, samples[job.dataset])
     refused = [j for j in jobs if j.status == "refused"]

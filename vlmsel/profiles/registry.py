@@ -17,6 +17,13 @@ before anything is written; a wrong hash saves nothing), unpacks it safely (no a
 place, so the cache holds either a complete verified store or nothing. The cache is
 ``$VLMSEL_CACHE_DIR/profiles`` or ``~/.cache/vlmsel/profiles``; ``VLMSEL_OFFLINE=1`` forbids downloads.
 
+**Publishing one.** ``vlmsel store pack STORE`` writes the archive with a checksum manifest
+(:mod:`vlmsel.profiles.archive`), ``vlmsel store publish ARCHIVE --url URL --zoo ZOO --registry FILE``
+verifies it and writes its entry into a registry file: into ``vlmsel/resources/profile_stores.json``
+in a pull request, for everyone, or into a file of your own, which ``VLMSEL_PROFILE_REGISTRY`` (a path or
+URL) adds to the packaged registry, ahead of it (a group's own stores, and the tests). A fetched archive is checked against
+its sha256 and then every unpacked file against its checksum manifest.
+
 A world outside the core registers a *local* store (a folder that ships with it) with
 :func:`register_store`: the mini world registers ``mini`` (its committed ``data/mini/profiles``), so
 ``vlmsel select --zoo mini`` works offline. **No store of a real zoo (``openclip48``, ``lovm35``) has been
@@ -45,6 +52,9 @@ from vlmsel.files import atomic_write, cache_dir, sha256_file
 from vlmsel.profiles.store import ProfileStore
 
 REGISTRY_FORMAT = "vlmsel-profile-registry"
+#: Environment variable naming an extra registry file (a path or a file:// / http(s):// URL), read by
+#: :func:`registry` ahead of the packaged one.
+REGISTRY_ENV = "VLMSEL_PROFILE_REGISTRY"
 #: The file written into an unpacked store's folder, naming the archive it came from (its sha256), for later checks.
 ORIGIN_FILE = ".vlmsel-origin.json"
 
@@ -109,12 +119,72 @@ def register_store(entry: PublishedStore, *, replace: bool = False) -> None:
 
 
 def registry(path: str | os.PathLike | None = None) -> dict[str, PublishedStore]:
-    """The published stores by name: the packaged registry and the registered ones, or the JSON file at
-    ``path`` (same format) alone."""
+    """The published stores by name: those of the registry file named by ``VLMSEL_PROFILE_REGISTRY`` (if
+    set), then the packaged registry and the registered ones; or the JSON file at ``path`` (same format) alone."""
     if path is not None:
         p = Path(path)
         return _parse(json.loads(p.read_text(encoding="utf-8")), str(p))
-    return STORE_REGISTRY.items()
+    extra = os.environ.get(REGISTRY_ENV)
+    out = _read_registry(extra) if extra else {}
+    out.update((k, v) for k, v in STORE_REGISTRY.items().items() if k not in out)
+    return out
+
+
+def _read_registry(where: str) -> dict[str, PublishedStore]:
+    """The registry at a path or a file:// / http(s):// URL (``VLMSEL_PROFILE_REGISTRY``)."""
+    import urllib.error
+    import urllib.request
+
+    try:
+        if "://" in where:
+            with urllib.request.urlopen(where, timeout=60) as response:
+                text = response.read().decode("utf-8")
+        else:
+            text = Path(where).read_text(encoding="utf-8")
+        raw = json.loads(text)
+    except (OSError, urllib.error.URLError, ValueError) as err:
+        raise DataFileError(f"{REGISTRY_ENV}={where}: cannot read the profile-store registry ({err})") from None
+    return _parse(raw, f"{REGISTRY_ENV}={where}")
+
+
+def publish_entry(
+    registry_file: str | os.PathLike,
+    name: str,
+    archive: str | os.PathLike,
+    url: str,
+    zoo: str,
+    description: str = "",
+) -> PublishedStore:
+    """Verify a packed store (:func:`vlmsel.profiles.archive.verify_store`) and write its entry (url,
+    sha256, bytes, root, zoo, description) into the registry file (created if missing; an entry of the
+    same name is replaced). Returns the entry. The archive itself must be uploaded to ``url`` by you."""
+    from vlmsel.profiles.archive import verify_store
+
+    check = verify_store(archive)
+    if not check.ok:
+        raise ValueError(f"{archive} does not verify: {check.problems[0]}"
+                         + (f" (and {len(check.problems) - 1} more problems)" if len(check.problems) > 1 else ""))
+    if not url or "://" not in url:
+        raise ValueError(f"--url {url!r}: give the URL the archive can be downloaded from (https://..., file://...)")
+    if not name or "/" in name:
+        raise ValueError(f"store name {name!r} must be a non-empty name without '/'")
+    info = check.checksums or {}
+    if not description:
+        settings = info.get("settings", {})
+        description = (f"{len(info.get('models', []))} models x {len(info.get('datasets', []))} datasets, "
+                       f"N={settings.get('n_images')}, n_steps={settings.get('n_steps')}, {settings.get('weights')}, "
+                       f"objective={settings.get('objective')}; vlmsel {info.get('versions', {}).get('vlmsel')}")
+    path = Path(registry_file)
+    raw = (json.loads(path.read_text(encoding="utf-8")) if path.is_file()
+           else {"format": REGISTRY_FORMAT, "version": 1, "stores": {}})
+    _parse(raw, str(path))  # refuse to write into a file that is not a registry
+    entry = {"zoo": zoo, "url": url, "sha256": sha256_file(archive), "bytes": Path(archive).stat().st_size,
+             "root": check.root, "description": description}
+    raw.setdefault("stores", {})[name] = entry
+    with atomic_write(path, "w") as fh:
+        json.dump(raw, fh, indent=1)
+        fh.write("\n")
+    return _parse({"format": REGISTRY_FORMAT, "stores": {name: entry}}, str(path))[name]
 
 
 def store_for_zoo(zoo: str, reg: Mapping[str, PublishedStore] | None = None) -> PublishedStore | None:
@@ -230,6 +300,12 @@ def fetch_store(
             raise DataFileError(f"{archive}: not a readable archive ({err})") from err
         if not (tmp / entry.root / "store.json").is_file():
             raise DataFileError(f"{entry.url}: the archive holds no profile store at {entry.root or '.'}/store.json")
+        from vlmsel.profiles.archive import CHECKSUMS_FILE, verify_store
+
+        if (tmp / entry.root / CHECKSUMS_FILE).is_file():  # packed by `vlmsel store pack`: check every file
+            check = verify_store(tmp / entry.root)
+            if not check.ok:
+                raise DataFileError(f"{entry.url}: the unpacked store does not verify: {check.problems[0]}")
         with atomic_write(tmp / ORIGIN_FILE, "w") as fh:
             json.dump({"name": name, "url": entry.url, "sha256": entry.sha256}, fh)
         if folder.exists():
