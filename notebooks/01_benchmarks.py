@@ -222,7 +222,7 @@ print(near_chance.round(3).to_string())
 # {glue:text}`ch1_n_near_chance` datasets are near chance for every model. On them, the "best" model is
 # best by a small margin that a different sample of test images could reverse, and a ranking metric
 # rewards or punishes a selection method mostly for noise. We keep them in every evaluation, as LOVM
-# does, but the per-target breakdowns of chapter 6 show them separately.
+# does, but the per-target breakdowns of {ref}`chapter 6 <ch-ranking>` show them separately.
 #
 # ## Two tables, one question: do they agree?
 #
@@ -507,7 +507,7 @@ print(every.mean().round(4).to_string())
 # - `avg_rank`: rank the zoo on every source $S$, turn ranks into utilities
 #   $u_m(S) = 1 - (\mathrm{rank}_m(S) - 1)/(|\mathcal M| - 1)$ (1 for the best model, 0 for the worst),
 #   and average them over the sources, $\hat s_m(T) = \frac{1}{|\mathcal S|}\sum_{S \ne T} u_m(S)$. It is
-#   the rank aggregation of chapter 6 with every source weighted equally: a model that is good
+#   the rank aggregation of {ref}`chapter 6 <ch-ranking>` with every source weighted equally: a model that is good
 #   everywhere is predicted good here.
 # - `oracle_sim`, **an oracle**: the same aggregation, but each source is weighted by how well it
 #   *truly* agrees with the target, $\alpha(S \mid T) \propto \exp\big(\gamma\,\tau_b(A(S), A(T))\big)$
@@ -635,7 +635,7 @@ legend = fig.legend(handles, names, title="benchmark",
 # {glue:text}`ch1_lovm_avg_rank_tau_b:.3f` (average rank) to {glue:text}`ch1_lovm_oracle_sim_tau_b:.3f`
 # on `lovm`, and from {glue:text}`ch1_openclip48_avg_rank_tau_b:.3f` to
 # {glue:text}`ch1_openclip48_oracle_sim_tau_b:.3f` on `openclip48`; a label-free method that weights
-# sources (DCD, chapters 5 and 6) can hope to close part of that gap. Yet its $\tau_5$
+# sources (DCD, chapters {ref}`5 <ch-dcd>` and {ref}`6 <ch-ranking>`) can hope to close part of that gap. Yet its $\tau_5$
 # ({glue:text}`ch1_lovm_oracle_sim_tau5:.3f` and {glue:text}`ch1_openclip48_oracle_sim_tau5:.3f`) is below
 # INB's: agreement over the whole list is not agreement among the top five, and $\tau_5$, computed from
 # at most five models, is the noisiest of the six numbers.
@@ -723,7 +723,7 @@ print(no_reference.round(3).to_string())
 # {glue:text}`ch1_openclip48_noref_diff_ndcg5:+.3f`
 # ([{glue:text}`ch1_openclip48_noref_diff_ndcg5_lo:+.3f`,
 # {glue:text}`ch1_openclip48_noref_diff_ndcg5_hi:+.3f`]): there the two baselines cannot be told apart.
-# The tables of chapter 6 keep LOVM's convention, so that INB matches the published numbers, and say how
+# The tables of {ref}`chapter 6 <ch-ranking>` keep LOVM's convention, so that INB matches the published numbers, and say how
 # many targets use their own ground truth; a label-free method is best compared with INB on the same
 # targets, as here.
 

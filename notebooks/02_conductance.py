@@ -127,7 +127,7 @@ _ = torch.manual_seed(SEED)
 #
 # Every residual block of a CLIP image encoder is such a cut. That is why vlmsel never uses the signed
 # sum of a block's conductances as the block's importance (it is the same number for every block), but
-# the sum of their absolute values (chapter 3).
+# the sum of their absolute values ({ref}`chapter 3 <ch-clip-encoder>`).
 #
 # ## A toy network with known answers
 #
@@ -421,7 +421,7 @@ by_hand = all_blocks_by_hand(vit, images, [blk.module for blk in blocks],
 # (The hooks append outputs in forward order, which is the blocks' order; the reshapes assume that the
 # blocks see batch-first tensors, true of current open_clip ViTs.) The library does the same, with
 # chunking along the path so that memory stays bounded, a carry between chunks, and the block scalars
-# of chapter 3. Its per-block sums of absolute values and signed sums, and the per-neuron conductance
+# of {ref}`chapter 3 <ch-clip-encoder>`. Its per-block sums of absolute values and signed sums, and the per-neuron conductance
 # of one block, agree with ours:
 
 # %%

@@ -49,11 +49,11 @@ if "google.colab" in sys.modules:
 # Parameters (papermill). Defaults are the CI scale: the mini world.
 # None: the benchmark's published profile store (the mini world's is
 # data/mini/profiles); else a published store's name or the folder of a
-# store written by `vlmsel profile` (chapter 9), e.g. for openclip48.
+# store written by `vlmsel profile` (ch-paper-scale), e.g. for openclip48.
 PROFILE_STORE = None
 BENCHMARK = "mini"  # the ground truth whose models and datasets we use
-SCALAR = "abs"  # block scalar pooled into profiles (chapter 3)
-ETA = 2.0  # sharpness of the block importance (the paper's value, chapter 4)
+SCALAR = "abs"  # block scalar pooled into profiles (ch-clip-encoder)
+ETA = 2.0  # sharpness of the block importance (the paper's value, ch-profiles)
 GAMMA = 5.0  # softmin temperature (the paper's value)
 EPS = 1e-8  # smoothing inside the logarithms (the paper's value)
 # Temperatures drawn in the softmin figure (gamma -> inf is added to them).
@@ -90,9 +90,9 @@ rng = reproducible(SEED)  # seeds Python, NumPy (and torch); a fresh generator
 # %% [markdown]
 # ## Which world this page shows
 #
-# As in chapter 4, everything here is computed from a profile store and a benchmark chosen in the
+# As in {ref}`chapter 4 <ch-profiles>`, everything here is computed from a profile store and a benchmark chosen in the
 # parameters cell. This page was executed on {glue:md}`ch5_world`
-# The block importances are those of chapter 4: $w_{m,t} = \mathrm{softmax}(\eta\, z(p_{m,t}))$ with
+# The block importances are those of {ref}`chapter 4 <ch-profiles>`: $w_{m,t} = \mathrm{softmax}(\eta\, z(p_{m,t}))$ with
 # $\eta$ = {glue:text}`ch5_eta:g`.
 
 # %%
@@ -316,7 +316,7 @@ glue("ch5_flip", 100 * float(np.mean(nearest != nearest_rev)),
 # all pairs) but not equal: the median asymmetry is {glue:text}`ch5_asym_median:.2f`, and one pair in
 # ten exceeds {glue:text}`ch5_asym_p90:.2f`. Reversing the direction changes the nearest source of
 # {glue:text}`ch5_flip:.0f` % of the (model, target) pairs. Whether the direction the method page
-# chose ({ref}`method-choices`) is the *right* one is an empirical question; chapter 7 evaluates the
+# chose ({ref}`method-choices`) is the *right* one is an empirical question; {ref}`chapter 7 <ch-ablations>` evaluates the
 # symmetric variants below as ablations.
 #
 # ## Coverage
@@ -462,7 +462,7 @@ print(pd.DataFrame(corr, index=names, columns=names).round(2).to_string())
 # {glue:text}`ch5_rho_kl_cos:.2f` and picks the same nearest source for
 # {glue:text}`ch5_agree_cosine:.0f` % of the targets, coverage for {glue:text}`ch5_agree_coverage:.0f` %.
 # They weigh blocks by their shares, whereas the KL family compares z-scored, sharpened importances.
-# Which of these orderings predicts accuracy better is an empirical question for chapter 7.
+# Which of these orderings predicts accuracy better is an empirical question for {ref}`chapter 7 <ch-ablations>`.
 #
 # ## Task similarity is model specific
 #
@@ -559,7 +559,7 @@ glue("ch5_R_diff_fam", float(spec.iloc[2, 1]), display=False)
 # model its *own* similar tasks. But noise predicts it too: if a model's divergences were nothing but
 # the sampling noise of its profiles, its matrix would correlate with no other model's. The next
 # test separates the two explanations; whether the model-specific similarities predict
-# model-specific accuracy is the question of chapter 6.
+# model-specific accuracy is the question of {ref}`chapter 6 <ch-ranking>`.
 #
 # ### Is it more than noise? The split-half null
 #
@@ -660,7 +660,7 @@ glue("ch5_half", half, display=False)
 #
 # ## From divergence to similarity: softmin weights
 #
-# Chapter 6 predicts a model's rank on the target from its ranks on the sources, weighting each source
+# {ref}`Chapter 6 <ch-ranking>` predicts a model's rank on the target from its ranks on the sources, weighting each source
 # by how similar it is to the target *for that model*. The weights are a softmin of the divergences
 # over the allowed sources (every task but the target):
 #
@@ -670,7 +670,7 @@ glue("ch5_half", half, display=False)
 # \qquad \gamma = 5 .
 # $$
 #
-# It is the softmax of chapter 4 again, applied to $-D$: by the same derivation, $\alpha$ maximises
+# It is the softmax of {ref}`chapter 4 <ch-profiles>` again, applied to $-D$: by the same derivation, $\alpha$ maximises
 # $-\langle \alpha, D \rangle + \frac1\gamma H(\alpha)$, the best trade between closeness and spread over
 # sources. $\gamma = 0$ weighs all sources equally (the average-rank baseline); $\gamma \to \infty$
 # keeps only the nearest source. By hand for the example, then `vlmsel.method.similarity.softmin_weights`,
@@ -795,7 +795,7 @@ for kind, key in [("largest DCDs", "sharp"), ("smallest DCDs", "flat")]:
 #
 # Those weightings are close to uniform, and for them the method's prediction will be close to the
 # average-rank baseline ($\gamma = 0$). That is not a bug of the implementation; it follows from
-# divergences that are small compared with $1/\gamma$. Chapter 6 measures what this costs; the nested
+# divergences that are small compared with $1/\gamma$. {ref}`Chapter 6 <ch-ranking>` measures what this costs; the nested
 # option of its method (`DcdMethod(nested=True)`) chooses $\gamma$ and $\eta$ by leave-one-out over
 # the sources, never on the target. The weights at the default $\gamma$, for the two models of the
 # figure:
@@ -839,9 +839,9 @@ for kind, m in contrast.items():
 #   on this page the median (model, target) spreads its weight over {glue:text}`ch5_neff_median:.1f`
 #   effective sources out of {glue:text}`ch5_n_sources`.
 #
-# Chapter 6 puts the pieces together: it aggregates each model's ranks on the sources with these
+# {ref}`Chapter 6 <ch-ranking>` puts the pieces together: it aggregates each model's ranks on the sources with these
 # weights into a predicted ranking for the target, and evaluates it leave-one-dataset-out against the
-# baselines of chapter 1.
+# baselines of {ref}`chapter 1 <ch-benchmarks>`.
 #
 # ## Exercises
 #

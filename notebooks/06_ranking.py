@@ -23,12 +23,12 @@
 #
 # **What you will learn**
 #
-# - how the source weights of chapter 5 become a ranking of the zoo: each model's rank on every
+# - how the source weights of {ref}`chapter 5 <ch-dcd>` become a ranking of the zoo: each model's rank on every
 #   source turned into a utility, averaged with that model's own weights;
 # - the scoring for one held-out target in a few lines of numpy on the library's divergences,
 #   checked against `vlmsel.method.scoring.dcd_scores`, and why $\gamma = 0$ is the average-rank
 #   baseline;
-# - how DCD fares leave-one-dataset-out against the baselines of chapter 1 (ImageNet-style INB,
+# - how DCD fares leave-one-dataset-out against the baselines of {ref}`chapter 1 <ch-benchmarks>` (ImageNet-style INB,
 #   average rank, random, an oracle), with bootstrap intervals and paired differences;
 # - which held-out targets DCD gets wrong, and why: which sources it leaned on, how well those agree
 #   with the target's true ranking, and whether its weights rise above the noise of 25 images.
@@ -85,9 +85,9 @@ plotting.use_style()
 # %% [markdown]
 # ## Where we are
 #
-# Chapter 4 turned the block conductance of a model $m$ on a task's $N$ unlabeled images into a task
+# {ref}`Chapter 4 <ch-profiles>` turned the block conductance of a model $m$ on a task's $N$ unlabeled images into a task
 # profile $p_{m,t}$ and a block-importance distribution $w_{m,t} = \mathrm{softmax}(\eta\, z(p_{m,t}))$.
-# Chapter 5 compared two tasks through the eyes of one model, with the Directional Conductance
+# {ref}`Chapter 5 <ch-dcd>` compared two tasks through the eyes of one model, with the Directional Conductance
 # Divergence $\mathrm{DCD}_m(S \to T) = \mathrm{KL}(w_{m,T} \,\|\, w_{m,S})$, and turned the
 # divergences of all sources into weights with a softmin,
 #
@@ -147,7 +147,7 @@ print(f"{bench.name}: {n_models} models and {n_datasets} datasets have "
 # weights are *model-specific*: a ViT and a ResNet may find different sources similar to the same
 # target, because each compares the tasks through its own blocks. With $\gamma = 0$ every weight is
 # $1/|\mathcal S|$ and $\hat s_m$ is model $m$'s average utility over the sources: the `avg_rank`
-# baseline of chapter 1.
+# baseline of {ref}`chapter 1 <ch-benchmarks>`.
 #
 # ### One held-out target, by hand
 #
@@ -174,8 +174,8 @@ u = 1.0 - (rank - 1.0) / (n_models - 1)
 np.testing.assert_allclose(u, aggregation.utilities(source_acc.to_numpy()))
 
 # %% [markdown]
-# The weights, model by model: the importance of every task's profile (chapter 4) and the divergence
-# from each source to the target (chapter 5) come from the library; the softmin over the sources and
+# The weights, model by model: the importance of every task's profile ({ref}`chapter 4 <ch-profiles>`) and the divergence
+# from each source to the target ({ref}`chapter 5 <ch-dcd>`) come from the library; the softmin over the sources and
 # the weighted utilities are a few lines:
 
 # %%
@@ -258,12 +258,12 @@ print({k: round(v, 3) for k, v in example_metrics.items()})
 #
 # ## Leave-one-dataset-out on the whole benchmark
 #
-# `vlmsel.evaluation.harness.evaluate` runs the protocol of chapter 1 for any method: each dataset is the
+# `vlmsel.evaluation.harness.evaluate` runs the protocol of {ref}`chapter 1 <ch-benchmarks>` for any method: each dataset is the
 # target once, the method gets the other datasets' ground truth (without the target's column) and its
 # own label-free inputs, and the per-target metrics are averaged with a 95% bootstrap interval over
 # targets. `vlmsel.evaluation.dcd.DcdMethod` wraps `dcd_scores` for it, with the fixed
 # $\eta$ = {glue:text}`ch6_eta` and $\gamma$ = {glue:text}`ch6_gamma` of the method page
-# ({ref}`method-choices`; chapter 7 varies both, and chooses them by a nested leave-one-out). The
+# ({ref}`method-choices`; {ref}`chapter 7 <ch-ablations>` varies both, and chooses them by a nested leave-one-out). The
 # baselines come from `vlmsel.evaluation.methods.make_method`:
 #
 # - `inb` ranks every target by the reference dataset's accuracy;
@@ -376,7 +376,7 @@ plt.show()
 # its $R_5$ is {glue:text}`ch6_dcd_r5:.3f` (average rank {glue:text}`ch6_avg_rank_r5:.3f`, INB
 # {glue:text}`ch6_inb_r5:.3f`, random {glue:text}`ch6_random_r5:.3f`) and its full-list $\tau_b$
 # {glue:text}`ch6_dcd_tau_b:.3f` (average rank {glue:text}`ch6_avg_rank_tau_b:.3f`, oracle
-# {glue:text}`ch6_oracle_sim_tau_b:.3f`). As in chapter 1, INB follows LOVM's convention and ranks the
+# {glue:text}`ch6_oracle_sim_tau_b:.3f`). As in {ref}`chapter 1 <ch-benchmarks>`, INB follows LOVM's convention and ranks the
 # reference dataset by its own ground truth ({glue:text}`ch6_inb_n_gt` target flagged
 # `uses_target_gt`); the oracle does so on all {glue:text}`ch6_oracle_n_gt` targets.
 #
@@ -446,7 +446,7 @@ print(paired.round(3).to_string())
 #
 # Means hide the targets. Below, DCD, INB and average rank on every held-out dataset. Datasets on
 # which even the best model stays below `NEAR_CHANCE_RATIO` times chance accuracy are starred: there
-# the true ranking is mostly noise (chapter 1), and no method can be expected to recover it.
+# the true ranking is mostly noise ({ref}`chapter 1 <ch-benchmarks>`), and no method can be expected to recover it.
 
 # %%
 def n_classes(dataset):
@@ -752,7 +752,7 @@ glue("ch6_jump_weight", float(alpha_worst.loc[jump, jump_source]),
 # ### Signal or noise?
 #
 # Are those weights a statement about the tasks at all? The split-half diagnostic of the method
-# page ({ref}`method-protocol`; chapter 5) compares a
+# page ({ref}`method-protocol`; {ref}`chapter 5 <ch-dcd>`) compares a
 # divergence between two tasks with the divergence between two random halves of *one* task's
 # images: a source whose DCD to the target is no larger than that split-half null is, as far as 25
 # images can tell, indistinguishable from the target itself. (The null is conservative: two halves of
@@ -824,7 +824,7 @@ print(failures.round(3).to_string())
 # - **the objective**: where divergences do clear the null, DCD *is* seeing a real difference
 #   between the tasks' images, but tasks whose images look alike to a model's blocks need not be the
 #   tasks on which the zoo ranks alike. The label-free objective $\lVert f(x) \rVert$ sees the
-#   images, not the labels (chapter 3): two tasks with similar images and different questions look
+#   images, not the labels ({ref}`chapter 3 <ch-clip-encoder>`): two tasks with similar images and different questions look
 #   the same to it.
 
 # %%

@@ -95,7 +95,7 @@ logging.getLogger().setLevel(logging.ERROR)
 # ## The world and the reference points
 #
 # Every ablation below changes one choice of the method, reruns the leave-one-dataset-out
-# evaluation of chapter 6, and plots the metrics against the setting. As there, the world is set by
+# evaluation of {ref}`chapter 6 <ch-ranking>`, and plots the metrics against the setting. As there, the world is set by
 # `PROFILE_STORE` and `BENCHMARK`:
 
 # %%
@@ -193,7 +193,7 @@ def plot_sweep(frame, xlabel, title, default_at=None, refs=references,
 #
 # ## The importance sharpness $\eta$
 #
-# $\eta$ sharpens a profile into the importance $w = \mathrm{softmax}(\eta\, z(p))$ (chapter 4). At
+# $\eta$ sharpens a profile into the importance $w = \mathrm{softmax}(\eta\, z(p))$ ({ref}`chapter 4 <ch-profiles>`). At
 # $\eta = 0$ every task has the uniform importance, every DCD is zero, every source weighs the same:
 # DCD *is* average rank. Large $\eta$ puts almost all importance on each task's top block, so two tasks
 # are close only when their top blocks coincide.
@@ -404,7 +404,7 @@ print(n_stats.xs("mean", axis=1, level=1).round(3).to_string())
 #
 # ## The block scalar
 #
-# Chapter 3 defined four numbers per block and image: `abs` (the default, $\sum_j |\mathrm{Cond}_j|$),
+# {ref}`Chapter 3 <ch-clip-encoder>` defined four numbers per block and image: `abs` (the default, $\sum_j |\mathrm{Cond}_j|$),
 # `l2`, `signed` ($\sum_j \mathrm{Cond}_j$, which completeness makes nearly the same for every block)
 # and `branch` (the signed conductance of the residual increment). The store keeps all four, and a
 # profile takes the absolute value of the signed ones. `branch` exists only for blocks with an
@@ -525,7 +525,7 @@ plot_options(flat_rows, "Pooling, importance and utility", "setting")
 #
 # DCD is the KL divergence $\mathrm{KL}(w_T \,\|\, w_S)$: asymmetric, so that a source which covers
 # the target's important blocks is close even if it uses others too. `vlmsel.method.divergence` has four
-# alternatives (chapter 5): `coverage` (the importance-weighted share of the target's profile mass
+# alternatives ({ref}`chapter 5 <ch-dcd>`): `coverage` (the importance-weighted share of the target's profile mass
 # that the source lacks; also directional), and the symmetric `js` (Jensen-Shannon), `sym_kl` and
 # `cosine` (one minus the cosine of the profiles $p$; $\eta$ plays no role).
 
@@ -664,7 +664,7 @@ print(chosen.round(3).to_string())
 # ## Integration steps
 #
 # Every profile in the store was computed with {glue:text}`ch7_stored_steps` steps of the path
-# integral (chapter 2). Fewer steps are proportionally cheaper; are they good enough? This is the one
+# integral ({ref}`chapter 2 <ch-conductance>`). Fewer steps are proportionally cheaper; are they good enough? This is the one
 # ablation that needs new conductance, so it runs only in the mini world, whose models are here: we
 # re-profile every model on every task with `vlmsel.profiles.compute.run_profiles`, the pipeline behind
 # `vlmsel.mini.profiling.profile_mini`, into a temporary store, on the first `N_STEPS_IMAGES` images of
@@ -792,7 +792,7 @@ if RUN_STEPS:
 
 # %% [markdown]
 # Two things can be measured on the same images without any ground truth. The *completeness gap*:
-# each block's signed total should equal $F(x) - F(x')$ exactly (chapter 2), and its relative
+# each block's signed total should equal $F(x) - F(x')$ exactly ({ref}`chapter 2 <ch-conductance>`), and its relative
 # deviation from it (median over images and blocks) is the integration error.
 # The *profile change*: the total variation distance between the task profile at $n$ steps and at
 # {glue:text}`ch7_stored_steps` steps (half the $L_1$ distance; 0 = identical, 1 = disjoint).

@@ -29,7 +29,7 @@
 #   store goes and how to keep it on Google Drive;
 # - how long it takes and how much memory it needs, computed from the library's cost model and from
 #   measurements on this CPU, with the assumptions about GPUs spelled out;
-# - how to evaluate the store (`vlmsel evaluate`), run chapters 4 to 7 on it, and publish it so that
+# - how to evaluate the store (`vlmsel evaluate`), run chapters {ref}`4 <ch-profiles>` to {ref}`7 <ch-ablations>` on it, and publish it so that
 #   `vlmsel select` downloads it;
 # - the whole pipeline run end to end at CI scale: two real architectures with *random* weights on
 #   generated images.
@@ -138,7 +138,7 @@ def vlmsel(*args):
 # families LOVM lacks; `lovm35` is LOVM's zoo alone.
 #
 # The profiles are the expensive part. Everything after them (divergences, ranking, evaluation) takes
-# seconds on any machine (chapter 6), so this chapter is about making one **profile store** for a
+# seconds on any machine ({ref}`chapter 6 <ch-ranking>`), so this chapter is about making one **profile store** for a
 # zoo, once, on a GPU, and then using it everywhere.
 
 # %% tags=["nbval-check-output"]
@@ -574,7 +574,7 @@ glue("ch9_ci_rate", ci_rate, display=False)
 # predicted {glue:text}`ch9_ci_est:.0f` s of conductance at {glue:text}`ch9_cpu_rate:.0f` GFLOP/s,
 # and the manifests' wall times give an effective {glue:text}`ch9_ci_rate:.0f` GFLOP/s on this run.
 #
-# **Evaluate.** `vlmsel evaluate` runs the leave-one-dataset-out protocol of chapter 6 on the store.
+# **Evaluate.** `vlmsel evaluate` runs the leave-one-dataset-out protocol of {ref}`chapter 6 <ch-ranking>` on the store.
 # `--restrict-to-profiles` keeps the benchmark's models and datasets that the store covers (here
 # {glue:text}`ch9_ci_n_models` models and {glue:text}`ch9_ci_tasks` datasets; at paper scale, the
 # whole benchmark). With so few models a ranking is nearly always right or reversed, and with random
@@ -620,9 +620,9 @@ glue("ch9_select_s", time.perf_counter() - t0, display=False)
 # needs no restriction. `baselines` adds INB, the average rank, random, the oracle and
 # modelGPT-lite (the last only on `lovm`, whose text features it needs).
 #
-# ## Chapters 4 to 7 on the real store
+# ## The results chapters on the real store
 #
-# Chapters 4 to 7 take two parameters, `PROFILE_STORE` (a store folder; `None` is the mini world)
+# Chapters {ref}`4 <ch-profiles>` to {ref}`7 <ch-ablations>` take two parameters, `PROFILE_STORE` (a store folder; `None` is the mini world)
 # and `BENCHMARK` (`"lovm"` or `"openclip48"`), and say at the top which world they show. With
 # papermill, from a clone of the repository:
 
@@ -693,7 +693,7 @@ glue("ch9_archive_kb", entry["bytes"] / 1024, display=False)
 #   resumably; keep the store on Drive and rerun the same command after a disconnect.
 # - Memory is set by `--internal-batch-size`, not by $N$ or $n$; the largest models need smaller
 #   chunks, which do not change the result.
-# - `vlmsel evaluate --profiles STORE` measures the method on the store; chapters 4 to 7 run on it
+# - `vlmsel evaluate --profiles STORE` measures the method on the store; chapters {ref}`4 <ch-profiles>` to {ref}`7 <ch-ablations>` run on it
 #   with `-p PROFILE_STORE STORE -p BENCHMARK openclip48`; a `.tar.gz` with its sha256 in the
 #   registry makes it the default source store of `vlmsel select`.
 # - At CI scale the same commands ran end to end on random-init models; their rankings mean

@@ -23,7 +23,7 @@
 #
 # **What you will learn**
 #
-# - how the *mini world* that chapters 4-8 run on is made: eight generated image domains (digits,
+# - how the *mini world* that chapters {ref}`4 <ch-profiles>`-{ref}`8 <ch-select>` run on is made: eight generated image domains (digits,
 #   letters, textures, land use, 3-D scenes, faces, signs, cells), seventeen labelled tasks in LOVM's form,
 #   captions and a word-level tokenizer;
 # - how a zoo of tiny CLIP models is trained contrastively on CPU, on pretraining mixtures that differ in
