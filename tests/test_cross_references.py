@@ -50,3 +50,14 @@ def test_no_hand_typed_chapter_numbers(path):
         for m in BARE.finditer(rest):
             problems.append(f"line {i}: hand-typed {m.group(0)!r}: use {{ref}}`chapter N <ch-label>`")
     assert not problems, "\n".join(problems)
+
+
+def test_every_bibliography_entry_is_cited():
+    keys = set(re.findall(r"^@\w+\{([^,]+),", (ROOT / "book" / "references.bib").read_text(), re.M))
+    cited = set()
+    for path in CHAPTERS + PAGES:
+        for group in re.findall(r"\{cite(?::\w+)?\}`([^`]+)`", path.read_text()):
+            cited.update(k.strip() for k in group.split(","))
+    cited.discard("key")  # the template's placeholder
+    assert keys - cited == set(), f"never cited: {sorted(keys - cited)}"
+    assert cited - keys == set(), f"cited but not in references.bib: {sorted(cited - keys)}"
