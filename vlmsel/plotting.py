@@ -131,3 +131,35 @@ def line_plot(
         ax.set_title(title)
     ax.legend()
     return ax
+
+
+def image_grid(
+    rows: Sequence[tuple[str, Sequence[tuple[np.ndarray, str]]]],
+    *,
+    width: float = 7.2,
+    title_size: float = 8.0,
+) -> plt.Figure:
+    """A grid of small pictures, one labelled row per group, a caption above every picture.
+
+    Parameters
+    ----------
+    rows : per row, its label (drawn left of the row, may hold a newline) and its pictures as
+        (image array (H, W, 3) uint8, caption) pairs; rows may differ in length (empty cells are blank).
+    width : figure width in inches (the page width by default); each cell is square.
+    """
+    n_cols = max(len(pics) for _, pics in rows)
+    cell = width / (n_cols + 1.3)
+    fig, axes = plt.subplots(len(rows), n_cols, figsize=(width, (cell + 0.22) * len(rows)), squeeze=False,
+                             layout=None)
+    fig.subplots_adjust(left=1.3 / (n_cols + 1.3), right=0.995, top=0.97, bottom=0.01, wspace=0.08,
+                        hspace=0.35)
+    for (label, pics), row in zip(rows, axes):
+        for k, ax in enumerate(row):
+            ax.axis("off")
+            if k < len(pics):
+                image, caption = pics[k]
+                ax.imshow(image)
+                ax.set_title(caption, fontsize=title_size, pad=2)
+        row[0].text(-0.1, 0.5, label, transform=row[0].transAxes, ha="right", va="center",
+                    fontsize=title_size + 1, fontweight="bold")
+    return fig
