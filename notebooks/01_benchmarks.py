@@ -19,7 +19,7 @@
 # (ch-benchmarks)=
 # # 1. The model-selection problem and its benchmarks
 #
-# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/vlmsel/vlmsel/blob/main/notebooks/01_benchmarks.ipynb)
+# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/vlmsel/vlmsel/blob/v0.1.0/notebooks/01_benchmarks.ipynb)
 #
 # **What you will learn**
 #
@@ -33,12 +33,14 @@
 #   evaluated leave-one-dataset-out on `lovm` and `openclip48` with bootstrap intervals.
 
 # %% tags=["remove-cell"]
-# Colab bootstrap: installs vlmsel only when this notebook runs in Google Colab.
+# Colab bootstrap: installs the pinned vlmsel in Colab (or VLMSEL_INSTALL, if set).
+# Generated from vlmsel/colab.py: change the repository or version there.
+import os
 import subprocess
 import sys
 
-if "google.colab" in sys.modules:
-    PACKAGE = "vlmsel[book] @ git+https://github.com/vlmsel/vlmsel"
+PACKAGE = os.environ.get("VLMSEL_INSTALL") or "vlmsel[book] @ git+https://github.com/vlmsel/vlmsel@v0.1.0"
+if "google.colab" in sys.modules or os.environ.get("VLMSEL_INSTALL"):
     subprocess.run([sys.executable, "-m", "pip", "install", "-q", PACKAGE],
                    check=True)
 

@@ -19,7 +19,7 @@
 # (ch-conductance)=
 # # 2. Conductance from scratch
 #
-# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/vlmsel/vlmsel/blob/main/notebooks/02_conductance.ipynb)
+# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/vlmsel/vlmsel/blob/v0.1.0/notebooks/02_conductance.ipynb)
 #
 # **What you will learn**
 #
@@ -35,12 +35,14 @@
 #   `vlmsel.conductance.block_conductance` and captum's `LayerConductance`, and what it saves.
 
 # %% tags=["remove-cell"]
-# Colab bootstrap: installs vlmsel only when this notebook runs in Google Colab.
+# Colab bootstrap: installs the pinned vlmsel in Colab (or VLMSEL_INSTALL, if set).
+# Generated from vlmsel/colab.py: change the repository or version there.
+import os
 import subprocess
 import sys
 
-if "google.colab" in sys.modules:
-    PACKAGE = "vlmsel[book] @ git+https://github.com/vlmsel/vlmsel"
+PACKAGE = os.environ.get("VLMSEL_INSTALL") or "vlmsel[book] @ git+https://github.com/vlmsel/vlmsel@v0.1.0"
+if "google.colab" in sys.modules or os.environ.get("VLMSEL_INSTALL"):
     subprocess.run([sys.executable, "-m", "pip", "install", "-q", PACKAGE],
                    check=True)
 

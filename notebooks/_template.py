@@ -15,7 +15,7 @@
 # (ch-name)=
 # # N. Chapter title (one idea)
 #
-# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/vlmsel/vlmsel/blob/main/notebooks/NN_name.ipynb)
+# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/vlmsel/vlmsel/blob/v0.1.0/notebooks/NN_name.ipynb)
 #
 # **What you will learn**
 #
@@ -29,12 +29,14 @@
 # `nbval-check-output`; cite with {cite}`key` from book/references.bib, no per-chapter bibliography.)
 
 # %% tags=["remove-cell"]
-# Colab bootstrap: installs vlmsel only when this notebook runs in Google Colab.
+# Colab bootstrap: installs the pinned vlmsel in Colab (or VLMSEL_INSTALL, if set).
+# Generated from vlmsel/colab.py: change the repository or version there.
+import os
 import subprocess
 import sys
 
-if "google.colab" in sys.modules:
-    PACKAGE = "vlmsel[book] @ git+https://github.com/vlmsel/vlmsel"
+PACKAGE = os.environ.get("VLMSEL_INSTALL") or "vlmsel[book] @ git+https://github.com/vlmsel/vlmsel@v0.1.0"
+if "google.colab" in sys.modules or os.environ.get("VLMSEL_INSTALL"):
     subprocess.run([sys.executable, "-m", "pip", "install", "-q", PACKAGE],
                    check=True)
 
