@@ -82,7 +82,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import torch
-from IPython.display import display
+from IPython.display import Markdown, display
 from myst_nb import glue
 from PIL import Image
 from scipy.stats import norm
@@ -236,10 +236,11 @@ glue("ch8_excluded", excluded or "none", display=False)
 
 # %%
 shown = result.ranking.head(10).drop(columns=["params_M", "gflops"])
-display(shown.style.format(
-    {"score": "{:.3f}", "score_lo": "{:.3f}", "score_hi": "{:.3f}",
-     "p_top1": "{:.0%}", "p_top5": "{:.0%}", "image_gflops": "{:.4f}"})
-    .hide(axis="index"))
+shown.insert(2, "95% interval", [f"[{lo:.3f}, {hi:.3f}]" for lo, hi
+                                 in zip(shown["score_lo"], shown["score_hi"])])
+display(shown.drop(columns=["score_lo", "score_hi"]).style.format(
+    {"score": "{:.3f}", "p_top1": "{:.0%}", "p_top5": "{:.0%}",
+     "image_gflops": "{:.4f}"}).hide(axis="index"))
 
 # %%
 ax = result.plot_ranking(top=15)
@@ -909,7 +910,49 @@ glue("ch8_gpu_rate", THROUGHPUT_GFLOPS["cuda"], display=False)
 #   throughput holds. With `max_gflops` the large models drop out, and the cost with them.
 # - Building the source store itself is the one-off cost, about {glue:text}`ch8_oc48_store_h:.0f` h of
 #   GPU time under the same assumption, shared by every user once published. {ref}`Chapter 9 <ch-paper-scale>` shows how.
+
+# %% tags=["remove-input"]
+# The conclusion in words, from the numbers of this page.
+r_dcd, r_inb, r_avg = (float(table.loc[n, "top1_regret"]) for n in
+                       ("DCD (select)", "INB (broad)", "avg_rank"))
+
+
+def versus(a, b):
+    """How DCD's regret a compares with another method's b (for the prose)."""
+    return ("as good a first choice as" if np.isclose(a, b) else
+            "a better first choice than" if a < b else
+            "a worse first choice than")
+
+
+glue("ch8_c_inb", versus(r_dcd, r_inb), display=False)
+glue("ch8_c_avg", versus(r_dcd, r_avg), display=False)
+glue("ch8_c_stable", "stable" if result.p_top1 >= result.stable_at
+     else "unstable", display=False)
+
+# %% [markdown]
+# (select-conclusions)=
+# ## What this chapter concludes
 #
+# On the held-out mini task {glue:text}`ch8_target`, `select` recommends {glue:text}`ch8_top1`,
+# which is truly ranked {glue:text}`ch8_top1_true_rank` of {glue:text}`ch8_n_models`: its top-1
+# regret of {glue:text}`ch8_regret_dcd:.3f` makes it {glue:text}`ch8_c_inb` INB's pick
+# ({glue:text}`ch8_regret_inb:.3f`) and {glue:text}`ch8_c_avg` average rank's
+# ({glue:text}`ch8_regret_avg:.3f`). The bootstrap calls the choice {glue:text}`ch8_c_stable`
+# (top-1 probability {glue:text}`ch8_p_top1:.0%`), a statement about the noise of the images, not
+# about whether the method is right. Over every target of the benchmark
+# ({ref}`ranking-conclusions`) INB's first choice is better than DCD's more often than not; on a new
+# task, treat the recommendation as a short list to evaluate, and read the explanation: a model
+# whose weights are nearly uniform ({glue:text}`ch8_n_flat` of {glue:text}`ch8_n_models` here) is
+# ranked by its average rank, whatever your images.
+#
+# ## Discussion
+#
+# 1. A user sees a top-1 probability of 95%. What does that number promise, and what does it not?
+# 2. When would you prefer the cost-aware view (the cheapest Pareto-optimal model) over the top-1?
+# 3. Your task is not like any source task. Which part of the result would tell you, and what
+#    should the method do then?
+
+# %% [markdown]
 # ## Summary
 #
 # - `vlmsel.select(folder, zoo=...)` runs the method for one new task: it profiles only your images
@@ -929,32 +972,44 @@ glue("ch8_gpu_rate", THROUGHPUT_GFLOPS["cuda"], display=False)
 #
 # ## Exercises
 #
-# 1. Run the chapter with `TARGET_TASK = "fonts"` (papermill `-p TARGET_TASK fonts`). Is the
-#    choice as stable? Does DCD beat INB on that target?
-# 2. Give `select` only 8 images (`n_images=8`). How do the top-1 probability and the suggested
-#    number of images change? Why must the target profiles be recomputed?
-# 3. Set `gamma=0` in `select`. Which baseline of {ref}`chapter 1 <ch-benchmarks>` do you get, and how does the explanation
-#    figure change?
-# 4. Put one file that is not an image (a `notes.txt`) and one corrupt `.png` in the folder. What do
-#    `select` and `select(..., skip_bad=True)` do?
+# 1. How many models have a 95% score interval that overlaps the recommended model's? What does
+#    that say about the ranking below the top?
+# 2. Give `select` only 8 images (`n_images=8`). Why must the target profiles be recomputed, and
+#    what happens to the top-1 probability?
+# 3. Set `gamma=0` in `select`. Which baseline of {ref}`chapter 1 <ch-benchmarks>` do you get,
+#    which model does it recommend here, and how does the explanation figure change?
+# 4. Put one file that is not an image (a `notes.txt`) and one corrupt `.png` in the folder. What
+#    do `select` and `select(..., skip_bad=True)` do?
 #
 # ```{dropdown} Solutions
-# 1. Rerun the chapter with the parameter; the numbers of the sections "How stable is the choice?"
-#    and "Was the recommendation right?" answer both questions for that task. Whichever way it goes,
-#    it is one target: compare with the leave-one-dataset-out results of chapters {ref}`6 <ch-ranking>` and {ref}`7 <ch-ablations>`.
-# 2. Fewer images make each resample's profile noisier, so the top-1 probability usually drops and the
-#    bootstrap curve starts lower; when it falls below 60%, the message suggests more images. The cache
-#    key is a hash of the images used (and the settings), so 8 images are a new target: each model
-#    profiles them once.
-# 3. With $\gamma = 0$ every source gets $\alpha = 1/S$, whatever your images: the score is the
-#    model's average rank utility over the sources, the `avg_rank` baseline. The left panel of the
+# 1. {glue:md}`ch8_ex1_answer`
+# 2. The cache key is a hash of the images used (and the settings), so 8 images are a new target:
+#    each model profiles them once. Fewer images make each resample's profile noisier, so the top-1
+#    probability usually drops: the stability curve above gives {glue:text}`ch8_p_small:.2f` at
+#    {glue:text}`ch8_k_small` images.
+# 3. With $\gamma = 0$ every source gets $\alpha = 1/S$ whatever your images: the score is each
+#    model's mean rank utility over the sources, the `avg_rank` baseline, which recommends
+#    {glue:text}`ch8_ex3_top1` here (`u.mean(axis=1).idxmax()`). The left panel of the
 #    explanation shows equal bars; the right panel still shows the blocks, which no longer matter.
 # 4. `notes.txt` is skipped (its extension is not an image's) and listed in `result.skipped`. The
 #    corrupt `.png` raises an `ImageReadError` naming the file; with `skip_bad=True`
 #    (`--skip-bad`) it is skipped and listed instead, and the next image of the seeded order takes
 #    its place.
 # ```
-#
+
+# %% tags=["remove-input"]
+# The answers of the exercises (shown in their solutions).
+lo_top, hi_top = ranked.loc[result.top1, ["score_lo", "score_hi"]]
+overlap = int(((ranked["score_hi"] >= lo_top)
+               & (ranked["score_lo"] <= hi_top)).drop(result.top1).sum())
+glue("ch8_ex1_answer", Markdown(
+     f"{overlap} of the other {len(ranked) - 1} models "
+     "(`(ranked.score_hi >= lo) & (ranked.score_lo <= hi)`): below the top "
+     "few, the predicted order is within the noise of the images, so read "
+     "the ranking as groups, not as a strict order."), display=False)
+glue("ch8_ex3_top1", u.mean(axis=1).idxmax(), display=False)
+
+# %% [markdown]
 # ## References
 #
 # The works cited here are listed in the [bibliography](../book/bibliography.md).

@@ -685,7 +685,27 @@ glue("ch9_archive_kb", entry["bytes"] / 1024, display=False)
 #
 # After that, `vlmsel select --images DIR --zoo openclip48` (no `--profiles`) downloads and verifies
 # the store once and uses it. Until then, users pass the folder: `--profiles STORE`.
+
+# %% [markdown]
+# (paper-scale-conclusions)=
+# ## What this chapter concludes
 #
+# This chapter measures costs, not the method: at CI scale its models are random-init and its
+# rankings mean nothing. What it does establish is the price of the experiment the paper reports
+# and this book could not run: {glue:text}`ch9_n_entries` profiles, an estimated
+# {glue:text}`ch9_gpu_h:.0f` h on one GPU at an *assumed* {glue:text}`ch9_gpu_rate:g` GFLOP/s
+# (to be replaced by the throughput measured on the first model), of which the ten most expensive
+# models take {glue:text}`ch9_top10:.0%`. Until such a store exists and is published, every result
+# of this book on DCD is a mini-world result ({ref}`preface-results`).
+#
+# ## Discussion
+#
+# 1. The ten most expensive models dominate the cost. Would you profile them with fewer images or
+#    steps, or leave them out? What would each choice do to the comparison with the paper?
+# 2. A store computed on one GPU type is reused by everyone. Which of its settings must a user match
+#    to add a model of their own, and how would they know?
+
+# %% [markdown]
 # ## Summary
 #
 # - Paper scale is {glue:text}`ch9_n_entries` (model, dataset) profiles for {glue:text}`ch9_zoo` on its
@@ -712,8 +732,9 @@ glue("ch9_archive_kb", entry["bytes"] / 1024, display=False)
 #
 # ```{dropdown} Solutions
 # 1. `vlmsel profile --zoo lovm35 --datasets cifar100,dtd --out p --dry-run --device cuda` prints
-#    the cost per model; the largest image towers (the ViT-g and RN50x64 class) dominate, because
-#    the cost is proportional to image GFLOPs.
+#    the cost per model. The cost is proportional to image GFLOPs, so the largest image tower
+#    dominates: {glue:text}`ch9_ex1_model` takes {glue:text}`ch9_ex1_share:.0%` of the
+#    {glue:text}`ch9_ex1_h:.1f` GPU hours of the two datasets (at the assumed throughput).
 # 2. `effective_gflops(STORE, load_zoo(ZOO))` uses the manifests' wall times; set `GPU_GFLOPS` to
 #    it in the parameters cell (or pass `--throughput`) and rerun the "How long it takes" section.
 # 3. The chunk size only changes how the same sums are grouped (the results agree up to float
@@ -721,7 +742,16 @@ glue("ch9_archive_kb", entry["bytes"] / 1024, display=False)
 #    `vlmsel profile` refuses to mix entries made with other settings and stops with an error
 #    naming the entry, unless `--overwrite` is given (then it recomputes them).
 # ```
-#
+
+# %% tags=["remove-input"]
+# The answer of exercise 1, from the same cost model.
+ex1 = pd.Series({e.name: e.image_gflops * N_IMAGES_FULL * (N_STEPS_FULL + 1)
+                 * PASSES_PER_POINT / gpu_rate * 2 / 3600 for e in lovm})
+glue("ch9_ex1_model", ex1.idxmax(), display=False)
+glue("ch9_ex1_share", float(ex1.max() / ex1.sum()), display=False)
+glue("ch9_ex1_h", float(ex1.sum()), display=False)
+
+# %% [markdown]
 # ## References
 #
 # The works cited here are listed in the [bibliography](../book/bibliography.md).

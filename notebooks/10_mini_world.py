@@ -80,7 +80,7 @@ from myst_nb import glue
 from vlmsel import plotting
 from vlmsel.chapters import reproducible
 from vlmsel.data.benchmarks import load_benchmark
-from vlmsel.mini import tasks
+from vlmsel.mini import gallery, tasks
 from vlmsel.mini.captions import CAPTION_MODES, caption
 from vlmsel.mini.domains import DOMAINS
 from vlmsel.mini.groundtruth import compute_groundtruth, summary
@@ -118,18 +118,7 @@ domain_table.style
 # the most values, named under the domain on the left):
 
 # %%
-N_SHOWN = 8
-fig, axes = plt.subplots(len(DOMAINS), N_SHOWN, figsize=(7.2, 0.98 * len(DOMAINS)))
-for row, dom in zip(axes, DOMAINS.values()):
-    key = max(dom.attributes, key=lambda a: len(dom.attributes[a]))
-    for k, ax in enumerate(row):
-        attrs = dom.sample(rng)
-        ax.imshow(dom.render(attrs, seed=int(rng.integers(2**31))))
-        # (a picture without that attribute, e.g. histology has no blood cell: its last attribute)
-        ax.set_title(attrs.get(key) or list(attrs.values())[-1], fontsize=7, pad=2)
-        ax.axis("off")
-    row[0].text(-0.12, 0.5, f"{dom.name}\n({key})", transform=row[0].transAxes, ha="right",
-                va="center", fontsize=8, fontweight="bold")
+fig = plotting.image_grid(gallery.domain_samples(8, rng))
 plt.show()
 
 # %% [markdown]
@@ -232,22 +221,17 @@ glue("train_max_min", float(zoo["train_min"].max()), display=False)
 zoo.style.format({"params_M": "{:.2f}", "final_loss": "{:.2f}", "train_min": "{:.1f}"})
 
 # %%
-fig, axes = plt.subplots(1, len(ZOO_PLAN), figsize=(7.2, 2.6), sharey=True)
-for ax, arch in zip(axes, ZOO_PLAN):
-    for k, mix in enumerate(ZOO_PLAN[arch]):
-        c = curves[f"{arch} {mix}"]
-        ax.plot(c[:, 0], c[:, 1], lw=1.1, marker="os^vDP*X"[k], ms=2.5, label=mix)
-    ax.set_title(arch.replace("mini-", ""), fontsize=8)
-    ax.set_xlabel("step", fontsize=7)
-    ax.tick_params(labelsize=6)
-    ax.legend(fontsize=5, loc="upper right")
-axes[0].set_ylabel("contrastive loss")
-plt.tight_layout()
+fig = plotting.panel_curves(
+    {arch.replace("mini-", ""): {mix: (curves[f"{arch} {mix}"][:, 0],
+                                       curves[f"{arch} {mix}"][:, 1])
+                                 for mix in ZOO_PLAN[arch]}
+     for arch in ZOO_PLAN},
+    xlabel="step", ylabel="contrastive loss", height=3.6)
 plt.show()
 
 # %% [markdown]
 # *Contrastive loss during pretraining, one panel per architecture, one line per mixture (window means
-# from the training manifests). Losses are comparable only within a mixture's kind of batch: a
+# from the training manifests); a mixture has the same colour, marker and dash in every panel. Losses are comparable only within a mixture's kind of batch: a
 # `web-small` model sees 1,600 distinct pictures and can memorise them, a `web-noisy` one contrasts
 # captions with words dropped.*
 #

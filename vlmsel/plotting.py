@@ -163,3 +163,37 @@ def image_grid(
         row[0].text(-0.1, 0.5, label, transform=row[0].transAxes, ha="right", va="center",
                     fontsize=title_size + 1, fontweight="bold")
     return fig
+
+
+def panel_curves(
+    panels: dict[str, dict[str, tuple[np.ndarray, np.ndarray]]],
+    *,
+    xlabel: str,
+    ylabel: str,
+    width: float = 7.5,
+    height: float = 3.0,
+) -> plt.Figure:
+    """Curves in side-by-side panels, with one style per curve label shared by every panel.
+
+    Parameters
+    ----------
+    panels : panel title -> {curve label -> (x, y)}. A label keeps its colour, marker and dash in
+        every panel, and one legend below the panels names each label once (readable without colour).
+    """
+    labels = list(dict.fromkeys(label for curves in panels.values() for label in curves))
+    colours = sns.color_palette(PALETTE, len(labels)) if len(labels) <= 10 else \
+        sns.color_palette("tab20", len(labels))
+    style = {label: dict(color=colours[i], marker=MARKERS[i % len(MARKERS)],
+                         linestyle=LINESTYLES[(i // len(MARKERS)) % len(LINESTYLES)])
+             for i, label in enumerate(labels)}
+    fig, axes = plt.subplots(1, len(panels), figsize=(width, height), sharey=True, squeeze=False)
+    for ax, (title, curves) in zip(axes[0], panels.items()):
+        for label, (x, y) in curves.items():
+            every = max(1, len(x) // 6)
+            ax.plot(x, y, lw=1.1, ms=4, markevery=every, label=label, **style[label])
+        ax.set_title(title)
+        ax.set_xlabel(xlabel)
+    axes[0, 0].set_ylabel(ylabel)
+    handles = [plt.Line2D([], [], lw=1.1, ms=4, **style[label]) for label in labels]
+    fig.legend(handles, labels, loc="outside lower center", ncols=min(len(labels), 5))
+    return fig
