@@ -27,10 +27,11 @@
 # - the three public ground-truth tables (LOVM, open_clip's published results, SWAB) and how to load them
 #   with `vlmsel.data.benchmarks`;
 # - why no single model wins everywhere, and which datasets no model solves at all;
-# - how a predicted ranking is scored (LOVM's R5 and tau5, NDCG@5, Kendall tau-b, top-1 regret), each
+# - how a predicted ranking is scored (LOVM's {term}`R5` and {term}`tau5`, {term}`NDCG@5`,
+#   {term}`Kendall tau-b`, top-1 {term}`regret`), each
 #   metric built by hand on a seven-model example and checked against `vlmsel.evaluation.metrics`;
 # - how far the label-free baselines get (ImageNet accuracy, average rank, random) against an oracle,
-#   evaluated leave-one-dataset-out on `lovm` and `openclip48` with bootstrap intervals.
+#   evaluated {term}`leave-one-dataset-out` on `lovm` and `openclip48` with bootstrap intervals.
 
 # %% tags=["remove-cell"]
 # Colab bootstrap: installs the pinned vlmsel in Colab (or VLMSEL_INSTALL, if set).
@@ -89,9 +90,9 @@ plotting.use_style()
 # images, and ranks the zoo by it.
 #
 # How good is such a ranking? We need tasks whose true accuracies are known for every model: a
-# **benchmark**, a table of $A_m(t)$ for many models $m$ and datasets $t$. Each dataset in turn plays the
+# **{term}`benchmark`**, a table of $A_m(t)$ for many models $m$ and datasets $t$. Each dataset in turn plays the
 # new task (the *target*), its column is hidden, and the method's ranking is compared with the hidden
-# column. The other datasets are *sources*: tasks whose results the method may use.
+# column. The other datasets are *{term}`sources <source task>`*: tasks whose results the method may use.
 #
 # ## The ground-truth tables
 #
@@ -164,7 +165,7 @@ display(winners.value_counts().rename("datasets won").to_frame())
 # ## The ImageNet baseline and its limits
 #
 # The simplest selection rule ignores the target altogether: rank every task by ImageNet zero-shot
-# accuracy (LOVM calls it INB). It works exactly as well as a dataset's ranking of the zoo agrees with
+# accuracy (LOVM calls it {term}`INB`). It works exactly as well as a dataset's ranking of the zoo agrees with
 # ImageNet's. Kendall's $\tau$ {cite}`kendall1938tau` between two rankings counts concordant minus
 # discordant pairs of models, normalised to $[-1, 1]$:
 
@@ -257,7 +258,8 @@ glue("ch1_swab_mean_diff", float(swab_diff.to_numpy().mean()), display=False)
 best_differs = int((swab.idxmax() != lovm.idxmax()).sum())
 glue("ch1_swab_best_differs", best_differs, display=False)
 worst_swab = swab_diff.mean().sort_values(ascending=False).head(5)
-print(worst_swab.round(3).to_string())
+print(worst_swab.round(3).rename_axis("dataset")
+      .to_frame("mean |SWAB - LOVM|").to_string())
 
 # %% [markdown]
 # The mean absolute difference between SWAB and LOVM is {glue:text}`ch1_swab_mean_diff:.3f`, and the
@@ -642,7 +644,7 @@ legend = fig.legend(handles, names, title="benchmark",
 # INB's: agreement over the whole list is not agreement among the top five, and $\tau_5$, computed from
 # at most five models, is the noisiest of the six numbers.
 
-# %%
+# %% tags=["remove-input"]
 # The claims of the text above, checked on the numbers: the build fails if
 # they stop holding.
 means = summary["mean"]
@@ -729,7 +731,7 @@ print(no_reference.round(3).to_string())
 # many targets use their own ground truth; a label-free method is best compared with INB on the same
 # targets, as here.
 
-# %%
+# %% tags=["remove-input"]
 # The claims of the text above, checked on the numbers.
 assert paired["lovm", "ndcg5"][1] > 0  # interval above zero
 assert paired["openclip48", "ndcg5"][1] < 0 < paired["openclip48", "ndcg5"][2]

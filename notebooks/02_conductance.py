@@ -23,7 +23,7 @@
 #
 # **What you will learn**
 #
-# - integrated gradients: how a change of a network's output is shared among its inputs, and why the
+# - {term}`integrated gradients`: how a change of a network's output is shared among its inputs, and why the
 #   shares add up to the change (completeness);
 # - conductance: the same integral taken *through* a hidden unit, and why the conductances of all units
 #   of a layer that cuts the network also add up to $F(x) - F(x')$;

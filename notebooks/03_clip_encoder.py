@@ -25,7 +25,7 @@
 #
 # **What you will learn**
 #
-# - the label-free objective $F(x) = \lVert f(x) \rVert_2$, the norm of the unnormalised image
+# - the label-free {term}`objective` $F(x) = \lVert f(x) \rVert_2$, the norm of the unnormalised image
 #   embedding: why it needs no labels, and what it ignores;
 # - what a *block* is in the four families of open_clip image towers (ViT, ModifiedResNet, ConvNeXt,
 #   EVA) and how many blocks each has;
@@ -132,7 +132,7 @@ for arch in ARCHS:
 towers = pd.DataFrame(rows).set_index("model")
 print(towers.to_string())
 
-# %%
+# %% tags=["remove-input"]
 for arch in ARCHS:
     glue(f"ch3_blocks_{arch.replace('-', '_')}",
          int(towers.loc[arch, "blocks"]), display=False)

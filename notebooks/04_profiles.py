@@ -23,10 +23,10 @@
 #
 # **What you will learn**
 #
-# - how the per-image block conductance of a profile store becomes a *task profile* $p_{m,t}$, a
+# - how the per-image block conductance of a {term}`profile store` becomes a *task profile* $p_{m,t}$, a
 #   distribution over the blocks of model $m$: per-image normalisation, then pooling over the $N$
 #   images, in the two ways vlmsel offers;
-# - the *block-importance* distribution $w = \mathrm{softmax}(\eta\, z(p))$, and why it is the softmax:
+# - the {term}`block-importance <block importance>` distribution $w = \mathrm{softmax}(\eta\, z(p))$, and why it is the softmax:
 #   its derivation as the solution of an entropy-regularised alignment problem, checked numerically
 #   with `scipy.optimize`;
 # - what the sharpness $\eta$ does, from the uniform distribution ($\eta \to 0$) to the single top

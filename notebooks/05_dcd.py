@@ -27,11 +27,11 @@
 #   between the block importances of a source and a target task, its direction conventions on the
 #   method page ({ref}`method-dcd`) and in `vlmsel.method.divergence`, built by hand and checked
 #   against the library;
-# - why it is asymmetric, on a three-block example and on real profiles, and what the *coverage*
+# - why it is asymmetric, on a three-block example and on real profiles, and what the {term}`coverage`
 #   variant measures;
 # - the symmetric alternatives (Jensen-Shannon, symmetrised KL, cosine) side by side with the DCD;
 # - that task similarity is *model specific*: every model sees its own map of which tasks are alike,
-#   and how those maps compare with the noise of a profile (the split-half null);
+#   and how those maps compare with the noise of a profile (the {term}`split-half null`);
 # - the softmin weights $\alpha = \mathrm{softmin}(\gamma D)$ that turn divergences into the
 #   similarity of every source to a target, and what the temperature $\gamma$ does.
 
@@ -419,14 +419,14 @@ agree = {n: 100 * float(np.mean(
     np.where(off_diag, divs[n], np.inf).argmin(axis=1) == nearest))
     for n in names}
 
-fig, axes = plt.subplots(2, 3, figsize=(8.8, 6.4))
+fig, axes = plt.subplots(3, 2, figsize=(7.5, 11.5))  # page width
 for ax, name in zip(axes.flat, names):
     plotting.heatmap(log_table(divs[name][i_ex]), ax=ax, vmin=None,
                      vmax=None, cmap="magma_r", cbar_label=f"log10 {name}",
                      xlabel="target", ylabel="source", title=name)
     ax.set_xticks(np.arange(n_tasks) + 0.5, datasets, rotation=90,
-                  fontsize=6)
-    ax.set_yticks(np.arange(n_tasks) + 0.5, datasets, fontsize=6)
+                  fontsize=8)
+    ax.set_yticks(np.arange(n_tasks) + 0.5, datasets, fontsize=8)
 ax = axes.flat[-1]
 ax.barh(names, [agree[n] for n in names], color="C0")
 ax.set_xlim(0, 100)
@@ -485,15 +485,16 @@ vmin = min(np.nanmin(t.to_numpy()) for t in logs.values())
 vmax = max(np.nanmax(t.to_numpy()) for t in logs.values())
 ncols = 2
 nrows = int(np.ceil(len(MATRIX_MODELS) / ncols))
-fig, axes = plt.subplots(nrows, ncols, figsize=(8.8, 4.0 * nrows),
+fig, axes = plt.subplots(nrows, ncols, figsize=(7.5, 3.9 * nrows),
                          squeeze=False)
 for ax, m in zip(axes.flat, MATRIX_MODELS):
     plotting.heatmap(logs[m], ax=ax, vmin=vmin, vmax=vmax, cmap="magma_r",
                      cbar_label="log10 DCD(source -> target) (nats)",
                      xlabel="target", ylabel="source",
                      title=f"{short(m)} ({family[m]})")
-    ax.set_xticks(np.arange(n_tasks) + 0.5, datasets, rotation=90)
-    ax.set_yticks(np.arange(n_tasks) + 0.5, datasets)
+    ax.set_xticks(np.arange(n_tasks) + 0.5, datasets, rotation=90,
+                  fontsize=8)
+    ax.set_yticks(np.arange(n_tasks) + 0.5, datasets, fontsize=8)
 for ax in list(axes.flat)[len(MATRIX_MODELS):]:
     ax.set_visible(False)
 plt.show()
@@ -516,7 +517,7 @@ R = np.atleast_2d(R)
 order = sorted(range(len(models)),
                key=lambda i: (family[models[i]], models[i]))
 labels = [short(models[i]) for i in order]
-size = min(8.8, 3.0 + 0.33 * len(models))
+size = min(7.5, 3.0 + 0.33 * len(models))  # at most the page width
 fig, ax = plt.subplots(figsize=(size, size - 1.0))
 plotting.heatmap(pd.DataFrame(R[np.ix_(order, order)], index=labels,
                               columns=labels),

@@ -24,12 +24,12 @@
 # **What you will learn**
 #
 # - how the source weights of {ref}`chapter 5 <ch-dcd>` become a ranking of the zoo: each model's rank on every
-#   source turned into a utility, averaged with that model's own weights;
+#   source turned into a {term}`utility`, averaged with that model's own weights;
 # - the scoring for one held-out target in a few lines of numpy on the library's divergences,
 #   checked against `vlmsel.method.scoring.dcd_scores`, and why $\gamma = 0$ is the average-rank
 #   baseline;
 # - how DCD fares leave-one-dataset-out against the baselines of {ref}`chapter 1 <ch-benchmarks>` (ImageNet-style INB,
-#   average rank, random, an oracle), with bootstrap intervals and paired differences;
+#   {term}`average rank`, random, an {term}`oracle`), with bootstrap intervals and paired differences;
 # - which held-out targets DCD gets wrong, and why: which sources it leaned on, how well those agree
 #   with the target's true ranking, and whether its weights rise above the noise of 25 images.
 
@@ -302,7 +302,7 @@ results = {name: harness.evaluate(bench, method, n_boot=N_BOOT, seed=SEED)
 for name, why in absent.items():
     print(f"{name} is not evaluated here: {why}")
 
-# %%
+# %% tags=["remove-input"]
 why_absent = "every listed baseline runs on this benchmark"
 if "modelgpt_lite" in absent:
     why_absent = (
@@ -337,7 +337,7 @@ print(harness.compare(ordered, ["r5", "tau5", "ndcg5"]).to_string())
 print(harness.compare(ordered, ["ndcg5_minmax", "tau_b", "top1_regret"])
       .to_string())
 
-# %%
+# %% tags=["remove-input"]
 summary = pd.concat({n: results[n].summary for n in ORDER},
                     names=["method", "metric"])
 for (name, metric), row in summary.iterrows():
@@ -573,7 +573,7 @@ glue("ch6_n_near_chance", int(near_chance.sum()), display=False)
 # $\bar\tau_{\mathrm{DCD}}(T) = \sum_S \bar\alpha(S \mid T)\, \tau(S, T)$, to be compared with the plain
 # mean over sources, $\bar\tau_{\mathrm{uniform}}(T)$, that average rank gets.
 
-# %%
+# %% tags=["hide-input"]
 glue("ch6_near_ratio", NEAR_CHANCE_RATIO, display=False)
 d_all = scoring.dataset_divergences(profiles, eta=ETA)  # (M, D, D) label-free
 not_self = ~np.eye(n_datasets, dtype=bool)[None]
@@ -617,18 +617,19 @@ t0 = bench.datasets.index(target)
 np.testing.assert_allclose(
     alpha_all[:, [bench.datasets.index(s) for s in sources], t0],
     alpha.to_numpy(dtype=float), rtol=1e-8)
-fig, axes = plt.subplots(1, 2, figsize=(7.5, 3.6))
+fig, axes = plt.subplots(1, 2, figsize=(7.5, 4.4))
 for ax, gain, what in ((axes[0], ndcg_gain, "NDCG@5"),
                        (axes[1], tau_b_gain, "tau-b")):
-    ax.scatter(agreement["gain"], gain, color="C0")
-    for t in bench.datasets:
-        ax.annotate(t, (agreement.loc[t, "gain"], gain[t]), fontsize=7,
-                    xytext=(3, 2), textcoords="offset points")
+    ax.scatter(agreement["gain"], gain, color="C0", s=14)
     ax.axhline(0, color="black", linewidth=0.8)
     ax.axvline(0, color="black", linewidth=0.8)
     ax.set_xlabel("weighted minus uniform source agreement (tau)")
     ax.set_ylabel(f"DCD minus avg_rank, {what}")
 fig.suptitle("Gain over average rank against the quality of the weights")
+for ax, gain in ((axes[0], ndcg_gain), (axes[1], tau_b_gain)):
+    plotting.annotate_points(ax, agreement["gain"].to_numpy(),
+                             gain[agreement.index].to_numpy(),
+                             list(agreement.index), fontsize=7)
 plt.show()
 
 # %% [markdown]
@@ -805,7 +806,7 @@ plt.show()
 # the former, each by the few sources it singled out. Whether those few sources are a good guide is
 # the question of the next section.
 
-# %%
+# %% tags=["remove-input"]
 jump = shift.drop(top_true).idxmax()
 jump_source = alpha_worst.loc[jump].idxmax()
 glue("ch6_jump_model", jump, display=False)
@@ -832,7 +833,7 @@ glue("ch6_jump_weight", float(alpha_worst.loc[jump, jump_source]),
 # sources whose DCD exceeds it. `vlmsel.method.diagnostics.split_half_divergences` computes the
 # DCDs between the halves of every pair of tasks for one model; its diagonal is the null.
 
-# %%
+# %% tags=["hide-input"]
 rng = np.random.default_rng(SEED)
 null_q95 = pd.DataFrame(index=bench.models, columns=bench.datasets,
                         dtype=float)
@@ -898,7 +899,7 @@ print(failures.round(3).to_string())
 #   images, not the labels ({ref}`chapter 3 <ch-clip-encoder>`): two tasks with similar images and different questions look
 #   the same to it.
 
-# %%
+# %% tags=["remove-input"]
 glue("ch6_worst_above_pct", f"{above[worst]:.0%}", display=False)
 glue("ch6_above_median_pct", f"{above.median():.0%}", display=False)
 

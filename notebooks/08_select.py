@@ -27,7 +27,7 @@
 #   `vlmsel.select`: what it computes (only your images' profiles) and what it reads (a store of
 #   source profiles and the source ground truth);
 # - how to read the result: the ranking with bootstrap intervals, why a model scores as it does (the
-#   sources that resemble your images, the blocks that matter), and the cost-aware Pareto view;
+#   sources that resemble your images, the blocks that matter), and the cost-aware view ({term}`Pareto-optimal` models);
 # - how stable the top-1 choice is, and the rough estimate of how many more images would make it
 #   stable, both rebuilt here;
 # - the same from the command line, `vlmsel select`, with a JSON file and a one-file HTML report;
@@ -199,7 +199,7 @@ result = vlmsel.select(folder, zoo="mini", benchmark=held_out,
 select_s = time.perf_counter() - t0
 print(result.summary(top=5))
 
-# %%
+# %% tags=["remove-input"]
 settings = result.info["settings"]
 GAMMA, ETA = settings["gamma"], settings["eta"]
 glue("ch8_select_s", select_s, display=False)

@@ -26,7 +26,11 @@
 # `make sync` to create the paired .ipynb, and add it to `_toc.yml`. Conventions: code lines at most
 # ~84 characters; every number in the prose glued with `myst_nb.glue`; every figure has labelled axes
 # and an italic caption line below it; cells whose small outputs must not drift are tagged
-# `nbval-check-output`; cite with {cite}`key` from book/references.bib, no per-chapter bibliography.)
+# `nbval-check-output`; bookkeeping cells (only glue/assert) are tagged `remove-input` and long
+# plotting code lives in `vlmsel.plotting`; chapters are referenced as {ref}`chapter N <ch-label>`,
+# never by a typed number (tests/test_cross_references.py); results chapters end with
+# `## What this chapter concludes` (numbers glued) and `## Discussion`; cite with {cite}`key`
+# from book/references.bib, no per-chapter bibliography.)
 
 # %% tags=["remove-cell"]
 # Colab bootstrap: installs the pinned vlmsel in Colab (or VLMSEL_INSTALL, if set).

@@ -65,11 +65,11 @@ def heatmap(
         _, ax = plt.subplots(figsize=(width, height))
     sns.heatmap(
         table, ax=ax, cmap=cmap, vmin=vmin, vmax=vmax, annot=annot, fmt=fmt,
-        cbar_kws={"label": cbar_label}, linewidths=0.0, annot_kws={"fontsize": 7},
+        cbar_kws={"label": cbar_label}, linewidths=0.0, annot_kws={"fontsize": 8},
     )
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
-    ax.tick_params(axis="both", labelsize=7)
+    ax.tick_params(axis="both", labelsize=8)  # 8 pt: readable at the page width
     if title:
         ax.set_title(title)
     return ax
@@ -197,3 +197,51 @@ def panel_curves(
     handles = [plt.Line2D([], [], lw=1.1, ms=4, **style[label]) for label in labels]
     fig.legend(handles, labels, loc="outside lower center", ncols=min(len(labels), 5))
     return fig
+
+
+def annotate_points(
+    ax: plt.Axes,
+    x: Sequence[float],
+    y: Sequence[float],
+    labels: Sequence[str],
+    *,
+    fontsize: float = 7.5,
+) -> None:
+    """Name every point of a scatter plot, placing each label where it overlaps no label placed before.
+
+    Each label tries a few positions around its point (right, left, above, below, then further out) and
+    takes the first whose estimated box overlaps no earlier label and no other point; call it after the
+    axes limits are final (the placement is done in display coordinates).
+    """
+    fig = ax.figure
+    fig.canvas.draw()  # the transforms reflect the final limits
+    scale = fig.dpi / 72.0
+    pts = ax.transData.transform(np.column_stack([x, y]))
+    char_w, h = 0.55 * fontsize * scale, fontsize * scale
+    candidates = [(4, 2), (4, -9), (-4, 2), (-4, -9), (0, 7), (0, -14), (8, 10), (8, -18), (-8, 10),
+                  (-8, -18), (14, 2), (-14, 2)]
+    placed: list[tuple[float, float, float, float]] = []
+
+    def box(px, py, dx, dy, width):
+        left = px + dx * scale if dx >= 0 else px + dx * scale - width
+        if dx == 0:
+            left = px - width / 2
+        bottom = py + dy * scale
+        return left, bottom, left + width, bottom + h
+
+    def hits(b, i):
+        if any(b[0] < q[2] and q[0] < b[2] and b[1] < q[3] and q[1] < b[3] for q in placed):
+            return True
+        others = np.delete(pts, i, axis=0)
+        return bool(np.any((others[:, 0] > b[0] - 2) & (others[:, 0] < b[2] + 2)
+                           & (others[:, 1] > b[1] - 2) & (others[:, 1] < b[3] + 2)))
+
+    for i in np.argsort(pts[:, 0]):
+        width = char_w * len(str(labels[i]))
+        px, py = pts[i]
+        choice = next(((dx, dy) for dx, dy in candidates if not hits(box(px, py, dx, dy, width), i)),
+                      candidates[0])
+        placed.append(box(px, py, *choice, width))
+        ha = "center" if choice[0] == 0 else ("left" if choice[0] > 0 else "right")
+        ax.annotate(str(labels[i]), (x[i], y[i]), xytext=choice, textcoords="offset points", ha=ha,
+                    va="bottom", fontsize=fontsize)
