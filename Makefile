@@ -69,6 +69,7 @@ nbval: $(STAMP)
 test: unit book nbval
 
 sync: $(STAMP)
+	$(BIN)/python -m vlmsel.colab --write   # badges and install cells from vlmsel/colab.py
 	$(BIN)/jupytext --sync $(CHAPTERS)
 
 clean:

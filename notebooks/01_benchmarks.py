@@ -19,7 +19,7 @@
 # (ch-benchmarks)=
 # # 1. The model-selection problem and its benchmarks
 #
-# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/vlmsel/vlmsel/blob/main/notebooks/01_benchmarks.ipynb)
+# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/vlmsel/vlmsel/blob/v0.1.0/notebooks/01_benchmarks.ipynb)
 #
 # **What you will learn**
 #
@@ -27,18 +27,21 @@
 # - the three public ground-truth tables (LOVM, open_clip's published results, SWAB) and how to load them
 #   with `vlmsel.data.benchmarks`;
 # - why no single model wins everywhere, and which datasets no model solves at all;
-# - how a predicted ranking is scored (LOVM's R5 and tau5, NDCG@5, Kendall tau-b, top-1 regret), each
+# - how a predicted ranking is scored (LOVM's {term}`R5` and {term}`tau5`, {term}`NDCG@5`,
+#   {term}`Kendall tau-b`, top-1 {term}`regret`), each
 #   metric built by hand on a seven-model example and checked against `vlmsel.evaluation.metrics`;
 # - how far the label-free baselines get (ImageNet accuracy, average rank, random) against an oracle,
-#   evaluated leave-one-dataset-out on `lovm` and `openclip48` with bootstrap intervals.
+#   evaluated {term}`leave-one-dataset-out` on `lovm` and `openclip48` with bootstrap intervals.
 
 # %% tags=["remove-cell"]
-# Colab bootstrap: installs vlmsel only when this notebook runs in Google Colab.
+# Colab bootstrap: installs the pinned vlmsel in Colab (or VLMSEL_INSTALL, if set).
+# Generated from vlmsel/colab.py: change the repository or version there.
+import os
 import subprocess
 import sys
 
-if "google.colab" in sys.modules:
-    PACKAGE = "vlmsel[book] @ git+https://github.com/vlmsel/vlmsel"
+PACKAGE = os.environ.get("VLMSEL_INSTALL") or "vlmsel[book] @ git+https://github.com/vlmsel/vlmsel@v0.1.0"
+if "google.colab" in sys.modules or os.environ.get("VLMSEL_INSTALL"):
     subprocess.run([sys.executable, "-m", "pip", "install", "-q", PACKAGE],
                    check=True)
 
@@ -87,9 +90,9 @@ plotting.use_style()
 # images, and ranks the zoo by it.
 #
 # How good is such a ranking? We need tasks whose true accuracies are known for every model: a
-# **benchmark**, a table of $A_m(t)$ for many models $m$ and datasets $t$. Each dataset in turn plays the
+# **{term}`benchmark`**, a table of $A_m(t)$ for many models $m$ and datasets $t$. Each dataset in turn plays the
 # new task (the *target*), its column is hidden, and the method's ranking is compared with the hidden
-# column. The other datasets are *sources*: tasks whose results the method may use.
+# column. The other datasets are *{term}`sources <source task>`*: tasks whose results the method may use.
 #
 # ## The ground-truth tables
 #
@@ -162,7 +165,7 @@ display(winners.value_counts().rename("datasets won").to_frame())
 # ## The ImageNet baseline and its limits
 #
 # The simplest selection rule ignores the target altogether: rank every task by ImageNet zero-shot
-# accuracy (LOVM calls it INB). It works exactly as well as a dataset's ranking of the zoo agrees with
+# accuracy (LOVM calls it {term}`INB`). It works exactly as well as a dataset's ranking of the zoo agrees with
 # ImageNet's. Kendall's $\tau$ {cite}`kendall1938tau` between two rankings counts concordant minus
 # discordant pairs of models, normalised to $[-1, 1]$:
 
@@ -222,7 +225,7 @@ print(near_chance.round(3).to_string())
 # {glue:text}`ch1_n_near_chance` datasets are near chance for every model. On them, the "best" model is
 # best by a small margin that a different sample of test images could reverse, and a ranking metric
 # rewards or punishes a selection method mostly for noise. We keep them in every evaluation, as LOVM
-# does, but the per-target breakdowns of chapter 6 show them separately.
+# does, but the per-target breakdowns of {ref}`chapter 6 <ch-ranking>` show them separately.
 #
 # ## Two tables, one question: do they agree?
 #
@@ -255,7 +258,8 @@ glue("ch1_swab_mean_diff", float(swab_diff.to_numpy().mean()), display=False)
 best_differs = int((swab.idxmax() != lovm.idxmax()).sum())
 glue("ch1_swab_best_differs", best_differs, display=False)
 worst_swab = swab_diff.mean().sort_values(ascending=False).head(5)
-print(worst_swab.round(3).to_string())
+print(worst_swab.round(3).rename_axis("dataset")
+      .to_frame("mean |SWAB - LOVM|").to_string())
 
 # %% [markdown]
 # The mean absolute difference between SWAB and LOVM is {glue:text}`ch1_swab_mean_diff:.3f`, and the
@@ -507,7 +511,7 @@ print(every.mean().round(4).to_string())
 # - `avg_rank`: rank the zoo on every source $S$, turn ranks into utilities
 #   $u_m(S) = 1 - (\mathrm{rank}_m(S) - 1)/(|\mathcal M| - 1)$ (1 for the best model, 0 for the worst),
 #   and average them over the sources, $\hat s_m(T) = \frac{1}{|\mathcal S|}\sum_{S \ne T} u_m(S)$. It is
-#   the rank aggregation of chapter 6 with every source weighted equally: a model that is good
+#   the rank aggregation of {ref}`chapter 6 <ch-ranking>` with every source weighted equally: a model that is good
 #   everywhere is predicted good here.
 # - `oracle_sim`, **an oracle**: the same aggregation, but each source is weighted by how well it
 #   *truly* agrees with the target, $\alpha(S \mid T) \propto \exp\big(\gamma\,\tau_b(A(S), A(T))\big)$
@@ -635,12 +639,12 @@ legend = fig.legend(handles, names, title="benchmark",
 # {glue:text}`ch1_lovm_avg_rank_tau_b:.3f` (average rank) to {glue:text}`ch1_lovm_oracle_sim_tau_b:.3f`
 # on `lovm`, and from {glue:text}`ch1_openclip48_avg_rank_tau_b:.3f` to
 # {glue:text}`ch1_openclip48_oracle_sim_tau_b:.3f` on `openclip48`; a label-free method that weights
-# sources (DCD, chapters 5 and 6) can hope to close part of that gap. Yet its $\tau_5$
+# sources (DCD, chapters {ref}`5 <ch-dcd>` and {ref}`6 <ch-ranking>`) can hope to close part of that gap. Yet its $\tau_5$
 # ({glue:text}`ch1_lovm_oracle_sim_tau5:.3f` and {glue:text}`ch1_openclip48_oracle_sim_tau5:.3f`) is below
 # INB's: agreement over the whole list is not agreement among the top five, and $\tau_5$, computed from
 # at most five models, is the noisiest of the six numbers.
 
-# %%
+# %% tags=["remove-input"]
 # The claims of the text above, checked on the numbers: the build fails if
 # they stop holding.
 means = summary["mean"]
@@ -723,11 +727,11 @@ print(no_reference.round(3).to_string())
 # {glue:text}`ch1_openclip48_noref_diff_ndcg5:+.3f`
 # ([{glue:text}`ch1_openclip48_noref_diff_ndcg5_lo:+.3f`,
 # {glue:text}`ch1_openclip48_noref_diff_ndcg5_hi:+.3f`]): there the two baselines cannot be told apart.
-# The tables of chapter 6 keep LOVM's convention, so that INB matches the published numbers, and say how
+# The tables of {ref}`chapter 6 <ch-ranking>` keep LOVM's convention, so that INB matches the published numbers, and say how
 # many targets use their own ground truth; a label-free method is best compared with INB on the same
 # targets, as here.
 
-# %%
+# %% tags=["remove-input"]
 # The claims of the text above, checked on the numbers.
 assert paired["lovm", "ndcg5"][1] > 0  # interval above zero
 assert paired["openclip48", "ndcg5"][1] < 0 < paired["openclip48", "ndcg5"][2]

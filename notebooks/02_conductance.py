@@ -19,11 +19,11 @@
 # (ch-conductance)=
 # # 2. Conductance from scratch
 #
-# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/vlmsel/vlmsel/blob/main/notebooks/02_conductance.ipynb)
+# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/vlmsel/vlmsel/blob/v0.1.0/notebooks/02_conductance.ipynb)
 #
 # **What you will learn**
 #
-# - integrated gradients: how a change of a network's output is shared among its inputs, and why the
+# - {term}`integrated gradients`: how a change of a network's output is shared among its inputs, and why the
 #   shares add up to the change (completeness);
 # - conductance: the same integral taken *through* a hidden unit, and why the conductances of all units
 #   of a layer that cuts the network also add up to $F(x) - F(x')$;
@@ -35,12 +35,14 @@
 #   `vlmsel.conductance.block_conductance` and captum's `LayerConductance`, and what it saves.
 
 # %% tags=["remove-cell"]
-# Colab bootstrap: installs vlmsel only when this notebook runs in Google Colab.
+# Colab bootstrap: installs the pinned vlmsel in Colab (or VLMSEL_INSTALL, if set).
+# Generated from vlmsel/colab.py: change the repository or version there.
+import os
 import subprocess
 import sys
 
-if "google.colab" in sys.modules:
-    PACKAGE = "vlmsel[book] @ git+https://github.com/vlmsel/vlmsel"
+PACKAGE = os.environ.get("VLMSEL_INSTALL") or "vlmsel[book] @ git+https://github.com/vlmsel/vlmsel@v0.1.0"
+if "google.colab" in sys.modules or os.environ.get("VLMSEL_INSTALL"):
     subprocess.run([sys.executable, "-m", "pip", "install", "-q", PACKAGE],
                    check=True)
 
@@ -127,7 +129,7 @@ _ = torch.manual_seed(SEED)
 #
 # Every residual block of a CLIP image encoder is such a cut. That is why vlmsel never uses the signed
 # sum of a block's conductances as the block's importance (it is the same number for every block), but
-# the sum of their absolute values (chapter 3).
+# the sum of their absolute values ({ref}`chapter 3 <ch-clip-encoder>`).
 #
 # ## A toy network with known answers
 #
@@ -421,7 +423,7 @@ by_hand = all_blocks_by_hand(vit, images, [blk.module for blk in blocks],
 # (The hooks append outputs in forward order, which is the blocks' order; the reshapes assume that the
 # blocks see batch-first tensors, true of current open_clip ViTs.) The library does the same, with
 # chunking along the path so that memory stays bounded, a carry between chunks, and the block scalars
-# of chapter 3. Its per-block sums of absolute values and signed sums, and the per-neuron conductance
+# of {ref}`chapter 3 <ch-clip-encoder>`. Its per-block sums of absolute values and signed sums, and the per-neuron conductance
 # of one block, agree with ours:
 
 # %%

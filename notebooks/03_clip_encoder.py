@@ -21,26 +21,28 @@
 # (ch-clip-encoder)=
 # # 3. Conductance inside a CLIP image encoder
 #
-# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/vlmsel/vlmsel/blob/main/notebooks/03_clip_encoder.ipynb)
+# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/vlmsel/vlmsel/blob/v0.1.0/notebooks/03_clip_encoder.ipynb)
 #
 # **What you will learn**
 #
-# - the label-free objective $F(x) = \lVert f(x) \rVert_2$, the norm of the unnormalised image
+# - the label-free {term}`objective` $F(x) = \lVert f(x) \rVert_2$, the norm of the unnormalised image
 #   embedding: why it needs no labels, and what it ignores;
 # - what a *block* is in the four families of open_clip image towers (ViT, ModifiedResNet, ConvNeXt,
 #   EVA) and how many blocks each has;
 # - the per-block profile of a single image, and why the *signed* conductance of every block is the
 #   same number, $F(x) - F(x')$;
 # - the four block scalars of vlmsel (`abs`, `l2`, `branch`, `signed`) side by side, and the per-image
-#   normalisation $q_l(x) = c_l(x) / \sum_k c_k(x)$ that chapter 4 builds on.
+#   normalisation $q_l(x) = c_l(x) / \sum_k c_k(x)$ that {ref}`chapter 4 <ch-profiles>` builds on.
 
 # %% tags=["remove-cell"]
-# Colab bootstrap: installs vlmsel only when this notebook runs in Google Colab.
+# Colab bootstrap: installs the pinned vlmsel in Colab (or VLMSEL_INSTALL, if set).
+# Generated from vlmsel/colab.py: change the repository or version there.
+import os
 import subprocess
 import sys
 
-if "google.colab" in sys.modules:
-    PACKAGE = "vlmsel[book] @ git+https://github.com/vlmsel/vlmsel"
+PACKAGE = os.environ.get("VLMSEL_INSTALL") or "vlmsel[book] @ git+https://github.com/vlmsel/vlmsel@v0.1.0"
+if "google.colab" in sys.modules or os.environ.get("VLMSEL_INSTALL"):
     subprocess.run([sys.executable, "-m", "pip", "install", "-q", PACKAGE],
                    check=True)
 
@@ -130,7 +132,7 @@ for arch in ARCHS:
 towers = pd.DataFrame(rows).set_index("model")
 print(towers.to_string())
 
-# %%
+# %% tags=["remove-input"]
 for arch in ARCHS:
     glue(f"ch3_blocks_{arch.replace('-', '_')}",
          int(towers.loc[arch, "blocks"]), display=False)
@@ -250,7 +252,7 @@ legend = fig.legend(handles, names, loc="outside lower center", ncols=4)
 # ## Why the signed totals are all the same
 #
 # The output $h_l$ of a residual block is a *cut* of the encoder: the embedding depends on the input
-# only through $h_l$. Chapter 2 showed that the conductances of the units of a cut add up to the change
+# only through $h_l$. {ref}`Chapter 2 <ch-conductance>` showed that the conductances of the units of a cut add up to the change
 # of the output. So for **every** block,
 #
 # $$
@@ -259,7 +261,7 @@ legend = fig.legend(handles, names, loc="outside lower center", ncols=4)
 #
 # up to the error of the discretised path integral. The signed total is one number repeated $L$ times:
 # it cannot tell the blocks apart. We check it with the trapezoid rule and $n$ =
-# {glue:text}`ch3_trap_steps` steps, which keep the discretisation error small (chapter 2); the rest
+# {glue:text}`ch3_trap_steps` steps, which keep the discretisation error small ({ref}`chapter 2 <ch-conductance>`); the rest
 # of the chapter uses this accurate run.
 
 # %%
@@ -318,7 +320,7 @@ glue("ch3_gap_rn", 100 * rel_gap["ModifiedResNet"], display=False)
 # $$
 #
 # which turns each image's profile into a distribution over blocks and removes the image's scale
-# ($F(x) - F(x')$ differs a lot from image to image). Chapter 4 averages $q_l(x)$ over a task's images.
+# ($F(x) - F(x')$ differs a lot from image to image). {ref}`Chapter 4 <ch-profiles>` averages $q_l(x)$ over a task's images.
 
 # %%
 res = trap["ViT"]
@@ -367,7 +369,7 @@ glue("ch3_rho_abs_branch", float(np.mean(
 #   values need not lie in $[0, 1]$ (mean correlation with `abs`:
 #   {glue:text}`ch3_rho_abs_branch:.2f`). That is why it is an option, not the default.
 #
-# The default profile of the four images, as chapter 4 will average it, is one row per image:
+# The default profile of the four images, as {ref}`chapter 4 <ch-profiles>` will average it, is one row per image:
 
 # %% tags=["nbval-check-output"]
 q_abs = pd.DataFrame(q["abs"], columns=short(res.block_names),

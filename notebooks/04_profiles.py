@@ -19,14 +19,14 @@
 # (ch-profiles)=
 # # 4. Task profiles and block importance
 #
-# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/vlmsel/vlmsel/blob/main/notebooks/04_profiles.ipynb)
+# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/vlmsel/vlmsel/blob/v0.1.0/notebooks/04_profiles.ipynb)
 #
 # **What you will learn**
 #
-# - how the per-image block conductance of a profile store becomes a *task profile* $p_{m,t}$, a
+# - how the per-image block conductance of a {term}`profile store` becomes a *task profile* $p_{m,t}$, a
 #   distribution over the blocks of model $m$: per-image normalisation, then pooling over the $N$
 #   images, in the two ways vlmsel offers;
-# - the *block-importance* distribution $w = \mathrm{softmax}(\eta\, z(p))$, and why it is the softmax:
+# - the {term}`block-importance <block importance>` distribution $w = \mathrm{softmax}(\eta\, z(p))$, and why it is the softmax:
 #   its derivation as the solution of an entropy-regularised alignment problem, checked numerically
 #   with `scipy.optimize`;
 # - what the sharpness $\eta$ does, from the uniform distribution ($\eta \to 0$) to the single top
@@ -36,12 +36,14 @@
 #   stored images, as $n$ grows.
 
 # %% tags=["remove-cell"]
-# Colab bootstrap: installs vlmsel only when this notebook runs in Google Colab.
+# Colab bootstrap: installs the pinned vlmsel in Colab (or VLMSEL_INSTALL, if set).
+# Generated from vlmsel/colab.py: change the repository or version there.
+import os
 import subprocess
 import sys
 
-if "google.colab" in sys.modules:
-    PACKAGE = "vlmsel[book] @ git+https://github.com/vlmsel/vlmsel"
+PACKAGE = os.environ.get("VLMSEL_INSTALL") or "vlmsel[book] @ git+https://github.com/vlmsel/vlmsel@v0.1.0"
+if "google.colab" in sys.modules or os.environ.get("VLMSEL_INSTALL"):
     subprocess.run([sys.executable, "-m", "pip", "install", "-q", PACKAGE],
                    check=True)
 
@@ -49,10 +51,10 @@ if "google.colab" in sys.modules:
 # Parameters (papermill). Defaults are the CI scale: the mini world.
 # None: the benchmark's published profile store (the mini world's is
 # data/mini/profiles); else a published store's name or the folder of a
-# store written by `vlmsel profile` (chapter 9), e.g. for openclip48.
+# store written by `vlmsel profile` (ch-paper-scale), e.g. for openclip48.
 PROFILE_STORE = None
 BENCHMARK = "mini"  # the ground truth whose models and datasets we use
-SCALAR = "abs"  # block scalar pooled into profiles (chapter 3)
+SCALAR = "abs"  # block scalar pooled into profiles (ch-clip-encoder)
 ETA = 2.0  # sharpness of the block importance (the paper's value)
 # Sharpness values drawn in the eta figure (eta -> inf is added to them).
 ETA_GRID = [0.0, 0.5, 1.0, 2.0, 4.0, 8.0]
@@ -87,7 +89,7 @@ rng = reproducible(SEED)  # seeds Python, NumPy (and torch); a fresh generator
 # %% [markdown]
 # ## Which world this page shows
 #
-# Everything below reads a *profile store* (chapter 3 and the module `vlmsel.profiles.store`): for
+# Everything below reads a *profile store* ({ref}`chapter 3 <ch-clip-encoder>` and the module `vlmsel.profiles.store`): for
 # every model $m$ and task $t$ it holds the block scalar $c_l(x)$ of each of $N$ images $x$ and each
 # block $l$, an array of shape $(N, L_m)$. The parameters cell chooses the store and the benchmark
 # whose models and datasets we use. This page was executed on
@@ -136,7 +138,7 @@ print(zoo.to_string())
 #
 # ## From images to a profile
 #
-# Chapter 3 normalised each image's block scalars over the blocks,
+# {ref}`Chapter 3 <ch-clip-encoder>` normalised each image's block scalars over the blocks,
 #
 # $$
 # q_l(x) = \frac{c_l(x)}{\sum_{k=1}^{L} c_k(x)} ,
@@ -252,7 +254,7 @@ print(f"TV(mean_of_normalised, normalised_mean) over "
 # as the least influential one under `normalised_mean`. Over all profiles of the store, the median
 # total variation between the two poolings is {glue:text}`ch4_tv_pool_median:.4f` and the largest
 # {glue:text}`ch4_tv_pool_max:.4f`: on this page, reweighting the images moves the average little.
-# vlmsel keeps the equal-vote default of the method page ({ref}`method-profile`); chapter 7 measures
+# vlmsel keeps the equal-vote default of the method page ({ref}`method-profile`); {ref}`chapter 7 <ch-ablations>` measures
 # whether the choice changes any selection result.
 #
 # ## Sharpening: the z-scored profile and the importance distribution
@@ -479,7 +481,7 @@ glue("ch4_frac_eff_median", float(np.median(frac_eff)), display=False)
 # amplified too. The stability study at the end of this chapter measures that risk.
 #
 # vlmsel also offers `importance="power"`, $w \propto p^{\eta}$, which sharpens without
-# standardising (with $\eta = 1$ it returns $p$ itself); chapter 7 compares the two.
+# standardising (with $\eta = 1$ it returns $p$ itself); {ref}`chapter 7 <ch-ablations>` compares the two.
 
 # %%
 w_power = p_by_hand**ETA / (p_by_hand**ETA).sum()
@@ -536,11 +538,11 @@ glue("ch4_top_weight", float(np.median(w_all.max(axis=2))), display=False)
 # {glue:text}`ch4_share_modal:.0f` % of the (model, task) pairs of the page, the task's top block is
 # the model's most frequent top block, and the median weight of the top block is
 # {glue:text}`ch4_top_weight:.2f`. A few tasks break a model's pattern and move weight to other
-# blocks; they are the rows that stand out in the heatmaps, and chapter 5 will find them again as the
+# blocks; they are the rows that stand out in the heatmaps, and {ref}`chapter 5 <ch-dcd>` will find them again as the
 # largest divergences. Second, in this world the top block is the *first* block in
 # {glue:text}`ch4_share_first:.0f` % of all profiles. Whether that is a property of the models or of
 # the `abs` scalar (which counts flows that cancel within a block) is one of the ablations of
-# chapter 7. Even where two models' patterns look alike, their blocks are different things: profiles
+# {ref}`chapter 7 <ch-ablations>`. Even where two models' patterns look alike, their blocks are different things: profiles
 # are only ever compared inside one model. The next section asks whether the differences between a
 # model's rows exceed the noise of a profile built from few images.
 #
@@ -550,7 +552,7 @@ glue("ch4_top_weight", float(np.median(w_all.max(axis=2))), display=False)
 # for every model and task, draw {glue:text}`ch4_n_subsets` random subsets of $n$ of the
 # {glue:text}`ch4_n_images` stored images (without replacement, seeded), compute the importance
 # $w^{(n)}$ of each subset, and compare it with the importance $w^{(N)}$ of all stored images, by total
-# variation and by the divergence of chapter 5, $\mathrm{KL}(w^{(N)} \,\Vert\, w^{(n)})$.
+# variation and by the divergence of {ref}`chapter 5 <ch-dcd>`, $\mathrm{KL}(w^{(N)} \,\Vert\, w^{(n)})$.
 #
 # Two references make the distances readable. The *between-task* distance (dashed lines) is the
 # median total variation between the importances of two different tasks of the same model: the signal
@@ -619,7 +621,7 @@ axes[0].set_ylabel("TV(w of n images, w of all)")
 axes[0].set_title("total variation (dashed: between tasks)")
 axes[1].set_xlabel("images in the subset, n")
 axes[1].set_ylabel("KL(w of all || w of n) (nats)")
-axes[1].set_title("divergence (chapter 5)")
+axes[1].set_title("divergence (DCD)")
 axes[1].set_yscale("log")
 handles, labels = axes[0].get_legend_handles_labels()
 fig.legend(handles, labels, loc="outside lower center", ncols=4)
@@ -657,7 +659,7 @@ glue("ch4_noise_fam_max", Markdown(ratio.idxmax()), display=False)
 # {glue:md}`ch4_noise_fam_max` models). Where this ratio is small, the differences between tasks seen
 # in the heatmaps are mostly signal; where it approaches 1, a good part of what distinguishes two
 # tasks' importances is the luck of which images were drawn, and more images per task would help.
-# Chapter 5 makes this comparison for the DCD itself, with the split-half null of the method page
+# {ref}`Chapter 5 <ch-dcd>` makes this comparison for the DCD itself, with the split-half null of the method page
 # ({ref}`method-protocol`).
 #
 # ## Summary
@@ -700,7 +702,7 @@ glue("ch4_noise_fam_max", Markdown(ratio.idxmax()), display=False)
 #    distances grow (two tasks' importances become nearly disjoint or nearly equal); smaller $\eta$
 #    shrinks both towards 0. Compare the ratio in the table above, not the raw distances.
 # 4. Use the same cells; `l2` weights the few units that carry most conductance, so the heatmaps
-#    usually keep the broad pattern but change in detail. Chapter 7 measures the effect on selection.
+#    usually keep the broad pattern but change in detail. {ref}`Chapter 7 <ch-ablations>` measures the effect on selection.
 # ```
 #
 # ## References

@@ -19,7 +19,7 @@
 # (ch-dcd)=
 # # 5. Directional Conductance Divergence
 #
-# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/vlmsel/vlmsel/blob/main/notebooks/05_dcd.ipynb)
+# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/vlmsel/vlmsel/blob/v0.1.0/notebooks/05_dcd.ipynb)
 #
 # **What you will learn**
 #
@@ -27,21 +27,23 @@
 #   between the block importances of a source and a target task, its direction conventions on the
 #   method page ({ref}`method-dcd`) and in `vlmsel.method.divergence`, built by hand and checked
 #   against the library;
-# - why it is asymmetric, on a three-block example and on real profiles, and what the *coverage*
+# - why it is asymmetric, on a three-block example and on real profiles, and what the {term}`coverage`
 #   variant measures;
 # - the symmetric alternatives (Jensen-Shannon, symmetrised KL, cosine) side by side with the DCD;
 # - that task similarity is *model specific*: every model sees its own map of which tasks are alike,
-#   and how those maps compare with the noise of a profile (the split-half null);
+#   and how those maps compare with the noise of a profile (the {term}`split-half null`);
 # - the softmin weights $\alpha = \mathrm{softmin}(\gamma D)$ that turn divergences into the
 #   similarity of every source to a target, and what the temperature $\gamma$ does.
 
 # %% tags=["remove-cell"]
-# Colab bootstrap: installs vlmsel only when this notebook runs in Google Colab.
+# Colab bootstrap: installs the pinned vlmsel in Colab (or VLMSEL_INSTALL, if set).
+# Generated from vlmsel/colab.py: change the repository or version there.
+import os
 import subprocess
 import sys
 
-if "google.colab" in sys.modules:
-    PACKAGE = "vlmsel[book] @ git+https://github.com/vlmsel/vlmsel"
+PACKAGE = os.environ.get("VLMSEL_INSTALL") or "vlmsel[book] @ git+https://github.com/vlmsel/vlmsel@v0.1.0"
+if "google.colab" in sys.modules or os.environ.get("VLMSEL_INSTALL"):
     subprocess.run([sys.executable, "-m", "pip", "install", "-q", PACKAGE],
                    check=True)
 
@@ -49,11 +51,11 @@ if "google.colab" in sys.modules:
 # Parameters (papermill). Defaults are the CI scale: the mini world.
 # None: the benchmark's published profile store (the mini world's is
 # data/mini/profiles); else a published store's name or the folder of a
-# store written by `vlmsel profile` (chapter 9), e.g. for openclip48.
+# store written by `vlmsel profile` (ch-paper-scale), e.g. for openclip48.
 PROFILE_STORE = None
 BENCHMARK = "mini"  # the ground truth whose models and datasets we use
-SCALAR = "abs"  # block scalar pooled into profiles (chapter 3)
-ETA = 2.0  # sharpness of the block importance (the paper's value, chapter 4)
+SCALAR = "abs"  # block scalar pooled into profiles (ch-clip-encoder)
+ETA = 2.0  # sharpness of the block importance (the paper's value, ch-profiles)
 GAMMA = 5.0  # softmin temperature (the paper's value)
 EPS = 1e-8  # smoothing inside the logarithms (the paper's value)
 # Temperatures drawn in the softmin figure (gamma -> inf is added to them).
@@ -90,9 +92,9 @@ rng = reproducible(SEED)  # seeds Python, NumPy (and torch); a fresh generator
 # %% [markdown]
 # ## Which world this page shows
 #
-# As in chapter 4, everything here is computed from a profile store and a benchmark chosen in the
+# As in {ref}`chapter 4 <ch-profiles>`, everything here is computed from a profile store and a benchmark chosen in the
 # parameters cell. This page was executed on {glue:md}`ch5_world`
-# The block importances are those of chapter 4: $w_{m,t} = \mathrm{softmax}(\eta\, z(p_{m,t}))$ with
+# The block importances are those of {ref}`chapter 4 <ch-profiles>`: $w_{m,t} = \mathrm{softmax}(\eta\, z(p_{m,t}))$ with
 # $\eta$ = {glue:text}`ch5_eta:g`.
 
 # %%
@@ -316,7 +318,7 @@ glue("ch5_flip", 100 * float(np.mean(nearest != nearest_rev)),
 # all pairs) but not equal: the median asymmetry is {glue:text}`ch5_asym_median:.2f`, and one pair in
 # ten exceeds {glue:text}`ch5_asym_p90:.2f`. Reversing the direction changes the nearest source of
 # {glue:text}`ch5_flip:.0f` % of the (model, target) pairs. Whether the direction the method page
-# chose ({ref}`method-choices`) is the *right* one is an empirical question; chapter 7 evaluates the
+# chose ({ref}`method-choices`) is the *right* one is an empirical question; {ref}`chapter 7 <ch-ablations>` evaluates the
 # symmetric variants below as ablations.
 #
 # ## Coverage
@@ -417,14 +419,14 @@ agree = {n: 100 * float(np.mean(
     np.where(off_diag, divs[n], np.inf).argmin(axis=1) == nearest))
     for n in names}
 
-fig, axes = plt.subplots(2, 3, figsize=(8.8, 6.4))
+fig, axes = plt.subplots(3, 2, figsize=(7.5, 11.5))  # page width
 for ax, name in zip(axes.flat, names):
     plotting.heatmap(log_table(divs[name][i_ex]), ax=ax, vmin=None,
                      vmax=None, cmap="magma_r", cbar_label=f"log10 {name}",
                      xlabel="target", ylabel="source", title=name)
     ax.set_xticks(np.arange(n_tasks) + 0.5, datasets, rotation=90,
-                  fontsize=6)
-    ax.set_yticks(np.arange(n_tasks) + 0.5, datasets, fontsize=6)
+                  fontsize=8)
+    ax.set_yticks(np.arange(n_tasks) + 0.5, datasets, fontsize=8)
 ax = axes.flat[-1]
 ax.barh(names, [agree[n] for n in names], color="C0")
 ax.set_xlim(0, 100)
@@ -462,7 +464,7 @@ print(pd.DataFrame(corr, index=names, columns=names).round(2).to_string())
 # {glue:text}`ch5_rho_kl_cos:.2f` and picks the same nearest source for
 # {glue:text}`ch5_agree_cosine:.0f` % of the targets, coverage for {glue:text}`ch5_agree_coverage:.0f` %.
 # They weigh blocks by their shares, whereas the KL family compares z-scored, sharpened importances.
-# Which of these orderings predicts accuracy better is an empirical question for chapter 7.
+# Which of these orderings predicts accuracy better is an empirical question for {ref}`chapter 7 <ch-ablations>`.
 #
 # ## Task similarity is model specific
 #
@@ -483,15 +485,16 @@ vmin = min(np.nanmin(t.to_numpy()) for t in logs.values())
 vmax = max(np.nanmax(t.to_numpy()) for t in logs.values())
 ncols = 2
 nrows = int(np.ceil(len(MATRIX_MODELS) / ncols))
-fig, axes = plt.subplots(nrows, ncols, figsize=(8.8, 4.0 * nrows),
+fig, axes = plt.subplots(nrows, ncols, figsize=(7.5, 3.9 * nrows),
                          squeeze=False)
 for ax, m in zip(axes.flat, MATRIX_MODELS):
     plotting.heatmap(logs[m], ax=ax, vmin=vmin, vmax=vmax, cmap="magma_r",
                      cbar_label="log10 DCD(source -> target) (nats)",
                      xlabel="target", ylabel="source",
                      title=f"{short(m)} ({family[m]})")
-    ax.set_xticks(np.arange(n_tasks) + 0.5, datasets, rotation=90)
-    ax.set_yticks(np.arange(n_tasks) + 0.5, datasets)
+    ax.set_xticks(np.arange(n_tasks) + 0.5, datasets, rotation=90,
+                  fontsize=8)
+    ax.set_yticks(np.arange(n_tasks) + 0.5, datasets, fontsize=8)
 for ax in list(axes.flat)[len(MATRIX_MODELS):]:
     ax.set_visible(False)
 plt.show()
@@ -514,7 +517,7 @@ R = np.atleast_2d(R)
 order = sorted(range(len(models)),
                key=lambda i: (family[models[i]], models[i]))
 labels = [short(models[i]) for i in order]
-size = min(8.8, 3.0 + 0.33 * len(models))
+size = min(7.5, 3.0 + 0.33 * len(models))  # at most the page width
 fig, ax = plt.subplots(figsize=(size, size - 1.0))
 plotting.heatmap(pd.DataFrame(R[np.ix_(order, order)], index=labels,
                               columns=labels),
@@ -559,7 +562,7 @@ glue("ch5_R_diff_fam", float(spec.iloc[2, 1]), display=False)
 # model its *own* similar tasks. But noise predicts it too: if a model's divergences were nothing but
 # the sampling noise of its profiles, its matrix would correlate with no other model's. The next
 # test separates the two explanations; whether the model-specific similarities predict
-# model-specific accuracy is the question of chapter 6.
+# model-specific accuracy is the question of {ref}`chapter 6 <ch-ranking>`.
 #
 # ### Is it more than noise? The split-half null
 #
@@ -660,7 +663,7 @@ glue("ch5_half", half, display=False)
 #
 # ## From divergence to similarity: softmin weights
 #
-# Chapter 6 predicts a model's rank on the target from its ranks on the sources, weighting each source
+# {ref}`Chapter 6 <ch-ranking>` predicts a model's rank on the target from its ranks on the sources, weighting each source
 # by how similar it is to the target *for that model*. The weights are a softmin of the divergences
 # over the allowed sources (every task but the target):
 #
@@ -670,7 +673,7 @@ glue("ch5_half", half, display=False)
 # \qquad \gamma = 5 .
 # $$
 #
-# It is the softmax of chapter 4 again, applied to $-D$: by the same derivation, $\alpha$ maximises
+# It is the softmax of {ref}`chapter 4 <ch-profiles>` again, applied to $-D$: by the same derivation, $\alpha$ maximises
 # $-\langle \alpha, D \rangle + \frac1\gamma H(\alpha)$, the best trade between closeness and spread over
 # sources. $\gamma = 0$ weighs all sources equally (the average-rank baseline); $\gamma \to \infty$
 # keeps only the nearest source. By hand for the example, then `vlmsel.method.similarity.softmin_weights`,
@@ -795,7 +798,7 @@ for kind, key in [("largest DCDs", "sharp"), ("smallest DCDs", "flat")]:
 #
 # Those weightings are close to uniform, and for them the method's prediction will be close to the
 # average-rank baseline ($\gamma = 0$). That is not a bug of the implementation; it follows from
-# divergences that are small compared with $1/\gamma$. Chapter 6 measures what this costs; the nested
+# divergences that are small compared with $1/\gamma$. {ref}`Chapter 6 <ch-ranking>` measures what this costs; the nested
 # option of its method (`DcdMethod(nested=True)`) chooses $\gamma$ and $\eta$ by leave-one-out over
 # the sources, never on the target. The weights at the default $\gamma$, for the two models of the
 # figure:
@@ -839,9 +842,9 @@ for kind, m in contrast.items():
 #   on this page the median (model, target) spreads its weight over {glue:text}`ch5_neff_median:.1f`
 #   effective sources out of {glue:text}`ch5_n_sources`.
 #
-# Chapter 6 puts the pieces together: it aggregates each model's ranks on the sources with these
+# {ref}`Chapter 6 <ch-ranking>` puts the pieces together: it aggregates each model's ranks on the sources with these
 # weights into a predicted ranking for the target, and evaluates it leave-one-dataset-out against the
-# baselines of chapter 1.
+# baselines of {ref}`chapter 1 <ch-benchmarks>`.
 #
 # ## Exercises
 #

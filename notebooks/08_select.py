@@ -19,7 +19,7 @@
 # (ch-select)=
 # # 8. Selecting a model for your own images
 #
-# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/vlmsel/vlmsel/blob/main/notebooks/08_select.ipynb)
+# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/vlmsel/vlmsel/blob/v0.1.0/notebooks/08_select.ipynb)
 #
 # **What you will learn**
 #
@@ -27,7 +27,7 @@
 #   `vlmsel.select`: what it computes (only your images' profiles) and what it reads (a store of
 #   source profiles and the source ground truth);
 # - how to read the result: the ranking with bootstrap intervals, why a model scores as it does (the
-#   sources that resemble your images, the blocks that matter), and the cost-aware Pareto view;
+#   sources that resemble your images, the blocks that matter), and the cost-aware view ({term}`Pareto-optimal` models);
 # - how stable the top-1 choice is, and the rough estimate of how many more images would make it
 #   stable, both rebuilt here;
 # - the same from the command line, `vlmsel select`, with a JSON file and a one-file HTML report;
@@ -35,12 +35,14 @@
 #   and at the scale of the real zoo.
 
 # %% tags=["remove-cell"]
-# Colab bootstrap: installs vlmsel only when this notebook runs in Google Colab.
+# Colab bootstrap: installs the pinned vlmsel in Colab (or VLMSEL_INSTALL, if set).
+# Generated from vlmsel/colab.py: change the repository or version there.
+import os
 import subprocess
 import sys
 
-if "google.colab" in sys.modules:
-    PACKAGE = "vlmsel[book] @ git+https://github.com/vlmsel/vlmsel"
+PACKAGE = os.environ.get("VLMSEL_INSTALL") or "vlmsel[book] @ git+https://github.com/vlmsel/vlmsel@v0.1.0"
+if "google.colab" in sys.modules or os.environ.get("VLMSEL_INSTALL"):
     subprocess.run([sys.executable, "-m", "pip", "install", "-q", PACKAGE],
                    check=True)
 
@@ -80,7 +82,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import torch
-from IPython.display import display
+from IPython.display import Markdown, display
 from myst_nb import glue
 from PIL import Image
 from scipy.stats import norm
@@ -110,7 +112,7 @@ WORK = Path(tempfile.mkdtemp(prefix="vlmsel_ch8_"))  # everything we write
 # %% [markdown]
 # ## Your images
 #
-# Chapters 3 to 7 built the method and measured it leave-one-dataset-out on benchmarks. This chapter
+# Chapters {ref}`3 <ch-clip-encoder>` to {ref}`7 <ch-ablations>` built the method and measured it leave-one-dataset-out on benchmarks. This chapter
 # is what a practitioner runs: a folder of unlabeled images in, a ranked and explained list of models
 # out {cite}`yang2026conductance`.
 #
@@ -154,14 +156,14 @@ plt.show()
 # Besides your images, `vlmsel.select` needs two things that are the same for every user of a zoo:
 #
 # 1. **source profiles**: the per-image block conductance of every model of the zoo on N images of
-#    every source dataset, in a profile store (chapter 4). For the mini zoo the store ships with
-#    vlmsel; for a real zoo you build it once on a GPU (chapter 9) or download a published one;
+#    every source dataset, in a profile store ({ref}`chapter 4 <ch-profiles>`). For the mini zoo the store ships with
+#    vlmsel; for a real zoo you build it once on a GPU ({ref}`chapter 9 <ch-paper-scale>`) or download a published one;
 # 2. **source ground truth**: every model's zero-shot accuracy on every source dataset, a
-#    benchmark (chapter 1).
+#    benchmark ({ref}`chapter 1 <ch-benchmarks>`).
 #
 # It computes only what is new: the profiles of your images, one model at a time, with exactly the
 # settings the store's manifests record (weights, `n_steps`, path rule, baseline, objective,
-# granularity, precision), then DCD, the softmin and the rank aggregation of chapters 5 and 6.
+# granularity, precision), then DCD, the softmin and the rank aggregation of chapters {ref}`5 <ch-dcd>` and {ref}`6 <ch-ranking>`.
 #
 # One point needs care here. The mini store and the mini benchmark also hold the task our images
 # come from, a luxury no real user has. Left in, that task would be a source whose profile matches
@@ -197,7 +199,7 @@ result = vlmsel.select(folder, zoo="mini", benchmark=held_out,
 select_s = time.perf_counter() - t0
 print(result.summary(top=5))
 
-# %%
+# %% tags=["remove-input"]
 settings = result.info["settings"]
 GAMMA, ETA = settings["gamma"], settings["eta"]
 glue("ch8_select_s", select_s, display=False)
@@ -234,10 +236,11 @@ glue("ch8_excluded", excluded or "none", display=False)
 
 # %%
 shown = result.ranking.head(10).drop(columns=["params_M", "gflops"])
-display(shown.style.format(
-    {"score": "{:.3f}", "score_lo": "{:.3f}", "score_hi": "{:.3f}",
-     "p_top1": "{:.0%}", "p_top5": "{:.0%}", "image_gflops": "{:.4f}"})
-    .hide(axis="index"))
+shown.insert(2, "95% interval", [f"[{lo:.3f}, {hi:.3f}]" for lo, hi
+                                 in zip(shown["score_lo"], shown["score_hi"])])
+display(shown.drop(columns=["score_lo", "score_hi"]).style.format(
+    {"score": "{:.3f}", "p_top1": "{:.0%}", "p_top5": "{:.0%}",
+     "image_gflops": "{:.4f}"}).hide(axis="index"))
 
 # %%
 ax = result.plot_ranking(top=15)
@@ -252,7 +255,7 @@ plt.show()
 #
 # Everything in the table comes from two small matrices that the result keeps: `result.divergence`,
 # the DCD of every source towards your images for every model, and `result.source_acc`, the source
-# ground truth. We redo the last two steps of the method with the functions of chapter 6: the softmin
+# ground truth. We redo the last two steps of the method with the functions of {ref}`chapter 6 <ch-ranking>`: the softmin
 # $\alpha_m(S) \propto \exp(-\gamma \, \mathrm{DCD}_m(S \to T))$ and the rank utilities
 # $u_m(S) = 1 - (\mathrm{rank}_m(S) - 1) / (|M| - 1)$, and check that they give the table.
 
@@ -317,7 +320,7 @@ plt.show()
 # the zoo. The exponential of the entropy of its weights, an "effective number of sources", is
 # {glue:text}`ch8_n_eff:.1f` of {glue:text}`ch8_n_sources`: the closer it is to the number of sources,
 # the more evenly the score averages the model's ranks over all of them (the `avg_rank` baseline of
-# chapter 1), and the less it depends on your images. Here the DCDs of this model towards the sources
+# {ref}`chapter 1 <ch-benchmarks>`), and the less it depends on your images. Here the DCDs of this model towards the sources
 # span {glue:text}`ch8_dcd_span_top:.4f`, so with $\gamma$ = {glue:text}`ch8_gamma:g` its largest and
 # smallest weights differ by a factor of only {glue:text}`ch8_alpha_ratio_top:.2f`;
 # {glue:text}`ch8_n_flat` of the {glue:text}`ch8_n_models` models have an effective number of
@@ -334,8 +337,8 @@ plt.show()
 #
 # We rebuild that bootstrap: per model, the normalised per-image scalars
 # $q_l(x) = c_l(x) / \sum_k c_k(x)$ and their mean over a resample, by hand; then, with the
-# library, the importance (chapter 4), DCD against every source (chapter 5), the softmin and the
-# utilities (chapter 6). The per-image scalars are in the small
+# library, the importance ({ref}`chapter 4 <ch-profiles>`), DCD against every source ({ref}`chapter 5 <ch-dcd>`), the softmin and the
+# utilities ({ref}`chapter 6 <ch-ranking>`). The per-image scalars are in the small
 # profile store that `select` wrote under `work_dir` (`result.info["target_stores"]`).
 
 # %% tags=["nbval-check-output"]
@@ -418,7 +421,7 @@ plt.show()
 # on the {glue:text}`ch8_n_eval`-image evaluation split of {glue:text}`ch8_target`. We compare the
 # predicted ranking with it, and with three rankings that need no images: the ImageNet-style
 # baseline INB (rank by accuracy on the broad task `broad`), the average rank over the same sources,
-# and a random ranking (its expected metrics). The metrics are those of chapter 1; `top1_regret` is
+# and a random ranking (its expected metrics). The metrics are those of {ref}`chapter 1 <ch-benchmarks>`; `top1_regret` is
 # the best accuracy minus the accuracy of the predicted top-1.
 
 # %%
@@ -482,7 +485,7 @@ plt.show()
 # rank; Kendall's $\tau_b$ over the whole list is {glue:text}`ch8_taub_dcd:.2f`,
 # {glue:text}`ch8_taub_inb:.2f` and {glue:text}`ch8_taub_avg:.2f` (a random ranking has 0 in
 # expectation). This is **one** target: a single task can favour or disfavour any method by chance,
-# which is why chapters 6 and 7 judge methods over every target of a benchmark with bootstrap
+# which is why chapters {ref}`6 <ch-ranking>` and {ref}`7 <ch-ablations>` judge methods over every target of a benchmark with bootstrap
 # intervals. What one run can show is that a confident bootstrap (a high top-1 probability) is
 # confidence about the *images*, not about the ranking being right.
 #
@@ -667,7 +670,7 @@ glue("ch8_report_images", embedded, display=False)
 #    the method pools at most `source_images` = 25 of each entry, the first 25 of a seeded order, so
 #    we profile the 25 it uses although the committed entries hold 100). At real scale,
 #    `vlmsel profile --models "ARCH TAG" --datasets all20 --data-root DATA --out STORE` with the
-#    store's `--n-images`, `--n-steps` and the other settings (chapter 9);
+#    store's `--n-images`, `--n-steps` and the other settings ({ref}`chapter 9 <ch-paper-scale>`);
 # 2. its zero-shot accuracy on every source: for a model in open_clip's published table it is
 #    already in the `openclip121` benchmark (`benchmark="openclip121"`); otherwise
 #    `vlmsel.data.zeroshot.evaluate_task` computes one cell per dataset, and `--benchmark your_table.csv`
@@ -839,7 +842,7 @@ glue("ch8_add_source_zoo_s",
 #
 # The expensive part of `select` is the conductance of your images through every model: $N$ images
 # times $n + 1$ path points, a forward and a backward pass each. Here is what we measured on this
-# machine, and what the library's cost model (chapter 5's `estimate_seconds`: image GFLOPs $\times N
+# machine, and what the library's cost model ({ref}`chapter 9 <ch-paper-scale>`'s `estimate_seconds`: image GFLOPs $\times N
 # \times (n+1) \times 3$ divided by an effective throughput) predicts for the real zoo.
 
 # %%
@@ -906,8 +909,50 @@ glue("ch8_gpu_rate", THROUGHPUT_GFLOPS["cuda"], display=False)
 #   CPU like this one, and about {glue:text}`ch8_oc48_gpu_min:.0f` min on one GPU *if* the assumed
 #   throughput holds. With `max_gflops` the large models drop out, and the cost with them.
 # - Building the source store itself is the one-off cost, about {glue:text}`ch8_oc48_store_h:.0f` h of
-#   GPU time under the same assumption, shared by every user once published. Chapter 9 shows how.
+#   GPU time under the same assumption, shared by every user once published. {ref}`Chapter 9 <ch-paper-scale>` shows how.
+
+# %% tags=["remove-input"]
+# The conclusion in words, from the numbers of this page.
+r_dcd, r_inb, r_avg = (float(table.loc[n, "top1_regret"]) for n in
+                       ("DCD (select)", "INB (broad)", "avg_rank"))
+
+
+def versus(a, b):
+    """How DCD's regret a compares with another method's b (for the prose)."""
+    return ("as good a first choice as" if np.isclose(a, b) else
+            "a better first choice than" if a < b else
+            "a worse first choice than")
+
+
+glue("ch8_c_inb", versus(r_dcd, r_inb), display=False)
+glue("ch8_c_avg", versus(r_dcd, r_avg), display=False)
+glue("ch8_c_stable", "stable" if result.p_top1 >= result.stable_at
+     else "unstable", display=False)
+
+# %% [markdown]
+# (select-conclusions)=
+# ## What this chapter concludes
 #
+# On the held-out mini task {glue:text}`ch8_target`, `select` recommends {glue:text}`ch8_top1`,
+# which is truly ranked {glue:text}`ch8_top1_true_rank` of {glue:text}`ch8_n_models`: its top-1
+# regret of {glue:text}`ch8_regret_dcd:.3f` makes it {glue:text}`ch8_c_inb` INB's pick
+# ({glue:text}`ch8_regret_inb:.3f`) and {glue:text}`ch8_c_avg` average rank's
+# ({glue:text}`ch8_regret_avg:.3f`). The bootstrap calls the choice {glue:text}`ch8_c_stable`
+# (top-1 probability {glue:text}`ch8_p_top1:.0%`), a statement about the noise of the images, not
+# about whether the method is right. Over every target of the benchmark
+# ({ref}`ranking-conclusions`) INB's first choice is better than DCD's more often than not; on a new
+# task, treat the recommendation as a short list to evaluate, and read the explanation: a model
+# whose weights are nearly uniform ({glue:text}`ch8_n_flat` of {glue:text}`ch8_n_models` here) is
+# ranked by its average rank, whatever your images.
+#
+# ## Discussion
+#
+# 1. A user sees a top-1 probability of 95%. What does that number promise, and what does it not?
+# 2. When would you prefer the cost-aware view (the cheapest Pareto-optimal model) over the top-1?
+# 3. Your task is not like any source task. Which part of the result would tell you, and what
+#    should the method do then?
+
+# %% [markdown]
 # ## Summary
 #
 # - `vlmsel.select(folder, zoo=...)` runs the method for one new task: it profiles only your images
@@ -920,39 +965,51 @@ glue("ch8_gpu_rate", THROUGHPUT_GFLOPS["cuda"], display=False)
 #   top-5 probabilities, and a rough estimate of how many images would make an unstable choice
 #   stable. It measures the noise of the images, not whether the method is right.
 # - On this one mini target we could check the recommendation against the hidden ground truth; a
-#   single target says little about a method, which is what chapters 6 and 7 measure.
+#   single target says little about a method, which is what chapters {ref}`6 <ch-ranking>` and {ref}`7 <ch-ablations>` measure.
 # - Adding a model means profiling it on every source and knowing its ground truth there; adding a
 #   source means profiling every candidate model on it (the whole zoo, for a published store) and
 #   knowing their accuracy there. Both must use the store's settings.
 #
 # ## Exercises
 #
-# 1. Run the chapter with `TARGET_TASK = "fonts"` (papermill `-p TARGET_TASK fonts`). Is the
-#    choice as stable? Does DCD beat INB on that target?
-# 2. Give `select` only 8 images (`n_images=8`). How do the top-1 probability and the suggested
-#    number of images change? Why must the target profiles be recomputed?
-# 3. Set `gamma=0` in `select`. Which baseline of chapter 1 do you get, and how does the explanation
-#    figure change?
-# 4. Put one file that is not an image (a `notes.txt`) and one corrupt `.png` in the folder. What do
-#    `select` and `select(..., skip_bad=True)` do?
+# 1. How many models have a 95% score interval that overlaps the recommended model's? What does
+#    that say about the ranking below the top?
+# 2. Give `select` only 8 images (`n_images=8`). Why must the target profiles be recomputed, and
+#    what happens to the top-1 probability?
+# 3. Set `gamma=0` in `select`. Which baseline of {ref}`chapter 1 <ch-benchmarks>` do you get,
+#    which model does it recommend here, and how does the explanation figure change?
+# 4. Put one file that is not an image (a `notes.txt`) and one corrupt `.png` in the folder. What
+#    do `select` and `select(..., skip_bad=True)` do?
 #
 # ```{dropdown} Solutions
-# 1. Rerun the chapter with the parameter; the numbers of the sections "How stable is the choice?"
-#    and "Was the recommendation right?" answer both questions for that task. Whichever way it goes,
-#    it is one target: compare with the leave-one-dataset-out results of chapters 6 and 7.
-# 2. Fewer images make each resample's profile noisier, so the top-1 probability usually drops and the
-#    bootstrap curve starts lower; when it falls below 60%, the message suggests more images. The cache
-#    key is a hash of the images used (and the settings), so 8 images are a new target: each model
-#    profiles them once.
-# 3. With $\gamma = 0$ every source gets $\alpha = 1/S$, whatever your images: the score is the
-#    model's average rank utility over the sources, the `avg_rank` baseline. The left panel of the
+# 1. {glue:md}`ch8_ex1_answer`
+# 2. The cache key is a hash of the images used (and the settings), so 8 images are a new target:
+#    each model profiles them once. Fewer images make each resample's profile noisier, so the top-1
+#    probability usually drops: the stability curve above gives {glue:text}`ch8_p_small:.2f` at
+#    {glue:text}`ch8_k_small` images.
+# 3. With $\gamma = 0$ every source gets $\alpha = 1/S$ whatever your images: the score is each
+#    model's mean rank utility over the sources, the `avg_rank` baseline, which recommends
+#    {glue:text}`ch8_ex3_top1` here (`u.mean(axis=1).idxmax()`). The left panel of the
 #    explanation shows equal bars; the right panel still shows the blocks, which no longer matter.
 # 4. `notes.txt` is skipped (its extension is not an image's) and listed in `result.skipped`. The
 #    corrupt `.png` raises an `ImageReadError` naming the file; with `skip_bad=True`
 #    (`--skip-bad`) it is skipped and listed instead, and the next image of the seeded order takes
 #    its place.
 # ```
-#
+
+# %% tags=["remove-input"]
+# The answers of the exercises (shown in their solutions).
+lo_top, hi_top = ranked.loc[result.top1, ["score_lo", "score_hi"]]
+overlap = int(((ranked["score_hi"] >= lo_top)
+               & (ranked["score_lo"] <= hi_top)).drop(result.top1).sum())
+glue("ch8_ex1_answer", Markdown(
+     f"{overlap} of the other {len(ranked) - 1} models "
+     "(`(ranked.score_hi >= lo) & (ranked.score_lo <= hi)`): below the top "
+     "few, the predicted order is within the noise of the images, so read "
+     "the ranking as groups, not as a strict order."), display=False)
+glue("ch8_ex3_top1", u.mean(axis=1).idxmax(), display=False)
+
+# %% [markdown]
 # ## References
 #
 # The works cited here are listed in the [bibliography](../book/bibliography.md).

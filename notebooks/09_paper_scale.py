@@ -19,7 +19,7 @@
 # (ch-paper-scale)=
 # # 9. Reproducing at paper scale on a GPU (Colab)
 #
-# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/vlmsel/vlmsel/blob/main/notebooks/09_paper_scale.ipynb)
+# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/vlmsel/vlmsel/blob/v0.1.0/notebooks/09_paper_scale.ipynb)
 #
 # **What you will learn**
 #
@@ -29,18 +29,20 @@
 #   store goes and how to keep it on Google Drive;
 # - how long it takes and how much memory it needs, computed from the library's cost model and from
 #   measurements on this CPU, with the assumptions about GPUs spelled out;
-# - how to evaluate the store (`vlmsel evaluate`), run chapters 4 to 7 on it, and publish it so that
+# - how to evaluate the store (`vlmsel evaluate`), run chapters {ref}`4 <ch-profiles>` to {ref}`7 <ch-ablations>` on it, and publish it so that
 #   `vlmsel select` downloads it;
 # - the whole pipeline run end to end at CI scale: two real architectures with *random* weights on
 #   generated images.
 
 # %% tags=["remove-cell"]
-# Colab bootstrap: installs vlmsel only when this notebook runs in Google Colab.
+# Colab bootstrap: installs the pinned vlmsel in Colab (or VLMSEL_INSTALL, if set).
+# Generated from vlmsel/colab.py: change the repository or version there.
+import os
 import subprocess
 import sys
 
-if "google.colab" in sys.modules:
-    PACKAGE = "vlmsel[book] @ git+https://github.com/vlmsel/vlmsel"
+PACKAGE = os.environ.get("VLMSEL_INSTALL") or "vlmsel[book] @ git+https://github.com/vlmsel/vlmsel@v0.1.0"
+if "google.colab" in sys.modules or os.environ.get("VLMSEL_INSTALL"):
     subprocess.run([sys.executable, "-m", "pip", "install", "-q", PACKAGE],
                    check=True)
 
@@ -138,7 +140,7 @@ def vlmsel(*args):
 # families LOVM lacks; `lovm35` is LOVM's zoo alone.
 #
 # The profiles are the expensive part. Everything after them (divergences, ranking, evaluation) takes
-# seconds on any machine (chapter 6), so this chapter is about making one **profile store** for a
+# seconds on any machine ({ref}`chapter 6 <ch-ranking>`), so this chapter is about making one **profile store** for a
 # zoo, once, on a GPU, and then using it everywhere.
 
 # %% tags=["nbval-check-output"]
@@ -574,7 +576,7 @@ glue("ch9_ci_rate", ci_rate, display=False)
 # predicted {glue:text}`ch9_ci_est:.0f` s of conductance at {glue:text}`ch9_cpu_rate:.0f` GFLOP/s,
 # and the manifests' wall times give an effective {glue:text}`ch9_ci_rate:.0f` GFLOP/s on this run.
 #
-# **Evaluate.** `vlmsel evaluate` runs the leave-one-dataset-out protocol of chapter 6 on the store.
+# **Evaluate.** `vlmsel evaluate` runs the leave-one-dataset-out protocol of {ref}`chapter 6 <ch-ranking>` on the store.
 # `--restrict-to-profiles` keeps the benchmark's models and datasets that the store covers (here
 # {glue:text}`ch9_ci_n_models` models and {glue:text}`ch9_ci_tasks` datasets; at paper scale, the
 # whole benchmark). With so few models a ranking is nearly always right or reversed, and with random
@@ -620,9 +622,9 @@ glue("ch9_select_s", time.perf_counter() - t0, display=False)
 # needs no restriction. `baselines` adds INB, the average rank, random, the oracle and
 # modelGPT-lite (the last only on `lovm`, whose text features it needs).
 #
-# ## Chapters 4 to 7 on the real store
+# ## The results chapters on the real store
 #
-# Chapters 4 to 7 take two parameters, `PROFILE_STORE` (a store folder; `None` is the mini world)
+# Chapters {ref}`4 <ch-profiles>` to {ref}`7 <ch-ablations>` take two parameters, `PROFILE_STORE` (a store folder; `None` is the mini world)
 # and `BENCHMARK` (`"lovm"` or `"openclip48"`), and say at the top which world they show. With
 # papermill, from a clone of the repository:
 
@@ -683,7 +685,27 @@ glue("ch9_archive_kb", entry["bytes"] / 1024, display=False)
 #
 # After that, `vlmsel select --images DIR --zoo openclip48` (no `--profiles`) downloads and verifies
 # the store once and uses it. Until then, users pass the folder: `--profiles STORE`.
+
+# %% [markdown]
+# (paper-scale-conclusions)=
+# ## What this chapter concludes
 #
+# This chapter measures costs, not the method: at CI scale its models are random-init and its
+# rankings mean nothing. What it does establish is the price of the experiment the paper reports
+# and this book could not run: {glue:text}`ch9_n_entries` profiles, an estimated
+# {glue:text}`ch9_gpu_h:.0f` h on one GPU at an *assumed* {glue:text}`ch9_gpu_rate:g` GFLOP/s
+# (to be replaced by the throughput measured on the first model), of which the ten most expensive
+# models take {glue:text}`ch9_top10:.0%`. Until such a store exists and is published, every result
+# of this book on DCD is a mini-world result ({ref}`preface-results`).
+#
+# ## Discussion
+#
+# 1. The ten most expensive models dominate the cost. Would you profile them with fewer images or
+#    steps, or leave them out? What would each choice do to the comparison with the paper?
+# 2. A store computed on one GPU type is reused by everyone. Which of its settings must a user match
+#    to add a model of their own, and how would they know?
+
+# %% [markdown]
 # ## Summary
 #
 # - Paper scale is {glue:text}`ch9_n_entries` (model, dataset) profiles for {glue:text}`ch9_zoo` on its
@@ -693,7 +715,7 @@ glue("ch9_archive_kb", entry["bytes"] / 1024, display=False)
 #   resumably; keep the store on Drive and rerun the same command after a disconnect.
 # - Memory is set by `--internal-batch-size`, not by $N$ or $n$; the largest models need smaller
 #   chunks, which do not change the result.
-# - `vlmsel evaluate --profiles STORE` measures the method on the store; chapters 4 to 7 run on it
+# - `vlmsel evaluate --profiles STORE` measures the method on the store; chapters {ref}`4 <ch-profiles>` to {ref}`7 <ch-ablations>` run on it
 #   with `-p PROFILE_STORE STORE -p BENCHMARK openclip48`; a `.tar.gz` with its sha256 in the
 #   registry makes it the default source store of `vlmsel select`.
 # - At CI scale the same commands ran end to end on random-init models; their rankings mean
@@ -710,8 +732,9 @@ glue("ch9_archive_kb", entry["bytes"] / 1024, display=False)
 #
 # ```{dropdown} Solutions
 # 1. `vlmsel profile --zoo lovm35 --datasets cifar100,dtd --out p --dry-run --device cuda` prints
-#    the cost per model; the largest image towers (the ViT-g and RN50x64 class) dominate, because
-#    the cost is proportional to image GFLOPs.
+#    the cost per model. The cost is proportional to image GFLOPs, so the largest image tower
+#    dominates: {glue:text}`ch9_ex1_model` takes {glue:text}`ch9_ex1_share:.0%` of the
+#    {glue:text}`ch9_ex1_h:.1f` GPU hours of the two datasets (at the assumed throughput).
 # 2. `effective_gflops(STORE, load_zoo(ZOO))` uses the manifests' wall times; set `GPU_GFLOPS` to
 #    it in the parameters cell (or pass `--throughput`) and rerun the "How long it takes" section.
 # 3. The chunk size only changes how the same sums are grouped (the results agree up to float
@@ -719,7 +742,16 @@ glue("ch9_archive_kb", entry["bytes"] / 1024, display=False)
 #    `vlmsel profile` refuses to mix entries made with other settings and stops with an error
 #    naming the entry, unless `--overwrite` is given (then it recomputes them).
 # ```
-#
+
+# %% tags=["remove-input"]
+# The answer of exercise 1, from the same cost model.
+ex1 = pd.Series({e.name: e.image_gflops * N_IMAGES_FULL * (N_STEPS_FULL + 1)
+                 * PASSES_PER_POINT / gpu_rate * 2 / 3600 for e in lovm})
+glue("ch9_ex1_model", ex1.idxmax(), display=False)
+glue("ch9_ex1_share", float(ex1.max() / ex1.sum()), display=False)
+glue("ch9_ex1_h", float(ex1.sum()), display=False)
+
+# %% [markdown]
 # ## References
 #
 # The works cited here are listed in the [bibliography](../book/bibliography.md).

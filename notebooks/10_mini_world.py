@@ -19,11 +19,11 @@
 # (ch-mini-world)=
 # # 10. Lab: a LOVM in miniature
 #
-# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/vlmsel/vlmsel/blob/main/notebooks/10_mini_world.ipynb)
+# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/vlmsel/vlmsel/blob/v0.1.0/notebooks/10_mini_world.ipynb)
 #
 # **What you will learn**
 #
-# - how the *mini world* that chapters 4-8 run on is made: eight generated image domains (digits,
+# - how the *mini world* that chapters {ref}`4 <ch-profiles>`-{ref}`8 <ch-select>` run on is made: eight generated image domains (digits,
 #   letters, textures, land use, 3-D scenes, faces, signs, cells), seventeen labelled tasks in LOVM's form,
 #   captions and a word-level tokenizer;
 # - how a zoo of tiny CLIP models is trained contrastively on CPU, on pretraining mixtures that differ in
@@ -40,12 +40,14 @@
 # here, and where the miniature differs from LOVM.
 
 # %% tags=["remove-cell"]
-# Colab bootstrap: installs vlmsel only when this notebook runs in Google Colab.
+# Colab bootstrap: installs the pinned vlmsel in Colab (or VLMSEL_INSTALL, if set).
+# Generated from vlmsel/colab.py: change the repository or version there.
+import os
 import subprocess
 import sys
 
-if "google.colab" in sys.modules:
-    PACKAGE = "vlmsel[book] @ git+https://github.com/vlmsel/vlmsel"
+PACKAGE = os.environ.get("VLMSEL_INSTALL") or "vlmsel[book] @ git+https://github.com/vlmsel/vlmsel@v0.1.0"
+if "google.colab" in sys.modules or os.environ.get("VLMSEL_INSTALL"):
     subprocess.run([sys.executable, "-m", "pip", "install", "-q", PACKAGE],
                    check=True)
 
@@ -78,7 +80,7 @@ from myst_nb import glue
 from vlmsel import plotting
 from vlmsel.chapters import reproducible
 from vlmsel.data.benchmarks import load_benchmark
-from vlmsel.mini import tasks
+from vlmsel.mini import gallery, tasks
 from vlmsel.mini.captions import CAPTION_MODES, caption
 from vlmsel.mini.domains import DOMAINS
 from vlmsel.mini.groundtruth import compute_groundtruth, summary
@@ -116,18 +118,7 @@ domain_table.style
 # the most values, named under the domain on the left):
 
 # %%
-N_SHOWN = 8
-fig, axes = plt.subplots(len(DOMAINS), N_SHOWN, figsize=(7.2, 0.98 * len(DOMAINS)))
-for row, dom in zip(axes, DOMAINS.values()):
-    key = max(dom.attributes, key=lambda a: len(dom.attributes[a]))
-    for k, ax in enumerate(row):
-        attrs = dom.sample(rng)
-        ax.imshow(dom.render(attrs, seed=int(rng.integers(2**31))))
-        # (a picture without that attribute, e.g. histology has no blood cell: its last attribute)
-        ax.set_title(attrs.get(key) or list(attrs.values())[-1], fontsize=7, pad=2)
-        ax.axis("off")
-    row[0].text(-0.12, 0.5, f"{dom.name}\n({key})", transform=row[0].transAxes, ha="right",
-                va="center", fontsize=8, fontweight="bold")
+fig = plotting.image_grid(gallery.domain_samples(8, rng))
 plt.show()
 
 # %% [markdown]
@@ -230,22 +221,17 @@ glue("train_max_min", float(zoo["train_min"].max()), display=False)
 zoo.style.format({"params_M": "{:.2f}", "final_loss": "{:.2f}", "train_min": "{:.1f}"})
 
 # %%
-fig, axes = plt.subplots(1, len(ZOO_PLAN), figsize=(7.2, 2.6), sharey=True)
-for ax, arch in zip(axes, ZOO_PLAN):
-    for k, mix in enumerate(ZOO_PLAN[arch]):
-        c = curves[f"{arch} {mix}"]
-        ax.plot(c[:, 0], c[:, 1], lw=1.1, marker="os^vDP*X"[k], ms=2.5, label=mix)
-    ax.set_title(arch.replace("mini-", ""), fontsize=8)
-    ax.set_xlabel("step", fontsize=7)
-    ax.tick_params(labelsize=6)
-    ax.legend(fontsize=5, loc="upper right")
-axes[0].set_ylabel("contrastive loss")
-plt.tight_layout()
+fig = plotting.panel_curves(
+    {arch.replace("mini-", ""): {mix: (curves[f"{arch} {mix}"][:, 0],
+                                       curves[f"{arch} {mix}"][:, 1])
+                                 for mix in ZOO_PLAN[arch]}
+     for arch in ZOO_PLAN},
+    xlabel="step", ylabel="contrastive loss", height=3.6)
 plt.show()
 
 # %% [markdown]
 # *Contrastive loss during pretraining, one panel per architecture, one line per mixture (window means
-# from the training manifests). Losses are comparable only within a mixture's kind of batch: a
+# from the training manifests); a mixture has the same colour, marker and dash in every panel. Losses are comparable only within a mixture's kind of batch: a
 # `web-small` model sees 1,600 distinct pictures and can memorise them, a `web-noisy` one contrasts
 # captions with words dropped.*
 #

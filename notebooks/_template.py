@@ -15,7 +15,7 @@
 # (ch-name)=
 # # N. Chapter title (one idea)
 #
-# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/vlmsel/vlmsel/blob/main/notebooks/NN_name.ipynb)
+# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/vlmsel/vlmsel/blob/v0.1.0/notebooks/NN_name.ipynb)
 #
 # **What you will learn**
 #
@@ -26,15 +26,21 @@
 # `make sync` to create the paired .ipynb, and add it to `_toc.yml`. Conventions: code lines at most
 # ~84 characters; every number in the prose glued with `myst_nb.glue`; every figure has labelled axes
 # and an italic caption line below it; cells whose small outputs must not drift are tagged
-# `nbval-check-output`; cite with {cite}`key` from book/references.bib, no per-chapter bibliography.)
+# `nbval-check-output`; bookkeeping cells (only glue/assert) are tagged `remove-input` and long
+# plotting code lives in `vlmsel.plotting`; chapters are referenced as {ref}`chapter N <ch-label>`,
+# never by a typed number (tests/test_cross_references.py); results chapters end with
+# `## What this chapter concludes` (numbers glued) and `## Discussion`; cite with {cite}`key`
+# from book/references.bib, no per-chapter bibliography.)
 
 # %% tags=["remove-cell"]
-# Colab bootstrap: installs vlmsel only when this notebook runs in Google Colab.
+# Colab bootstrap: installs the pinned vlmsel in Colab (or VLMSEL_INSTALL, if set).
+# Generated from vlmsel/colab.py: change the repository or version there.
+import os
 import subprocess
 import sys
 
-if "google.colab" in sys.modules:
-    PACKAGE = "vlmsel[book] @ git+https://github.com/vlmsel/vlmsel"
+PACKAGE = os.environ.get("VLMSEL_INSTALL") or "vlmsel[book] @ git+https://github.com/vlmsel/vlmsel@v0.1.0"
+if "google.colab" in sys.modules or os.environ.get("VLMSEL_INSTALL"):
     subprocess.run([sys.executable, "-m", "pip", "install", "-q", PACKAGE],
                    check=True)
 

@@ -65,11 +65,11 @@ def heatmap(
         _, ax = plt.subplots(figsize=(width, height))
     sns.heatmap(
         table, ax=ax, cmap=cmap, vmin=vmin, vmax=vmax, annot=annot, fmt=fmt,
-        cbar_kws={"label": cbar_label}, linewidths=0.0, annot_kws={"fontsize": 7},
+        cbar_kws={"label": cbar_label}, linewidths=0.0, annot_kws={"fontsize": 8},
     )
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
-    ax.tick_params(axis="both", labelsize=7)
+    ax.tick_params(axis="both", labelsize=8)  # 8 pt: readable at the page width
     if title:
         ax.set_title(title)
     return ax
@@ -131,3 +131,117 @@ def line_plot(
         ax.set_title(title)
     ax.legend()
     return ax
+
+
+def image_grid(
+    rows: Sequence[tuple[str, Sequence[tuple[np.ndarray, str]]]],
+    *,
+    width: float = 7.2,
+    title_size: float = 8.0,
+) -> plt.Figure:
+    """A grid of small pictures, one labelled row per group, a caption above every picture.
+
+    Parameters
+    ----------
+    rows : per row, its label (drawn left of the row, may hold a newline) and its pictures as
+        (image array (H, W, 3) uint8, caption) pairs; rows may differ in length (empty cells are blank).
+    width : figure width in inches (the page width by default); each cell is square.
+    """
+    n_cols = max(len(pics) for _, pics in rows)
+    cell = width / (n_cols + 1.3)
+    fig, axes = plt.subplots(len(rows), n_cols, figsize=(width, (cell + 0.22) * len(rows)), squeeze=False,
+                             layout=None)
+    fig.subplots_adjust(left=1.3 / (n_cols + 1.3), right=0.995, top=0.97, bottom=0.01, wspace=0.08,
+                        hspace=0.35)
+    for (label, pics), row in zip(rows, axes):
+        for k, ax in enumerate(row):
+            ax.axis("off")
+            if k < len(pics):
+                image, caption = pics[k]
+                ax.imshow(image)
+                ax.set_title(caption, fontsize=title_size, pad=2)
+        row[0].text(-0.1, 0.5, label, transform=row[0].transAxes, ha="right", va="center",
+                    fontsize=title_size + 1, fontweight="bold")
+    return fig
+
+
+def panel_curves(
+    panels: dict[str, dict[str, tuple[np.ndarray, np.ndarray]]],
+    *,
+    xlabel: str,
+    ylabel: str,
+    width: float = 7.5,
+    height: float = 3.0,
+) -> plt.Figure:
+    """Curves in side-by-side panels, with one style per curve label shared by every panel.
+
+    Parameters
+    ----------
+    panels : panel title -> {curve label -> (x, y)}. A label keeps its colour, marker and dash in
+        every panel, and one legend below the panels names each label once (readable without colour).
+    """
+    labels = list(dict.fromkeys(label for curves in panels.values() for label in curves))
+    colours = sns.color_palette(PALETTE, len(labels)) if len(labels) <= 10 else \
+        sns.color_palette("tab20", len(labels))
+    style = {label: dict(color=colours[i], marker=MARKERS[i % len(MARKERS)],
+                         linestyle=LINESTYLES[(i // len(MARKERS)) % len(LINESTYLES)])
+             for i, label in enumerate(labels)}
+    fig, axes = plt.subplots(1, len(panels), figsize=(width, height), sharey=True, squeeze=False)
+    for ax, (title, curves) in zip(axes[0], panels.items()):
+        for label, (x, y) in curves.items():
+            every = max(1, len(x) // 6)
+            ax.plot(x, y, lw=1.1, ms=4, markevery=every, label=label, **style[label])
+        ax.set_title(title)
+        ax.set_xlabel(xlabel)
+    axes[0, 0].set_ylabel(ylabel)
+    handles = [plt.Line2D([], [], lw=1.1, ms=4, **style[label]) for label in labels]
+    fig.legend(handles, labels, loc="outside lower center", ncols=min(len(labels), 5))
+    return fig
+
+
+def annotate_points(
+    ax: plt.Axes,
+    x: Sequence[float],
+    y: Sequence[float],
+    labels: Sequence[str],
+    *,
+    fontsize: float = 7.5,
+) -> None:
+    """Name every point of a scatter plot, placing each label where it overlaps no label placed before.
+
+    Each label tries a few positions around its point (right, left, above, below, then further out) and
+    takes the first whose estimated box overlaps no earlier label and no other point; call it after the
+    axes limits are final (the placement is done in display coordinates).
+    """
+    fig = ax.figure
+    fig.canvas.draw()  # the transforms reflect the final limits
+    scale = fig.dpi / 72.0
+    pts = ax.transData.transform(np.column_stack([x, y]))
+    char_w, h = 0.55 * fontsize * scale, fontsize * scale
+    candidates = [(4, 2), (4, -9), (-4, 2), (-4, -9), (0, 7), (0, -14), (8, 10), (8, -18), (-8, 10),
+                  (-8, -18), (14, 2), (-14, 2)]
+    placed: list[tuple[float, float, float, float]] = []
+
+    def box(px, py, dx, dy, width):
+        left = px + dx * scale if dx >= 0 else px + dx * scale - width
+        if dx == 0:
+            left = px - width / 2
+        bottom = py + dy * scale
+        return left, bottom, left + width, bottom + h
+
+    def hits(b, i):
+        if any(b[0] < q[2] and q[0] < b[2] and b[1] < q[3] and q[1] < b[3] for q in placed):
+            return True
+        others = np.delete(pts, i, axis=0)
+        return bool(np.any((others[:, 0] > b[0] - 2) & (others[:, 0] < b[2] + 2)
+                           & (others[:, 1] > b[1] - 2) & (others[:, 1] < b[3] + 2)))
+
+    for i in np.argsort(pts[:, 0]):
+        width = char_w * len(str(labels[i]))
+        px, py = pts[i]
+        choice = next(((dx, dy) for dx, dy in candidates if not hits(box(px, py, dx, dy, width), i)),
+                      candidates[0])
+        placed.append(box(px, py, *choice, width))
+        ha = "center" if choice[0] == 0 else ("left" if choice[0] > 0 else "right")
+        ax.annotate(str(labels[i]), (x[i], y[i]), xytext=choice, textcoords="offset points", ha=ha,
+                    va="bottom", fontsize=fontsize)

@@ -12,7 +12,7 @@ its size. :func:`fetch` returns a local path for a file, looking in this order:
 3. a download from the pinned URL into the cache: the bytes are hashed before anything is written, and
    the file appears in the cache atomically, only when its hash matches.
 
-Chapter 1 of the book shows the tables this module delivers.
+The chapter :ref:`ch-benchmarks` of the book shows the tables this module delivers.
 """
 
 from __future__ import annotations

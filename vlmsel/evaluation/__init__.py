@@ -6,6 +6,7 @@
 - :mod:`vlmsel.evaluation.dcd` -- the DCD method (fixed or nested hyperparameters) for the harness
 - :mod:`vlmsel.evaluation.options` -- the methods' names (for the command line)
 - :mod:`vlmsel.evaluation.methods` -- every method by name (:func:`~vlmsel.evaluation.methods.make_method`)
+- :mod:`vlmsel.evaluation.published` -- numbers quoted from publications (the paper's claims, LOVM's anchors)
 
 The protocol is defined on the method page, :ref:`method-protocol`.
 """

@@ -25,7 +25,7 @@ def plot_ranking(result: "SelectionResult", top: int | None = 15, ax=None):
     each labelled with its top-1 probability; Pareto-optimal models hatched. Returns the axes."""
     t = result.ranking if top is None else result.ranking.head(top)
     if ax is None:
-        _, ax = plt.subplots(figsize=(8.0, max(2.2, 0.36 * len(t) + 1.2)), layout="constrained")
+        _, ax = plt.subplots(figsize=(7.5, max(2.2, 0.36 * len(t) + 1.2)), layout="constrained")
     y = np.arange(len(t))[::-1]
     s = t["score"].to_numpy()
     err = np.vstack([s - t["score_lo"].to_numpy(), t["score_hi"].to_numpy() - s]).clip(min=0)
@@ -51,8 +51,10 @@ def plot_explanation(result: "SelectionResult", model: str | None = None, k: int
     model = model or result.top1
     ex = result.explain(model, k)
     bl = result.blocks(model)
-    fig, (a1, a2) = plt.subplots(1, 2, figsize=(11.0, max(2.8, 0.42 * len(ex) + 1.6)),
-                                 gridspec_kw={"width_ratios": [1, 1.3]}, layout="constrained")
+    # one panel above the other at the book's page width (7.5 in), so that the text keeps its size
+    top_h = max(1.8, 0.42 * len(ex) + 1.0)
+    fig, (a1, a2) = plt.subplots(2, 1, figsize=(7.5, top_h + 3.4),
+                                 gridspec_kw={"height_ratios": [top_h, 3.4]}, layout="constrained")
     y = np.arange(len(ex))[::-1]
     a1.barh(y, ex["alpha"], color="#55a868", height=0.6)
     for yi, r in zip(y, ex.itertuples()):
