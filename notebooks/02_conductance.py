@@ -536,12 +536,13 @@ assert t_engine < t_captum  # the claim of the text below
 # %%
 from vlmsel.chapters import open_world
 from vlmsel.conductance.options import DEFAULT_SETTING, PAPER_LIKE_SETTING
+from vlmsel.mini.world import fidelity_sweep_path
 from vlmsel.evaluation.fidelity import cheapest_within_noise, fidelity_table, image_noise, load_sweep, setting_name
 
 REFERENCE = "riemann_trapezoid-trapezoid-64"
 TODAY = setting_name(**PAPER_LIKE_SETTING)
 mini = open_world("mini")
-sweep = load_sweep()
+sweep = load_sweep(fidelity_sweep_path())
 fid = fidelity_table(sweep, mini.benchmark, reference=REFERENCE, today=TODAY, exclude=["broad"])
 noise = image_noise(mini.store, mini.benchmark, exclude=["broad"]).mean()
 chosen = cheapest_within_noise(fid, noise.to_frame().T, exclude=[REFERENCE])

@@ -10,6 +10,7 @@ import pytest
 from vlmsel.conductance.options import DEFAULT_SETTING, PAPER_LIKE_SETTING
 from vlmsel.evaluation.fidelity import (AGREEMENT, cheapest_within_noise, cost_per_image, fidelity_table, image_noise,
                                         load_sweep, parse_setting, profile_error, selection_agreement, setting_name)
+from vlmsel.mini.world import fidelity_sweep_path
 from vlmsel.profiles.pooling import Profiles
 
 REFERENCE = "riemann_trapezoid-trapezoid-64"
@@ -62,7 +63,7 @@ def world():
 
 
 def test_committed_sweep_holds_the_reference_today_and_the_default(world):
-    sweep = load_sweep()
+    sweep = load_sweep(fidelity_sweep_path())
     for name in (REFERENCE, TODAY, setting_name(**DEFAULT_SETTING)):
         assert name in sweep.settings
     assert sweep.scalars.shape[:4] == (len(sweep.settings), len(sweep.models), len(sweep.tasks), 25)
@@ -77,7 +78,7 @@ def test_committed_sweep_holds_the_reference_today_and_the_default(world):
 
 
 def test_the_package_default_is_what_the_sweep_chooses(world):
-    sweep = load_sweep()
+    sweep = load_sweep(fidelity_sweep_path())
     table = fidelity_table(sweep, world.benchmark, reference=REFERENCE, today=TODAY, exclude=["broad"])
     noise = image_noise(world.store, world.benchmark, exclude=["broad"])
     assert len(noise) == 3 and (noise["score_tau"] < 1).all()

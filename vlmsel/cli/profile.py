@@ -286,13 +286,13 @@ def _print_plan(jobs, settings, device, throughput) -> None:
         print(show.to_string())
     total = float(todo["est_seconds"].sum())
     unknown = int(todo["est_seconds"].isna().sum())
-    print(f"estimated cost: {_fmt_seconds(total)} ({total:.0f} s) on {device.type}"
-          + (f"; {unknown} entries of unknown cost" if unknown else ""))
-    paper = PAPER_LIKE_SETTING
+    paper, beside = PAPER_LIKE_SETTING, ""
     if (settings.method, settings.rule, settings.n_steps) != (paper["method"], paper["rule"], paper["n_steps"]):
         alt = total * (paper["n_steps"] + 1) / (settings.n_steps + 1)
-        print(f"  the same plan at the paper-like setting ({paper['method']}/{paper['rule']}, n_steps={paper['n_steps']}): "
-              f"{_fmt_seconds(alt)} ({alt:.0f} s); at these settings: {_fmt_seconds(total)}")
+        beside = (f"; the same plan at the paper-like setting ({paper['method']}/{paper['rule']}, "
+                  f"n_steps={paper['n_steps']}): {_fmt_seconds(alt)} ({alt:.0f} s)")
+    print(f"estimated cost: {_fmt_seconds(total)} ({total:.0f} s) on {device.type}"
+          + (f"; {unknown} entries of unknown cost" if unknown else "") + beside)
     print(f"cost model: image GFLOPs x N x (n_steps+1) x {profiling.PASSES_PER_POINT} (forward + backward) / "
           f"{rate:g} GFLOP/s effective ({'given' if throughput is not None else 'vlmsel.profiles.compute.THROUGHPUT_GFLOPS'}"
           f"{'' if throughput is not None else '; ' + profiling.THROUGHPUT_SOURCE.get(device.type, 'assumed')})")

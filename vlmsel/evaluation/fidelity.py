@@ -3,7 +3,7 @@
 Profiles approximate a path integral (:ref:`method-conductance`); fewer path points make them cheaper and
 less exact. What matters to a user is not the profile error but whether the *selection* changes. This
 module measures both, for the settings swept by ``perf/fidelity_sweep.py`` on the mini world (the same 25
-images of every task profiled at every (points, rule, n_steps); stored in ``data/mini/fidelity.npz``):
+images of every task profiled at every (points, rule, n_steps); stored in ``data/mini/fidelity.npz``, :func:`vlmsel.mini.world.fidelity_sweep_path`):
 
 - :func:`load_sweep` reads the sweep as a :class:`Sweep` (block scalars per setting; :meth:`Sweep.profiles`
   pools them exactly as a profile store does);
@@ -110,16 +110,10 @@ class Sweep:
         return Profiles.from_block_scalars(per_model, self.tasks, pooling=o.pooling)
 
 
-def default_sweep_path() -> Path:
-    """``data/mini/fidelity.npz`` of the mini world's data folder."""
-    from vlmsel.mini.world import default_mini_dir
-
-    return default_mini_dir() / "fidelity.npz"
-
-
-def load_sweep(path: str | os.PathLike | None = None) -> Sweep:
-    """Read the fidelity sweep written by ``perf/fidelity_sweep.py collect`` (default: the mini world's)."""
-    path = Path(path) if path is not None else default_sweep_path()
+def load_sweep(path: str | os.PathLike) -> Sweep:
+    """Read a fidelity sweep written by ``perf/fidelity_sweep.py collect`` (the mini world's:
+    :func:`vlmsel.mini.world.fidelity_sweep_path`)."""
+    path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"no fidelity sweep at {path}: run perf/fidelity_sweep.py run, then collect")
     with np.load(path, allow_pickle=False) as z:

@@ -33,6 +33,12 @@ PROFILE_STORE_DIR = "profiles"
 ZS_PROFILE_STORE_DIR = "profiles_zs_max_logit"
 
 
+def fidelity_sweep_path(root: str | os.PathLike | None = None) -> Path:
+    """The fidelity sweep of the mini world, ``<mini dir>/fidelity.npz`` (read with
+    :func:`vlmsel.evaluation.fidelity.load_sweep`; written by ``perf/fidelity_sweep.py``)."""
+    return (Path(root) if root is not None else default_mini_dir()) / "fidelity.npz"
+
+
 def default_mini_dir() -> Path:
     """The mini world's data folder: ``$VLMSEL_MINI_DIR``, else ``data/mini`` of the repository (a
     checkout or an editable install), else the copy installed with the wheel (package
