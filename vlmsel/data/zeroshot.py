@@ -21,6 +21,7 @@ from __future__ import annotations
 from typing import Callable, Iterable, Sequence
 
 import numpy as np
+import pandas as pd
 import torch
 import torch.nn.functional as F
 
@@ -391,7 +392,7 @@ def run_zero_shot(
     return results
 
 
-def zero_shot_table(out) -> "pd.DataFrame":
+def zero_shot_table(out) -> pd.DataFrame:
     """Every result under ``out`` (:func:`run_zero_shot`) as a tidy DataFrame of :data:`TABLE_COLUMNS`,
     sorted by model and dataset."""
     import json as _json

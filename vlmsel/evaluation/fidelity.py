@@ -14,7 +14,7 @@ images of every task profiled at every (points, rule, n_steps); stored in ``data
   This is the yardstick: a cheaper setting whose selections stay as close to the reference as two image
   samples stay to each other changes nothing a user could notice;
 - :func:`fidelity_table` and :func:`cheapest_within_noise`: every setting's cost and agreement, and the
-  cheapest one within the noise (the package's default, :data:`vlmsel.conductance.options.DEFAULT_N_STEPS`).
+  cheapest one within the noise (the package's default, :data:`vlmsel.conductance.options.DEFAULT_SETTING`).
 
 Taught in the chapters :ref:`ch-conductance` (the curves) and :ref:`ch-ablations` (point set and rule).
 """

@@ -52,8 +52,8 @@ from vlmsel.files import atomic_write, cache_dir, sha256_file
 from vlmsel.profiles.store import ProfileStore
 
 REGISTRY_FORMAT = "vlmsel-profile-registry"
-#: Environment variable naming an extra registry file (a path or a file:// / http(s):// URL), read by
-#: :func:`registry` ahead of the packaged one.
+#: The environment variable that adds a registry file, given as a path or as a file, http or https URL;
+#: :func:`registry` reads it ahead of the packaged one.
 REGISTRY_ENV = "VLMSEL_PROFILE_REGISTRY"
 #: The file written into an unpacked store's folder, naming the archive it came from (its sha256), for later checks.
 ORIGIN_FILE = ".vlmsel-origin.json"
