@@ -552,7 +552,7 @@ fid[["points", "cost_vs_today", "completeness_gap", "profile_tv", "score_tau", "
 
 # %% tags=["remove-input"]
 fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
-for (method, rule), part in fid.groupby(["method", "rule"]):
+for (method, rule), part in fid.drop(index=REFERENCE).groupby(["method", "rule"]):  # not the reference itself
     part = part.sort_values("points")
     label = f"{method}, {rule} rule"
     axes[0].plot(part["points"], part["profile_tv"].clip(lower=1e-5), marker="o", label=label)
@@ -561,6 +561,8 @@ axes[0].set(xscale="log", yscale="log", xlabel="path points per image (cost)", y
 axes[1].axhline(noise["score_tau"], color="0.4", ls="--", label="two samples of 25 images")
 axes[1].set(xscale="log", xlabel="path points per image (cost)", ylabel="Kendall tau of DCD scores vs reference")
 axes[1].legend(fontsize=8, loc="lower right")
+for ax in axes:
+    plotting.log_ticks_at(ax, fid["points"])
 fig.tight_layout()
 glue("ch2_fidelity_fig", fig, display=False)
 plt.close(fig)

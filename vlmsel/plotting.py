@@ -124,13 +124,24 @@ def line_plot(
     for i, (label, y) in enumerate(ys.items()):
         ax.plot(x, y, marker=MARKERS[i % len(MARKERS)], linestyle=LINESTYLES[i % len(LINESTYLES)], label=label)
     if logx:
-        ax.set_xscale("log")
+        log_ticks_at(ax, x)
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     if title:
         ax.set_title(title)
     ax.legend()
     return ax
+
+
+def log_ticks_at(ax: plt.Axes, values: Sequence[float], axis: str = "x") -> None:
+    """A logarithmic axis labelled at the plotted values, in plain numbers (no crowded minor 3x10^1 labels)."""
+    from matplotlib.ticker import FixedLocator, NullLocator, ScalarFormatter
+
+    which = ax.xaxis if axis == "x" else ax.yaxis
+    (ax.set_xscale if axis == "x" else ax.set_yscale)("log")
+    which.set_major_locator(FixedLocator(sorted(set(np.asarray(values, dtype=float).tolist()))))
+    which.set_major_formatter(ScalarFormatter())
+    which.set_minor_locator(NullLocator())
 
 
 def image_grid(

@@ -139,17 +139,15 @@ def test_user_errors(capsys, setup, tiny_models, tmp_path):
 
 def test_images_folder_named_like_a_lovm_dataset_is_a_folder_task(tmp_path, monkeypatch):
     """`--images cars` (a folder that happens to share a LOVM name) must profile that folder."""
-    import argparse
-
     from PIL import Image
 
-    from vlmsel.cli.profile import _image_tasks
+    from vlmsel.cli.inputs import image_tasks
 
     folder = tmp_path / "cars"
     folder.mkdir()
     for i in range(2):
         Image.new("RGB", (8, 8), (i * 100, 0, 0)).save(folder / f"{i}.png")
     monkeypatch.chdir(tmp_path)
-    tasks = _image_tasks(argparse.Namespace(images=["cars", f"mine={folder}"], skip_bad=False))
+    tasks = image_tasks(["cars", f"mine={folder}"])
     assert [t.name for t in tasks] == ["cars", "mine"]
     assert all(len(t.source.ids()) == 2 for t in tasks)

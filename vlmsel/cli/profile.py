@@ -22,7 +22,7 @@ import math
 import sys
 from pathlib import Path
 
-from vlmsel.cli import UserError
+from vlmsel.cli import UserError, inputs
 from vlmsel.cli.options import check_range
 # The library modules this command runs are imported inside the functions below: they pull in torch,
 # open_clip, scipy and pandas, which parsing (and `vlmsel profile --help`) must not wait for.
@@ -106,53 +106,6 @@ _SUBMIT_OPTIONS = ("--submit", "--workers", "--jobs-dir", "--timeout-min", "--gp
 _SUBMIT_FLAGS = ("--no-wait",)
 
 
-def _entries(args: argparse.Namespace):
-    from vlmsel.data.zoo import load_zoo, register_model_configs
-
-    for path in args.model_config:
-        register_model_configs(path)
-    items = []
-    if args.zoo:
-        items.extend(load_zoo(args.zoo))
-    if args.models:
-        items.extend(load_zoo([m.strip() for m in args.models.split(",") if m.strip()]))
-    if not items:
-        raise UserError("say which models: --zoo NAME|FILE and/or --models 'arch pretrained,...'")
-    return load_zoo(items)  # rejects duplicates
-
-
-def _datasets(args: argparse.Namespace) -> list[str]:
-    from vlmsel.data.benchmarks import OPENCLIP_COLUMNS
-    from vlmsel.data.lovm import lovm_datasets
-
-    names = [d.strip() for d in args.datasets.split(",") if d.strip()]
-    out: list[str] = []
-    for d in names:
-        if d == "all":
-            out.extend(lovm_datasets())
-        elif d == "all20":
-            out.extend(x for x in lovm_datasets() if x in OPENCLIP_COLUMNS)
-        else:
-            out.append(d)
-    return out
-
-
-def _image_tasks(args: argparse.Namespace):
-    from vlmsel.data.tasks import open_task
-
-    tasks = []
-    for spec in args.images:
-        name, sep, folder = spec.partition("=")
-        if not sep:
-            name, folder = "", spec
-        if not Path(folder).is_dir():
-            raise UserError(f"--images {spec}: {folder} is not a folder")
-        # path= makes the folder the task's images even when its name is also a LOVM dataset name.
-        name = name or Path(folder).resolve().name
-        tasks.append(open_task(name, path=folder, skip_bad=args.skip_bad))
-    return tasks
-
-
 def _fmt_seconds(s: float) -> str:
     if math.isnan(s):
         return "?"
@@ -176,7 +129,7 @@ def _run(args: argparse.Namespace) -> int:
     check_range(args.workers, "--workers", 1)
     check_range(args.timeout_min, "--timeout-min", 1)
     check_range(args.gpus_per_job, "--gpus-per-job", 0)
-    shard = _shard(args)
+    shard = inputs.shard(args.shard)
     modes = [name for name, on in (("--dry-run", args.dry_run), ("--status", args.status), ("--submit", args.submit)) if on]
     if len(modes) > 1:
         raise UserError(f"{' and '.join(modes)} cannot be combined; give one")
@@ -197,11 +150,11 @@ def _run(args: argparse.Namespace) -> int:
             internal_batch_size=args.internal_batch_size, autocast=args.autocast, pretrained=not args.random_init,
             precision=args.precision,
         )
-        entries = _entries(args)
-        datasets = _datasets(args)
+        entries = inputs.zoo_entries(args)
+        datasets = inputs.dataset_names(args.datasets)
         if datasets:
             profiling.check_dataset_names(datasets)
-        image_tasks = _image_tasks(args)
+        image_tasks = inputs.image_tasks(args.images, skip_bad=args.skip_bad)
         if not datasets and not image_tasks:
             raise UserError("say which tasks: --datasets a,b,... and/or --images DIR")
         planning = args.dry_run or args.status or args.submit
@@ -296,17 +249,6 @@ def _print_plan(jobs, settings, device, throughput) -> None:
     print(f"cost model: image GFLOPs x N x (n_steps+1) x {profiling.PASSES_PER_POINT} (forward + backward) / "
           f"{rate:g} GFLOP/s effective ({'given' if throughput is not None else 'vlmsel.profiles.compute.THROUGHPUT_GFLOPS'}"
           f"{'' if throughput is not None else '; ' + profiling.THROUGHPUT_SOURCE.get(device.type, 'assumed')})")
-
-
-def _shard(args: argparse.Namespace) -> tuple[int, int] | None:
-    from vlmsel.profiles.compute import parse_shard
-
-    if not args.shard:
-        return None
-    try:
-        return parse_shard(args.shard)
-    except ValueError as err:
-        raise UserError(f"--shard: {err}") from None
 
 
 def _shard_table(jobs):

@@ -18,7 +18,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from vlmsel.cli import UserError
+from vlmsel.cli import UserError, inputs
 from vlmsel.cli.options import check_range
 
 DEFAULT_TEMPLATE = "a photo of a {c}."
@@ -68,13 +68,7 @@ def _folder_tasks(args) -> list:
 
     templates = _lines(args.templates, "--templates") if args.templates else [DEFAULT_TEMPLATE]
     tasks = []
-    for spec in args.images:
-        name, sep, folder = spec.partition("=")
-        if not sep:
-            name, folder = "", spec
-        if not Path(folder).is_dir():
-            raise UserError(f"--images {spec}: {folder} is not a folder")
-        name = name or Path(folder).resolve().name
+    for spec, name, folder in inputs.image_folders(args.images):
         task = open_task(name, path=folder, skip_bad=args.skip_bad)
         classes = sorted(p.name for p in Path(folder).iterdir() if p.is_dir() and not p.name.startswith("."))
         classnames = _lines(args.classnames, "--classnames") if args.classnames else classes
@@ -86,7 +80,6 @@ def _folder_tasks(args) -> list:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from vlmsel.cli.profile import _datasets, _entries, _shard
     from vlmsel.data.tasks import open_task
     from vlmsel.data.zeroshot import run_zero_shot, zero_shot_table
     from vlmsel.data.zoo import ModelLoadError
@@ -96,14 +89,14 @@ def _run(args: argparse.Namespace) -> int:
     check_range(args.batch_size, "--batch-size", 1)
     check_range(args.threads, "--threads", 1)
     check_range(args.seed, "--seed", 0)
-    shard = _shard(args)
+    shard = inputs.shard(args.shard)
     if args.threads is not None:
         import torch
 
         torch.set_num_threads(args.threads)
     try:
-        entries = _entries(args)
-        datasets = _datasets(args)
+        entries = inputs.zoo_entries(args)
+        datasets = inputs.dataset_names(args.datasets)
         if datasets:
             check_dataset_names(datasets)
         tasks = [open_task(d, root=args.data_root, download=args.download, skip_bad=args.skip_bad) for d in datasets]

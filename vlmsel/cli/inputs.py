@@ -1,0 +1,78 @@
+"""What a command works on, read from its options: models, datasets, image folders and a shard.
+
+``vlmsel profile`` and ``vlmsel zeroshot`` take the same ``--zoo`` / ``--models`` / ``--model-config``,
+``--datasets``, ``--images [NAME=]DIR`` and ``--shard I/N`` options; they are read here, once, and a bad
+value ends in a :class:`vlmsel.cli.UserError` that names the option.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from vlmsel.cli import UserError
+
+
+def zoo_entries(args: argparse.Namespace) -> list:
+    """The models of ``--model-config`` (registered first), ``--zoo`` and ``--models``, without duplicates."""
+    from vlmsel.data.zoo import load_zoo, register_model_configs
+
+    for path in args.model_config:
+        register_model_configs(path)
+    items = []
+    if args.zoo:
+        items.extend(load_zoo(args.zoo))
+    if args.models:
+        items.extend(load_zoo([m.strip() for m in args.models.split(",") if m.strip()]))
+    if not items:
+        raise UserError("say which models: --zoo NAME|FILE and/or --models 'arch pretrained,...'")
+    return load_zoo(items)  # rejects duplicates
+
+
+def dataset_names(value: str) -> list[str]:
+    """``--datasets``: comma-separated LOVM names; ``all`` is LOVM's 23, ``all20`` the 20 open_clip's table has."""
+    from vlmsel.data.benchmarks import OPENCLIP_COLUMNS
+    from vlmsel.data.lovm import lovm_datasets
+
+    out: list[str] = []
+    for d in (d.strip() for d in value.split(",")):
+        if d == "all":
+            out.extend(lovm_datasets())
+        elif d == "all20":
+            out.extend(x for x in lovm_datasets() if x in OPENCLIP_COLUMNS)
+        elif d:
+            out.append(d)
+    return out
+
+
+def image_folders(specs: list[str]) -> list[tuple[str, str, str]]:
+    """``--images [NAME=]DIR`` options as ``(spec, name, folder)``; the name defaults to the folder's name."""
+    out = []
+    for spec in specs:
+        name, sep, folder = spec.partition("=")
+        if not sep:
+            name, folder = "", spec
+        if not Path(folder).is_dir():
+            raise UserError(f"--images {spec}: {folder} is not a folder")
+        out.append((spec, name or Path(folder).resolve().name, folder))
+    return out
+
+
+def image_tasks(specs: list[str], skip_bad: bool = False) -> list:
+    """One task per ``--images`` folder; ``path=`` makes the folder the task's images even when its name is
+    also a LOVM dataset's."""
+    from vlmsel.data.tasks import open_task
+
+    return [open_task(name, path=folder, skip_bad=skip_bad) for _, name, folder in image_folders(specs)]
+
+
+def shard(value: str | None) -> tuple[int, int] | None:
+    """``--shard I/N`` as ``(I, N)``, or ``None`` when not given."""
+    from vlmsel.shards import parse_shard
+
+    if not value:
+        return None
+    try:
+        return parse_shard(value)
+    except ValueError as err:
+        raise UserError(f"--shard: {err}") from None
