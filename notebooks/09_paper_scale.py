@@ -29,8 +29,11 @@
 #   store goes and how to keep it on Google Drive;
 # - how long it takes and how much memory it needs, computed from the library's cost model and from
 #   measurements on this CPU, with the assumptions about GPUs spelled out;
-# - how to evaluate the store (`vlmsel evaluate`), run chapters {ref}`4 <ch-profiles>` to {ref}`7 <ch-ablations>` on it, and publish it so that
-#   `vlmsel select` downloads it;
+# - how to spread the work over many machines (`--shard`, `--submit slurm`, `--status`) and how a
+#   job that dies is made good;
+# - how to evaluate the store (`vlmsel evaluate`), run chapters {ref}`4 <ch-profiles>` to {ref}`7 <ch-ablations>` on it, and publish it
+#   (`vlmsel store pack | verify | publish`) so that `vlmsel select` downloads it;
+# - how to add a model or a dataset to the ground truth (`vlmsel zeroshot`);
 # - the whole pipeline run end to end at CI scale: two real architectures with *random* weights on
 #   generated images.
 
@@ -54,7 +57,7 @@ DATASETS = "all20"  # "all20" (open_clip's 20) or "all" (LOVM's 23)
 DATA_ROOT = "/content/data"  # local disk: the datasets' test splits
 STORE = "/content/drive/MyDrive/vlmsel/profiles_openclip48"  # on Drive
 N_IMAGES_FULL = 25  # the paper's N
-N_STEPS_FULL = 50  # the paper's n_steps
+N_STEPS_FULL = 8  # vlmsel's default (Riemann points, trapezoid rule; ch. 2)
 GPU_MEMORY_GB = 40.0  # your GPU (Colab: T4 16, L4 24, A100 40)
 GPU_GFLOPS = None  # measured effective GFLOP/s; None: the library's guess
 # CI scale: the same pipeline, two real architectures with random weights
@@ -78,7 +81,6 @@ import os
 import shlex
 import subprocess
 import sys
-import tarfile
 import tempfile
 import time
 import warnings
@@ -98,6 +100,7 @@ from PIL import Image
 
 from vlmsel import plotting
 from vlmsel.cli import main as vlmsel_cli
+from vlmsel.conductance.options import PAPER_LIKE_SETTING
 from vlmsel.data.benchmarks import OPENCLIP_COLUMNS
 from vlmsel.data.lovm import lovm_datasets
 from vlmsel.data.tasks import lovm_dataset_specs
@@ -107,7 +110,6 @@ from vlmsel.mini.tasks import make_task_data
 from vlmsel.profiles.compute import (PASSES_PER_POINT, THROUGHPUT_GFLOPS,
                                      ProfileSettings, plan_profiles,
                                      plan_table)
-from vlmsel.profiles.registry import fetch_store, registry
 from vlmsel.profiles.store import ProfileStore
 
 plotting.use_style()
@@ -135,8 +137,12 @@ def vlmsel(*args):
 # The chapters so far ran on the mini world, where every model, task and profile is made on two CPU
 # cores. The paper's setting {cite}`yang2026conductance` is the real thing: open_clip models
 # {cite}`ilharco2021openclip` with their pretrained weights, profiled on $N$ = 25 images of each of
-# the LOVM datasets {cite}`zohar2023lovm` with $n$ = 50 integration steps, and evaluated against the
-# published zero-shot tables. vlmsel's zoo `openclip48` holds LOVM's 35 models and 13 more from
+# the LOVM datasets {cite}`zohar2023lovm`, and evaluated against the published zero-shot tables.
+# The paper does not state its number of integration steps $n$; this chapter profiles at vlmsel's
+# default, $n$ = {glue:text}`ch9_n_steps` Riemann points with the trapezoid rule, chosen in
+# {ref}`ch2-fidelity` as the cheapest setting whose selections agree with a 64-step reference within
+# the noise of 25 images, and also gives the cost of the paper-like setting (50 Gauss-Legendre
+# points, the left rule). vlmsel's zoo `openclip48` holds LOVM's 35 models and 13 more from
 # families LOVM lacks; `lovm35` is LOVM's zoo alone.
 #
 # The profiles are the expensive part. Everything after them (divergences, ranking, evaluation) takes
@@ -197,6 +203,10 @@ print("\n".join(lines[:5] + ["   ... (one line per model)"] + lines[-2:]))
 # %%
 gpu_rate = GPU_GFLOPS or THROUGHPUT_GFLOPS["cuda"]
 full = ProfileSettings(n_images=N_IMAGES_FULL, n_steps=N_STEPS_FULL)
+paper_like = ProfileSettings(n_images=N_IMAGES_FULL, **PAPER_LIKE_SETTING)
+paper_like_h = float(plan_table(plan_profiles(
+    zoo, datasets, WORK / "plan_only", paper_like, device="cuda",
+    throughput_gflops=gpu_rate))["est_seconds"].sum()) / 3600
 plan = {
     dev: plan_table(plan_profiles(
         zoo, datasets, WORK / "plan_only", full, device=dev,
@@ -214,6 +224,9 @@ print(f"{ZOO} x {len(datasets)} datasets: {hours['cpu']:,.0f} h on a CPU "
       f"like this one (estimate), {hours['cuda']:.1f} h on one GPU "
       f"(assumed {gpu_rate:g} GFLOP/s)")
 print(f"the 10 most expensive models take {top10:.0%} of the GPU time")
+print(f"at the paper-like setting ({PAPER_LIKE_SETTING['n_steps']} Gauss-"
+      f"Legendre points, left rule): {paper_like_h:.1f} h on one GPU, "
+      f"{paper_like_h / hours['cuda']:.1f} x as long")
 print(f"lovm35 x {len(lovm_sets)} datasets: {lovm_h / 3600:.1f} h on one GPU")
 glue("ch9_cpu_h", hours["cpu"], display=False)
 glue("ch9_cpu_years", hours["cpu"] / 24 / 365, display=False)
@@ -221,6 +234,9 @@ glue("ch9_gpu_h", hours["cuda"], display=False)
 glue("ch9_gpu_rate", gpu_rate, display=False)
 glue("ch9_cpu_rate", THROUGHPUT_GFLOPS["cpu"], display=False)
 glue("ch9_top10", top10, display=False)
+glue("ch9_n_steps", N_STEPS_FULL, display=False)
+glue("ch9_paper_like_h", paper_like_h, display=False)
+glue("ch9_paper_like_ratio", paper_like_h / hours["cuda"], display=False)
 glue("ch9_lovm_h", lovm_h / 3600, display=False)
 glue("ch9_lovm_sets", len(lovm_sets), display=False)
 
@@ -239,14 +255,15 @@ plt.show()
 
 # %% [markdown]
 # *Figure: estimated GPU hours of profiling the zoo on its datasets, summed per model family
-# ($N$ = 25, $n$ = 50, fp32). An estimate from the cost model with an assumed GPU throughput, not a
+# ($N$ = 25, at vlmsel's default setting, fp32). An estimate from the cost model with an assumed GPU throughput, not a
 # measurement.*
 #
 # On one GPU the whole store is an estimated {glue:text}`ch9_gpu_h:.0f` h (at the assumed
 # {glue:text}`ch9_gpu_rate:.0f` GFLOP/s); on a CPU like the one that builds this book it would take
 # {glue:text}`ch9_cpu_h:,.0f` h, about {glue:text}`ch9_cpu_years:.1f` years, at the measured
 # {glue:text}`ch9_cpu_rate:.0f` GFLOP/s. The ten most expensive models take
-# {glue:text}`ch9_top10:.0%` of the time. LOVM's own zoo on its {glue:text}`ch9_lovm_sets` datasets
+# {glue:text}`ch9_top10:.0%` of the time. At the paper-like setting the same store would take
+# {glue:text}`ch9_paper_like_h:.0f` GPU hours, {glue:text}`ch9_paper_like_ratio:.1f` times as long. LOVM's own zoo on its {glue:text}`ch9_lovm_sets` datasets
 # is an estimated {glue:text}`ch9_lovm_h:.0f` GPU hours. Colab sessions end after some hours, so the
 # run must survive interruptions: it does (below).
 #
@@ -576,6 +593,81 @@ glue("ch9_ci_rate", ci_rate, display=False)
 # predicted {glue:text}`ch9_ci_est:.0f` s of conductance at {glue:text}`ch9_cpu_rate:.0f` GFLOP/s,
 # and the manifests' wall times give an effective {glue:text}`ch9_ci_rate:.0f` GFLOP/s on this run.
 #
+# ### Many workers on one store
+#
+# At paper scale one GPU is slow; a research group's cluster has many. Three options of
+# `vlmsel profile` spread one plan over any number of independent jobs that share one store (on a
+# shared file system):
+#
+# - `--shard I/N` computes shard $I$ (counted from 0) of $N$: the plan's entries, ordered by
+#   estimated cost and dealt out so that every shard gets about the same amount of work (models differ
+#   {glue:text}`ch9_gflops_ratio:.0f`-fold in GFLOPs). Every job derives the same partition from the
+#   same command, so $N$ jobs cover the plan exactly once, with no coordinator;
+# - `--status --workers N` reads the store and says what is done, what is running (claimed by a live
+#   process: its owner and age) and what is missing, per shard, with the estimated time left;
+# - `--submit slurm --workers N` submits the shards as one Slurm job array through
+#   [submitit](https://github.com/facebookincubator/submitit), waits for them (or returns at once with
+#   `--no-wait`), and, run again after failures, submits only the shards that still miss entries.
+#   `--submit local` runs the same jobs as local processes, through submitit's local executor: that is
+#   what this book and the test suite run.
+#
+# The dry run shows the partition. Our CI plan has {glue:text}`ch9_ci_entries` entries; split into
+# {glue:text}`ch9_workers` shards:
+
+# %% tags=["nbval-check-output"]
+WORKERS = 2
+print(vlmsel("profile", *ci_args, "--dry-run", "--shard", f"0/{WORKERS}"))
+
+# %% [markdown]
+# Now a cluster in miniature: two entries are lost (their manifests deleted, as if their job had been
+# killed before it finished), `--status` finds them, and `--submit local` recomputes exactly those,
+# in {glue:text}`ch9_workers` worker processes. A real cluster would use `--submit slurm` in place of
+# `--submit local`, with `--slurm-partition`, `--gpus-per-job` and any other submitit parameter as
+# `--submit-param KEY=VALUE`.
+
+# %% tags=["nbval-check-output"]
+for victim in sorted(ci_store.glob("*/*.json"))[:2]:
+    victim.unlink()
+print(vlmsel("profile", *ci_args, "--status", "--workers", WORKERS))
+
+# %%
+t0 = time.perf_counter()
+print(vlmsel("profile", *ci_args, "--submit", "local", "--workers", WORKERS,
+             "--jobs-dir", WORK / "jobs"))
+glue("ch9_submit_s", time.perf_counter() - t0, display=False)
+print(vlmsel("profile", *ci_args, "--status", "--workers", WORKERS))
+glue("ch9_workers", WORKERS, display=False)
+glue("ch9_ci_entries", len(CI_MODELS) * len(CI_DATASETS), display=False)
+
+# %% [markdown]
+# Each job runs the submitting command with `--shard I/N` in place of the submit options: the same
+# resumable `vlmsel profile` as before, so a job that dies (a pre-empted node, a time limit) loses at
+# most the entry it was computing, and its claim on that entry dies with it. The test suite kills one
+# of three workers mid-entry and checks that the rerun completes the store with every entry exactly
+# once and bit-identical to a single-process run (`tests/cli/test_profile_submit.py`).
+#
+# **With another scheduler.** `--shard` is all a scheduler needs. On Ray, for example, one remote task
+# per shard:
+#
+# ```python
+# import subprocess, ray
+#
+# @ray.remote(num_gpus=1)
+# def shard(i, n):
+#     cmd = ["vlmsel", "profile", "--zoo", "openclip48", "--datasets", "all20", "--data-root", DATA,
+#            "--device", "cuda", "--out", STORE, "--shard", f"{i}/{n}"]
+#     return subprocess.run(cmd).returncode
+#
+# ray.init()
+# print(ray.get([shard.remote(i, 16) for i in range(16)]))   # rerun the same line after failures
+# ```
+#
+# and on a plain list of machines, `ssh host$i vlmsel profile ... --shard $i/16` does the same. We
+# chose submitit for `--submit` because Slurm job arrays are what most research clusters run, and
+# because submitit is small, pure Python, and has a local executor that runs the same code path on one
+# machine (and so in CI); Ray would add a large dependency and a running cluster for what `--shard`
+# already gives.
+#
 # **Evaluate.** `vlmsel evaluate` runs the leave-one-dataset-out protocol of {ref}`chapter 6 <ch-ranking>` on the store.
 # `--restrict-to-profiles` keeps the benchmark's models and datasets that the store covers (here
 # {glue:text}`ch9_ci_n_models` models and {glue:text}`ch9_ci_tasks` datasets; at paper scale, the
@@ -645,46 +737,107 @@ for nb in chapters:
 # ## Publishing the store for `vlmsel select`
 #
 # Users of `vlmsel select` should not have to spend GPU days on the source profiles: a published
-# store is downloaded instead. A published store is a `.tar.gz` archive of the store folder, listed
-# in a registry with its URL, sha256 and size (`vlmsel/resources/profile_stores.json`; no store of
-# a real zoo is listed there yet, and the mini world registers its committed store in code, with
-# `vlmsel.profiles.registry.register_store`). `fetch_store` downloads the archive, checks the sha256
-# before anything is written, unpacks it safely into the cache, and `select` then finds it by the
-# zoo's name. We do all of it with the CI store, with a `file://` URL standing in for the real one:
+# store is downloaded instead. Publishing is three commands, and using it none:
+#
+# 1. `vlmsel store pack STORE` writes one reproducible `.tar.gz` of the store with a checksum manifest
+#    (the sha256 of every file) inside, and prints the archive's own sha256;
+# 2. `vlmsel store verify ARCHIVE --sha256 HEX` checks the archive, every file against the manifest
+#    and every entry (a store folder can be verified too);
+# 3. after uploading the archive where anyone can download it by URL (a GitHub release asset, Zenodo,
+#    a Hugging Face dataset repository), `vlmsel store publish ARCHIVE --url URL --zoo ZOO --registry
+#    FILE` writes its registry entry (URL, sha256, size, the folder inside the archive and a
+#    description of what it holds) into a registry file: `vlmsel/resources/profile_stores.json` in a
+#    pull request, for everyone, or a file of your own, named by `VLMSEL_PROFILE_REGISTRY`.
+#
+# Then `vlmsel select --images DIR --zoo openclip48`, with no `--profiles`, finds the zoo's store in
+# the registry, downloads it once, checks its sha256 before anything is written, unpacks it safely
+# into the cache (`VLMSEL_CACHE_DIR`, default `~/.cache/vlmsel`) and uses it; `vlmsel store fetch
+# NAME` does the download alone. No store of a real zoo is listed yet (`vlmsel store list` shows the
+# registry; the mini world's committed store is registered in code). We run the whole flow on the CI
+# store, with a web server on the loopback address standing in for the download site:
 
 # %%
-archive = WORK / "ci_store.tar.gz"
-with tarfile.open(archive, "w:gz") as tar:
-    tar.add(ci_store, arcname="ci_store")
-entry = {"zoo": "openclip48", "url": archive.as_uri(),
-         "sha256": sha256_file(archive), "bytes": archive.stat().st_size,
-         "root": "ci_store",
-         "description": "CI demo: 2 random-init models x 3 folders"}
-reg_path = WORK / "profile_stores.json"
-reg_path.write_text(json.dumps({"format": "vlmsel-profile-registry",
-                                "version": 1,
-                                "stores": {"ci-demo": entry}}, indent=1))
-fetched = fetch_store("ci-demo", reg=registry(reg_path),
-                      cache=WORK / "cache")
-same = ProfileStore(fetched).available().equals(store.available())
-print(json.dumps({**entry, "url": "file://$WORK/ci_store.tar.gz",
-                  "sha256": entry["sha256"][:16] + "..."}, indent=1))
-print(f"fetched and unpacked; same entries as the original: {same}")
-glue("ch9_archive_kb", entry["bytes"] / 1024, display=False)
+print(vlmsel("store", "pack", ci_store, "--out", WORK / "upload" / "ci_store.tar.gz"))
+archive = WORK / "upload" / "ci_store.tar.gz"
+digest = sha256_file(archive)
+print(vlmsel("store", "verify", archive, "--sha256", digest))
+
+# %%
+import functools
+import http.server
+import threading
+
+class Quiet(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):  # no request log in the page
+        pass
+
+
+handler = functools.partial(Quiet, directory=str(WORK / "upload"))
+server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+threading.Thread(target=server.serve_forever, daemon=True).start()
+url = f"http://127.0.0.1:{server.server_port}/ci_store.tar.gz"
+reg_path = WORK / "my_registry.json"
+text = vlmsel("store", "publish", archive, "--url", url, "--zoo", "openclip48",
+              "--registry", reg_path)
+print(text.replace(str(server.server_port), "PORT"))
 
 # %% [markdown]
-# For the real store, the steps are the same:
+# Anyone who points `VLMSEL_PROFILE_REGISTRY` at that registry (a path or a URL) now gets the store
+# by the zoo's name. Here a fresh cache stands for a new user's machine: `select`, with no
+# `--profiles`, downloads, verifies and unpacks the store, and a second run finds it in the cache.
+
+# %%
+os.environ["VLMSEL_PROFILE_REGISTRY"] = str(reg_path)
+os.environ["VLMSEL_CACHE_DIR"] = str(WORK / "new_user_cache")
+try:
+    listed = vlmsel("store", "list")
+    print(listed.replace(str(server.server_port), "PORT")
+          .replace(str(Path.cwd().parent), "$REPO"))
+    ranking = vlmsel("select", "--images", images / "my_images", "--zoo",
+                     "openclip48", "--models", ",".join(CI_MODELS),
+                     "--random-init", "--n-images", CI_N_FILES, "--n-boot",
+                     "50", "--work-dir", WORK / "new_user_targets",
+                     "--device", "cpu", "--threads", N_THREADS)
+    print("\n".join(ranking.strip().splitlines()[:5]), "\n   ...\n")
+    where = vlmsel("store", "fetch", "ci_store")
+    print(where)
+    fetched = Path(where.split(":")[0].replace("$WORK", str(WORK)))
+finally:
+    del os.environ["VLMSEL_PROFILE_REGISTRY"], os.environ["VLMSEL_CACHE_DIR"]
+    server.shutdown()
+same = ProfileStore(fetched).available().equals(ProfileStore(ci_store).available())
+print(f"the fetched store holds the same entries as the original: {same}")
+glue("ch9_archive_kb", archive.stat().st_size / 1024, display=False)
+
+# %% [markdown]
+# **Merging.** Stores computed apart (two groups, two clusters) become one with `vlmsel store merge A
+# B --into STORE`. It copies entries, keeps an entry held by both once when the arrays are identical,
+# and refuses, naming the entry, when the two were made with other settings, other images, or other
+# versions of vlmsel, torch or open_clip (`--allow-other-versions` lifts the last); nothing is
+# written until every entry has been checked.
+
+# %% tags=["nbval-check-output"]
+print(vlmsel("store", "merge", ci_store, fetched, "--into", WORK / "merged"))
+
+# %% [markdown]
+# ## Adding a model or a dataset to the ground truth
 #
-# 1. pack it: `tar czf profiles_openclip48.tar.gz -C PARENT profiles_openclip48`;
-# 2. upload the archive where anyone can download it by URL (a GitHub release asset, Zenodo, a
-#    Hugging Face dataset repository);
-# 3. add an entry like the one above (`zoo`, `url`, `sha256` from `sha256sum` or
-#    `vlmsel.files.sha256_file`, `bytes`, `root` = the folder inside the archive, and a
-#    `description` with $N$, $n$, the date and the versions) to `vlmsel/resources/profile_stores.json`,
-#    in a pull request.
-#
-# After that, `vlmsel select --images DIR --zoo openclip48` (no `--profiles`) downloads and verifies
-# the store once and uses it. Until then, users pass the folder: `--profiles STORE`.
+# DCD ranks a model by its accuracy on the source tasks, so a model or a dataset that the published
+# tables lack needs its zero-shot accuracy first. `vlmsel zeroshot` computes it for any zoo on LOVM's
+# datasets or on labelled folders (one subfolder per class, whose names are the class names unless
+# `--classnames` says otherwise), sharded like `profile` (`--shard I/N`), one resumable result per
+# (model, dataset), and a tidy `zeroshot.csv` that `vlmsel evaluate --benchmark` reads. On a labelled
+# folder of mini-world images, with the CI models' random weights (their accuracies are chance):
+
+# %% tags=["nbval-check-output"]
+labelled = WORK / "labelled" / "my_task"
+data = make_task_data(CI_TARGET_TASK, n=CI_N_FILES * 2, seed=SEED + 2)
+for i, (img, y) in enumerate(zip(data.images, data.labels)):
+    (labelled / f"class_{int(y)}").mkdir(parents=True, exist_ok=True)
+    Image.fromarray(img).save(labelled / f"class_{int(y)}" / f"{i:03d}.png")
+print(vlmsel("zeroshot", "--models", ",".join(CI_MODELS), "--random-init",
+             "--images", labelled, "--device", "cpu", "--threads", N_THREADS,
+             "--out", WORK / "ground_truth"))
 
 # %% [markdown]
 # (paper-scale-conclusions)=
@@ -713,11 +866,16 @@ glue("ch9_archive_kb", entry["bytes"] / 1024, display=False)
 #   an *assumed* throughput, {glue:text}`ch9_cpu_h:,.0f` h on a CPU like this one.
 # - `vlmsel profile --zoo ZOO --datasets all20 --data-root DATA --device cuda --out STORE` does it,
 #   resumably; keep the store on Drive and rerun the same command after a disconnect.
+# - On a cluster, `--submit slurm --workers N` runs it as a job array (`--shard I/N` per job; any
+#   other scheduler can run the shards), `--status` shows done / running / missing entries, and the
+#   same command, rerun, submits only what is missing.
 # - Memory is set by `--internal-batch-size`, not by $N$ or $n$; the largest models need smaller
 #   chunks, which do not change the result.
 # - `vlmsel evaluate --profiles STORE` measures the method on the store; chapters {ref}`4 <ch-profiles>` to {ref}`7 <ch-ablations>` run on it
-#   with `-p PROFILE_STORE STORE -p BENCHMARK openclip48`; a `.tar.gz` with its sha256 in the
-#   registry makes it the default source store of `vlmsel select`.
+#   with `-p PROFILE_STORE STORE -p BENCHMARK openclip48`; `vlmsel store pack`, `verify` and
+#   `publish` put it in a registry by URL and sha256, and `vlmsel select --zoo ZOO` then downloads,
+#   verifies and caches it for everyone; `vlmsel store merge` joins stores made with the same settings.
+# - `vlmsel zeroshot` adds a model's or a dataset's accuracies to the ground truth.
 # - At CI scale the same commands ran end to end on random-init models; their rankings mean
 #   nothing.
 #
