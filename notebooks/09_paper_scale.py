@@ -631,10 +631,8 @@ for victim in sorted(ci_store.glob("*/*.json"))[:2]:
 print(vlmsel("profile", *ci_args, "--status", "--workers", WORKERS))
 
 # %%
-t0 = time.perf_counter()
 print(vlmsel("profile", *ci_args, "--submit", "local", "--workers", WORKERS,
              "--jobs-dir", WORK / "jobs"))
-glue("ch9_submit_s", time.perf_counter() - t0, display=False)
 print(vlmsel("profile", *ci_args, "--status", "--workers", WORKERS))
 glue("ch9_workers", WORKERS, display=False)
 glue("ch9_ci_entries", len(CI_MODELS) * len(CI_DATASETS), display=False)
@@ -688,13 +686,11 @@ print("\n".join([lines[0], "   ... (one table per method)", *lines[start:]]))
 # the sources' (here random weights with the same seed: `--random-init`):
 
 # %%
-t0 = time.perf_counter()
 print(vlmsel("select", "--images", images / "my_images", "--zoo",
              "openclip48", "--models", ",".join(CI_MODELS), "--profiles",
              ci_store, "--random-init", "--n-images", CI_N_FILES,
              "--n-boot", "50", "--work-dir", WORK / "targets",
              "--device", "cpu", "--threads", N_THREADS))
-glue("ch9_select_s", time.perf_counter() - t0, display=False)
 
 # %% [markdown]
 # ## Evaluating the real store
@@ -807,7 +803,6 @@ finally:
     server.shutdown()
 same = ProfileStore(fetched).available().equals(ProfileStore(ci_store).available())
 print(f"the fetched store holds the same entries as the original: {same}")
-glue("ch9_archive_kb", archive.stat().st_size / 1024, display=False)
 
 # %% [markdown]
 # **Merging.** Stores computed apart (two groups, two clusters) become one with `vlmsel store merge A
