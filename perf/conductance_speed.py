@@ -59,22 +59,6 @@ def _make_model_and_images(args):
     return model, images
 
 
-def _flops_per_point(model, images, encode, autocast: bool, device: str) -> float:
-    """FLOPs of one path point's forward + backward (the gradient with respect to the image), counted by
-    torch.utils.flop_counter (matrix products and convolutions)."""
-    import torch
-    from torch.utils.flop_counter import FlopCounterMode
-
-    from vlmsel.conductance.objectives import embedding_norm
-
-    x = images[:1].clone().requires_grad_(True)
-    with FlopCounterMode(display=False) as counter:
-        with torch.autocast(device.split(":")[0], torch.bfloat16, enabled=autocast):
-            emb = encode(x)
-        torch.autograd.grad(embedding_norm(emb).sum(), x)
-    return float(counter.get_total_flops())
-
-
 def _matmul_peak(device: str, size: int = 2048, reps: int = 3) -> dict:
     """Dense matmul throughput of this machine (GFLOP/s) in fp32 and bf16, with the part's threads."""
     import torch
@@ -112,7 +96,7 @@ def _run_part(args) -> dict:
     import torch
 
     from vlmsel.conductance import block_conductance, discover_blocks, path_alphas
-    from vlmsel.conductance.engine import evaluation_mode, image_encoder
+    from vlmsel.conductance.engine import evaluation_mode, image_encoder, path_point_flops
     from vlmsel.conductance.objectives import embedding_norm
     from vlmsel.conductance.paths import make_baseline, path_points
     from vlmsel.conductance.reference import captum_block_conductance
@@ -141,7 +125,7 @@ def _run_part(args) -> dict:
         torch.cuda.reset_peak_memory_stats()
     out: dict = {"part": args.part, "rss_model_gb": rss_model, "n_blocks": len(blocks), "n_steps": args.n_steps,
                  "method": args.method, "rule": args.rule,
-                 "gflop_per_point": _flops_per_point(model, images, encode, autocast, args.device) / 1e9}
+                 "gflop_per_point": path_point_flops(model, images[:1], autocast=autocast) / 1e9}
 
     t0, c0 = time.perf_counter(), time.process_time()
     if args.part in ("vlmsel", "vlmsel:paper"):
@@ -252,6 +236,7 @@ def main(argv: list[str] | None = None) -> int:
                 continue
             print(f"  {part:12s} {res['time_s']:9.2f} s wall {res['cpu_s']:9.2f} s cpu   peak {res['peak_gb']:.2f} GB",
                   flush=True)
+        peak = runs.pop("peak")[0]
         best = {k: min(v, key=lambda r: r["time_s"]) for k, v in runs.items()}
         diffs = {}
         if "captum" in best:
@@ -261,7 +246,6 @@ def main(argv: list[str] | None = None) -> int:
                 diffs[k] = {"max_abs": float(d.max()), "max_rel": float((d / np.maximum(np.abs(b[k]), 1e-12)).max())}
 
     mem_label = "peak GPU memory allocated (GB)" if args.device.startswith("cuda") else "peak RSS (GB)"
-    peak = best.pop("peak")
     # work each part must do: forward + backward at every path point (captum: once per block, measured as
     # the same useful work, so its GFLOP/s is the rate of the useful result)
     print(f"\n| part | setting | wall time (s) | CPU time (s) | {mem_label} | effective GFLOP/s | share of fp32 peak "

@@ -88,7 +88,7 @@ def collect(args) -> int:
 
     models = [s.name for s in MINI_ZOO]
     tasks = list_tasks()
-    names, scal, gaps, cpu, n_steps_of, meta = [], [], [], [], [], []
+    names, scal, gaps, cpu, meta = [], [], [], [], []
     published = ProfileStore(default_profile_store())
     sources = [(setting_name("gausslegendre", "left", 50), published, True)]
     for m, r, n in SETTINGS:

@@ -25,8 +25,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from vlmsel.conductance import block_conductance  # noqa: E402
-from vlmsel.conductance.engine import image_encoder  # noqa: E402
-from vlmsel.conductance.objectives import embedding_norm  # noqa: E402
+from vlmsel.conductance.engine import path_point_flops  # noqa: E402
 from vlmsel.conductance.options import DEFAULT_SETTING, PAPER_LIKE_SETTING  # noqa: E402
 from vlmsel.profiles.pooling import task_profile  # noqa: E402
 
@@ -40,17 +39,6 @@ def matmul_tflops(dtype, size=8192, reps=20) -> float:
         a @ b
     torch.cuda.synchronize()
     return 2 * size**3 * reps / (time.perf_counter() - t0) / 1e12
-
-
-def flops_per_point(model, x, autocast) -> float:
-    from torch.utils.flop_counter import FlopCounterMode
-
-    xx = x[:1].clone().requires_grad_(True)
-    with FlopCounterMode(display=False) as c:
-        with torch.autocast("cuda", torch.bfloat16, enabled=autocast):
-            e = image_encoder(model)(xx)
-        torch.autograd.grad(embedding_norm(e).sum(), xx)
-    return float(c.get_total_flops())
 
 
 def main() -> int:
@@ -89,7 +77,7 @@ def main() -> int:
                 wall = time.perf_counter() - t0
                 prof = task_profile(r.scalars["abs"])
                 profiles[label, precision] = prof
-                work = flops_per_point(model, x, autocast) * args.n_images * (setting["n_steps"] + 1)
+                work = path_point_flops(model, x[:1], autocast=autocast) * args.n_images * (setting["n_steps"] + 1)
                 row = {"model": arch, "setting": label, **setting, "precision": precision, "n_images": args.n_images,
                        "wall_s": wall, "peak_gb": torch.cuda.max_memory_allocated() / 2**30,
                        "effective_tflops": work / wall / 1e12,

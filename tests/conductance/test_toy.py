@@ -313,3 +313,17 @@ def test_model_state_restored_and_dtype_copy():
     assert model.visual.blocks[0].lin.weight.dtype == torch.float32
     assert r64.settings["dtype"] == "float64" and r32.settings["dtype"] == "float32"
     np.testing.assert_allclose(r32.scalars["abs"], r64.scalars["abs"], rtol=1e-6)
+
+
+def test_path_point_flops_counts_forward_and_input_backward_by_hand():
+    """Two bias-free linear layers on a flattened (3, 2, 2) image: the forward costs 2·12·8 + 2·8·4 = 256
+    FLOPs and the backward to the image the same again (parameters are frozen, so no weight gradients);
+    the model's training mode and ``requires_grad`` flags are restored afterwards."""
+    from vlmsel.conductance import path_point_flops
+
+    model = nn.Sequential(nn.Flatten(), nn.Linear(12, 8, bias=False), nn.ReLU(), nn.Linear(8, 4, bias=False))
+    model.train()
+    image = torch.rand(3, 2, 2)
+    assert path_point_flops(model, image) == 512.0
+    assert path_point_flops(model, image[None]) == 512.0
+    assert model.training and all(p.requires_grad for p in model.parameters())

@@ -18,7 +18,7 @@ scalars. Modules:
 _EXPORTS = {
     "Block": "blocks", "UnknownArchitectureError": "blocks", "discover_blocks": "blocks",
     "register_blocks": "blocks", "registered_architectures": "blocks",
-    "ConductanceResult": "engine", "block_conductance": "engine",
+    "ConductanceResult": "engine", "block_conductance": "engine", "path_point_flops": "engine",
     "embedding_norm": "objectives", "zs_max_logit": "objectives",
     "make_baseline": "paths", "path_alphas": "paths",
     "BASELINES": "options", "METHODS": "options", "RULES": "options", "SCALARS": "options",

@@ -139,6 +139,32 @@ def image_encoder(model: nn.Module):
     return forward
 
 
+def path_point_flops(model: nn.Module, image: torch.Tensor, *, autocast: bool = False) -> float:
+    """FLOPs of one path point: the forward pass of ``image`` (shape (1, 3, H, W) or (3, H, W)) and the
+    backward pass to the image, as :func:`block_conductance` runs them (parameters frozen), counted by
+    ``torch.utils.flop_counter.FlopCounterMode`` (matrix products, convolutions and attention).
+
+    The speed scripts (``perf/``) divide these by the measured time to report effective FLOP/s.
+    """
+    from torch.utils.flop_counter import FlopCounterMode
+
+    from vlmsel.conductance.objectives import embedding_norm
+
+    image = image if image.ndim == 4 else image[None]
+    encode = image_encoder(model)
+    device_type = image.device.type
+    with evaluation_mode(model):
+        leaf = image[:1].detach().clone().requires_grad_(True)
+        with FlopCounterMode(display=False) as counter:
+            # FlopCounterMode tracks modules with backward hooks on their inputs, which autograd.grad
+            # refuses on a leaf (torch 2.14): the model sees a non-leaf copy of the leaf.
+            x = leaf * 1.0
+            with torch.autocast(device_type, torch.bfloat16, enabled=bool(autocast)):
+                emb = encode(x)
+            torch.autograd.grad(embedding_norm(emb.float()).sum(), leaf)
+    return float(counter.get_total_flops())
+
+
 class _BlockRecorder:
     """Forward hooks that keep each block's output (and input, for residual blocks) during one forward."""
 
