@@ -1,6 +1,7 @@
 # vlmsel: two commands for a fresh machine (see README.md).
 #   make book   execute every chapter at CI scale with papermill, then build the HTML book (_build/html)
-#   make test   the whole suite: unit tests, notebook-pair sync, the book, nbval on the executed chapters
+#   make test   the whole suite: unit tests, notebook-pair sync, the book, nbval on the executed chapters,
+#               and the checks of the built book (tests/book)
 # Both create .venv and install the project into it when needed.
 
 SHELL := /bin/bash
@@ -25,11 +26,11 @@ ifneq ($(wildcard ../shared/data/lovm/LOVM/eval_table.csv),)
 export VLMSEL_DATA_DIR ?= $(abspath ../shared/data)
 endif
 
-.PHONY: help venv book execute html test unit nbval sync clean
+.PHONY: help venv book execute html test unit nbval built sync clean
 
 help:
 	@echo "make book   - execute all chapters (CI scale) and build the HTML book into _build/html"
-	@echo "make test   - unit tests, notebook-pair check, book build and nbval (what CI runs)"
+	@echo "make test   - unit tests, notebook-pair check, book build, nbval and the built-book checks (what CI runs)"
 	@echo "make sync   - regenerate notebooks/*.ipynb from their .py sources (jupytext)"
 	@echo "make clean  - remove _build"
 
@@ -66,7 +67,11 @@ nbval: $(STAMP)
 	$(BIN)/python -m pytest -q -p no:cacheprovider --nbval-lax --nbval-cell-timeout=$(CELL_TIMEOUT) \
 	    $(EXECUTED)/notebooks
 
-test: unit book nbval
+# The built book reads clean: no chapter prints a warning, no page shows a MyST role as text.
+built: $(STAMP)
+	VLMSEL_BUILT_BOOK=_build $(BIN)/python -m pytest -q -p no:cacheprovider tests/book
+
+test: unit book nbval built
 
 sync: $(STAMP)
 	$(BIN)/python -m vlmsel.colab --write   # badges and install cells from vlmsel/colab.py

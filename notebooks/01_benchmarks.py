@@ -131,7 +131,7 @@ display(families.rename("models").to_frame())
 # %% [markdown]
 # ## Who wins where
 #
-# The heatmap shows every model's accuracy on every dataset of the chosen benchmark, models sorted by
+# {numref}`fig-ch1-heatmap` shows every model's accuracy on every dataset of the chosen benchmark, models sorted by
 # their mean accuracy. Bright rows are strong models; but a bright row is not bright everywhere.
 
 # %%
@@ -144,10 +144,16 @@ ax = plotting.heatmap(
     cbar_label=f"zero-shot {bench.metric}",
     title=f"{bench.name}: {wide.shape[0]} models x {wide.shape[1]} datasets",
 )
+glue("fig_ch1_heatmap", plt.gcf(), display=False)
+plt.close("all")
 
 # %% [markdown]
-# *Figure: zero-shot accuracy of every model (rows, strongest on average at the top) on every dataset
-# (columns, easiest on the left) of the benchmark chosen in the parameters cell.*
+# ```{glue:figure} fig_ch1_heatmap
+# :name: fig-ch1-heatmap
+#
+# Zero-shot accuracy of every model (rows, strongest on average at the top) on every dataset (columns,
+# easiest on the left) of the benchmark chosen in the parameters cell.
+# ```
 #
 # How many different models are the best on at least one dataset?
 
@@ -181,10 +187,16 @@ ax.axvline(0, color="black", linewidth=0.8)
 glue("ch1_tau_min_dataset", tau_with_imagenet.index[0], display=False)
 glue("ch1_tau_min", float(tau_with_imagenet.iloc[0]), display=False)
 glue("ch1_tau_median", float(tau_with_imagenet.median()), display=False)
+glue("fig_ch1_imagenet_tau", plt.gcf(), display=False)
+plt.close("all")
 
 # %% [markdown]
-# *Figure: Kendall's tau between each dataset's ranking of the models and the ImageNet ranking. Bars to
-# the left of zero are datasets where a better ImageNet model tends to be a worse model.*
+# ```{glue:figure} fig_ch1_imagenet_tau
+# :name: fig-ch1-imagenet-tau
+#
+# Kendall's tau between each dataset's ranking of the models and the ImageNet ranking. Bars to the
+# left of zero are datasets where a better ImageNet model tends to be a worse model.
+# ```
 #
 # The median agreement is $\tau$ = {glue:text}`ch1_tau_median:.2f`, but on
 # {glue:text}`ch1_tau_min_dataset` it is $\tau$ = {glue:text}`ch1_tau_min:.2f`: ImageNet accuracy
@@ -206,10 +218,16 @@ ax = plotting.dataset_spread(
     wide, chance=chance, ylabel=f"zero-shot {bench.metric}",
     title="Spread of the zoo's accuracy on each dataset",
 )
+glue("fig_ch1_spread", plt.gcf(), display=False)
+plt.close("all")
 
 # %% [markdown]
-# *Figure: distribution of the models' accuracies on each dataset (box: quartiles; whiskers: 1.5 IQR),
-# sorted by the median; the black dash is chance, one over the number of classes.*
+# ```{glue:figure} fig_ch1_spread
+# :name: fig-ch1-spread
+#
+# Distribution of the models' accuracies on each dataset (box: quartiles; whiskers: 1.5 IQR), sorted
+# by the median; the black dash is chance, one over the number of classes.
+# ```
 
 # %% tags=["nbval-check-output"]
 near = pd.DataFrame(
@@ -606,11 +624,17 @@ for ax in axes[:, 0]:
 handles, names = axes[0, 0].get_legend_handles_labels()
 legend = fig.legend(handles, names, title="benchmark",
                     loc="outside lower center", ncols=len(names))
+glue("fig_ch1_baselines", plt.gcf(), display=False)
+plt.close("all")
 
 # %% [markdown]
-# *Figure: mean over targets (marker) and 95% bootstrap interval (bar) of each metric for each baseline,
-# on `lovm` (circles) and `openclip48` (squares). The `random` bars of R5, tau5 and tau-b have no width:
-# their expected values are the same on every target.*
+# ```{glue:figure} fig_ch1_baselines
+# :name: fig-ch1-baselines
+#
+# Mean over targets (marker) and 95% bootstrap interval (bar) of each metric for each baseline, on
+# `lovm` (circles) and `openclip48` (squares). The `random` bars of R5, tau5 and tau-b have no width:
+# their expected values are the same on every target.
+# ```
 #
 # Three things stand out.
 #

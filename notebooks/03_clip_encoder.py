@@ -240,10 +240,16 @@ for ax, (name, res) in zip(axes, results.items()):
     ax.get_legend().remove()
 handles, names = axes[0].get_legend_handles_labels()
 legend = fig.legend(handles, names, loc="outside lower center", ncols=4)
+glue("fig_ch3_abs_scalar", plt.gcf(), display=False)
+plt.close("all")
 
 # %% [markdown]
-# *Figure: the absolute block scalar $c_l(x)$ of each block, for each image, in the two tiny random-init
-# towers. Lines join the blocks of one image.*
+# ```{glue:figure} fig_ch3_abs_scalar
+# :name: fig-ch3-abs-scalar
+#
+# The absolute block scalar $c_l(x)$ of each block, for each image, in the two tiny random-init
+# towers. Lines join the blocks of one image.
+# ```
 #
 # Each image has its own profile, but here the four are close: the images are draws from one random
 # distribution, and a random network has no learned features that would tell them apart. Profiles of
@@ -291,11 +297,16 @@ rel_gap = {name: float(np.max(np.abs(res.completeness_gap)
            for name, res in trap.items()}
 glue("ch3_gap_vit", 100 * rel_gap["ViT"], display=False)
 glue("ch3_gap_rn", 100 * rel_gap["ModifiedResNet"], display=False)
+glue("fig_ch3_signed_totals", plt.gcf(), display=False)
+plt.close("all")
 
 # %% [markdown]
-# *Figure: signed block totals $\sum_j \mathrm{Cond}_{l,j}(x)$ (dots) against $F(x) - F(x')$ (dashed
-# line of the same colour), for each block and image; trapezoid rule, $n$ =
-# {glue:text}`ch3_trap_steps`.*
+# ```{glue:figure} fig_ch3_signed_totals
+# :name: fig-ch3-signed-totals
+#
+# Signed block totals $\sum_j \mathrm{Cond}_{l,j}(x)$ (dots) against $F(x) - F(x')$ (dashed line of
+# the same colour), for each block and image; trapezoid rule, $n$ = {glue:text}`ch3_trap_steps`.
+# ```
 #
 # The dots lie on their lines: the largest relative gap is {glue:text}`ch3_gap_vit:.2f` % in the ViT and
 # {glue:text}`ch3_gap_rn:.2f` % in the ResNet, whatever the block. Cancellations happen *inside* a
@@ -355,11 +366,16 @@ glue("ch3_rho_abs_l2", float(np.mean(
 glue("ch3_rho_abs_branch", float(np.mean(
     [np.corrcoef(q["abs"][i], q["branch"][i])[0, 1]
      for i in range(N_IMAGES)])), display=False)
+glue("fig_ch3_four_scalars", plt.gcf(), display=False)
+plt.close("all")
 
 # %% [markdown]
-# *Figure: the four block scalars of two images of the tiny random-init ViT, each divided by its sum
-# over the blocks of the image. A flat profile is $1/L$ =
-# {glue:text}`ch3_flat:.3f`.*
+# ```{glue:figure} fig_ch3_four_scalars
+# :name: fig-ch3-four-scalars
+#
+# The four block scalars of two images of the tiny random-init ViT, each divided by its sum over the
+# blocks of the image. A flat profile is $1/L$ = {glue:text}`ch3_flat:.3f`.
+# ```
 #
 # - `signed` is flat at $1/L$ (largest deviation {glue:text}`ch3_signed_dev:.4f`): completeness again.
 # - `abs` and `l2` agree only as far as a block's flow is spread evenly over its units: `l2` favours

@@ -58,6 +58,7 @@ import warnings
 
 warnings.filterwarnings("ignore", message="IProgress not found")
 
+import matplotlib.pyplot as plt
 import pandas as pd
 from IPython.display import Markdown
 from myst_nb import glue
@@ -81,14 +82,20 @@ plotting.use_style()
 domains = pd.DataFrame([dict(domain=d.name, what=d.description)
                         for d in DOMAINS.values()]).set_index("domain")
 glue("tour_n_domains", len(DOMAINS), display=False)
-domains
+plotting.text_table(domains)
 
 # %%
 fig = plotting.image_grid(gallery.domain_samples(N_SHOWN, rng))
+glue("fig_tour_domains", plt.gcf(), display=False)
+plt.close("all")
 
 # %% [markdown]
-# *Figure: random pictures of each domain; on the left the domain and its attribute with the most
-# values, above each picture that attribute's value.*
+# ```{glue:figure} fig_tour_domains
+# :name: fig-tour-domains
+#
+# Random pictures of each domain; on the left the domain and its attribute with the most values, above
+# each picture that attribute's value.
+# ```
 #
 # ## Tasks in LOVM's form
 #
@@ -104,7 +111,7 @@ task_table = pd.DataFrame(
           question=tasks.get_task(t).question, like=tasks.get_task(t).like,
           classes=tasks.get_task(t).n_classes) for t in names]).set_index("task")
 glue("tour_n_tasks", len(names), display=False)
-task_table
+plotting.text_table(task_table)
 
 # %% [markdown]
 # Four tasks, with their first evaluation pictures and true classes (a selection method never sees
@@ -113,9 +120,15 @@ task_table
 # %%
 shown = ["mnist", "eurosat", "clevr_count", "gtsrb"]
 fig = plotting.image_grid(gallery.task_samples(shown, N_SHOWN, seed=SEED))
+glue("fig_tour_tasks", plt.gcf(), display=False)
+plt.close("all")
 
 # %% [markdown]
-# *Figure: the first evaluation pictures of four tasks, captioned with their classes.*
+# ```{glue:figure} fig_tour_tasks
+# :name: fig-tour-tasks
+#
+# The first evaluation pictures of four tasks, captioned with their classes.
+# ```
 #
 # ## A zoo of tiny CLIP models
 #

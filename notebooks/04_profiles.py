@@ -184,12 +184,17 @@ ax.set_xlabel("block l")
 ax.set_ylabel("share of the image's conductance")
 ax.set_title(f"{short(EX_MODEL)} on {EX_TASK} ({WORLD})")
 ax.legend(loc="best")
-plt.show()
+glue("fig_ch4_per_image", plt.gcf(), display=False)
+plt.close("all")
 
 # %% [markdown]
-# *Figure: per-image normalised block scalars $q_l(x)$ of the {glue:text}`ch4_n_images` stored images
-# (grey) and their mean, the task profile $p$ (blue), for the example model and task named in the
-# title; the dotted line is the uniform distribution.*
+# ```{glue:figure} fig_ch4_per_image
+# :name: fig-ch4-per-image
+#
+# Per-image normalised block scalars $q_l(x)$ of the {glue:text}`ch4_n_images` stored images (grey)
+# and their mean, the task profile $p$ (blue), for the example model and task named in the title; the
+# dotted line is the uniform distribution.
+# ```
 #
 # The library does the same in `vlmsel.profiles.pooling.task_profile`, and `ProfileStore.task_profiles`
 # pools every (model, task) pair of a store into a `Profiles` object, zero-padded to the largest block
@@ -299,14 +304,19 @@ for ax, (v, title, ylabel) in zip(axes, panels):
     ax.set_ylabel(ylabel)
 axes[0].axhline(1 / L, color="black", linestyle=":", linewidth=1)
 axes[2].axhline(1 / L, color="black", linestyle=":", linewidth=1)
-plt.show()
 glue("ch4_p_max", float(p_by_hand.max()), display=False)
 glue("ch4_w_max", float(w_by_hand.max()), display=False)
 glue("ch4_uniform", 1 / L, display=False)
+glue("fig_ch4_three_steps", plt.gcf(), display=False)
+plt.close("all")
 
 # %% [markdown]
-# *Figure: the three steps for the example model and task: the profile $p$, its z-score and the
-# importance $w$ (dotted: uniform, $1/L$).*
+# ```{glue:figure} fig_ch4_three_steps
+# :name: fig-ch4-three-steps
+#
+# The three steps for the example model and task: the profile $p$, its z-score and the importance $w$
+# (dotted: uniform, $1/L$).
+# ```
 #
 # The profile's largest share is {glue:text}`ch4_p_max:.3f` against a uniform
 # {glue:text}`ch4_uniform:.3f`; after sharpening, the top block weighs {glue:text}`ch4_w_max:.3f`.
@@ -460,17 +470,21 @@ axes[1].set_xlabel("eta (log scale)")
 axes[1].set_ylabel("effective number of blocks")
 axes[1].set_title("spread of w")
 axes[1].legend(loc="upper right")
-plt.show()
 n_eff_default = effective_blocks(w_all)  # (models, tasks); pads add 0
 frac_eff = n_eff_default / profiles.n_blocks[:, None]
 glue("ch4_neff_ex", float(effective_blocks(w_by_hand)), display=False)
 glue("ch4_frac_eff_median", float(np.median(frac_eff)), display=False)
+glue("fig_ch4_importance_eta", plt.gcf(), display=False)
+plt.close("all")
 
 # %% [markdown]
-# *Figure: left, the importance $w$ of the example profile for several $\eta$ ($\eta = 0$: uniform;
-# $\eta = \infty$: the top block). Right, the effective number of blocks $e^{H(w)}$ against $\eta$ for
-# every task of the example model (the example task in blue); the dotted line marks the default
-# $\eta = 2$.*
+# ```{glue:figure} fig_ch4_importance_eta
+# :name: fig-ch4-importance-eta
+#
+# Left, the importance $w$ of the example profile for several $\eta$ ($\eta = 0$: uniform; $\eta =
+# \infty$: the top block). Right, the effective number of blocks $e^{H(w)}$ against $\eta$ for every
+# task of the example model (the example task in blue); the dotted line marks the default $\eta = 2$.
+# ```
 #
 # At $\eta = 2$ the example's importance spreads over {glue:text}`ch4_neff_ex:.1f` effective blocks
 # out of {glue:text}`ch4_ex_blocks`; over all profiles of the store, the median effective share is
@@ -521,18 +535,23 @@ for ax, m in zip(axes.flat, HEATMAP_MODELS):
                      ylabel="task", title=f"{short(m)} ({family[m]})")
 for ax in list(axes.flat)[len(HEATMAP_MODELS):]:
     ax.set_visible(False)
-plt.show()
 top = w_all.argmax(axis=2)  # (models, tasks): the top block of each w
 modal = np.array([np.bincount(row).argmax() for row in top])
 glue("ch4_share_modal", 100 * float(np.mean(top == modal[:, None])),
      display=False)
 glue("ch4_share_first", 100 * float(np.mean(top == 0)), display=False)
 glue("ch4_top_weight", float(np.median(w_all.max(axis=2))), display=False)
+glue("fig_ch4_importance_all", plt.gcf(), display=False)
+plt.close("all")
 
 # %% [markdown]
-# *Figure: block importance $w$ ($\eta$ = {glue:text}`ch4_eta:g`) of every task (rows) over the
-# blocks (columns, input side on the left) for several models of the page's world; one colour
-# scale for all panels.*
+# ```{glue:figure} fig_ch4_importance_all
+# :name: fig-ch4-importance-all
+#
+# Block importance $w$ ($\eta$ = {glue:text}`ch4_eta:g`) of every task (rows) over the blocks
+# (columns, input side on the left) for several models of the page's world; one colour scale for all
+# panels.
+# ```
 #
 # Two things to read off. First, within a model the rows are much alike: for
 # {glue:text}`ch4_share_modal:.0f` % of the (model, task) pairs of the page, the task's top block is
@@ -626,18 +645,22 @@ axes[1].set_yscale("log")
 handles, labels = axes[0].get_legend_handles_labels()
 fig.legend(handles, labels, loc="outside lower center", ncols=4)
 fig.suptitle(f"Stability of block importance, {WORLD}")
-plt.show()
 stability = pd.DataFrame(summary_rows).set_index("family")
 glue("ch4_n13", n13, display=False)
+glue("fig_ch4_split_half", plt.gcf(), display=False)
+plt.close("all")
 
 # %% [markdown]
-# *Figure: distance between the importance $w$ ($\eta$ = {glue:text}`ch4_eta:g`) of $n$ randomly
-# chosen images and that of all {glue:text}`ch4_n_images` stored images, per family of image
-# tower: mean over models, tasks and {glue:text}`ch4_n_subsets` subsets per size (line) and the
-# 10-90 % range of single draws (band).
-# Left, total variation, with the median between-task distance of each family dashed; right, the KL
-# divergence on a log scale, for $n$ below {glue:text}`ch4_n_images` (a subset of all images is the full
-# set, at distance 0).*
+# ```{glue:figure} fig_ch4_split_half
+# :name: fig-ch4-split-half
+#
+# Distance between the importance $w$ ($\eta$ = {glue:text}`ch4_eta:g`) of $n$ randomly chosen images
+# and that of all {glue:text}`ch4_n_images` stored images, per family of image tower: mean over
+# models, tasks and {glue:text}`ch4_n_subsets` subsets per size (line) and the 10-90 % range of single
+# draws (band). Left, total variation, with the median between-task distance of each family dashed;
+# right, the KL divergence on a log scale, for $n$ below {glue:text}`ch4_n_images` (a subset of all
+# images is the full set, at distance 0).
+# ```
 
 # %%
 print(stability.round(3).to_string())

@@ -294,7 +294,6 @@ ax.set_xlabel("DCD(s -> t) (nats)")
 ax.set_ylabel("DCD(t -> s) (nats)")
 ax.set_title(f"Both directions of every task pair, {WORLD}")
 ax.legend(loc="upper left")
-plt.show()
 
 fwd_all = D[:, upper[0], upper[1]]
 bwd_all = D[:, upper[1], upper[0]]
@@ -308,11 +307,17 @@ glue("ch5_rho_dirs", float(spearmanr(fwd_all.ravel(),
                                      bwd_all.ravel())[0]), display=False)
 glue("ch5_flip", 100 * float(np.mean(nearest != nearest_rev)),
      display=False)
+glue("fig_ch5_pair", plt.gcf(), display=False)
+plt.close("all")
 
 # %% [markdown]
-# *Figure: $\mathrm{DCD}(s \to t)$ against $\mathrm{DCD}(t \to s)$ for every pair of tasks and every
-# model of the page, by family of image tower, on log scales; points off the dotted diagonal are
-# asymmetric pairs.*
+# ```{glue:figure} fig_ch5_pair
+# :name: fig-ch5-pair
+#
+# $\mathrm{DCD}(s \to t)$ against $\mathrm{DCD}(t \to s)$ for every pair of tasks and every model of
+# the page, by family of image tower, on log scales; points off the dotted diagonal are asymmetric
+# pairs.
+# ```
 #
 # The two directions are related (Spearman correlation {glue:text}`ch5_rho_dirs:.2f` over
 # all pairs) but not equal: the median asymmetry is {glue:text}`ch5_asym_median:.2f`, and one pair in
@@ -434,19 +439,24 @@ ax.set_xlabel("same nearest source as DCD (%)")
 ax.set_title("all models")
 ax.invert_yaxis()
 fig.suptitle(f"{short(EX_MODEL)}: five divergences ({WORLD})")
-plt.show()
 for n in names:
     glue(f"ch5_agree_{n}", agree[n], display=False)
 glue("ch5_rho_kl_symkl", float(corr[0, names.index("sym_kl")]),
      display=False)
 glue("ch5_rho_kl_cos", float(corr[0, names.index("cosine")]), display=False)
+glue("fig_ch5_divergences", plt.gcf(), display=False)
+plt.close("all")
 
 # %% [markdown]
-# *Figure: the five divergences of the example model between every source (rows) and target
-# (columns), as $\log_{10}$ (values below $10^{-6}$ shown as $-6$; diagonal blank), each on its own
-# colour scale (their units differ: nats for KL, JS and symmetrised KL, fractions for coverage and
-# cosine); darker means more divergent. Last panel: over all models and targets, how often each
-# divergence picks the same nearest source as the DCD.*
+# ```{glue:figure} fig_ch5_divergences
+# :name: fig-ch5-divergences
+#
+# The five divergences of the example model between every source (rows) and target (columns), as
+# $\log_{10}$ (values below $10^{-6}$ shown as $-6$; diagonal blank), each on its own colour scale
+# (their units differ: nats for KL, JS and symmetrised KL, fractions for coverage and cosine); darker
+# means more divergent. Last panel: over all models and targets, how often each divergence picks the
+# same nearest source as the DCD.
+# ```
 #
 # The median rank correlation between the divergences, per model, over all ordered pairs of tasks:
 
@@ -497,12 +507,17 @@ for ax, m in zip(axes.flat, MATRIX_MODELS):
     ax.set_yticks(np.arange(n_tasks) + 0.5, datasets, fontsize=8)
 for ax in list(axes.flat)[len(MATRIX_MODELS):]:
     ax.set_visible(False)
-plt.show()
+glue("fig_ch5_models", plt.gcf(), display=False)
+plt.close("all")
 
 # %% [markdown]
-# *Figure: $\log_{10} \mathrm{DCD}_m(\text{source} \to \text{target})$ for several models of the
-# page, on one colour scale (darker = more divergent; the diagonal, 0, is blank). The scale is
-# logarithmic because the divergences of different models differ by orders of magnitude.*
+# ```{glue:figure} fig_ch5_models
+# :name: fig-ch5-models
+#
+# $\log_{10} \mathrm{DCD}_m(\text{source} \to \text{target})$ for several models of the page, on one
+# colour scale (darker = more divergent; the diagonal, 0, is blank). The scale is logarithmic because
+# the divergences of different models differ by orders of magnitude.
+# ```
 #
 # To compare the matrices of all models at once, we correlate them: for two models, the Spearman
 # correlation between their DCDs over the {glue:text}`ch5_n_pairs` ordered pairs of distinct tasks.
@@ -635,7 +650,6 @@ ax.set_title(f"Split-half null vs between tasks ({WORLD})")
 ax.legend([bp1["boxes"][0], bp2["boxes"][0]],
           ["same task, two halves (null)", "different tasks"],
           loc="lower right")
-plt.show()
 sep = pd.Series(frac_sep)
 ratio = pd.Series({m: np.median(betw[m]) / np.median(null[m])
                    for m in models})
@@ -645,12 +659,18 @@ glue("ch5_sep_min_model", Markdown(f"`{sep.idxmin()}`"),
      display=False)
 glue("ch5_ratio_median", float(ratio.median()), display=False)
 glue("ch5_half", half, display=False)
+glue("fig_ch5_heatmap", plt.gcf(), display=False)
+plt.close("all")
 
 # %% [markdown]
-# *Figure: per model, the DCD between two random halves ({glue:text}`ch5_half` and the rest of the
-# images) of the same task (hatched, the null) and of two different tasks (blue), over all tasks and
+# ```{glue:figure} fig_ch5_heatmap
+# :name: fig-ch5-heatmap
+#
+# Per model, the DCD between two random halves ({glue:text}`ch5_half` and the rest of the images) of
+# the same task (hatched, the null) and of two different tasks (blue), over all tasks and
 # {glue:text}`ch5_n_splits` random splits; boxes show the quartiles, whiskers 1.5 times the
-# interquartile range, log scale.*
+# interquartile range, log scale.
+# ```
 #
 # For the median model, the between-task divergence is {glue:text}`ch5_ratio_median:.1f` times the
 # null, and {glue:text}`ch5_sep_median:.0f` % of its ordered task pairs are further apart (on average
@@ -702,7 +722,7 @@ except ValueError as err:
 # %% [markdown]
 # The library refuses $\gamma = \infty$ (its limit is a hard argmin, not a softmin); below we draw that
 # limit by hand. How sharp the weights are at a given $\gamma$ depends on how large the divergences
-# are, and that differs a lot between models. The figure therefore shows two models for the example
+# are, and that differs a lot between models. {numref}`fig-ch5-softmin` therefore shows two models for the example
 # target: the model of the page whose divergences are largest (median over its task pairs) and the one
 # whose divergences are smallest.
 
@@ -760,7 +780,6 @@ ax.set_xscale("log")
 ax.set_xlabel("gamma (log scale)")
 ax.set_ylabel("effective number of sources")
 ax.set_title("spread of alpha: median over targets, one line per model")
-plt.show()
 
 alpha_default = softmin_weights(D, GAMMA, valid)
 n_eff_default = diagnostics.effective_sources(alpha_default)  # (M, T)
@@ -776,14 +795,19 @@ for kind, key in [("largest DCDs", "sharp"), ("smallest DCDs", "flat")]:
     glue(f"ch5_{key}_alpha_top", float(
         alpha_default[models.index(m), sources, t_ex].max()), display=False)
     glue(f"ch5_{key}_med_d", float(med_d[models.index(m)]), display=False)
+glue("fig_ch5_softmin", plt.gcf(), display=False)
+plt.close("all")
 
 # %% [markdown]
-# *Figure: top, the softmin weight of every source for the example target, for several $\gamma$
-# ($\gamma = 0$: uniform; $\gamma = \infty$: the nearest source only), for the model with the largest
-# and the model with the smallest divergences. Bottom, the effective number of sources
-# $1 / \sum_S \alpha(S \mid T)^2$ against $\gamma$, median over the targets, one line per model
-# (grey line: all {glue:text}`ch5_n_sources` sources equally weighted; dotted: $\gamma$ =
-# {glue:text}`ch5_gamma:g`).*
+# ```{glue:figure} fig_ch5_softmin
+# :name: fig-ch5-softmin
+#
+# Top, the softmin weight of every source for the example target, for several $\gamma$ ($\gamma = 0$:
+# uniform; $\gamma = \infty$: the nearest source only), for the model with the largest and the model
+# with the smallest divergences. Bottom, the effective number of sources $1 / \sum_S \alpha(S \mid
+# T)^2$ against $\gamma$, median over the targets, one line per model (grey line: all
+# {glue:text}`ch5_n_sources` sources equally weighted; dotted: $\gamma$ = {glue:text}`ch5_gamma:g`).
+# ```
 #
 # The scale of $\gamma$ only means something relative to the size of the divergences. For
 # {glue:md}`ch5_sharp_model` (median DCD {glue:text}`ch5_sharp_med_d:.3f` nats) the nearest source of

@@ -70,7 +70,7 @@ warnings.filterwarnings("ignore", message="IProgress not found")
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-from IPython.display import Markdown, display
+from IPython.display import Markdown
 from myst_nb import glue
 import seaborn as sns
 from scipy.stats import spearmanr
@@ -222,12 +222,17 @@ plotting.heatmap(alpha.astype(float), ax=axes[0], vmin=0.0,
                  title=f"weights for target {target}")
 plotting.heatmap(u, ax=axes[1], cbar_label="utility u_m(S)",
                  xlabel="source S", ylabel="", title="utilities")
-plt.show()
+glue("fig_ch6_weights", plt.gcf(), display=False)
+plt.close("all")
 
 # %% [markdown]
-# *Figure: left, the DCD weights $\alpha_m(S \mid T)$ of every model (rows) over the sources
-# (columns) for the held-out target; right, every model's utility on every source (1 = best model of
-# that source). Both use only the sources' ground truth and the unlabeled images of the target.*
+# ```{glue:figure} fig_ch6_weights
+# :name: fig-ch6-weights
+#
+# Left, the DCD weights $\alpha_m(S \mid T)$ of every model (rows) over the sources (columns) for the
+# held-out target; right, every model's utility on every source (1 = best model of that source). Both
+# use only the sources' ground truth and the unlabeled images of the target.
+# ```
 #
 # Now, and only now, we look at the target's ground truth, to score the prediction:
 
@@ -368,12 +373,17 @@ for ax, metric in zip(axes.flat, LABELS):
 axes[0, 0].invert_yaxis()
 for ax in axes[:, 0]:
     ax.set_ylabel("method")
-plt.show()
+glue("fig_ch6_metrics", plt.gcf(), display=False)
+plt.close("all")
 
 # %% [markdown]
-# *Figure: mean over the held-out targets (marker) and 95% bootstrap interval (bar) of each metric
-# for DCD and the baselines. The oracle reads each target's ground truth; `random` is an exact
-# expectation, whose interval comes only from the spread of the targets.*
+# ```{glue:figure} fig_ch6_metrics
+# :name: fig-ch6-metrics
+#
+# Mean over the held-out targets (marker) and 95% bootstrap interval (bar) of each metric for DCD and
+# the baselines. The oracle reads each target's ground truth; `random` is an exact expectation, whose
+# interval comes only from the spread of the targets.
+# ```
 #
 # Read the means against their intervals: with {glue:text}`ch6_n_datasets` targets the intervals are
 # wide. DCD's mean NDCG@5 is {glue:text}`ch6_dcd_ndcg5:.3f`
@@ -551,14 +561,19 @@ axes[0].set_title("per target")
 axes[1].axvline(0, color="black", linewidth=0.8)
 handles, names = axes[0].get_legend_handles_labels()
 fig.legend(handles, names, loc="outside lower center", ncols=len(names))
-plt.show()
 glue("ch6_n_near_chance", int(near_chance.sum()), display=False)
+glue("fig_ch6_per_target", plt.gcf(), display=False)
+plt.close("all")
 
 # %% [markdown]
-# *Figure: NDCG@5 (left) and Kendall's $\tau_b$ (right) of DCD, INB and average rank on every
-# held-out target, sorted by DCD's NDCG@5 gain over average rank (targets at the top are where DCD
-# loses most). A star marks the {glue:text}`ch6_n_near_chance` target(s) where the best model is
-# below {glue:text}`ch6_near_ratio` times chance.*
+# ```{glue:figure} fig_ch6_per_target
+# :name: fig-ch6-per-target
+#
+# NDCG@5 (left) and Kendall's $\tau_b$ (right) of DCD, INB and average rank on every held-out target,
+# sorted by DCD's NDCG@5 gain over average rank (targets at the top are where DCD loses most). A star
+# marks the {glue:text}`ch6_n_near_chance` target(s) where the best model is below
+# {glue:text}`ch6_near_ratio` times chance.
+# ```
 #
 # ## Where it fails
 #
@@ -630,13 +645,18 @@ for ax, gain in ((axes[0], ndcg_gain), (axes[1], tau_b_gain)):
     plotting.annotate_points(ax, agreement["gain"].to_numpy(),
                              gain[agreement.index].to_numpy(),
                              list(agreement.index), fontsize=7)
-plt.show()
+glue("fig_ch6_agreement", plt.gcf(), display=False)
+plt.close("all")
 
 # %% [markdown]
-# *Figure: for every held-out target (one point), how much more the sources DCD leans on agree with
-# the target's true ranking than the average source does (x, Kendall's $\tau$; right of zero = DCD
-# picked better-than-average sources), against DCD's gain over average rank in NDCG@5 (left) and in
-# $\tau_b$ (right).*
+# ```{glue:figure} fig_ch6_agreement
+# :name: fig-ch6-agreement
+#
+# For every held-out target (one point), how much more the sources DCD leans on agree with the
+# target's true ranking than the average source does (x, Kendall's $\tau$; right of zero = DCD picked
+# better-than-average sources), against DCD's gain over average rank in NDCG@5 (left) and in $\tau_b$
+# (right).
+# ```
 #
 # DCD's weights favour sources that agree better than average with the target on
 # {glue:text}`ch6_n_agreement_up` of the {glue:text}`ch6_n_datasets` targets. The rank correlation
@@ -685,13 +705,18 @@ ax_tau.set_title(f"Target {worst}: true agreement (top), DCD weights (bottom)")
 ax_alpha.set_xlabel("source S")
 ax_alpha.set_ylabel("model")
 ax_alpha.tick_params(axis="both", labelsize=7)
-plt.show()
+glue("fig_ch6_worst", plt.gcf(), display=False)
+plt.close("all")
 
 # %% [markdown]
-# *Figure: the held-out target where DCD loses most to average rank. Top: Kendall's $\tau$ between
-# each source's ranking of the zoo and the target's true ranking (ground truth, for diagnosis only).
-# Bottom: every model's DCD weights over the same sources (label-free). A good weighting would put
-# its mass under the tall bars.*
+# ```{glue:figure} fig_ch6_worst
+# :name: fig-ch6-worst
+#
+# The held-out target where DCD loses most to average rank. Top: Kendall's $\tau$ between each
+# source's ranking of the zoo and the target's true ranking (ground truth, for diagnosis only).
+# Bottom: every model's DCD weights over the same sources (label-free). A good weighting would put its
+# mass under the tall bars.
+# ```
 #
 # On {glue:text}`ch6_worst` (NDCG@5 {glue:text}`ch6_worst_ndcg_gain:+.3f` against average rank),
 # the models lean, on average, most on {glue:text}`ch6_worst_top_source` (mean weight
@@ -730,7 +755,6 @@ ax.axvline(0, color="black", linewidth=0.8)
 ax.set_xlabel("score shift Delta_m = DCD score - average-rank score")
 ax.set_ylabel("model, best first (rank: avg_rank -> DCD)")
 ax.set_title(f"Target {worst}: how DCD's weights moved each model")
-plt.show()
 best_model = true_worst.index[0]
 glue("ch6_worst_best_model", best_model, display=False)
 glue("ch6_worst_best_avg_rank", int(avg_rank_rank[best_model]),
@@ -739,11 +763,17 @@ glue("ch6_worst_best_dcd_rank", int(dcd_rank[best_model]), display=False)
 glue("ch6_worst_top5_shift", float(shift[top_true].mean()), display=False)
 glue("ch6_worst_rest_shift", float(shift.drop(top_true).mean()),
      display=False)
+glue("fig_ch6_shift", plt.gcf(), display=False)
+plt.close("all")
 
 # %% [markdown]
-# *Figure: on the worst target, the shift of every model's predicted score from average rank to DCD
-# (green: the true top five; grey: the rest), models sorted by true accuracy; in brackets the
-# model's predicted rank under average rank and under DCD.*
+# ```{glue:figure} fig_ch6_shift
+# :name: fig-ch6-shift
+#
+# On the worst target, the shift of every model's predicted score from average rank to DCD (green: the
+# true top five; grey: the rest), models sorted by true accuracy; in brackets the model's predicted
+# rank under average rank and under DCD.
+# ```
 #
 # The true best model, {glue:text}`ch6_worst_best_model`, is ranked
 # {glue:text}`ch6_worst_best_avg_rank` by average rank and {glue:text}`ch6_worst_best_dcd_rank` by
@@ -793,11 +823,16 @@ ax.set_xlabel("effective number of sources, 1 / sum_S alpha^2")
 ax.set_ylabel("|score shift| from average rank")
 ax.set_title("Weight concentration and score shift")
 ax.legend(title="model family")
-plt.show()
+glue("fig_ch6_ranking", plt.gcf(), display=False)
+plt.close("all")
 
 # %% [markdown]
-# *Figure: for every (model, held-out target) pair, the effective number of sources of the model's
-# DCD weights against the size of the shift they cause in its score, by model family.*
+# ```{glue:figure} fig_ch6_ranking
+# :name: fig-ch6-ranking
+#
+# For every (model, held-out target) pair, the effective number of sources of the model's DCD weights
+# against the size of the shift they cause in its score, by model family.
+# ```
 #
 # The rank correlation is {glue:text}`ch6_rho_eff:.2f`. The median effective number of sources
 # ranges from {glue:text}`ch6_eff_min:.1f` for {glue:text}`ch6_eff_min_model` to

@@ -183,7 +183,6 @@ def plot_sweep(frame, xlabel, title, default_at=None, refs=references,
     handles, names = axes[0, 0].get_legend_handles_labels()
     fig.legend(handles, names, loc="outside lower center", ncols=len(names))
     fig.suptitle(f"{title} (means over targets, 95% intervals)")
-    plt.show()
 
 
 # %% [markdown]
@@ -210,11 +209,17 @@ eta_frame = summary_frame(eta_results)
 plot_sweep(eta_frame, "eta (importance sharpness)",
            "Sensitivity to eta (gamma fixed at 5)",
            default_at=ETA_GRID.index(2.0) if 2.0 in ETA_GRID else None)
+glue("fig_ch7_eta", plt.gcf(), display=False)
+plt.close("all")
 
 # %% [markdown]
-# *Figure: mean over held-out targets (marker) and 95% bootstrap interval (bar) of four metrics of
-# DCD for each $\eta$ (grey line: the default $\eta = 2$), with $\gamma = 5$; horizontal lines:
-# average rank and INB. At $\eta = 0$ DCD coincides with average rank (checked above).*
+# ```{glue:figure} fig_ch7_eta
+# :name: fig-ch7-eta
+#
+# Mean over held-out targets (marker) and 95% bootstrap interval (bar) of four metrics of DCD for each
+# $\eta$ (grey line: the default $\eta = 2$), with $\gamma = 5$; horizontal lines: average rank and
+# INB. At $\eta = 0$ DCD coincides with average rank (checked above).
+# ```
 
 # %% tags=["nbval-check-output"]
 def best_and_range(frame, metric="ndcg5"):
@@ -258,10 +263,16 @@ gamma_frame = summary_frame(gamma_results)
 plot_sweep(gamma_frame, "gamma (softmin inverse temperature)",
            "Sensitivity to gamma (eta fixed at 2)",
            default_at=GAMMA_GRID.index(5.0) if 5.0 in GAMMA_GRID else None)
+glue("fig_ch7_gamma", plt.gcf(), display=False)
+plt.close("all")
 
 # %% [markdown]
-# *Figure: as above, for the softmin's $\gamma$ with $\eta = 2$ (grey line: the default
-# $\gamma = 5$). At $\gamma = 0$ DCD coincides with average rank (checked above).*
+# ```{glue:figure} fig_ch7_gamma
+# :name: fig-ch7-gamma
+#
+# As above, for the softmin's $\gamma$ with $\eta = 2$ (grey line: the default $\gamma = 5$). At
+# $\gamma = 0$ DCD coincides with average rank (checked above).
+# ```
 #
 # How concentrated are the weights at each $\gamma$? The *effective number of sources*
 # $1 / \sum_S \alpha_m(S \mid T)^2$ is the number of equally weighted sources that would give the same
@@ -303,7 +314,7 @@ print(table.round(3).to_string())
 # ## The two together, and why not to pick from the grid
 #
 # $\eta$ and $\gamma$ interact: a sharper importance makes divergences larger, so the same $\gamma$
-# concentrates the weights more. The heatmap shows mean NDCG@5 over the grid of both.
+# concentrates the weights more. {numref}`fig-ch7-grid` shows mean NDCG@5 over the grid of both.
 
 # %%
 grid = pd.DataFrame(index=ETA_GRID, columns=GAMMA_GRID, dtype=float)
@@ -320,19 +331,23 @@ ax = plotting.heatmap(grid, cmap="vlag", vmin=avg_ndcg - spread,
                       cbar_label="mean NDCG@5 (centre: avg_rank)",
                       xlabel="gamma", ylabel="eta",
                       title="Mean NDCG@5 over the (eta, gamma) grid")
-plt.show()
 glue("ch7_grid_max", float(np.nanmax(grid.to_numpy())), display=False)
 glue("ch7_grid_min", float(np.nanmin(grid.to_numpy())), display=False)
 glue("ch7_grid_n_above", int((grid.to_numpy() > avg_ndcg + 1e-12).sum()),
      display=False)
 glue("ch7_grid_n_cells", int(grid.size), display=False)
+glue("fig_ch7_grid", plt.gcf(), display=False)
+plt.close("all")
 
 # %% [markdown]
-# *Figure: mean NDCG@5 of DCD over the held-out targets for every $(\eta, \gamma)$, each value
-# printed in its cell; the colour scale is centred (white) on average rank's value, red cells above
-# it and blue cells below: {glue:text}`ch7_grid_n_above` of the {glue:text}`ch7_grid_n_cells`
-# settings beat average rank. The first row ($\eta = 0$) and column ($\gamma = 0$) are average rank
-# exactly.*
+# ```{glue:figure} fig_ch7_grid
+# :name: fig-ch7-grid
+#
+# Mean NDCG@5 of DCD over the held-out targets for every $(\eta, \gamma)$, each value printed in its
+# cell; the colour scale is centred (white) on average rank's value, red cells above it and blue cells
+# below: {glue:text}`ch7_grid_n_above` of the {glue:text}`ch7_grid_n_cells` settings beat average
+# rank. The first row ($\eta = 0$) and column ($\gamma = 0$) are average rank exactly.
+# ```
 #
 # The grid ranges from {glue:text}`ch7_grid_min:.3f` to {glue:text}`ch7_grid_max:.3f`. Reporting its
 # maximum as "DCD's result" would be choosing the hyperparameters on the test targets. The nested
@@ -383,13 +398,18 @@ for ax in axes[1]:
 handles, names = axes[0, 0].get_legend_handles_labels()
 fig.legend(handles, names, loc="outside lower center", ncols=len(names))
 fig.suptitle("How many unlabeled images? (random subsets of the stored)")
-plt.show()
+glue("fig_ch7_n", plt.gcf(), display=False)
+plt.close("all")
 
 # %% [markdown]
-# *Figure: mean over the held-out targets of each metric of DCD when each task's profile is pooled
-# from $N$ randomly drawn images of the stored ones; line: mean over `N_SEEDS` draws, band: 10% to
-# 90% of the draws (the spread due to *which* images are drawn, not the target-bootstrap interval of
-# the other figures). At the stored $N$ there is a single draw.*
+# ```{glue:figure} fig_ch7_n
+# :name: fig-ch7-n
+#
+# Mean over the held-out targets of each metric of DCD when each task's profile is pooled from $N$
+# randomly drawn images of the stored ones; line: mean over `N_SEEDS` draws, band: 10% to 90% of the
+# draws (the spread due to *which* images are drawn, not the target-bootstrap interval of the other
+# figures). At the stored $N$ there is a single draw.
+# ```
 
 # %% tags=["nbval-check-output"]
 small_n = int(n_stats.index.min())
@@ -446,8 +466,8 @@ def plot_options(rows, title, ylabel):
     groups = list(dict.fromkeys(g for g, _ in rows))
     options = list(dict.fromkeys(o for _, o in rows))
     options.sort(key=lambda o: o == "avg_rank")  # the reference last
-    fig, axes = plt.subplots(1, len(METRICS_SHOWN), figsize=(7.5, 3.3),
-                             sharey=True)
+    fig, axes = plt.subplots(1, len(METRICS_SHOWN), sharey=True,
+                             figsize=(7.5, max(3.3, 1.4 + 0.3 * len(options))))
     offsets = np.linspace(-0.15, 0.15, len(groups)) if len(groups) > 1 else [0]
     for ax, metric in zip(axes, METRICS_SHOWN):
         for j, group in enumerate(groups):
@@ -471,16 +491,20 @@ def plot_options(rows, title, ylabel):
         fig.legend(handles, names, loc="outside lower center",
                    ncols=len(names))
     fig.suptitle(title)
-    plt.show()
 
 
 plot_options(scalar_rows, "Block scalar", "block scalar")
+glue("fig_ch7_scalar", plt.gcf(), display=False)
+plt.close("all")
 
 # %% [markdown]
-# *Figure: DCD with each block scalar (markers: mean over targets; bars: 95% bootstrap interval),
-# with average rank on the same zoo for reference. Circles: the whole zoo; squares: the
-# {glue:text}`ch7_n_branch` models whose blocks all have a `branch` value (models without one:
-# {glue:text}`ch7_no_branch`).*
+# ```{glue:figure} fig_ch7_scalar
+# :name: fig-ch7-scalar
+#
+# DCD with each block scalar (markers: mean over targets; bars: 95% bootstrap interval), with average
+# rank on the same zoo for reference. Circles: the whole zoo; squares: the {glue:text}`ch7_n_branch`
+# models whose blocks all have a `branch` value (models without one: {glue:text}`ch7_no_branch`).
+# ```
 #
 # `signed` is the instructive one. Completeness makes every block's signed total nearly
 # $F(x) - F(x')$, so its profile is nearly flat, and what differs between its blocks is exactly each
@@ -523,10 +547,16 @@ switch_rows["-", "avg_rank"] = references["avg_rank"].summary
 flat_rows = {("DCD", f"{g}: {o}" if g != "-" else o): s
              for (g, o), s in switch_rows.items()}
 plot_options(flat_rows, "Pooling, importance and utility", "setting")
+glue("fig_ch7_pooling", plt.gcf(), display=False)
+plt.close("all")
 
 # %% [markdown]
-# *Figure: DCD with each pooling, importance and utility option (the first of each pair is the
-# default), and average rank; mean over targets and 95% bootstrap interval.*
+# ```{glue:figure} fig_ch7_pooling
+# :name: fig-ch7-pooling
+#
+# DCD with each pooling, importance and utility option (the first of each pair is the default), and
+# average rank; mean over targets and 95% bootstrap interval.
+# ```
 #
 # ## The divergence
 #
@@ -569,12 +599,17 @@ glue("ch7_kl_sym_diff", mean, display=False)
 glue("ch7_kl_sym_lo", lo, display=False)
 glue("ch7_kl_sym_hi", hi, display=False)
 glue("ch7_kl_sym_verdict", verdict(lo, hi, "kl", "sym_kl"), display=False)
+glue("fig_ch7_divergence", plt.gcf(), display=False)
+plt.close("all")
 
 # %% [markdown]
-# *Figure: DCD's leave-one-dataset-out metrics with each divergence (`kl` is DCD proper), with the
-# fixed $(\eta, \gamma) = (2, 5)$ (circles) and with both chosen per target by the nested
-# leave-one-out of the next section (squares), and average rank; mean over targets and 95% bootstrap
-# interval.*
+# ```{glue:figure} fig_ch7_divergence
+# :name: fig-ch7-divergence
+#
+# DCD's leave-one-dataset-out metrics with each divergence (`kl` is DCD proper), with the fixed
+# $(\eta, \gamma) = (2, 5)$ (circles) and with both chosen per target by the nested leave-one-out of
+# the next section (squares), and average rank; mean over targets and 95% bootstrap interval.
+# ```
 #
 # The divergences live on different scales, and $\gamma = 5$ is the same for all of them: a
 # divergence whose values are tiny gives nearly uniform weights, i.e. nearly average rank. The
@@ -639,11 +674,16 @@ for key, short in (("fixed (2, 5)", "fixed"),
     for metric in METRICS_SHOWN:
         glue(f"ch7_{short}_{metric}", nested[key].mean(metric),
              display=False)
+glue("fig_ch7_nested", plt.gcf(), display=False)
+plt.close("all")
 
 # %% [markdown]
-# *Figure: DCD with the fixed $(\eta, \gamma) = (2, 5)$, with both chosen per target by nested
-# leave-one-out for three selection criteria, and average rank; mean over targets and 95% bootstrap
-# interval.*
+# ```{glue:figure} fig_ch7_nested
+# :name: fig-ch7-nested
+#
+# DCD with the fixed $(\eta, \gamma) = (2, 5)$, with both chosen per target by nested leave-one-out
+# for three selection criteria, and average rank; mean over targets and 95% bootstrap interval.
+# ```
 #
 # What did the nested selection choose? Per held-out target (criterion: NDCG@5):
 
@@ -825,13 +865,18 @@ if RUN_STEPS:
     axes[1].set_ylabel(f"TV distance to {max(stored_steps)} steps")
     axes[0].legend(title="family")
     fig.suptitle("Integration steps: error of the integral, change of profile")
-    plt.show()
+glue("fig_ch7_steps_gap", plt.gcf(), display=False)
+plt.close("all")
 
 # %% [markdown]
-# *Figure: left, the relative completeness gap of the conductance (median over images, then over the
-# (model, task) pairs of a family) against the number of integration steps; right, the total
-# variation distance between a task profile at that many steps and at the stored number (median over
-# pairs; 0 at the stored setting by definition). The step axis is logarithmic.*
+# ```{glue:figure} fig_ch7_steps_gap
+# :name: fig-ch7-steps-gap
+#
+# Left, the relative completeness gap of the conductance (median over images, then over the (model,
+# task) pairs of a family) against the number of integration steps; right, the total variation
+# distance between a task profile at that many steps and at the stored number (median over pairs; 0 at
+# the stored setting by definition). The step axis is logarithmic.
+# ```
 #
 # And downstream: the leave-one-dataset-out metrics of DCD with profiles from
 # `N_STEPS_IMAGES` images at each step count (lower than with all stored images: fewer images, as the
@@ -851,11 +896,17 @@ if RUN_STEPS:
     plot_sweep(step_frame, "integration steps",
                f"DCD with profiles from {N_STEPS_IMAGES} images per task",
                default_at=len(N_STEPS_GRID) - 1, refs=step_refs)
+glue("fig_ch7_steps", plt.gcf(), display=False)
+plt.close("all")
 
 # %% [markdown]
-# *Figure: DCD's metrics (mean over held-out targets, 95% bootstrap interval) with profiles of
-# `N_STEPS_IMAGES` images per task computed with each number of integration steps (grey line: the
-# stored setting); horizontal lines: average rank and INB on the same models and targets.*
+# ```{glue:figure} fig_ch7_steps
+# :name: fig-ch7-steps
+#
+# DCD's metrics (mean over held-out targets, 95% bootstrap interval) with profiles of `N_STEPS_IMAGES`
+# images per task computed with each number of integration steps (grey line: the stored setting);
+# horizontal lines: average rank and INB on the same models and targets.
+# ```
 
 # %% tags=["nbval-check-output"]
 if RUN_STEPS:
@@ -903,15 +954,18 @@ if RUN_STEPS:
 
 # %% [markdown]
 # (ch7-promised)=
-# ## Objective, first block, point set and rule
+# ## Objective, first block, path, granularity and precision
 #
-# Three choices were promised a test: the objective ({ref}`ch-clip-encoder` defines the task-aware
+# Several choices were promised a test: the objective ({ref}`ch-clip-encoder` defines the task-aware
 # `zs_max_logit` beside the label-free norm), the dominance of the first block that {ref}`ch-profiles`
-# found (is DCD only reading the first block?), and the point set and rule of the path integral (the
-# fidelity sweep of {ref}`ch2-fidelity` profiled the whole mini world at each). Each is evaluated with the
-# fixed $(\eta, \gamma)$ and with the nested selection, which is the number to compare. The path
-# baseline and the stage granularity would need a new store each (about an hour of CPU for the mini
-# world); they are not ablated here.
+# found (is DCD only reading the first block?), the point set and rule of the path integral (the
+# fidelity sweep of {ref}`ch2-fidelity` profiled the whole mini world at each), the path's baseline
+# image $x'$ (black and blurred beside all-zeros), the granularity (one unit per stage instead of per
+# block) and the precision (bf16 autocast instead of fp32). The last three were profiled by
+# `perf/fidelity_sweep.py variants` at the default setting (uniform points, trapezoid rule, 8 steps) on
+# the same 25 images per task, one choice changed at a time, so their row to compare with is
+# "uniform, trapezoid, 8". Each is evaluated with the fixed $(\eta, \gamma)$ and with the nested
+# selection, which is the number to compare.
 
 # %%
 def without_first_block(profiles):
@@ -933,11 +987,16 @@ if BENCHMARK == "mini" and PROFILE_STORE is None:  # the other objective's store
                  "riemann_trapezoid-trapezoid-8"):
         short = name.replace("riemann_trapezoid", "uniform").replace("gausslegendre", "GL")
         variants[short] = sweep.profiles(name).subset(bench.models, bench.datasets)
+    from vlmsel.mini.world import variants_path
+
+    one_change = load_sweep(variants_path())
+    for name in one_change.settings[1:]:  # the first is the default setting itself
+        variants[name] = one_change.profiles(name).subset(bench.models, bench.datasets)
 promised = {(g, k): evaluate_dcd(source=p, nested=g == "nested") for k, p in variants.items()
             for g in ("fixed (2, 5)", "nested")}
 promised_rows = {key: r.summary for key, r in promised.items()}
 promised_rows["fixed (2, 5)", "avg_rank"] = references["avg_rank"].summary
-plot_options(promised_rows, "Objective, first block, point set and rule", "variant")
+plot_options(promised_rows, "Objective, first block, path, granularity, precision", "variant")
 
 # %% tags=["remove-input"]
 promised_table = pd.DataFrame({k: {"NDCG@5 fixed": promised["fixed (2, 5)", k].mean("ndcg5"),
@@ -945,15 +1004,22 @@ promised_table = pd.DataFrame({k: {"NDCG@5 fixed": promised["fixed (2, 5)", k].m
                                    "R5 nested": promised["nested", k].mean("r5"),
                                    "top-1 regret nested": promised["nested", k].mean("top1_regret")}
                                for k in variants}).T
-base_nested = promised["nested", "norm (default)"].per_target["ndcg5"]
-for k, short in (("without first block", "nofirst"), ("zs_max_logit", "zs")):
+# paired per-target differences of the nested NDCG@5, each against the row it changes one choice of
+for k, short, base in (("without first block", "nofirst", "norm (default)"), ("zs_max_logit", "zs", "norm (default)"),
+                       ("baseline=black", "black", "uniform-trapezoid-8"), ("baseline=blur", "blur", "uniform-trapezoid-8"),
+                       ("granularity=stage", "stage", "uniform-trapezoid-8"),
+                       ("precision=bf16-autocast", "bf16", "uniform-trapezoid-8")):
     if ("nested", k) in promised:
-        d = (promised["nested", k].per_target["ndcg5"] - base_nested).to_numpy()
+        d = (promised["nested", k].per_target["ndcg5"] - promised["nested", base].per_target["ndcg5"]).to_numpy()
         mean, lo, hi = metrics.bootstrap_ci(d, n_boot=N_BOOT, seed=SEED)
         glue(f"ch7_{short}_diff", mean, display=False)
         glue(f"ch7_{short}_lo", lo, display=False)
         glue(f"ch7_{short}_hi", hi, display=False)
         glue(f"ch7_{short}_verdict", verdict(lo, hi, k, "the default"), display=False)
+if "precision=bf16-autocast" in variants:
+    tv = 0.5 * np.abs(variants["precision=bf16-autocast"].values - variants["uniform-trapezoid-8"].values).sum(axis=2)
+    glue("ch7_bf16_tv", float(np.median(tv)), display=False)
+    glue("ch7_bf16_tv_max", float(np.max(tv)), display=False)
 glue("ch7_promised_table", promised_table.round(3), display=False)
 glue("ch7_promised_spread", float(promised_table["NDCG@5 nested"].max() - promised_table["NDCG@5 nested"].min()),
      display=False)
@@ -969,8 +1035,32 @@ glue("ch7_promised_spread", float(promised_table["NDCG@5 nested"].max() - promis
 # on average (paired 95% interval [{glue:text}`ch7_nofirst_lo:+.3f`, {glue:text}`ch7_nofirst_hi:+.3f`]),
 # an interval that {glue:text}`ch7_nofirst_verdict`. The task-aware objective against the norm:
 # {glue:text}`ch7_zs_diff:+.3f` [{glue:text}`ch7_zs_lo:+.3f`, {glue:text}`ch7_zs_hi:+.3f`], an interval
-# that {glue:text}`ch7_zs_verdict`. Over all variants the nested NDCG@5 spans
-# {glue:text}`ch7_promised_spread:.3f`.
+# that {glue:text}`ch7_zs_verdict`. Against the default setting's own row ("uniform-trapezoid-8"), the
+# black baseline changes the nested NDCG@5 by {glue:text}`ch7_black_diff:+.3f`
+# [{glue:text}`ch7_black_lo:+.3f`, {glue:text}`ch7_black_hi:+.3f`] (the interval
+# {glue:text}`ch7_black_verdict`), the blurred baseline by {glue:text}`ch7_blur_diff:+.3f`
+# [{glue:text}`ch7_blur_lo:+.3f`, {glue:text}`ch7_blur_hi:+.3f`] ({glue:text}`ch7_blur_verdict`), one
+# unit per stage by {glue:text}`ch7_stage_diff:+.3f` [{glue:text}`ch7_stage_lo:+.3f`,
+# {glue:text}`ch7_stage_hi:+.3f`] ({glue:text}`ch7_stage_verdict`), and bf16 autocast by
+# {glue:text}`ch7_bf16_diff:+.3f` [{glue:text}`ch7_bf16_lo:+.3f`, {glue:text}`ch7_bf16_hi:+.3f`]
+# ({glue:text}`ch7_bf16_verdict`); bf16 moves a profile by a median total variation of
+# {glue:text}`ch7_bf16_tv:.4f` (at most {glue:text}`ch7_bf16_tv_max:.4f`). Over all variants the nested
+# NDCG@5 spans {glue:text}`ch7_promised_spread:.3f`.
+
+# %% [markdown]
+# ## Discussion
+#
+# 1. Compare the spread of the NDCG@5 curves over $\eta$ and $\gamma$ with the width of one setting's
+#    interval (both in the summary below). If the spread is the smaller, is that evidence that the two
+#    hyperparameters do not matter, or that this world has too few targets to tell? What would you
+#    need to tell the two apart?
+# 2. The path's baseline is the one option above that changes which images count as "nothing". Which
+#    baseline would you defend for photographs, which for digits on a black background, and why is it
+#    a choice of the method rather than a numerical detail?
+# 3. The paper fixes $\eta = 2$ and $\gamma = 5$. If the nested choice picks other values on most
+#    targets, what does that say about transferring hyperparameters from one benchmark to another?
+# 4. Cheaper profiles (fewer steps, bf16) change the profiles measurably but the selections hardly.
+#    Why can a selection be more robust than the profile it comes from? When would it not be?
 
 # %% [markdown]
 # ## Summary
@@ -991,30 +1081,102 @@ glue("ch7_promised_spread", float(promised_table["NDCG@5 nested"].max() - promis
 #   for `abs`.
 # - Fewer integration steps are proportionally cheaper; the completeness gap and the change of the
 #   profiles tell, without ground truth, how far the integral is from converged.
+# - The path's baseline, the stage granularity and bf16 autocast, each changed alone at the default
+#   setting: the paired interval of the nested NDCG@5 {glue:text}`ch7_black_verdict` (black baseline),
+#   {glue:text}`ch7_blur_verdict` (blurred baseline), {glue:text}`ch7_stage_verdict` (stages) and
+#   {glue:text}`ch7_bf16_verdict` (bf16).
 #
 # ## Exercises
 #
-# 1. Add `importance="power"` to the $\eta$ sweep. Where is its $\eta$ equivalent to the default's?
-# 2. Repeat the $N$ ablation with the pooling `normalised_mean`. Is it more or less stable across
-#    draws?
-# 3. Make the nested selection choose among divergences too: write a loop over `DIVERGENCES` inside
-#    an inner leave-one-out over the sources (hint: `vlmsel.evaluation.metrics.selection_score`).
-# 4. Set `N_STEPS_IMAGES = 8`. How much slower is the last section, and do its conclusions change?
+# Each asks for a number or a yes/no that you can compute with the objects of this page; the
+# solutions give the answers this page computed.
 #
+# 1. The default importance (softmax of z-scores, $\eta = 2$) spreads each profile's weight over an
+#    *effective* number of blocks $1 / \sum_l w_l^2$. What is its median over the (model, task)
+#    profiles of this world, and which $\eta$ of the `power` importance (on the grid 0.5, 1, ..., 8)
+#    comes closest to it?
+# 2. At $N$ = {glue:text}`ch7_n_small` images, is the pooling `normalised_mean` more or less stable
+#    across image draws than the default `mean_of_normalised`? Compare the 10-90% spread of DCD's mean
+#    NDCG@5 over `N_SEEDS` draws.
+# 3. On how many of the held-out targets does DCD with the nested $(\eta, \gamma)$ rank the models
+#    better than average rank (NDCG@5 per target, strictly better)? Is that significant by a sign test?
+# 4. The default setting re-profiled the mini world at 8 trapezoid steps; the published store used 50
+#    Gauss-Legendre steps. From the table of {ref}`ch7-promised`, how far apart are the two rows' nested
+#    NDCG@5, and how many times less work is the first?
+
+# %% tags=["remove-cell"]
+# The exercises' answers (hidden: the solutions below show them).
+from scipy.stats import binomtest
+
+from vlmsel.evaluation.fidelity import cost_per_image
+from vlmsel.method.importance import block_importance
+from vlmsel.profiles.pooling import block_mask
+
+mask = np.broadcast_to(block_mask(prof_default.n_blocks, prof_default.values.shape[2])[:, None, :],
+                       prof_default.values.shape)
+
+
+def effective_blocks(**kw):
+    w = block_importance(prof_default.values, mask=mask, **kw)
+    return float(np.median(1.0 / (w ** 2).sum(axis=2)))
+
+
+ex_default_blocks = effective_blocks(eta=2.0)
+ex_power = {eta: effective_blocks(eta=eta, importance="power") for eta in (0.5, 1.0, 2.0, 4.0, 8.0)}
+ex_power_eta = min(ex_power, key=lambda e: abs(ex_power[e] - ex_default_blocks))
+glue("ch7_ex_blocks", ex_default_blocks, display=False)
+glue("ch7_ex_power_eta", ex_power_eta, display=False)
+glue("ch7_ex_power_blocks", ex_power[ex_power_eta], display=False)
+glue("ch7_ex_n_blocks", float(np.median(prof_default.n_blocks)), display=False)
+
+rng_ex = np.random.default_rng(SEED)
+picks = [{t: np.sort(rng_ex.choice(n_stored, small_n, replace=False)) for t in bench.datasets}
+         for _ in range(N_SEEDS)]  # the same draws for both poolings
+spread = {}
+for pooling in POOLINGS:
+    vals = [evaluate_dcd(Profiles.from_block_scalars({m: {t: scalars[m, t][pick[t]] for t in bench.datasets}
+                                                      for m in bench.models}, bench.datasets, pooling=pooling)
+                         ).mean("ndcg5") for pick in picks]
+    spread[pooling] = float(np.quantile(vals, 0.9) - np.quantile(vals, 0.1))
+glue("ch7_ex_spread_default", spread["mean_of_normalised"], display=False)
+glue("ch7_ex_spread_other", spread["normalised_mean"], display=False)
+glue("ch7_ex_spread_word", "more" if spread["normalised_mean"] < spread["mean_of_normalised"] else "less",
+     display=False)
+
+dcd_t = promised["nested", "norm (default)"].per_target["ndcg5"]
+avg_t = references["avg_rank"].per_target["ndcg5"].reindex(dcd_t.index)
+wins, losses = int((dcd_t > avg_t + 1e-12).sum()), int((dcd_t < avg_t - 1e-12).sum())
+sign_p = binomtest(wins, wins + losses, 0.5).pvalue if wins + losses else 1.0
+glue("ch7_ex_wins", wins, display=False)
+glue("ch7_ex_losses", losses, display=False)
+glue("ch7_ex_targets", len(dcd_t), display=False)
+glue("ch7_ex_sign_p", float(sign_p), display=False)
+glue("ch7_ex_sign_word", "is" if sign_p < 0.05 else "is not", display=False)
+if "uniform-trapezoid-8" in promised_table.index:
+    glue("ch7_ex_steps_gap", float(promised_table.loc["uniform-trapezoid-8", "NDCG@5 nested"]
+                                   - promised_table.loc["norm (default)", "NDCG@5 nested"]), display=False)
+    glue("ch7_ex_steps_ratio", cost_per_image("gausslegendre-left-50")
+         / cost_per_image("riemann_trapezoid-trapezoid-8"), display=False)
+
+# %% [markdown]
 # ```{dropdown} Solutions
-# 1. `{eta: evaluate_dcd(eta=eta, importance="power") for eta in ETA_GRID}`. `power` with $\eta = 1$
-#    is the profile itself, and its $\eta$ acts on $\log p$ rather than on a z-score, so the two
-#    scales are not comparable; look for the $\eta$ whose effective number of important blocks
-#    ($1/\sum_l w_l^2$) matches the default's.
-# 2. Pass `pooling="normalised_mean"` to `Profiles.from_block_scalars` in the loop and
-#    compare the width of the 10-90% bands.
-# 3. For each target, compute `selection_score` of the inner predictions of every divergence (as
-#    `DcdMethod._select` does for the grid) and predict with the best; evaluate it with a small
-#    `vlmsel.evaluation.harness.Method` subclass.
-# 4. The cost scales with $N\,(n_{\mathrm{steps}} + 1)$: about four times the default's. The
-#    completeness gap and the profile change are per-image quantities and barely move; the
-#    downstream metrics come from profiles of more images and move towards those of the stored
-#    profiles.
+# 1. With `block_importance(prof_default.values, eta=2.0, mask=...)` the median effective number of
+#    blocks is {glue:text}`ch7_ex_blocks:.2f` (of a median {glue:text}`ch7_ex_n_blocks:.0f` blocks per
+#    model). The `power` importance comes closest at $\eta$ = {glue:text}`ch7_ex_power_eta:g`, with
+#    {glue:text}`ch7_ex_power_blocks:.2f`. The two scales are not comparable by value: `power` raises
+#    the profile itself to $\eta$, `softmax_z` exponentiates a z-score.
+# 2. Over the same kind of draws the 10-90% spread of mean NDCG@5 is {glue:text}`ch7_ex_spread_default:.3f`
+#    with `mean_of_normalised` and {glue:text}`ch7_ex_spread_other:.3f` with `normalised_mean`: the latter
+#    is {glue:text}`ch7_ex_spread_word` stable here. (`normalised_mean` lets images with a large total
+#    conductance dominate a profile; which way that goes depends on how unequal those totals are.)
+# 3. DCD (nested) beats average rank on {glue:text}`ch7_ex_wins` of the {glue:text}`ch7_ex_targets`
+#    targets and loses on {glue:text}`ch7_ex_losses` (ties excluded); a two-sided sign test gives
+#    p = {glue:text}`ch7_ex_sign_p:.3f`, so the difference {glue:text}`ch7_ex_sign_word` significant at
+#    the 5% level.
+# 4. The nested NDCG@5 of "uniform-trapezoid-8" minus that of "norm (default)" is
+#    {glue:text}`ch7_ex_steps_gap:+.3f`, at {glue:text}`ch7_ex_steps_ratio:.1f` times less work per
+#    image. The two rows differ in points, rule *and* store (re-profiled from the same 25 images), so
+#    this is the whole effect of the cheaper default.
 # ```
 #
 # ## References

@@ -145,11 +145,16 @@ for ax, path in zip(axes.ravel(), files):
     ax.set_axis_off()
 fig.suptitle(f"The first 16 of the {len(files)} images in the folder "
              f"(mini task '{TARGET_TASK}', 64 x 64 pixels)", fontsize=10)
-plt.show()
+glue("fig_ch8_images", plt.gcf(), display=False)
+plt.close("all")
 
 # %% [markdown]
-# *Figure: the first images of the folder that plays "your images". The file names say nothing about
-# the classes, and no labels are written.*
+# ```{glue:figure} fig_ch8_images
+# :name: fig-ch8-images
+#
+# The first images of the folder that plays "your images". The file names say nothing about the
+# classes, and no labels are written.
+# ```
 #
 # ## What `select` needs
 #
@@ -231,25 +236,31 @@ glue("ch8_excluded", excluded or "none", display=False)
 #   worst), so it lies in $[0, 1]$;
 # - `score_lo`, `score_hi`: a 95% interval of the score over bootstrap resamples of your images;
 # - `p_top1`, `p_top5`: how often the model is first, or in the first five, over those resamples;
-# - `image_gflops` (the image tower's cost per image) and `pareto` (no other model is predicted
+# - `image_gflops` (the image tower's cost per image, shown as *GFLOPs* below) and `pareto` (no other model is predicted
 #   better *and* cheaper); `family`, `params_M`, `gflops` describe the model.
 
 # %%
 shown = result.ranking.head(10).drop(columns=["params_M", "gflops"])
 shown.insert(2, "95% interval", [f"[{lo:.3f}, {hi:.3f}]" for lo, hi
                                  in zip(shown["score_lo"], shown["score_hi"])])
-display(shown.drop(columns=["score_lo", "score_hi"]).style.format(
-    {"score": "{:.3f}", "p_top1": "{:.0%}", "p_top5": "{:.0%}",
-     "image_gflops": "{:.4f}"}).hide(axis="index"))
+shown["pareto"] = shown["pareto"].map({True: "yes", False: ""})
+display(shown.drop(columns=["score_lo", "score_hi"]).rename(columns={"image_gflops": "GFLOPs"})
+        .style.format({"score": "{:.3f}", "p_top1": "{:.0%}", "p_top5": "{:.0%}",
+                       "GFLOPs": "{:.4f}"}).hide(axis="index"))
 
 # %%
 ax = result.plot_ranking(top=15)
-plt.show()
+glue("fig_ch8_scores", plt.gcf(), display=False)
+plt.close("all")
 
 # %% [markdown]
-# *Figure: predicted scores of the ranked models (bars, best on top) with their 95% bootstrap
-# intervals (whiskers); each bar is labelled with the model's top-1 probability over bootstrap
-# resamples of the images; hatched orange bars are Pareto-optimal in score against GFLOPs.*
+# ```{glue:figure} fig_ch8_scores
+# :name: fig-ch8-scores
+#
+# Predicted scores of the ranked models (bars, best on top) with their 95% bootstrap intervals
+# (whiskers); each bar is labelled with the model's top-1 probability over bootstrap resamples of the
+# images; hatched orange bars are Pareto-optimal in score against GFLOPs.
+# ```
 #
 # ## The score, from two matrices
 #
@@ -307,13 +318,18 @@ glue("ch8_gamma", GAMMA, display=False)
 
 # %%
 fig = result.plot_explanation(result.top1, k=5)
-plt.show()
+glue("fig_ch8_explain", plt.gcf(), display=False)
+plt.close("all")
 
 # %% [markdown]
-# *Figure: left, the five sources with the largest weight $\alpha$ for the recommended model, each
-# labelled with the model's accuracy and rank there; right, the block-importance distribution of the
+# ```{glue:figure} fig_ch8_explain
+# :name: fig-ch8-explain
+#
+# Left, the five sources with the largest weight $\alpha$ for the recommended model, each labelled
+# with the model's accuracy and rank there; right, the block-importance distribution of the
 # recommended model on your images (circles) against the best-covering source (squares), blocks from
-# input to output.*
+# input to output.
+# ```
 #
 # For {glue:text}`ch8_top1`, the best-covering source is {glue:text}`ch8_best_source` with
 # $\alpha$ = {glue:text}`ch8_best_alpha:.2f`, where the model ranks {glue:text}`ch8_best_rank:g` in
@@ -402,12 +418,17 @@ glue("ch8_k_star", "" if k_star is None else (
 
 # %%
 ax = result.plot_stability()
-plt.show()
+glue("fig_ch8_stability", plt.gcf(), display=False)
+plt.close("all")
 
 # %% [markdown]
-# *Figure: probability that the recommended model is top-1 (bootstrap, {glue:text}`ch8_n_boot`
-# resamples) against the number of images resampled; dashed: the probit line fitted through the
-# points; dotted: the {glue:text}`ch8_stable_at:.0%` threshold of a stable choice.*
+# ```{glue:figure} fig_ch8_stability
+# :name: fig-ch8-stability
+#
+# Probability that the recommended model is top-1 (bootstrap, {glue:text}`ch8_n_boot` resamples)
+# against the number of images resampled; dashed: the probit line fitted through the points; dotted:
+# the {glue:text}`ch8_stable_at:.0%` threshold of a stable choice.
+# ```
 #
 # {glue:text}`ch8_stability` With only {glue:text}`ch8_k_small` images the same model would have
 # been top-1 with probability {glue:text}`ch8_p_small:.2f`.{glue:text}`ch8_k_star` Two cautions:
@@ -470,12 +491,17 @@ ax.set_xlabel("predicted score (select)")
 ax.set_ylabel(f"true zero-shot accuracy on '{TARGET_TASK}'")
 ax.set_title("Prediction against the hidden ground truth")
 ax.legend(loc="best")
-plt.show()
+glue("fig_ch8_ranked", plt.gcf(), display=False)
+plt.close("all")
 
 # %% [markdown]
-# *Figure: every ranked model's predicted score against its true zero-shot accuracy on the target
-# task (which `select` never saw); the two highest-scored models and the truly best one are named,
-# the recommended one is circled.*
+# ```{glue:figure} fig_ch8_ranked
+# :name: fig-ch8-ranked
+#
+# Every ranked model's predicted score against its true zero-shot accuracy on the target task (which
+# `select` never saw); the two highest-scored models and the truly best one are named, the recommended
+# one is circled.
+# ```
 #
 # The recommended {glue:text}`ch8_top1` has a true accuracy of {glue:text}`ch8_top1_acc:.3f` and
 # is truly ranked {glue:text}`ch8_top1_true_rank` in the zoo; the best model,
@@ -550,7 +576,6 @@ glue("ch8_leak_verdict", verdict, display=False)
 
 # %%
 ax = result.plot_pareto(label=3)
-plt.show()
 pareto = list(result.ranking.loc[result.ranking["pareto"], "model"])
 oc48 = load_zoo("openclip48")
 g_oc48 = np.array([e.image_gflops for e in oc48])
@@ -561,11 +586,17 @@ glue("ch8_ratio_oc48", float(np.nanmax(g_oc48) / np.nanmin(g_oc48)),
 glue("ch8_gflops_mini", float(g_mini.median()), display=False)
 glue("ch8_pareto", ", ".join(pareto), display=False)
 glue("ch8_n_pareto", len(pareto), display=False)
+glue("fig_ch8_pareto", plt.gcf(), display=False)
+plt.close("all")
 
 # %% [markdown]
-# *Figure: predicted score against image-tower GFLOPs per 64-pixel image for every ranked model;
-# diamonds and the dashed staircase: the Pareto front; the circled model is the recommendation; the
-# three highest-scored and the Pareto-optimal models are named.*
+# ```{glue:figure} fig_ch8_pareto
+# :name: fig-ch8-pareto
+#
+# Predicted score against image-tower GFLOPs per 64-pixel image for every ranked model; diamonds and
+# the dashed staircase: the Pareto front; the circled model is the recommendation; the three highest-
+# scored and the Pareto-optimal models are named.
+# ```
 #
 # The {glue:text}`ch8_n_pareto` Pareto-optimal models are {glue:text}`ch8_pareto`. When there is a
 # hard budget, `max_gflops` removes the models above it *before* anything is computed, which also
@@ -802,8 +833,8 @@ np.testing.assert_allclose(
 def summary_row(res):
     return {"sources": len(res.info["sources"]), "top-1": res.top1,
             "P(top-1)": res.p_top1,
-            "true accuracy of top-1": true[res.top1],
-            f"alpha of {ADD_SOURCE} (median)": (
+            "true accuracy": true[res.top1],
+            "alpha (median)": (
                 res.alpha[ADD_SOURCE].median()
                 if ADD_SOURCE in res.alpha else np.nan)}
 
@@ -811,8 +842,8 @@ def summary_row(res):
 compare_s = pd.DataFrame({f"without {ADD_SOURCE}": summary_row(before_s),
                           f"with {ADD_SOURCE}": summary_row(after_s)}).T
 display(compare_s.style.format(
-    {"P(top-1)": "{:.0%}", "true accuracy of top-1": "{:.3f}",
-     f"alpha of {ADD_SOURCE} (median)": "{:.3f}"}, na_rep="-"))
+    {"P(top-1)": "{:.0%}", "true accuracy": "{:.3f}",
+     "alpha (median)": "{:.3f}"}, na_rep="-"))
 glue("ch8_add_source_prof_s", add_source_prof_s, display=False)
 glue("ch8_add_source_gt_s", add_source_gt_s, display=False)
 glue("ch8_add_source_first",
@@ -853,7 +884,9 @@ per_model = pd.Series({
 gfl = result.ranking.set_index("model")["image_gflops"]
 est_mini = sum(estimate_seconds(gfl[m], n, settings["n_steps"], "cpu")
                for m in models)
-N_REAL, STEPS_REAL, N_SOURCES = 25, 50, 20
+from vlmsel.conductance.options import DEFAULT_N_STEPS
+
+N_REAL, STEPS_REAL, N_SOURCES = 25, DEFAULT_N_STEPS, 20  # the package default n_steps
 
 
 def zoo_seconds(entries, device):
@@ -989,8 +1022,8 @@ glue("ch8_c_stable", "stable" if result.p_top1 >= result.stable_at
 #    {glue:text}`ch8_k_small` images.
 # 3. With $\gamma = 0$ every source gets $\alpha = 1/S$ whatever your images: the score is each
 #    model's mean rank utility over the sources, the `avg_rank` baseline, which recommends
-#    {glue:text}`ch8_ex3_top1` here (`u.mean(axis=1).idxmax()`). The left panel of the
-#    explanation shows equal bars; the right panel still shows the blocks, which no longer matter.
+#    {glue:text}`ch8_ex3_top1` here (`u.mean(axis=1).idxmax()`). The left panel of
+#    {numref}`fig-ch8-explain` shows equal bars; the right panel still shows the blocks, which no longer matter.
 # 4. `notes.txt` is skipped (its extension is not an image's) and listed in `result.skipped`. The
 #    corrupt `.png` raises an `ImageReadError` naming the file; with `skip_bad=True`
 #    (`--skip-bad`) it is skipped and listed instead, and the next image of the seeded order takes

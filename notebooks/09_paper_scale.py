@@ -251,12 +251,17 @@ ax.set_xlabel(f"estimated GPU hours for {len(datasets)} datasets "
               f"(assumed {gpu_rate:g} GFLOP/s)")
 ax.set_ylabel("model family (number of models)")
 ax.set_title(f"Where the time of profiling {ZOO} goes")
-plt.show()
+glue("fig_ch9_cost", plt.gcf(), display=False)
+plt.close("all")
 
 # %% [markdown]
-# *Figure: estimated GPU hours of profiling the zoo on its datasets, summed per model family
-# ($N$ = 25, at vlmsel's default setting, fp32). An estimate from the cost model with an assumed GPU throughput, not a
-# measurement.*
+# ```{glue:figure} fig_ch9_cost
+# :name: fig-ch9-cost
+#
+# Estimated GPU hours of profiling the zoo on its datasets, summed per model family ($N$ = 25, at
+# vlmsel's default setting, fp32). An estimate from the cost model with an assumed GPU throughput, not
+# a measurement.
+# ```
 #
 # On one GPU the whole store is an estimated {glue:text}`ch9_gpu_h:.0f` h (at the assumed
 # {glue:text}`ch9_gpu_rate:.0f` GFLOP/s); on a CPU like the one that builds this book it would take
@@ -365,9 +370,12 @@ memory = pd.DataFrame(rows).set_index("model").sort_values(
     "at 64 points (GB)", ascending=False)
 print(f"{len(acts)} architectures counted in {time.perf_counter() - t0:.0f}"
       f" s; {bytes_per_element:.2f} bytes per element (from {ref_arch})")
-display(memory.head(8).style.format(
-    {"weights (GB)": "{:.1f}", "per point (GB)": "{:.2f}",
-     "at 64 points (GB)": "{:.0f}"}))
+shown = memory.head(8).rename(columns={
+    "weights (GB)": "weights", "per point (GB)": "per point",
+    "at 64 points (GB)": "at 64 points", "largest chunk": "chunk"})
+shown.index.name = None
+display(plotting.text_table(shown, {"weights": "{:.1f}", "per point": "{:.2f}",
+                                    "at 64 points": "{:.0f}"}))
 too_big = memory[memory["largest chunk"] < 64]
 glue("ch9_bytes_per_el", bytes_per_element, display=False)
 glue("ch9_gpu_mem", GPU_MEMORY_GB, display=False)
@@ -380,7 +388,7 @@ glue("ch9_weights_total", float(
 
 # %% [markdown]
 # *Table: the eight models that need the most memory with 64 path points per pass, estimated as
-# above (weights in fp32 plus 64 points); "largest chunk" is the largest `--internal-batch-size`
+# above, in GB: the weights in fp32, one path point, and 64 points; "chunk" is the largest `--internal-batch-size`
 # (at most 64) that fits in `GPU_MEMORY_GB` = {glue:text}`ch9_gpu_mem:.0f` GB under the same
 # assumptions.*
 #
@@ -412,9 +420,9 @@ glue("ch9_weights_total", float(
 # %%
 specs = lovm_dataset_specs()
 download = pd.DataFrame([
-    {"dataset": d, "webdataset (Hugging Face)": specs[d].wds_repo,
+    {"dataset": d, "webdataset repo": specs[d].wds_repo,
      "torchvision": specs[d].torchvision or "-"} for d in datasets])
-display(download.set_index("dataset").head(8))
+display(plotting.text_table(download.set_index("dataset").head(8)))
 cmds = [f"huggingface-cli download {specs[d].wds_repo} --repo-type dataset "
         f"--include 'test/*' --local-dir {DATA_ROOT}/{specs[d].wds_folder}"
         for d in datasets]

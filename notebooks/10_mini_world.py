@@ -111,7 +111,7 @@ domain_table = pd.DataFrame(
           attributes=", ".join(f"{a} ({len(v)})" for a, v in d.attributes.items()))
      for d in DOMAINS.values()]).set_index("domain")
 glue("n_domains", len(DOMAINS), display=False)
-domain_table.style
+plotting.text_table(domain_table)
 
 # %% [markdown]
 # Eight random pictures of every domain (above each picture, the value of the domain's attribute with
@@ -119,11 +119,16 @@ domain_table.style
 
 # %%
 fig = plotting.image_grid(gallery.domain_samples(8, rng))
-plt.show()
+glue("fig_ch10_domains", plt.gcf(), display=False)
+plt.close("all")
 
 # %% [markdown]
-# *Eight pictures of each mini domain (domain and the attribute shown on the left; above each picture,
-# that attribute's value).*
+# ```{glue:figure} fig_ch10_domains
+# :name: fig-ch10-domains
+#
+# Eight pictures of each mini domain (domain and the attribute shown on the left; above each picture,
+# that attribute's value).
+# ```
 #
 # ## Seventeen tasks
 #
@@ -145,7 +150,7 @@ gen_time = time.perf_counter() - t0
 glue("n_tasks", len(names), display=False)
 glue("gen_time", gen_time, display=False)
 glue("n_eval", tasks.DEFAULT_N_IMAGES, display=False)
-task_table.style.format({"chance": "{:.3f}"})
+plotting.text_table(task_table, {"chance": "{:.3f}"})
 
 # %% [markdown]
 # Every task has {glue:text}`n_eval` evaluation pictures with balanced labels; rendering 100 of them
@@ -191,16 +196,21 @@ fig, ax = plt.subplots(figsize=(7.2, 3.9))
 plotting.heatmap(weights, ax=ax, annot=True, fmt=".2f", vmax=float(weights.to_numpy().max()),
                  cbar_label="share of pretraining groups", xlabel="image domain", ylabel="mixture",
                  title="Image-domain proportions of the pretraining mixtures")
-plt.show()
+glue("fig_ch10_mixtures", plt.gcf(), display=False)
+plt.close("all")
 mixtures = pd.DataFrame([dict(mixture=m.name, description=m.description, captions=m.captions,
                               pictures=m.pool_size, steps=m.steps) for m in MIXTURES.values()]
                         ).set_index("mixture")
-mixtures.style
+plotting.text_table(mixtures)
 
 # %% [markdown]
-# *Share of each domain (columns) in each pretraining mixture (rows). `web` and its variants are
+# ```{glue:figure} fig_ch10_mixtures
+# :name: fig-ch10-mixtures
+#
+# Share of each domain (columns) in each pretraining mixture (rows). `web` and its variants are
 # generalists; `openai` is web-like with a different balance; the others are specialists on one or two
-# domains.*
+# domains.
+# ```
 #
 # The committed zoo, with what each training run recorded in its manifest:
 
@@ -227,13 +237,18 @@ fig = plotting.panel_curves(
                                  for mix in ZOO_PLAN[arch]}
      for arch in ZOO_PLAN},
     xlabel="step", ylabel="contrastive loss", height=3.6)
-plt.show()
+glue("fig_ch10_training", plt.gcf(), display=False)
+plt.close("all")
 
 # %% [markdown]
-# *Contrastive loss during pretraining, one panel per architecture, one line per mixture (window means
+# ```{glue:figure} fig_ch10_training
+# :name: fig-ch10-training
+#
+# Contrastive loss during pretraining, one panel per architecture, one line per mixture (window means
 # from the training manifests); a mixture has the same colour, marker and dash in every panel. Losses are comparable only within a mixture's kind of batch: a
 # `web-small` model sees 1,600 distinct pictures and can memorise them, a `web-noisy` one contrasts
-# captions with words dropped.*
+# captions with words dropped.
+# ```
 #
 # The {glue:text}`n_models` models ({glue:text}`n_families` tower families) took
 # {glue:text}`train_total_min:.0f` CPU-minutes in all (median {glue:text}`train_median_min:.1f`, at most
@@ -273,11 +288,16 @@ fig, ax = plt.subplots(figsize=(7.2, 7.4))
 plotting.heatmap(rescaled, ax=ax, cbar_label="accuracy rescaled per task (0: worst, 1: best)",
                  xlabel="task", ylabel="model", title="Who is good where? The mini benchmark")
 ax.tick_params(labelsize=7)
-plt.show()
+glue("fig_ch10_benchmark", plt.gcf(), display=False)
+plt.close("all")
 
 # %% [markdown]
-# *Zero-shot top-1 accuracy of every mini model (rows) on every task (columns), rescaled per task from
-# the worst model (0) to the best (1); the table below gives the accuracies themselves.*
+# ```{glue:figure} fig_ch10_benchmark
+# :name: fig-ch10-benchmark
+#
+# Zero-shot top-1 accuracy of every mini model (rows) on every task (columns), rescaled per task from
+# the worst model (0) to the best (1); the table below gives the accuracies themselves.
+# ```
 #
 # Per task: the best model, what INB picks (the best model on `broad`) and what that pick loses against
 # the best (its *regret*):
@@ -351,11 +371,16 @@ for k in range(1, len(order)):  # lines between domains
         ax.axhline(k, color="black", lw=0.8)
         ax.axvline(k, color="black", lw=0.8)
 ax.tick_params(labelsize=7)
-plt.show()
+glue("fig_ch10_task_tau", plt.gcf(), display=False)
+plt.close("all")
 
 # %% [markdown]
-# *Kendall tau between the rankings of the mini zoo on every pair of tasks (1: the same order), tasks
-# grouped by domain (black lines between domains; `broad` last).*
+# ```{glue:figure} fig_ch10_task_tau
+# :name: fig-ch10-task-tau
+#
+# Kendall tau between the rankings of the mini zoo on every pair of tasks (1: the same order), tasks
+# grouped by domain (black lines between domains; `broad` last).
+# ```
 #
 # ## The profile stores
 #

@@ -109,6 +109,12 @@ def _run_part(args) -> dict:
         from vlmsel.conductance.options import PAPER_LIKE_SETTING
 
         args.method, args.rule, args.n_steps = (PAPER_LIKE_SETTING[k] for k in ("method", "rule", "n_steps"))
+    elif args.part == "vlmsel:bf16":
+        args.dtype = "bf16"
+    elif args.part == "vlmsel:channels_last":
+        args.channels_last = True
+    elif args.part == "vlmsel:left":  # captum's rule, for the comparison of the block scalars
+        args.rule = "left"
     model, images = _make_model_and_images(args)
     autocast = args.dtype == "bf16"
     rss_model = _rss_gb()
@@ -124,11 +130,11 @@ def _run_part(args) -> dict:
     if on_gpu:
         torch.cuda.reset_peak_memory_stats()
     out: dict = {"part": args.part, "rss_model_gb": rss_model, "n_blocks": len(blocks), "n_steps": args.n_steps,
-                 "method": args.method, "rule": args.rule,
+                 "method": args.method, "rule": args.rule, "dtype": args.dtype, "channels_last": args.channels_last,
                  "gflop_per_point": path_point_flops(model, images[:1], autocast=autocast) / 1e9}
 
     t0, c0 = time.perf_counter(), time.process_time()
-    if args.part in ("vlmsel", "vlmsel:paper"):
+    if args.part.startswith("vlmsel"):
         r = block_conductance(
             model, images, n_steps=args.n_steps, method=args.method, rule=args.rule,
             internal_batch_size=args.internal_batch_size, autocast=autocast, show_progress=False,
@@ -177,6 +183,15 @@ def _run_part(args) -> dict:
     return out
 
 
+def _task_profile(abs_scalars: np.ndarray) -> np.ndarray:
+    from vlmsel.profiles.pooling import task_profile
+
+    return np.asarray(task_profile(abs_scalars), dtype=float)
+
+
+PARTS = ("vlmsel", "vlmsel:paper", "vlmsel:bf16", "vlmsel:channels_last", "vlmsel:left", "captum", "floor", "peak")
+
+
 def _child(args, part: str, result_file: str) -> dict:
     cmd = [sys.executable, __file__, "--part", part, "--result-file", result_file]
     for k in ("model", "n_images", "n_steps", "internal_batch_size", "device", "dtype", "method", "rule", "seed", "threads"):
@@ -206,12 +221,16 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--channels-last", action="store_true", help="model and images in channels-last memory format")
     p.add_argument("--compare-paper", action="store_true",
                    help="also time vlmsel at the paper-like setting (Gauss-Legendre, left rule, 50 steps)")
+    p.add_argument("--compare-bf16", action="store_true",
+                   help="also time vlmsel under bf16 autocast (same setting) and compare its profile with fp32's")
+    p.add_argument("--compare-channels-last", action="store_true",
+                   help="also time vlmsel with model and images in channels-last memory format")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=0, help="torch threads (0 = torch's default)")
     p.add_argument("--repeats", type=int, default=2, help="runs of vlmsel and of the floor; the fastest counts")
     p.add_argument("--skip-captum", action="store_true")
     p.add_argument("--json", help="also write the numbers to this JSON file")
-    p.add_argument("--part", choices=("vlmsel", "vlmsel:paper", "captum", "floor", "peak"), help=argparse.SUPPRESS)
+    p.add_argument("--part", choices=PARTS, help=argparse.SUPPRESS)
     p.add_argument("--result-file", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
 
@@ -227,7 +246,9 @@ def main(argv: list[str] | None = None) -> int:
     runs: dict[str, list[dict]] = {}
     with tempfile.TemporaryDirectory() as tmp:
         order = (["peak"] + ["floor", "vlmsel"] * args.repeats + (["vlmsel:paper"] if args.compare_paper else [])
-                 + ([] if args.skip_captum else ["captum"]))
+                 + (["vlmsel:bf16"] if args.compare_bf16 else [])
+                 + (["vlmsel:channels_last"] if args.compare_channels_last else [])
+                 + ([] if args.skip_captum else ["captum"] + (["vlmsel:left"] if args.rule != "left" else [])))
         for part in order:
             res = _child(args, part, os.path.join(tmp, f"{part.replace(':', '_')}.npz"))
             runs.setdefault(part, []).append(res)
@@ -238,9 +259,15 @@ def main(argv: list[str] | None = None) -> int:
                   flush=True)
         peak = runs.pop("peak")[0]
         best = {k: min(v, key=lambda r: r["time_s"]) for k, v in runs.items()}
-        diffs = {}
-        if "captum" in best:
-            a, b = np.load(os.path.join(tmp, "vlmsel.npz")), np.load(os.path.join(tmp, "captum.npz"))
+        diffs, agreement = {}, {}
+        ref = _task_profile(np.load(os.path.join(tmp, "vlmsel.npz"))["abs"])
+        for k in ("vlmsel:paper", "vlmsel:bf16", "vlmsel:channels_last"):
+            if k in best:
+                prof = _task_profile(np.load(os.path.join(tmp, f"{k.replace(':', '_')}.npz"))["abs"])
+                agreement[k] = float(0.5 * np.abs(prof - ref).sum())
+        if "captum" in best:  # captum computes the left rule: compare with vlmsel at the same rule
+            same_rule = "vlmsel_left.npz" if "vlmsel:left" in best else "vlmsel.npz"
+            a, b = np.load(os.path.join(tmp, same_rule)), np.load(os.path.join(tmp, "captum.npz"))
             for k in ("abs", "l2", "signed"):
                 d = np.abs(a[k] - b[k])
                 diffs[k] = {"max_abs": float(d.max()), "max_rel": float((d / np.maximum(np.abs(b[k]), 1e-12)).max())}
@@ -250,13 +277,14 @@ def main(argv: list[str] | None = None) -> int:
     # the same useful work, so its GFLOP/s is the rate of the useful result)
     print(f"\n| part | setting | wall time (s) | CPU time (s) | {mem_label} | effective GFLOP/s | share of fp32 peak "
           f"| share of bf16 peak |\n|---|---|---|---|---|---|---|---|")
-    for k in ("vlmsel", "vlmsel:paper", "captum", "floor"):
+    for k in PARTS[:-1]:
         if k in best:
             r = best[k]
             work = r["gflop_per_point"] * args.n_images * (r["n_steps"] + 1)
             rate = work / r["time_s"]
             r["effective_gflops"] = rate
-            print(f"| {k} | {r['method']}/{r['rule']}, {r['n_steps']} steps | {r['time_s']:.2f} | {r['cpu_s']:.2f} | "
+            setting = f"{r['method']}/{r['rule']}, {r['n_steps']} steps, {r['dtype']}" + (", channels-last" if r["channels_last"] else "")
+            print(f"| {k} | {setting} | {r['time_s']:.2f} | {r['cpu_s']:.2f} | "
                   f"{r['peak_gb']:.2f} | {rate:.0f} | {rate / peak['fp32']:.0%} | {rate / peak['bf16']:.0%} |")
     print(f"\nmatmul peak of this machine ({args.device}, same threads): fp32 {peak['fp32']:.0f} GFLOP/s, "
           f"bf16 {peak['bf16']:.0f} GFLOP/s; GFLOP per path point (forward + backward, counted): "
@@ -267,16 +295,23 @@ def main(argv: list[str] | None = None) -> int:
     if "vlmsel:paper" in best:
         ratios["paper-like/default"] = best["vlmsel:paper"]["time_s"] / best["vlmsel"]["time_s"]
         ratios["paper-like/default (CPU time)"] = best["vlmsel:paper"]["cpu_s"] / best["vlmsel"]["cpu_s"]
+    for k in ("vlmsel:bf16", "vlmsel:channels_last"):
+        if k in best:
+            ratios[f"{k.split(':')[1]}/fp32 default"] = best[k]["time_s"] / best["vlmsel"]["time_s"]
+            ratios[f"{k.split(':')[1]}/fp32 default (CPU time)"] = best[k]["cpu_s"] / best["vlmsel"]["cpu_s"]
     if "captum" in best:
         ratios["captum/vlmsel"] = best["captum"]["time_s"] / best["vlmsel"]["time_s"]
         ratios["captum/vlmsel (CPU time)"] = best["captum"]["cpu_s"] / best["vlmsel"]["cpu_s"]
     for k, v in ratios.items():
         print(f"{k}: {v:.2f}")
     for k, v in diffs.items():
-        print(f"max |vlmsel - captum| of the {k} block scalar: {v['max_abs']:.3g} (relative {v['max_rel']:.3g})")
+        print(f"max |vlmsel ({'left rule' if 'vlmsel:left' in best else args.rule}) - captum| of the {k} block scalar: {v['max_abs']:.3g} (relative {v['max_rel']:.3g})")
+    for k, v in agreement.items():
+        print(f"total variation between the task profiles of {k} and vlmsel: {v:.2g}")
     if args.json:
         Path(args.json).write_text(
-            json.dumps({"args": vars(args), "peak_gflops": peak, "best": best, "runs": runs, "ratios": ratios, "captum_diff": diffs}, indent=2)
+            json.dumps({"args": vars(args), "peak_gflops": peak, "best": best, "runs": runs, "ratios": ratios, "captum_diff": diffs,
+                        "profile_tv_to_vlmsel": agreement}, indent=2)
         )
     return 0
 

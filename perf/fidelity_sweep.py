@@ -2,6 +2,7 @@
 
     python perf/fidelity_sweep.py run --work ~/fidelity --workers 2       # ~75 CPU-minutes on 2 cores
     python perf/fidelity_sweep.py collect --work ~/fidelity              # -> data/mini/fidelity.npz
+    python perf/fidelity_sweep.py variants --work ~/variants             # -> data/mini/variants.npz
 
 ``run`` profiles the whole mini zoo (26 models) on its 17 tasks at N = 25 images (the first 25 of the
 published store's 100, the same images for every setting) once per setting of :data:`SETTINGS`, each into
@@ -197,6 +198,114 @@ def towers(args) -> int:
     return 0
 
 
+#: One choice changed at a time, at the default setting (:data:`vlmsel.conductance.options.DEFAULT_SETTING`)
+#: on the same 25 images: name -> ProfileSettings fields. ``default`` is the baseline row.
+VARIANTS: dict[str, dict] = {
+    "default": {},
+    "baseline=black": {"baseline": "black"},
+    "baseline=blur": {"baseline": "blur"},
+    "granularity=stage": {"granularity": "stage"},
+    "precision=bf16-autocast": {"autocast": True},
+}
+
+
+def _variant_settings(name: str):
+    from vlmsel.conductance.options import DEFAULT_SETTING
+    from vlmsel.profiles.compute import ProfileSettings
+
+    return ProfileSettings(n_images=N_IMAGES, **DEFAULT_SETTING, **VARIANTS[name])
+
+
+def _variant_worker(work: str, threads: int, names: list[str]) -> None:
+    import torch
+
+    from vlmsel.mini.profiling import profile_mini
+
+    torch.set_num_threads(threads)
+    for name in names:
+        t0 = time.perf_counter()
+        report = profile_mini(Path(work) / name, settings=_variant_settings(name), show_progress=False)
+        done = sum(j.status == "written" for j in report.jobs)
+        print(f"[{os.getpid()}] {name}: {done} entries written in {time.perf_counter() - t0:.0f} s", flush=True)
+
+
+def variants(args) -> int:
+    """Profile the mini world once per :data:`VARIANTS` entry (``--workers`` processes share each store),
+    then write their block scalars to ``--out`` in the sweep's format, with one ``n_blocks`` row per
+    variant (stage granularity has fewer units than blocks)."""
+    from vlmsel.mini.tasks import list_tasks
+    from vlmsel.mini.zoo import MINI_ZOO
+    from vlmsel.profiles.store import ProfileStore, read_profile
+
+    names = list(VARIANTS)
+    Path(args.work).mkdir(parents=True, exist_ok=True)
+    procs = [mp.get_context("spawn").Process(target=_variant_worker, args=(args.work, args.threads, names))
+             for _ in range(args.workers)]
+    for p in procs:
+        p.start()
+        time.sleep(5)
+    for p in procs:
+        p.join()
+    if any(p.exitcode for p in procs):
+        return 1
+    models, tasks = [s.name for s in MINI_ZOO], list_tasks()
+    blocks = np.zeros((len(names), len(models)), dtype=np.int64)
+    arrays, meta = {}, []
+    for v, name in enumerate(names):
+        store = ProfileStore(Path(args.work) / name)
+        for i, mo in enumerate(models):
+            for t in tasks:
+                a, man = read_profile(store, mo, t)
+                arrays[v, mo, t] = (a, man)
+                blocks[v, i] = a["abs"].shape[1]
+        first = store.manifest(models[0], tasks[0])
+        meta.append({k: first.get(k) for k in ("method", "rule", "n_steps", "n_images", "baseline", "granularity",
+                                               "precision", "autocast", "versions")})
+    x = np.full((len(names), len(models), len(tasks), N_IMAGES, int(blocks.max())), np.nan, dtype=np.float32)
+    g = np.full((len(names), len(models), len(tasks)), np.nan)
+    c = np.full((len(names), len(models), len(tasks)), np.nan)
+    for (v, mo, t), (a, man) in arrays.items():
+        i, j = models.index(mo), tasks.index(t)
+        x[v, i, j, :, : blocks[v, i]] = a["abs"][:N_IMAGES]
+        df = (a["f_x"] - a["f_baseline"])[:N_IMAGES, None]
+        g[v, i, j] = float(np.median(np.abs(a["signed"][:N_IMAGES] - df) / np.maximum(np.abs(df), 1e-12)))
+        c[v, i, j] = float(man["cpu_time_s"])
+    for v, name in enumerate(names):
+        print(f"{name}: {np.nansum(c[v]) / 60:.1f} CPU-min, median completeness gap {np.nanmedian(g[v]):.4f}")
+    out = Path(args.out)
+    tmp = out.with_suffix(".partial.npz")
+    np.savez_compressed(tmp, settings=np.array(names), models=np.array(models), tasks=np.array(tasks),
+                        n_blocks=blocks, scalars=x, completeness_gap=g, seconds=c, meta=np.array(json.dumps(meta)))
+    os.replace(tmp, out)
+    print(f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB): {len(names)} variants")
+    return variants_report(out)
+
+
+def variants_report(path) -> int:
+    """Each variant against ``default``: CPU time, profile change and the selections' agreement (DCD scores
+    of every held-out target of the mini world, ``broad`` excluded as in chapter 2)."""
+    import pandas as pd
+
+    from vlmsel.chapters import open_world
+    from vlmsel.evaluation.fidelity import AGREEMENT, _predict, load_sweep, profile_error, selection_agreement
+
+    v = load_sweep(path)
+    bench = open_world("mini").benchmark
+    preds = {name: _predict(bench, v.profiles(name), ["broad"], None) for name in v.settings}
+    rows = {}
+    for name in v.settings:
+        s = v.index(name)
+        same_units = (v.n_blocks[s] == v.n_blocks[0]).all()
+        agree = selection_agreement(preds[name].predictions, preds["default"].predictions).mean()
+        rows[name] = {"cpu_min": float(np.nansum(v.seconds[s]) / 60),
+                      "cpu_vs_default": float(np.nansum(v.seconds[s]) / np.nansum(v.seconds[0])),
+                      "profile_tv": float(np.median(profile_error(v.profiles(name), v.profiles("default"))))
+                      if same_units else float("nan"),
+                      **{a: agree[a] for a in AGREEMENT}, "ndcg5": preds[name].mean("ndcg5")}
+    print(pd.DataFrame.from_dict(rows, orient="index").round(4).to_markdown())
+    return 0
+
+
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -214,8 +323,16 @@ def main() -> int:
     t.add_argument("--internal-batch-size", type=int, default=32)
     t.add_argument("--bf16-steps", type=int, default=16, help="n_steps of the bf16-autocast row (default 16)")
     t.add_argument("--out", default=str(Path(__file__).resolve().parents[1] / "data" / "mini" / "fidelity_towers.csv"))
+    q = sub.add_parser("variants", help="baseline, granularity and precision variants of the default setting")
+    q.add_argument("--work", required=True, help="folder for the variants' profile stores")
+    q.add_argument("--workers", type=int, default=2)
+    q.add_argument("--threads", type=int, default=1)
+    q.add_argument("--out", default=str(Path(__file__).resolve().parents[1] / "data" / "mini" / "variants.npz"))
+    q.add_argument("--report-only", action="store_true", help="only print the agreement table of --out")
     args = p.parse_args()
-    return {"run": run, "collect": collect, "towers": towers}[args.cmd](args)
+    if args.cmd == "variants" and args.report_only:
+        return variants_report(args.out)
+    return {"run": run, "collect": collect, "towers": towers, "variants": variants}[args.cmd](args)
 
 
 if __name__ == "__main__":

@@ -160,7 +160,7 @@ def image_grid(
     n_cols = max(len(pics) for _, pics in rows)
     cell = width / (n_cols + 1.3)
     fig, axes = plt.subplots(len(rows), n_cols, figsize=(width, (cell + 0.22) * len(rows)), squeeze=False,
-                             layout=None)
+                             layout="none")
     fig.subplots_adjust(left=1.3 / (n_cols + 1.3), right=0.995, top=0.97, bottom=0.01, wspace=0.08,
                         hspace=0.35)
     for (label, pics), row in zip(rows, axes):
@@ -255,3 +255,20 @@ def annotate_points(
         ha = "center" if choice[0] == 0 else ("left" if choice[0] > 0 else "right")
         ax.annotate(str(labels[i]), (x[i], y[i]), xytext=choice, textcoords="offset points", ha=ha,
                     va="bottom", fontsize=fontsize)
+
+
+def text_table(frame: pd.DataFrame, formats: dict | None = None):
+    """A table with long text cells, styled to wrap inside the page width instead of scrolling or being cut.
+
+    Parameters
+    ----------
+    frame : the table; its text columns (descriptions, questions) wrap, every cell is left-aligned.
+    formats : per-column format strings, as for ``DataFrame.style.format``.
+
+    Returns
+    -------
+    pandas Styler, to be the last expression of a cell.
+    """
+    styler = frame.style.format(formats or {})
+    wrap = "white-space: normal; text-align: left; vertical-align: top;"
+    return styler.set_table_styles([{"selector": "td, th", "props": wrap}])

@@ -8,7 +8,6 @@ import json
 import shutil
 import signal
 import time
-from pathlib import Path
 
 import numpy as np
 import pytest

@@ -87,3 +87,31 @@ def test_the_package_default_is_what_the_sweep_chooses(world):
     tv = table[(table["method"] == "riemann_trapezoid") & (table["rule"] == "trapezoid")].sort_values("n_steps")
     assert np.all(np.diff(tv["profile_tv"]) <= 0)
     assert cheapest_within_noise(table, noise, exclude=[REFERENCE]) == setting_name(**DEFAULT_SETTING)
+
+
+def test_committed_variants_change_one_choice_of_the_default():
+    """``data/mini/variants.npz``: its ``default`` variant reproduces the sweep's entry for the default setting
+    (same images, same setting, another run), each variant's manifest differs from it in exactly the named
+    field, and stage granularity has one unit per stage (fewer than blocks for the ResNets, not more for any)."""
+    from vlmsel.mini.world import variants_path
+
+    variants = load_sweep(variants_path())
+    sweep = load_sweep(fidelity_sweep_path())
+    assert variants.settings[0] == "default" and variants.models == sweep.models and variants.tasks == sweep.tasks
+    assert variants.n_blocks.shape == (len(variants.settings), len(variants.models))
+    default = setting_name(**DEFAULT_SETTING)
+    tv = profile_error(variants.profiles("default"), sweep.profiles(default))
+    assert tv.max() < 1e-5
+    meta = dict(zip(variants.settings, variants.meta))
+    field_of = {"baseline": ("baseline", "zeros"), "granularity": ("granularity", "block"),
+                "precision": ("autocast", False)}
+    for name in variants.settings[1:]:
+        kind = name.split("=")[0]
+        field, default_value = field_of[kind]
+        assert meta["default"][field] == default_value and meta[name][field] != default_value
+        others = {k: v for k, v in meta[name].items() if k not in (field, "versions")}
+        assert others == {k: v for k, v in meta["default"].items() if k not in (field, "versions")}
+    stage = variants.n_blocks[variants.index("granularity=stage")]
+    assert (stage <= variants.n_blocks[0]).all() and (stage < variants.n_blocks[0]).any()
+    p = variants.profiles("granularity=stage")
+    assert np.allclose(p.values.sum(axis=2), 1)

@@ -76,7 +76,8 @@ class Sweep:
     ----------
     settings : setting names (:func:`setting_name`), one per first axis of the arrays.
     models, tasks : the mini zoo and the mini tasks.
-    n_blocks : blocks of every model.
+    n_blocks : blocks of every model, (models,); or (settings, models) when the settings differ in their
+        units (``perf/fidelity_sweep.py variants``: stage granularity).
     scalars : float32 array (settings, models, tasks, images, max blocks): the ``abs`` block scalars
         (NaN past a model's blocks).
     completeness_gap : (settings, models, tasks): median over images and blocks of
@@ -104,15 +105,17 @@ class Sweep:
     def profiles(self, setting: str, options: MethodOptions | None = None) -> Profiles:
         """Task profiles of one setting, pooled as a profile store pools them (``options.pooling``)."""
         o = options or MethodOptions()
-        x = self.scalars[self.index(setting)]
-        per_model = {m: {t: x[i, j, :, : self.n_blocks[i]].astype(np.float64) for j, t in enumerate(self.tasks)}
+        s = self.index(setting)
+        x = self.scalars[s]
+        n_blocks = self.n_blocks if self.n_blocks.ndim == 1 else self.n_blocks[s]
+        per_model = {m: {t: x[i, j, :, : n_blocks[i]].astype(np.float64) for j, t in enumerate(self.tasks)}
                      for i, m in enumerate(self.models)}
         return Profiles.from_block_scalars(per_model, self.tasks, pooling=o.pooling)
 
 
 def load_sweep(path: str | os.PathLike) -> Sweep:
     """Read a fidelity sweep written by ``perf/fidelity_sweep.py collect`` (the mini world's:
-    :func:`vlmsel.mini.world.fidelity_sweep_path`)."""
+    :func:`vlmsel.mini.world.fidelity_sweep_path`) or ``... variants`` (:func:`vlmsel.mini.world.variants_path`)."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"no fidelity sweep at {path}: run perf/fidelity_sweep.py run, then collect")

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from vlmsel.mini.domains import DOMAINS
-from vlmsel.mini.tasks import get_task, make_task_data
+from vlmsel.mini.tasks import make_task_data
 
 
 def domain_samples(n: int, rng: np.random.Generator) -> list[tuple[str, list[tuple[np.ndarray, str]]]]:

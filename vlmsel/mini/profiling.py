@@ -8,8 +8,9 @@ Nothing here computes conductance: the mini world only supplies the pipeline's t
 - :func:`mini_task`: a mini task as a :class:`vlmsel.data.tasks.Task` whose image source generates the
   task's evaluation split in memory (ids ``"<task>-<seed>-<index>.png"``, labels = class names).
 
-:func:`profile_mini` runs :func:`vlmsel.profiles.compute.run_profiles` on them (default N = 25 images per task,
-n_steps = 50, the method's defaults). Taught in the chapter :ref:`ch-mini-world`.
+:func:`profile_mini` runs :func:`vlmsel.profiles.compute.run_profiles` on them (default: the settings of
+:class:`vlmsel.profiles.compute.ProfileSettings`; ``vlmsel mini profile`` passes the committed stores' setting,
+100 images per task, Gauss-Legendre points, left rule, n_steps = 50). Taught in the chapter :ref:`ch-mini-world`.
 """
 
 from __future__ import annotations
@@ -95,8 +96,9 @@ def profile_mini(
     """Profile trained mini models on mini tasks into ``store`` (default: the committed store of the
     settings' objective, ``<mini dir>/profiles`` or ``<mini dir>/profiles_zs_max_logit``).
 
-    ``settings`` is a :class:`vlmsel.profiles.compute.ProfileSettings` (default: the method's, N = 25,
-    n_steps = 50, on CPU). Resumable like :func:`vlmsel.profiles.compute.run_profiles`, which does the work.
+    ``settings`` is a :class:`vlmsel.profiles.compute.ProfileSettings` (default: ``ProfileSettings()``, the
+    package's default setting at N = 25; the committed stores were made with ``vlmsel mini profile``'s
+    defaults, see its ``--help``). Always on CPU. Resumable like :func:`vlmsel.profiles.compute.run_profiles`, which does the work.
     """
     settings = settings or ProfileSettings()
     tasks = list(tasks) if tasks is not None else list_tasks()

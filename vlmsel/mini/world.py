@@ -39,6 +39,13 @@ def fidelity_sweep_path(root: str | os.PathLike | None = None) -> Path:
     return (Path(root) if root is not None else default_mini_dir()) / "fidelity.npz"
 
 
+def variants_path(root: str | os.PathLike | None = None) -> Path:
+    """Baseline, granularity and precision variants of the default setting on the mini world,
+    ``<mini dir>/variants.npz`` (the sweep's format, :func:`vlmsel.evaluation.fidelity.load_sweep`;
+    written by ``perf/fidelity_sweep.py variants``)."""
+    return (Path(root) if root is not None else default_mini_dir()) / "variants.npz"
+
+
 def default_mini_dir() -> Path:
     """The mini world's data folder: ``$VLMSEL_MINI_DIR``, else ``data/mini`` of the repository (a
     checkout or an editable install), else the copy installed with the wheel (package
