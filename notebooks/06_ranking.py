@@ -1092,7 +1092,7 @@ else:
     ex4 = ("No target of this world is near chance at the ratio "
            f"{NEAR_CHANCE_RATIO}, so nothing changes; raise NEAR_CHANCE_RATIO "
            "to try it.")
-glue("ch6_ex4_answer", ex4, display=False)
+glue("ch6_ex4_answer", Markdown(ex4), display=False)
 
 # %% [markdown]
 # ## Summary
@@ -1146,7 +1146,7 @@ glue("ch6_ex4_answer", ex4, display=False)
 #    {glue:text}`ch6_ex3_share:.2f` of its weight to {glue:text}`ch6_ex3_source`, to which DCD's
 #    models give a mean weight of {glue:text}`ch6_ex3_dcd:.2f` (uniform weights:
 #    {glue:text}`ch6_worst_uniform:.2f`).
-# 4. {glue:text}`ch6_ex4_answer`
+# 4. {glue:md}`ch6_ex4_answer`
 # ```
 #
 # ## References

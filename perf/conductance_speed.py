@@ -5,7 +5,10 @@ On one model and one set of images, in one run, this times
   (a) ``vlmsel.conductance.block_conductance``: every block from one set of passes;
   (b) captum ``LayerConductance`` called once per block (same alphas, same ``internal_batch_size``);
   (c) the floor: plain forward + backward passes (gradient of F with respect to the path images, no
-      hooks) over the same ``N (n_steps + 1)`` path points, in the same chunks.
+      hooks) over the same ``N (n_steps + 1)`` path points, in the same chunks;
+  and on request the same engine at the paper-like setting (``--compare-paper``), under bf16 autocast
+  (``--compare-bf16``), in channels-last memory format (``--compare-channels-last``), and the floor with the
+  image tower under ``torch.compile``, compile time included (``--compare-compile``).
 
 Wall time and process CPU time are both reported; on a machine shared with other jobs the CPU time of a
 single-threaded run (``--threads 1``) is the steadier measure of work, since the load can change between
@@ -156,7 +159,10 @@ def _run_part(args) -> dict:
             scal["signed"][:, i] = c.sum(1).double().cpu().numpy()
         _sync(args.device)
         out["time_s"] = time.perf_counter() - t0
-    elif args.part == "floor":
+    elif args.part in ("floor", "floor:compile"):
+        if args.part == "floor:compile":  # compiled inside the timed region: it must pay for itself in one run
+            encode = torch.compile(encode)
+        chunk_s = []
         alphas = path_alphas(args.method, args.n_steps)
         P = len(alphas)
         total = args.n_images * P
@@ -164,6 +170,7 @@ def _run_part(args) -> dict:
         xb = make_baseline(images, "zeros")
         with evaluation_mode(model):
             for s in range(0, total, args.internal_batch_size):
+                tc = time.perf_counter()
                 pts = torch.arange(s, min(s + args.internal_batch_size, total))
                 xp = path_points(images, xb, (pts // P).to(images.device), alpha_t[(pts % P).to(images.device)])
                 xp.requires_grad_(True)
@@ -171,8 +178,11 @@ def _run_part(args) -> dict:
                     emb = encode(xp)
                 (gx,) = torch.autograd.grad(embedding_norm(emb).sum(), xp)
                 del gx, emb, xp
+                _sync(args.device)
+                chunk_s.append(time.perf_counter() - tc)
         _sync(args.device)
         out["time_s"] = time.perf_counter() - t0
+        out["chunk_s"] = chunk_s
         scal = None
     else:
         raise ValueError(args.part)
@@ -189,7 +199,8 @@ def _task_profile(abs_scalars: np.ndarray) -> np.ndarray:
     return np.asarray(task_profile(abs_scalars), dtype=float)
 
 
-PARTS = ("vlmsel", "vlmsel:paper", "vlmsel:bf16", "vlmsel:channels_last", "vlmsel:left", "captum", "floor", "peak")
+PARTS = ("vlmsel", "vlmsel:paper", "vlmsel:bf16", "vlmsel:channels_last", "vlmsel:left", "captum", "floor",
+         "floor:compile", "peak")
 
 
 def _child(args, part: str, result_file: str) -> dict:
@@ -225,6 +236,9 @@ def main(argv: list[str] | None = None) -> int:
                    help="also time vlmsel under bf16 autocast (same setting) and compare its profile with fp32's")
     p.add_argument("--compare-channels-last", action="store_true",
                    help="also time vlmsel with model and images in channels-last memory format")
+    p.add_argument("--compare-compile", action="store_true",
+                   help="also time the floor with the image tower under torch.compile (compile time included) "
+                        "and report the compile overhead and the steady-state ratio per chunk")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=0, help="torch threads (0 = torch's default)")
     p.add_argument("--repeats", type=int, default=2, help="runs of vlmsel and of the floor; the fastest counts")
@@ -248,6 +262,7 @@ def main(argv: list[str] | None = None) -> int:
         order = (["peak"] + ["floor", "vlmsel"] * args.repeats + (["vlmsel:paper"] if args.compare_paper else [])
                  + (["vlmsel:bf16"] if args.compare_bf16 else [])
                  + (["vlmsel:channels_last"] if args.compare_channels_last else [])
+                 + (["floor:compile"] if args.compare_compile else [])
                  + ([] if args.skip_captum else ["captum"] + (["vlmsel:left"] if args.rule != "left" else [])))
         for part in order:
             res = _child(args, part, os.path.join(tmp, f"{part.replace(':', '_')}.npz"))
@@ -299,6 +314,13 @@ def main(argv: list[str] | None = None) -> int:
         if k in best:
             ratios[f"{k.split(':')[1]}/fp32 default"] = best[k]["time_s"] / best["vlmsel"]["time_s"]
             ratios[f"{k.split(':')[1]}/fp32 default (CPU time)"] = best[k]["cpu_s"] / best["vlmsel"]["cpu_s"]
+    if "floor:compile" in best:
+        plain, comp = best["floor"]["chunk_s"], best["floor:compile"]["chunk_s"]
+        ratios["compiled floor/floor"] = best["floor:compile"]["time_s"] / best["floor"]["time_s"]
+        if len(plain) > 2 and len(comp) > 2:  # steady state: the full chunks after the first
+            ratios["compiled floor/floor, per chunk after the first"] = (float(np.median(comp[1:-1]))
+                                                                        / float(np.median(plain[1:-1])))
+        ratios["compile overhead of the first chunk (s)"] = comp[0] - float(np.median(comp[1:])) if len(comp) > 1 else comp[0]
     if "captum" in best:
         ratios["captum/vlmsel"] = best["captum"]["time_s"] / best["vlmsel"]["time_s"]
         ratios["captum/vlmsel (CPU time)"] = best["captum"]["cpu_s"] / best["vlmsel"]["cpu_s"]
