@@ -607,9 +607,23 @@ for m in models:
     pair_tv = tv(w_full[:, None, :], w_full[None, :, :])
     between[m] = pair_tv[~np.eye(len(datasets), dtype=bool)]
 
-fig, axes = plt.subplots(1, 2, figsize=(8.5, 3.8))
-summary_rows = []
 n13 = int(round(N_IMAGES**2 / (2 * N_IMAGES - 1)))
+k13 = int(np.flatnonzero(sizes == n13)[0])
+k5 = int(np.flatnonzero(sizes == min(5, N_IMAGES))[0])
+summary_rows = []
+for fam in families:
+    ms = [m for m in models if family[m] == fam]
+    summary_rows.append({
+        "family": fam, "models": len(ms),
+        "TV at n=5": np.mean([tv_n[m][:, k5].mean() for m in ms]),
+        f"TV at n*={n13}": np.mean([tv_n[m][:, k13].mean()
+                                     for m in ms]),
+        "between-task TV (median)": np.median(np.concatenate([between[m] for m in ms]))})
+stability = pd.DataFrame(summary_rows).set_index("family")
+glue("ch4_n13", n13, display=False)
+
+# %% tags=["hide-input"]
+fig, axes = plt.subplots(1, 2, figsize=(8.5, 3.8))
 for f_i, fam in enumerate(families):
     ms = [m for m in models if family[m] == fam]
     for ax, dist in zip(axes, [tv_n, kl_n]):
@@ -625,16 +639,8 @@ for f_i, fam in enumerate(families):
                 linestyle=plotting.LINESTYLES[f_i % len(plotting.LINESTYLES)],
                 label=f"{fam} ({len(ms)} models)")
         ax.fill_between(sizes[keep], lo, hi, color=f"C{f_i}", alpha=0.12)
-    b = np.median(np.concatenate([between[m] for m in ms]))
-    axes[0].axhline(b, color=f"C{f_i}", linestyle="--", linewidth=1)
-    k13 = int(np.flatnonzero(sizes == n13)[0])
-    k5 = int(np.flatnonzero(sizes == min(5, N_IMAGES))[0])
-    summary_rows.append({
-        "family": fam, "models": len(ms),
-        "TV at n=5": np.mean([tv_n[m][:, k5].mean() for m in ms]),
-        f"TV at n*={n13}": np.mean([tv_n[m][:, k13].mean()
-                                     for m in ms]),
-        "between-task TV (median)": b})
+    axes[0].axhline(stability.loc[fam, "between-task TV (median)"], color=f"C{f_i}",
+                    linestyle="--", linewidth=1)
 axes[0].set_xlabel("images in the subset, n")
 axes[0].set_ylabel("TV(w of n images, w of all)")
 axes[0].set_title("total variation (dashed: between tasks)")
@@ -645,8 +651,6 @@ axes[1].set_yscale("log")
 handles, labels = axes[0].get_legend_handles_labels()
 fig.legend(handles, labels, loc="outside lower center", ncols=4)
 fig.suptitle(f"Stability of block importance, {WORLD}")
-stability = pd.DataFrame(summary_rows).set_index("family")
-glue("ch4_n13", n13, display=False)
 glue("fig_ch4_split_half", plt.gcf(), display=False)
 plt.close("all")
 

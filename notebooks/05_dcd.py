@@ -747,6 +747,22 @@ gamma_fine = np.concatenate([[0.0], np.geomspace(0.1, 100, 60)])
 alpha_grid = np.stack([softmin_weights(D, g, valid) for g in gamma_fine])
 n_eff = diagnostics.effective_sources(alpha_grid)  # (gammas, M, T)
 
+alpha_default = softmin_weights(D, GAMMA, valid)
+n_eff_default = diagnostics.effective_sources(alpha_default)  # (M, T)
+near_uniform = n_eff_default > 0.9 * (n_tasks - 1)
+glue("ch5_neff_median", float(np.median(n_eff_default)), display=False)
+glue("ch5_neff_min", float(n_eff_default.min()), display=False)
+glue("ch5_n_sources", n_tasks - 1, display=False)
+glue("ch5_uniform_share", 1 / (n_tasks - 1), display=False)
+glue("ch5_near_uniform", 100 * float(near_uniform.mean()), display=False)
+for kind, key in [("largest DCDs", "sharp"), ("smallest DCDs", "flat")]:
+    m = contrast[kind]
+    glue(f"ch5_{key}_model", Markdown(f"`{m}`"), display=False)
+    glue(f"ch5_{key}_alpha_top", float(
+        alpha_default[models.index(m), sources, t_ex].max()), display=False)
+    glue(f"ch5_{key}_med_d", float(med_d[models.index(m)]), display=False)
+
+# %% tags=["hide-input"]
 fig = plt.figure(figsize=(8.8, 7.4))
 grid = fig.add_gridspec(2, 2)
 bar_axes = [fig.add_subplot(grid[0, 0]), fig.add_subplot(grid[0, 1])]
@@ -780,21 +796,6 @@ ax.set_xscale("log")
 ax.set_xlabel("gamma (log scale)")
 ax.set_ylabel("effective number of sources")
 ax.set_title("spread of alpha: median over targets, one line per model")
-
-alpha_default = softmin_weights(D, GAMMA, valid)
-n_eff_default = diagnostics.effective_sources(alpha_default)  # (M, T)
-near_uniform = n_eff_default > 0.9 * (n_tasks - 1)
-glue("ch5_neff_median", float(np.median(n_eff_default)), display=False)
-glue("ch5_neff_min", float(n_eff_default.min()), display=False)
-glue("ch5_n_sources", n_tasks - 1, display=False)
-glue("ch5_uniform_share", 1 / (n_tasks - 1), display=False)
-glue("ch5_near_uniform", 100 * float(near_uniform.mean()), display=False)
-for kind, key in [("largest DCDs", "sharp"), ("smallest DCDs", "flat")]:
-    m = contrast[kind]
-    glue(f"ch5_{key}_model", Markdown(f"`{m}`"), display=False)
-    glue(f"ch5_{key}_alpha_top", float(
-        alpha_default[models.index(m), sources, t_ex].max()), display=False)
-    glue(f"ch5_{key}_med_d", float(med_d[models.index(m)]), display=False)
 glue("fig_ch5_softmin", plt.gcf(), display=False)
 plt.close("all")
 

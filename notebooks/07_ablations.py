@@ -164,25 +164,10 @@ def summary_frame(results):
 def plot_sweep(frame, xlabel, title, default_at=None, refs=references,
                ticklabels=None):
     """Metric vs setting (categorical x), intervals, reference lines."""
-    x = np.arange(len(frame))
-    fig, axes = plt.subplots(2, 2, figsize=(7.5, 5.4), sharex=True)
-    for ax, metric in zip(axes.flat, METRICS_SHOWN):
-        mean = frame[metric, "mean"].to_numpy()
-        err = [mean - frame[metric, "ci_low"], frame[metric, "ci_high"] - mean]
-        ax.errorbar(x, mean, yerr=err, marker="o", capsize=2, color="C0",
-                    label="DCD")
-        for j, (name, res) in enumerate(refs.items()):
-            ax.axhline(res.mean(metric), color=f"C{j + 1}",
-                       linestyle=plotting.LINESTYLES[j + 1], label=name)
-        if default_at is not None:
-            ax.axvline(default_at, color="grey", linewidth=0.8)
-        ax.set_ylabel(LABELS[metric])
-        ax.set_xticks(x, ticklabels or [f"{v:g}" for v in frame.index])
-    for ax in axes[1]:
-        ax.set_xlabel(xlabel)
-    handles, names = axes[0, 0].get_legend_handles_labels()
-    fig.legend(handles, names, loc="outside lower center", ncols=len(names))
-    fig.suptitle(f"{title} (means over targets, 95% intervals)")
+    return plotting.sweep_intervals(
+        frame, METRICS_SHOWN, LABELS,
+        {name: {m: res.mean(m) for m in METRICS_SHOWN} for name, res in refs.items()},
+        xlabel=xlabel, title=title, default_at=default_at, ticklabels=ticklabels)
 
 
 # %% [markdown]
@@ -463,34 +448,8 @@ print("models without a branch scalar:", ", ".join(no_branch) or "none")
 # %%
 def plot_options(rows, title, ylabel):
     """Dot-and-interval plot of {(group, option): summary} per metric."""
-    groups = list(dict.fromkeys(g for g, _ in rows))
-    options = list(dict.fromkeys(o for _, o in rows))
-    options.sort(key=lambda o: o == "avg_rank")  # the reference last
-    fig, axes = plt.subplots(1, len(METRICS_SHOWN), sharey=True,
-                             figsize=(7.5, max(3.3, 1.4 + 0.3 * len(options))))
-    offsets = np.linspace(-0.15, 0.15, len(groups)) if len(groups) > 1 else [0]
-    for ax, metric in zip(axes, METRICS_SHOWN):
-        for j, group in enumerate(groups):
-            ys, xs, lo, hi = [], [], [], []
-            for i, option in enumerate(options):
-                if (group, option) not in rows:
-                    continue
-                s = rows[group, option].loc[metric]
-                ys.append(i + offsets[j])
-                xs.append(s["mean"])
-                lo.append(s["mean"] - s["ci_low"])
-                hi.append(s["ci_high"] - s["mean"])
-            ax.errorbar(xs, ys, xerr=[lo, hi], fmt=plotting.MARKERS[j],
-                        color=f"C{j}", capsize=2, markersize=5, label=group)
-        ax.set_xlabel(LABELS[metric].replace(" (", "\n(").replace(", ", "\n"))
-        ax.set_yticks(range(len(options)), options)
-    axes[0].invert_yaxis()
-    axes[0].set_ylabel(ylabel)
-    if len(groups) > 1:
-        handles, names = axes[0].get_legend_handles_labels()
-        fig.legend(handles, names, loc="outside lower center",
-                   ncols=len(names))
-    fig.suptitle(title)
+    return plotting.option_intervals(rows, METRICS_SHOWN, LABELS, title=title,
+                                     ylabel=ylabel)
 
 
 plot_options(scalar_rows, "Block scalar", "block scalar")

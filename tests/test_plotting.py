@@ -60,3 +60,37 @@ def test_text_table_wraps_every_cell_and_keeps_the_formats():
     html = plotting.text_table(frame, {"share": "{:.2f}"}).to_html()
     assert "white-space: normal" in html and "0.12" in html and "0.12345" not in html
     assert "a long description a long description" in html  # not truncated like a plain DataFrame repr
+
+
+def _summary(mean: float) -> pd.DataFrame:
+    return pd.DataFrame({"mean": [mean, mean / 2], "ci_low": [mean - 0.1, mean / 2 - 0.1],
+                         "ci_high": [mean + 0.1, mean / 2 + 0.1]}, index=["ndcg5", "r5"])
+
+
+def test_option_intervals_puts_references_last_and_draws_every_group():
+    rows = {("fixed", "avg_rank"): _summary(0.5), ("fixed", "a"): _summary(0.8), ("nested", "a"): _summary(0.7),
+            ("fixed", "b"): _summary(0.6)}
+    fig = plotting.option_intervals(rows, ["ndcg5", "r5"], {"ndcg5": "NDCG@5 (gain: accuracy)"},
+                                    title="t", ylabel="option")
+    fig.canvas.draw()
+    ax = fig.axes[0]
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["a", "b", "avg_rank"]
+    assert ax.get_xlabel() == "NDCG@5\n(gain: accuracy)" and fig.axes[1].get_xlabel() == "r5"
+    # one errorbar container per group and panel; the "fixed" dots sit at the options' positions
+    assert len(ax.containers) == 2
+    fixed_y = np.sort(np.asarray(ax.containers[0].lines[0].get_ydata(), dtype=float))
+    assert np.allclose(fixed_y, [-0.15, 0.85, 1.85])  # options a, b, avg_rank, group offset -0.15
+
+
+def test_sweep_intervals_one_panel_per_metric_with_reference_lines():
+    frame = pd.concat({v: _summary(v).stack() for v in (0.2, 0.4, 0.6)}, axis=1).T
+    fig = plotting.sweep_intervals(frame, ["ndcg5", "r5"], {}, {"avg_rank": {"ndcg5": 0.3, "r5": 0.1}},
+                                   xlabel="eta", title="sweep", default_at=1)
+    fig.canvas.draw()
+    visible = [ax for ax in fig.axes if ax.get_visible()]
+    assert len(visible) == 2
+    ax = visible[0]
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["0.2", "0.4", "0.6"]
+    assert np.allclose(np.asarray(ax.containers[0].lines[0].get_ydata(), dtype=float), [0.2, 0.4, 0.6])
+    levels = [np.asarray(ln.get_ydata(), dtype=float) for ln in ax.lines]
+    assert any(len(y) == 2 and np.allclose(y, 0.3) for y in levels)  # the avg_rank reference line

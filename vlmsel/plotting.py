@@ -272,3 +272,98 @@ def text_table(frame: pd.DataFrame, formats: dict | None = None):
     styler = frame.style.format(formats or {})
     wrap = "white-space: normal; text-align: left; vertical-align: top;"
     return styler.set_table_styles([{"selector": "td, th", "props": wrap}])
+
+
+def sweep_intervals(
+    frame: pd.DataFrame,
+    metrics: Sequence[str],
+    labels: dict[str, str],
+    references: dict[str, dict[str, float]],
+    *,
+    xlabel: str,
+    title: str,
+    default_at: int | None = None,
+    ticklabels: Sequence[str] | None = None,
+) -> plt.Figure:
+    """One panel per metric (a 2 x 2 grid for four): the mean and 95% interval at each setting of a sweep.
+
+    Parameters
+    ----------
+    frame : one row per setting (in sweep order), columns ``(metric, stat)`` with stats ``mean``,
+        ``ci_low``, ``ci_high``.
+    metrics : the metrics to draw, one panel each; ``labels`` names them on the axes.
+    references : name -> {metric: value}, drawn as horizontal lines (one colour and dash per name).
+    default_at : position of the default setting, marked with a vertical line.
+    ticklabels : the settings' names (default: the index values formatted with ``:g``).
+    """
+    n_cols = 2 if len(metrics) > 1 else 1
+    n_rows = -(-len(metrics) // n_cols)
+    x = np.arange(len(frame))
+    fig, axes = plt.subplots(n_rows, n_cols, figsize=(7.5, 2.7 * n_rows), sharex=True, squeeze=False)
+    for ax, metric in zip(axes.flat, metrics):
+        mean = frame[metric, "mean"].to_numpy()
+        err = [mean - frame[metric, "ci_low"].to_numpy(), frame[metric, "ci_high"].to_numpy() - mean]
+        ax.errorbar(x, mean, yerr=err, marker="o", capsize=2, color="C0", label="DCD")
+        for j, (name, values) in enumerate(references.items()):
+            ax.axhline(values[metric], color=f"C{j + 1}", linestyle=LINESTYLES[(j + 1) % len(LINESTYLES)], label=name)
+        if default_at is not None:
+            ax.axvline(default_at, color="grey", linewidth=0.8)
+        ax.set_ylabel(labels.get(metric, metric))
+        ax.set_xticks(x, ticklabels or [f"{v:g}" for v in frame.index])
+    for ax in axes.flat[len(metrics):]:
+        ax.set_visible(False)
+    for ax in axes[-1]:
+        ax.set_xlabel(xlabel)
+    handles, names = axes[0, 0].get_legend_handles_labels()
+    fig.legend(handles, names, loc="outside lower center", ncols=len(names))
+    fig.suptitle(f"{title} (means over targets, 95% intervals)")
+    return fig
+
+
+def option_intervals(
+    rows: dict[tuple[str, str], pd.DataFrame],
+    metrics: Sequence[str],
+    labels: dict[str, str],
+    *,
+    title: str,
+    ylabel: str,
+    last: Sequence[str] = ("avg_rank",),
+) -> plt.Figure:
+    """Dots and 95% intervals of several options (rows of the plot) for one or more groups, one panel per metric.
+
+    Parameters
+    ----------
+    rows : (group, option) -> summary DataFrame indexed by metric, with columns ``mean``, ``ci_low``,
+        ``ci_high``. Each group gets its own marker and colour, slightly offset; options keep their first-seen
+        order, except those named in ``last`` (references), which go to the bottom.
+    metrics, labels : the metrics to draw and their axis labels (long labels are broken over lines).
+    """
+    groups = list(dict.fromkeys(g for g, _ in rows))
+    options = list(dict.fromkeys(o for _, o in rows))
+    options.sort(key=lambda o: o in last)
+    fig, axes = plt.subplots(1, len(metrics), sharey=True, squeeze=False,
+                             figsize=(7.5, max(3.3, 1.4 + 0.3 * len(options))))
+    axes = axes[0]
+    offsets = np.linspace(-0.15, 0.15, len(groups)) if len(groups) > 1 else [0.0]
+    for ax, metric in zip(axes, metrics):
+        for j, group in enumerate(groups):
+            ys, xs, lo, hi = [], [], [], []
+            for i, option in enumerate(options):
+                if (group, option) not in rows:
+                    continue
+                s = rows[group, option].loc[metric]
+                ys.append(i + offsets[j])
+                xs.append(s["mean"])
+                lo.append(s["mean"] - s["ci_low"])
+                hi.append(s["ci_high"] - s["mean"])
+            ax.errorbar(xs, ys, xerr=[lo, hi], fmt=MARKERS[j % len(MARKERS)], color=f"C{j}", capsize=2,
+                        markersize=5, label=group)
+        ax.set_xlabel(labels.get(metric, metric).replace(" (", "\n(").replace(", ", "\n"))
+        ax.set_yticks(range(len(options)), options)
+    axes[0].invert_yaxis()
+    axes[0].set_ylabel(ylabel)
+    if len(groups) > 1:
+        handles, names = axes[0].get_legend_handles_labels()
+        fig.legend(handles, names, loc="outside lower center", ncols=len(names))
+    fig.suptitle(title)
+    return fig
