@@ -30,6 +30,8 @@ def test_the_wheel_ships_the_mini_world(tmp_path):
     mini = {n for n in names if n.startswith("vlmsel/mini/data/")}
     assert "vlmsel/mini/data/groundtruth.csv" in mini and "vlmsel/mini/data/models.csv" in mini
     assert any(n.endswith("open_clip_model.safetensors") for n in mini)
+    # the sweeps chapters 2 and 7 read (in Colab too, from the installed package)
+    assert {"vlmsel/mini/data/fidelity.npz", "vlmsel/mini/data/variants.npz"} <= mini
     for store in ("profiles", "profiles_zs_max_logit"):
         if (ROOT / f"data/mini/{store}/store.json").is_file():
             assert f"vlmsel/mini/data/{store}/store.json" in mini
