@@ -81,11 +81,46 @@ def run(args) -> int:
     return max(p.exitcode or 0 for p in procs)
 
 
+def _read_store(store, models, tasks, *, scale_seconds_to_n: bool = False):
+    """Every (model, task) entry of one store, at the sweep's N images.
+
+    Returns ``(scalars, gaps, seconds, n_blocks)``: ``scalars[model, task]`` the first N images' ``abs`` block
+    scalars; the median relative completeness gap (over images and blocks) and the CPU seconds of each entry,
+    (models, tasks); and each model's number of units. ``scale_seconds_to_n`` scales an entry's seconds from
+    its own number of images to N (the published store profiled 100).
+    """
+    from vlmsel.profiles.store import read_profile
+
+    scalars, units = {}, {}
+    gaps = np.full((len(models), len(tasks)), np.nan)
+    seconds = np.full((len(models), len(tasks)), np.nan)
+    for i, mo in enumerate(models):
+        for j, t in enumerate(tasks):
+            a, man = read_profile(store, mo, t)
+            scalars[mo, t] = a["abs"][:N_IMAGES]
+            units[mo] = a["abs"].shape[1]
+            df = (a["f_x"] - a["f_baseline"])[:N_IMAGES, None]
+            gap = np.abs(a["signed"][:N_IMAGES] - df) / np.maximum(np.abs(df), 1e-12)
+            gaps[i, j] = float(np.median(gap))  # over images and blocks
+            secs = float(man.get("cpu_time_s", man.get("wall_time_s", np.nan)))
+            seconds[i, j] = secs * (N_IMAGES / int(man["n_images"])) if scale_seconds_to_n else secs
+    return scalars, gaps, seconds, np.array([units[mo] for mo in models])
+
+
+def _padded(scalars, models, tasks, n_blocks, width: int) -> np.ndarray:
+    """``scalars[model, task]`` as one float32 array (models, tasks, N, width), NaN past a model's units."""
+    x = np.full((len(models), len(tasks), N_IMAGES, width), np.nan, dtype=np.float32)
+    for i, mo in enumerate(models):
+        for j, t in enumerate(tasks):
+            x[i, j, :, : n_blocks[i]] = scalars[mo, t]
+    return x
+
+
 def collect(args) -> int:
     from vlmsel.mini.tasks import list_tasks
     from vlmsel.mini.world import default_profile_store
     from vlmsel.mini.zoo import MINI_ZOO
-    from vlmsel.profiles.store import ProfileStore, read_profile
+    from vlmsel.profiles.store import ProfileStore
 
     models = [s.name for s in MINI_ZOO]
     tasks = list_tasks()
@@ -103,28 +138,10 @@ def collect(args) -> int:
             print(f"skipping {name}: {len(missing)} of {len(models) * len(tasks)} entries missing", file=sys.stderr)
             continue
         first = store.manifest(models[0], tasks[0])
-        arrays = {}
-        L = {}
-        for mo in models:
-            for t in tasks:
-                a, man = read_profile(store, mo, t)
-                arrays[mo, t] = (a, man)
-                L[mo] = a["abs"].shape[1]
+        scalars, g, c, units = _read_store(store, models, tasks, scale_seconds_to_n=is_published)
         if n_blocks is None:
-            n_blocks = np.array([L[mo] for mo in models])
-        lmax = int(n_blocks.max())
-        x = np.full((len(models), len(tasks), N_IMAGES, lmax), np.nan, dtype=np.float32)
-        g = np.full((len(models), len(tasks)), np.nan)
-        c = np.full((len(models), len(tasks)), np.nan)
-        for i, mo in enumerate(models):
-            for j, t in enumerate(tasks):
-                a, man = arrays[mo, t]
-                x[i, j, :, : L[mo]] = a["abs"][:N_IMAGES]
-                df = (a["f_x"] - a["f_baseline"])[:N_IMAGES, None]
-                gap = np.abs(a["signed"][:N_IMAGES] - df) / np.maximum(np.abs(df), 1e-12)
-                g[i, j] = float(np.median(gap))  # over images and blocks
-                secs = float(man.get("cpu_time_s", man.get("wall_time_s", np.nan)))
-                c[i, j] = secs * (N_IMAGES / int(man["n_images"])) if is_published else secs
+            n_blocks = units
+        x = _padded(scalars, models, tasks, units, int(n_blocks.max()))
         names.append(name)
         scal.append(x)
         gaps.append(g)
@@ -235,7 +252,7 @@ def variants(args) -> int:
     variant (stage granularity has fewer units than blocks)."""
     from vlmsel.mini.tasks import list_tasks
     from vlmsel.mini.zoo import MINI_ZOO
-    from vlmsel.profiles.store import ProfileStore, read_profile
+    from vlmsel.profiles.store import ProfileStore
 
     names = list(VARIANTS)
     Path(args.work).mkdir(parents=True, exist_ok=True)
@@ -249,27 +266,16 @@ def variants(args) -> int:
     if any(p.exitcode for p in procs):
         return 1
     models, tasks = [s.name for s in MINI_ZOO], list_tasks()
-    blocks = np.zeros((len(names), len(models)), dtype=np.int64)
-    arrays, meta = {}, []
-    for v, name in enumerate(names):
-        store = ProfileStore(Path(args.work) / name)
-        for i, mo in enumerate(models):
-            for t in tasks:
-                a, man = read_profile(store, mo, t)
-                arrays[v, mo, t] = (a, man)
-                blocks[v, i] = a["abs"].shape[1]
-        first = store.manifest(models[0], tasks[0])
+    read = [_read_store(ProfileStore(Path(args.work) / name), models, tasks) for name in names]
+    blocks = np.stack([units for *_, units in read])
+    x = np.stack([_padded(scalars, models, tasks, units, int(blocks.max())) for scalars, _, _, units in read])
+    g = np.stack([gaps for _, gaps, _, _ in read])
+    c = np.stack([seconds for _, _, seconds, _ in read])
+    meta = []
+    for name in names:
+        first = ProfileStore(Path(args.work) / name).manifest(models[0], tasks[0])
         meta.append({k: first.get(k) for k in ("method", "rule", "n_steps", "n_images", "baseline", "granularity",
                                                "precision", "autocast", "versions")})
-    x = np.full((len(names), len(models), len(tasks), N_IMAGES, int(blocks.max())), np.nan, dtype=np.float32)
-    g = np.full((len(names), len(models), len(tasks)), np.nan)
-    c = np.full((len(names), len(models), len(tasks)), np.nan)
-    for (v, mo, t), (a, man) in arrays.items():
-        i, j = models.index(mo), tasks.index(t)
-        x[v, i, j, :, : blocks[v, i]] = a["abs"][:N_IMAGES]
-        df = (a["f_x"] - a["f_baseline"])[:N_IMAGES, None]
-        g[v, i, j] = float(np.median(np.abs(a["signed"][:N_IMAGES] - df) / np.maximum(np.abs(df), 1e-12)))
-        c[v, i, j] = float(man["cpu_time_s"])
     for v, name in enumerate(names):
         print(f"{name}: {np.nansum(c[v]) / 60:.1f} CPU-min, median completeness gap {np.nanmedian(g[v]):.4f}")
     out = Path(args.out)
