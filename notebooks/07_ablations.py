@@ -85,7 +85,9 @@ from myst_nb import glue
 from vlmsel import chapters, plotting
 from vlmsel.evaluation import harness, metrics
 from vlmsel.evaluation.dcd import DcdMethod
+from vlmsel.evaluation.fidelity import profile_error
 from vlmsel.evaluation.methods import make_method
+from vlmsel.evaluation.null import paired_differences
 from vlmsel.profiles.pooling import POOLINGS, Profiles, task_profile
 from vlmsel.profiles.store import ProfileStore
 
@@ -551,9 +553,13 @@ def verdict(lo, hi, first, second):
     return f"contains zero: this benchmark cannot tell {first} from {second}"
 
 
-diff = (div_results["kl"].per_target["ndcg5"]
-        - div_results["sym_kl"].per_target["ndcg5"]).to_numpy()
-mean, lo, hi = metrics.bootstrap_ci(diff, n_boot=N_BOOT, seed=SEED)
+def paired(a, b):
+    """Mean over targets of the NDCG@5 difference a - b, with its paired bootstrap interval."""
+    row = paired_differences(a, b, ["ndcg5"], n_boot=N_BOOT, seed=SEED).loc["ndcg5"]
+    return float(row["mean"]), float(row["ci_low"]), float(row["ci_high"])
+
+
+mean, lo, hi = paired(div_results["kl"], div_results["sym_kl"])
 glue("ch7_kl_sym_diff", mean, display=False)
 glue("ch7_kl_sym_lo", lo, display=False)
 glue("ch7_kl_sym_hi", hi, display=False)
@@ -970,15 +976,14 @@ for k, short, base in (("without first block", "nofirst", "norm (default)"), ("z
                        ("granularity=stage", "stage", "uniform-trapezoid-8"),
                        ("precision=bf16-autocast", "bf16", "uniform-trapezoid-8")):
     if ("nested", k) in promised:
-        d = (promised["nested", k].per_target["ndcg5"] - promised["nested", base].per_target["ndcg5"]).to_numpy()
-        mean, lo, hi = metrics.bootstrap_ci(d, n_boot=N_BOOT, seed=SEED)
+        mean, lo, hi = paired(promised["nested", k], promised["nested", base])
         promised_ci[k] = (mean, lo, hi)
         glue(f"ch7_{short}_diff", mean, display=False)
         glue(f"ch7_{short}_lo", lo, display=False)
         glue(f"ch7_{short}_hi", hi, display=False)
         glue(f"ch7_{short}_verdict", verdict(lo, hi, k, "the default"), display=False)
 if "precision=bf16-autocast" in variants:
-    tv = 0.5 * np.abs(variants["precision=bf16-autocast"].values - variants["uniform-trapezoid-8"].values).sum(axis=2)
+    tv = profile_error(variants["precision=bf16-autocast"], variants["uniform-trapezoid-8"])
     glue("ch7_bf16_tv", float(np.median(tv)), display=False)
     glue("ch7_bf16_tv_max", float(np.max(tv)), display=False)
 glue("ch7_promised_table", promised_table.round(3), display=False)
@@ -1010,11 +1015,6 @@ glue("ch7_promised_spread", float(promised_table["NDCG@5 nested"].max() - promis
 
 # %% tags=["remove-input"]
 # The conclusion in words, from the numbers of this page.
-def paired(a, b, metric="ndcg5"):
-    d = (a.per_target[metric] - b.per_target[metric]).to_numpy()
-    return metrics.bootstrap_ci(d, n_boot=N_BOOT, seed=SEED)
-
-
 fx_mean, fx_lo, fx_hi = paired(default, references["avg_rank"])
 ns_mean, ns_lo, ns_hi = paired(nested["nested, ndcg5"], references["avg_rank"])
 for short, (m, lo, hi) in (("fx", (fx_mean, fx_lo, fx_hi)), ("ns", (ns_mean, ns_lo, ns_hi))):
