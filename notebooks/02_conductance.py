@@ -561,7 +561,8 @@ chosen = cheapest_within_noise(fid, noise.to_frame().T, exclude=[REFERENCE])
 assert chosen == setting_name(**DEFAULT_SETTING)  # the package's default is this computation's answer
 shown = fid.rename(columns={"cost_vs_today": "saving", "completeness_gap": "gap", "profile_tv": "TV",
                             "score_tau": "tau", "top1_same": "top-1", "top5_overlap": "top-5", "ndcg5": "NDCG@5"})
-shown.index = [f"{'uniform' if m == 'riemann_trapezoid' else 'Gauss-Legendre'}, {r}, {n}"
+POINT_SET = {"riemann_trapezoid": "uniform", "gausslegendre": "Gauss-Legendre"}  # the names the text uses
+shown.index = [f"{POINT_SET[m]}, {r}, {n}"
                for m, r, n in zip(fid["method"], fid["rule"], fid["n_steps"])]
 shown.index.name = "points, rule, steps"
 shown[["points", "saving", "gap", "TV", "tau", "top-1", "top-5", "NDCG@5"]].round(3)
@@ -570,7 +571,7 @@ shown[["points", "saving", "gap", "TV", "tau", "top-1", "top-5", "NDCG@5"]].roun
 fig, axes = plt.subplots(1, 2, figsize=(7.5, 3.6))
 for (method, rule), part in fid.drop(index=REFERENCE).groupby(["method", "rule"]):  # not the reference itself
     part = part.sort_values("points")
-    label = f"{'uniform' if method == 'riemann_trapezoid' else 'Gauss-Legendre'}, {rule} rule"
+    label = f"{POINT_SET[method]}, {rule} rule"
     axes[0].plot(part["points"], part["profile_tv"].clip(lower=1e-5), marker="o", label=label)
     axes[1].plot(part["points"], part["score_tau"], marker="o", label=label)
 axes[0].set(xscale="log", yscale="log", xlabel="path points per image (cost)", ylabel="profile error (TV to reference)")
