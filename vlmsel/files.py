@@ -51,10 +51,13 @@ def atomic_write(path: str | os.PathLike, mode: str = "wb", encoding: str | None
     encoding : text encoding when ``mode="w"`` (default utf-8).
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=TMP_SUFFIX, dir=path.parent)
+    except OSError as err:
+        raise OSError(err.errno, f"cannot write it ({err.strerror})", str(path)) from err
     if "b" not in mode and encoding is None:
         encoding = "utf-8"
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=TMP_SUFFIX, dir=path.parent)
     # mkstemp creates the file 0600; give the result the permissions a plain open() would (umask applied).
     umask = os.umask(0)
     os.umask(umask)
@@ -65,10 +68,22 @@ def atomic_write(path: str | os.PathLike, mode: str = "wb", encoding: str | None
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as err:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
+        if isinstance(err, OSError) and err.errno is not None and err.filename in (None, tmp):
+            # (the reason names the file being written, not its temporary twin; nothing is left behind)
+            raise OSError(err.errno, f"cannot write it ({err.strerror}); nothing was written", str(path)) from err
         raise
+
+
+def describe_os_error(err: OSError) -> str:
+    """One line for an OSError: ``"<path>: <reason>"`` (both paths of a rename), or its own message when
+    it was raised with one (vlmsel's own ``FileNotFoundError("...")`` and the like)."""
+    if err.filename is None:
+        return str(err) if err.strerror is None else err.strerror + (f" [errno {err.errno}]" if err.errno else "")
+    where = str(err.filename) + (f" -> {err.filename2}" if err.filename2 is not None else "")
+    return f"{where}: {err.strerror or err}"
 
 
 def sha256_file(path: str | os.PathLike, chunk: int = 1 << 20) -> str:

@@ -136,10 +136,12 @@ def test_merge_reports_every_conflicting_entry(tmp_path):
 
 
 @pytest.fixture
-def http_root(tmp_path):
+def http_root(tmp_path, monkeypatch):
     """A folder served over HTTP on 127.0.0.1 (the stand-in for a release page); yields (folder, base URL)."""
     root = tmp_path / "www"
     root.mkdir()
+    monkeypatch.setenv("VLMSEL_ALLOW_HTTP", "1")  # a server we run ourselves, on the loopback
+
     class Quiet(http.server.SimpleHTTPRequestHandler):
         def log_message(self, *args) -> None:  # no access log on stderr
             pass

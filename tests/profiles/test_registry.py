@@ -31,11 +31,11 @@ def _store(folder: Path) -> Path:
 
 
 def _archive(tmp_path: Path, root: str = "store") -> Path:
+    """A store packed by `vlmsel store pack` (checksum manifest first)."""
+    from vlmsel.profiles.archive import pack_store
+
     _store(tmp_path / "src" / root)
-    path = tmp_path / "store.tar.gz"
-    with tarfile.open(path, "w:gz") as tar:
-        tar.add(tmp_path / "src" / root, arcname=root)
-    return path
+    return pack_store(tmp_path / "src" / root, tmp_path / "store.tar.gz").path
 
 
 def _registry(tmp_path: Path, archive: Path, sha: str | None = None, root: str = "store") -> Path:
@@ -85,7 +85,7 @@ def test_unsafe_archive_is_refused(tmp_path):
 def test_archive_without_a_store_and_offline_mode(tmp_path, monkeypatch):
     archive = _archive(tmp_path)
     reg = registry(_registry(tmp_path, archive, root="elsewhere"))
-    with pytest.raises(DataFileError, match="no profile store"):
+    with pytest.raises(DataFileError, match="the registry says its store is in 'elsewhere', the archive holds 'store'"):
         fetch_store("tiny", reg=reg, cache=tmp_path / "cache")
     monkeypatch.setenv("VLMSEL_OFFLINE", "1")
     with pytest.raises(DataFileError, match="VLMSEL_OFFLINE"):

@@ -36,6 +36,21 @@ def _one_line_warning(message, category, filename, lineno, line=None) -> str:
     return f"vlmsel: warning: {message}\n"
 
 
+def _one_line(err: BaseException) -> str:
+    """The message of a fault, on one line: an OSError names its path and the system's reason (disk full,
+    read-only, not a folder, a loop of links, ...), a MemoryError says what to do."""
+    from vlmsel.files import describe_os_error
+
+    if isinstance(err, MemoryError):
+        msg = "out of memory" + (f" ({err})" if str(err) else "") + "; free memory or use a smaller input"
+    elif isinstance(err, OSError) and not isinstance(err, UserError):
+        msg = describe_os_error(err)
+    else:
+        msg = str(err.args[0] if isinstance(err, KeyError) and err.args else err)
+    msg = msg.replace("skip_bad=True / --skip-bad", "--skip-bad")  # the command line names its own option
+    return " ".join(msg.split())
+
+
 def main(argv: list[str] | None = None) -> int:
     import warnings
 
@@ -50,11 +65,8 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         return int(args.func(args) or 0)
-    except (UserError, FileNotFoundError, ValueError, KeyError, DataFileError, PermissionError,
-            IsADirectoryError) as err:
-        msg = str(err.args[0] if isinstance(err, KeyError) and err.args else err)
-        msg = msg.replace("skip_bad=True / --skip-bad", "--skip-bad")  # the command line names its own option
-        print(f"vlmsel {args.command}: error: {msg}", file=sys.stderr)
+    except (UserError, ValueError, KeyError, DataFileError, OSError, MemoryError) as err:
+        print(f"vlmsel {args.command}: error: {_one_line(err)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"vlmsel {args.command}: interrupted; finished results were kept, rerun to resume.", file=sys.stderr)

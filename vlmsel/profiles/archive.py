@@ -28,10 +28,13 @@ import tarfile
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import IO, Any, Sequence
 
 from vlmsel.files import CLAIM_SUFFIX, atomic_write, claim_owner, sha256_file
-from vlmsel.profiles.store import STORE_FILE, DamagedEntryError, ProfileStore, _init_store, _paths, read_profile
+from vlmsel.profiles.store import (MAX_MANIFEST_BYTES, READABLE_VERSIONS, STORE_FILE, STORE_FORMAT, DamagedEntryError,
+                                   ProfileStore, _init_store, _paths, _write_manifest, check_store_folder, entry_digest,
+                                   model_slug, read_profile)
+from vlmsel.untrusted import LIMIT_ENV, ArchiveLimits, UnsafeInputError, inside, relative_parts, safe_name
 
 CHECKSUMS_FILE = "checksums.json"
 CHECKSUMS_FORMAT = "vlmsel-store-checksums"
@@ -59,8 +62,11 @@ def store_files(store: str | os.PathLike) -> list[str]:
     root = Path(store)
     out = [STORE_FILE] if (root / STORE_FILE).is_file() else []
     for p in sorted(root.glob("*/*")):
-        if p.is_file() and not p.name.startswith(".") and p.suffix in (".npz", ".json"):
-            out.append(p.relative_to(root).as_posix())
+        if not p.name.startswith(".") and p.suffix in (".npz", ".json"):
+            if p.is_symlink() or p.parent.is_symlink():
+                raise UnsafeInputError(f"{p} is a symbolic link; a store holds regular files only")
+            if p.is_file():
+                out.append(p.relative_to(root).as_posix())
     return out
 
 
@@ -117,7 +123,8 @@ def _tarinfo(name: str, size: int, is_dir: bool = False) -> tarfile.TarInfo:
     return info
 
 
-def pack_store(store: str | os.PathLike, archive: str | os.PathLike | None = None, *, root: str | None = None) -> PackedStore:
+def pack_store(store: str | os.PathLike, archive: str | os.PathLike | None = None, *, root: str | None = None,
+               allow_mixed: bool = False) -> PackedStore:
     """Pack a complete store into a reproducible ``.tar.gz`` with a checksum manifest.
 
     Parameters
@@ -125,16 +132,17 @@ def pack_store(store: str | os.PathLike, archive: str | os.PathLike | None = Non
     store : the store folder.
     archive : the archive to write (default ``<store>.tar.gz`` beside the folder); written atomically.
     root : the folder name inside the archive (default: the store folder's name).
+    allow_mixed : pack a store whose entries were made with different settings (``select`` refuses it).
 
     Raises
     ------
-    ValueError : an entry is being computed (its claim is held), damaged, or the store is empty.
+    ValueError : an entry is being computed (its claim is held), damaged, or made with other settings
+        than the others, a file is a link, or the store is empty.
     """
     ps = ProfileStore(store)
     src = ps.path
     root = root or src.resolve().name
-    if not root or "/" in root or root.startswith("."):
-        raise ValueError(f"archive root {root!r} must be a plain folder name")
+    safe_name(root, "the archive's root folder (--root)")
     running = [p for p in src.glob(f"*/.*{CLAIM_SUFFIX}") if claim_owner(p) is not None]
     if running:
         raise ValueError(f"profile store {src}: {len(running)} entries are being computed (e.g. {running[0]}); "
@@ -142,6 +150,10 @@ def pack_store(store: str | os.PathLike, archive: str | os.PathLike | None = Non
     manifests = _manifests(ps)  # raises DamagedEntryError naming a damaged entry
     if not manifests:
         raise ValueError(f"profile store {src} holds no complete entry; nothing to pack")
+    check = Verification(src, manifests=manifests)
+    _check_settings(check, allow_mixed)
+    if check.problems:
+        raise ValueError(f"{check.problems[0]}; nothing packed")
     files = store_files(src)
     checksums = {
         "format": CHECKSUMS_FORMAT, "version": 1, "root": root, **_summary(manifests),
@@ -167,7 +179,9 @@ def pack_store(store: str | os.PathLike, archive: str | os.PathLike | None = Non
 @dataclass
 class Verification:
     """What :func:`verify_store` found: ``problems`` (one line each; empty when all is well), ``n_files``,
-    ``n_entries``, ``root`` (an archive's store folder), ``checksums`` (the manifest, when there is one)."""
+    ``n_entries``, ``root`` (an archive's store folder), ``checksums`` (the manifest, when there is one),
+    ``notes`` (what is not a problem but worth saying), ``manifests`` ((model, dataset) -> manifest of every
+    entry that checked out, when the store could be read)."""
 
     path: Path
     problems: list[str] = field(default_factory=list)
@@ -175,19 +189,24 @@ class Verification:
     n_entries: int = 0
     root: str = ""
     checksums: dict[str, Any] | None = None
+    notes: list[str] = field(default_factory=list)
+    manifests: dict[tuple[str, str], dict[str, Any]] | None = None
 
     @property
     def ok(self) -> bool:
         return not self.problems
 
 
-def verify_store(path: str | os.PathLike, sha256: str | None = None) -> Verification:
+def verify_store(path: str | os.PathLike, sha256: str | None = None, *, allow_mixed: bool = False,
+                 limits: ArchiveLimits | None = None) -> Verification:
     """Check a packed store (``.tar.gz``) or a store folder; never raises for a bad store (see ``problems``).
 
-    An archive: its own sha256 (when ``sha256`` is given), that it reads to the end, that it holds a
-    checksum manifest, and every file against it (none missing, none extra, none changed). A folder:
-    every entry against its own checksum (:func:`vlmsel.profiles.store.read_profile`) and, when the
-    folder holds a ``checksums.json`` (an unpacked archive), every file against it.
+    An archive is read as a stream, never unpacked (:func:`read_archive`): its own sha256 (when ``sha256``
+    is given), its members' names, kinds and sizes, every file against the checksum manifest (none
+    missing, none extra, none changed) and every entry's manifest against its arrays. A folder: every entry
+    against its own checksums (:func:`vlmsel.profiles.store.read_profile`) and, when the folder holds a
+    ``checksums.json`` (an unpacked archive), every file against it. Entries made with different settings
+    are a problem unless ``allow_mixed`` (then they are listed in ``notes``).
     """
     p = Path(path)
     report = Verification(p)
@@ -200,8 +219,21 @@ def verify_store(path: str | os.PathLike, sha256: str | None = None) -> Verifica
             digest = sha256_file(p)
             if digest != sha256.lower():
                 report.problems.append(f"{p}: sha256 {digest}, expected {sha256}")
-        _verify_archive(p, report)
+        read_archive(p, report, limits=limits)
+    if report.manifests is not None:
+        _check_settings(report, allow_mixed)
     return report
+
+
+def _check_settings(report: Verification, allow_mixed: bool) -> None:
+    mixed = {k: v for k, v in _summary(report.manifests).get("settings", {}).items() if isinstance(v, list)}
+    if mixed:
+        line = (f"{report.path}: entries made with different settings (" +
+                "; ".join(f"{k}: {', '.join(map(repr, v))}" for k, v in mixed.items()) + ")")
+        if allow_mixed:
+            report.notes.append(line)
+        else:
+            report.problems.append(line + "; select refuses such a store (--allow-mixed reports them only)")
 
 
 def _check_against(files: dict[str, str], listed: dict[str, str], where: str, report: Verification) -> None:
@@ -214,67 +246,240 @@ def _check_against(files: dict[str, str], listed: dict[str, str], where: str, re
             report.problems.append(f"{where}: {rel} has sha256 {files[rel][:16]}..., {CHECKSUMS_FILE} says {listed[rel][:16]}...")
 
 
-def _verify_archive(p: Path, report: Verification) -> None:
+_HEX = frozenset("0123456789abcdef")
+
+
+def _listed_files(checksums: Any, where: str) -> dict[str, str]:
+    """The ``files`` of a checksum manifest, each name a store file (``store.json`` or
+    ``<model>/<dataset>.npz|json``, every part a safe name) and each hash 64 hex digits."""
+    files = checksums.get("files") if isinstance(checksums, dict) else None
+    if not isinstance(files, dict):
+        raise UnsafeInputError(f"{where}: {CHECKSUMS_FILE} is not a checksum manifest (no 'files' object)")
+    for rel, digest in files.items():
+        parts = relative_parts(rel, f"{where}: {CHECKSUMS_FILE} lists", depth=2)
+        if (len(parts) == 1 and rel != STORE_FILE) or (len(parts) == 2 and Path(rel).suffix not in (".npz", ".json")):
+            raise UnsafeInputError(f"{where}: {CHECKSUMS_FILE} lists {rel!r}, which is not a profile store file")
+        if not (isinstance(digest, str) and len(digest) == 64 and set(digest) <= _HEX):
+            raise UnsafeInputError(f"{where}: {CHECKSUMS_FILE} gives {rel!r} the sha256 {digest!r}")
+    return dict(files)
+
+
+def _bounded_read(fh: IO[bytes], size: int, cap: int, what: str) -> bytes:
+    if size > cap:
+        raise UnsafeInputError(f"{what}: {size} bytes, more than the {cap} a manifest may have")
+    return fh.read(size)
+
+
+def read_archive(p: Path, report: Verification, *, dest: Path | None = None, limits: ArchiveLimits | None = None) -> None:
+    """Read a packed store as one stream, checking it as it goes; with ``dest``, unpack it there.
+
+    Refused (one line in ``report.problems``; with ``dest``, the first problem stops it): a member whose
+    name is absolute, escapes, is deeper than ``root/model/file`` or not under the archive's one top folder;
+    a link, device, FIFO or sparse member; a duplicate; a file not listed in the checksum manifest, which
+    must be the first file; a member, a count or a total over ``limits`` (:class:`ArchiveLimits`, from the
+    environment by default), including bytes after the tar's end. Each file is hashed (and written) in
+    chunks, so memory stays small whatever the archive claims. Then every file is checked against the
+    manifest and every entry's manifest against its own checksum, its place and its arrays' sha256.
+    """
+    limits = limits or ArchiveLimits.from_env()
+    budget = limits.total_for(p.stat().st_size)
     hashes: dict[str, str] = {}
-    manifest_bytes = None
+    manifests: dict[str, dict[str, Any]] = {}
+    listed: dict[str, str] | None = None
+    seen: set[str] = set()
+    total = count = 0
+    root = ""
+    version = 2  # until store.json says otherwise: every manifest needs its own checksum
+
+    def spend(n: int, what: str) -> None:
+        nonlocal total
+        total += n
+        if total > budget:
+            raise UnsafeInputError(f"{p}: unpacks to more than {budget} bytes ({what}); refused (a limit of "
+                                   f"{LIMIT_ENV['max_total_bytes']} / {LIMIT_ENV['max_ratio']})")
+
     try:
-        with gzip.open(p, "rb") as gz, tarfile.open(fileobj=gz, mode="r|") as tar:
+        with open(p, "rb") as raw, gzip.GzipFile(fileobj=raw, mode="rb") as gz, tarfile.open(fileobj=gz, mode="r|") as tar:
             for member in tar:
-                if member.isdir():
+                count += 1
+                if count > limits.max_members:
+                    raise UnsafeInputError(f"{p}: more than {limits.max_members} members; refused "
+                                           f"(limit {LIMIT_ENV['max_members']})")
+                parts = relative_parts(member.name.rstrip("/") if member.isdir() else member.name,
+                                       f"{p}: member", depth=3)
+                root = root or parts[0]
+                if parts[0] != root:
+                    raise UnsafeInputError(f"{p}: member {member.name!r} is outside the archive's top folder {root!r}")
+                if member.name in seen:
+                    raise UnsafeInputError(f"{p}: member {member.name!r} appears twice; refused")
+                seen.add(member.name)
+                if member.isdir() and len(parts) <= 2:
                     continue
-                if not member.isfile():
-                    report.problems.append(f"{p}: member {member.name!r} is not a regular file")
+                if not member.isreg() or member.issparse() or len(parts) == 1:
+                    kind = {tarfile.SYMTYPE: "a symbolic link", tarfile.LNKTYPE: "a hard link",
+                            tarfile.CHRTYPE: "a device", tarfile.BLKTYPE: "a device", tarfile.FIFOTYPE: "a FIFO",
+                            tarfile.GNUTYPE_SPARSE: "a sparse file"}.get(member.type, "not a regular file")
+                    raise UnsafeInputError(f"{p}: member {member.name!r} is {kind if len(parts) > 1 else 'not a folder'}; "
+                                           "refused (a store archive holds folders and regular files only)")
+                if member.size > limits.max_member_bytes:
+                    raise UnsafeInputError(f"{p}: member {member.name!r} claims {member.size} bytes, more than "
+                                           f"{limits.max_member_bytes} (limit {LIMIT_ENV['max_member_bytes']}); refused")
+                spend(member.size, f"member {member.name!r}")
+                rel = "/".join(parts[1:])
+                fh = tar.extractfile(member)
+                if listed is None:
+                    if rel != CHECKSUMS_FILE:
+                        raise UnsafeInputError(f"{p}: its first file is {member.name!r}, not {root}/{CHECKSUMS_FILE} "
+                                               "(not packed by `vlmsel store pack`); refused")
+                    data = _bounded_read(fh, member.size, MAX_MANIFEST_BYTES, member.name)
+                    try:
+                        report.checksums = json.loads(data)
+                    except ValueError as err:
+                        raise UnsafeInputError(f"{p}: {CHECKSUMS_FILE} is not JSON ({err})") from None
+                    listed = _listed_files(report.checksums, str(p))
+                    report.root = root
+                    if dest is not None:
+                        out = _Output(inside(dest, *parts, what=f"{p}: member"))
+                        out.write(data)
+                        out.close()
                     continue
-                data = tar.extractfile(member).read()
-                if member.name.endswith("/" + CHECKSUMS_FILE) and member.name.count("/") == 1:
-                    manifest_bytes, report.root = data, member.name.split("/")[0]
-                else:
-                    hashes[member.name] = hashlib.sha256(data).hexdigest()
-            while gz.read(1 << 20):  # to the end: gzip checks its CRC and length there
-                pass
+                if rel not in listed:
+                    raise UnsafeInputError(f"{p}: member {member.name!r} is not listed in {CHECKSUMS_FILE}; refused")
+                keep = rel.endswith(".json")
+                data = _bounded_read(fh, member.size, MAX_MANIFEST_BYTES, member.name) if keep else None
+                digest = hashlib.sha256()
+                out = None
+                if dest is not None:
+                    target = inside(dest, *parts, what=f"{p}: member")
+                    out = _Output(target)
+                try:
+                    chunks = [data] if keep else iter(lambda: fh.read(1 << 20), b"")
+                    for chunk in chunks:
+                        digest.update(chunk)
+                        if out is not None:
+                            out.write(chunk)
+                finally:
+                    if out is not None:
+                        out.close()
+                hashes[rel] = digest.hexdigest()
+                if keep and rel != STORE_FILE:
+                    manifests[rel] = _entry_manifest(data, rel, p, version)
+                elif rel == STORE_FILE:
+                    version = _store_marker(data, p)
+            while chunk := gz.read(1 << 20):  # to the end: gzip checks its CRC and length there
+                spend(len(chunk), "after the end of the tar stream")
+    except UnsafeInputError as err:
+        report.problems.append(str(err))
+        return
+    except _WriteError as err:
+        raise err.__cause__ from None  # (the destination's fault, not the archive's: disk full, read-only, ...)
     except (tarfile.TarError, zlib.error, EOFError, OSError) as err:  # gzip.BadGzipFile is an OSError
         report.problems.append(f"{p}: not a readable .tar.gz ({type(err).__name__}: {err})")
         return
-    if manifest_bytes is None:
+    if listed is None:
         report.problems.append(f"{p}: holds no {CHECKSUMS_FILE} in its top folder (not packed by `vlmsel store pack`)")
         return
-    try:
-        checksums = json.loads(manifest_bytes)
-        listed = {f"{report.root}/{rel}": h for rel, h in checksums["files"].items()}
-    except (ValueError, KeyError, TypeError, AttributeError) as err:
-        report.problems.append(f"{p}: {CHECKSUMS_FILE} is not a checksum manifest ({err!r})")
-        return
-    report.checksums = checksums
-    if checksums.get("format") != CHECKSUMS_FORMAT:
-        report.problems.append(f"{p}: {CHECKSUMS_FILE} says format {checksums.get('format')!r}")
+    if report.checksums.get("format") != CHECKSUMS_FORMAT:
+        report.problems.append(f"{p}: {CHECKSUMS_FILE} says format {report.checksums.get('format')!r}")
     _check_against(hashes, listed, str(p), report)
+    entries: dict[tuple[str, str], dict[str, Any]] = {}
+    for rel, man in manifests.items():
+        npz = rel[: -len(".json")] + ".npz"
+        if npz not in hashes:
+            report.problems.append(f"{p}: {rel} is a manifest without its arrays ({npz} is missing)")
+        elif man.get("arrays_sha256") != hashes[npz]:
+            report.problems.append(f"{p}: {npz} differs from the sha256 its manifest {rel} records")
+        else:
+            entries[(man["model"], man["dataset"])] = man
     report.n_files = len(hashes)
     report.n_entries = sum(1 for rel in hashes if rel.endswith(".npz"))
+    report.manifests = entries
+
+
+class _WriteError(Exception):
+    """An OSError while writing an unpacked file (its ``__cause__``)."""
+
+
+class _Output:
+    """A new file that :func:`read_archive` writes, whose OSErrors are told apart from the archive's."""
+
+    def __init__(self, target: Path) -> None:
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            self._fh = open(target, "xb")
+        except OSError as err:
+            raise _WriteError() from err
+
+    def write(self, chunk: bytes) -> None:
+        try:
+            self._fh.write(chunk)
+        except OSError as err:
+            raise _WriteError() from err
+
+    def close(self) -> None:
+        try:
+            self._fh.close()
+        except OSError as err:
+            raise _WriteError() from err
+
+
+def _store_marker(data: bytes, p: Path) -> int:
+    try:
+        info = json.loads(data)
+        ok = isinstance(info, dict) and info.get("format") == STORE_FORMAT and info.get("version") in READABLE_VERSIONS
+    except ValueError:
+        ok = False
+    if not ok:
+        raise UnsafeInputError(f"{p}: its {STORE_FILE} is not a profile store marker this vlmsel reads")
+    return int(info["version"])
+
+
+def _entry_manifest(data: bytes, rel: str, p: Path, version: int) -> dict[str, Any]:
+    """A manifest read from an archive, checked: a JSON object naming the entry whose place it has, with
+    its own checksum."""
+    try:
+        man = json.loads(data)
+    except ValueError as err:
+        raise UnsafeInputError(f"{p}: {rel} is not JSON ({err})") from None
+    if not isinstance(man, dict) or not isinstance(man.get("model"), str) or not isinstance(man.get("dataset"), str):
+        raise UnsafeInputError(f"{p}: {rel} is not a profile manifest")
+    own = f"{model_slug(man['model'])}/{safe_name(man['dataset'], f'{p}: {rel}: dataset')}.json"
+    if own != rel:
+        raise UnsafeInputError(f"{p}: {rel} describes model {man['model']!r} / dataset {man['dataset']!r}, whose entry "
+                               f"is {own}: a misplaced or crafted entry; refused")
+    if ("entry_sha256" in man or version >= 2) and man.get("entry_sha256") != entry_digest(man):
+        raise UnsafeInputError(f"{p}: {rel} was edited after it was written (its entry_sha256 differs)")
+    return man
 
 
 def _verify_folder(p: Path, report: Verification) -> None:
     try:
         ps = ProfileStore(p)
         entries = ps._entries()
+        files = {rel: sha256_file(p / rel) for rel in store_files(p)}
     except (FileNotFoundError, ValueError) as err:
         report.problems.append(str(err))
         return
+    manifests = {}
     for m, d in entries:
         try:
-            read_profile(ps, m, d)
+            manifests[(m, d)] = read_profile(ps, m, d)[1]
         except (DamagedEntryError, FileNotFoundError, ValueError) as err:
             report.problems.append(str(err))
+    report.manifests = manifests
     for js in sorted(p.glob("*/*.json")):
         if not js.name.startswith(".") and not js.with_suffix(".npz").exists():
             report.problems.append(f"{js}: a manifest without its arrays ({js.with_suffix('.npz').name} is missing)")
-    files = {rel: sha256_file(p / rel) for rel in store_files(p)}
+    if json.loads((p / STORE_FILE).read_text(encoding="utf-8")).get("version") == 1:
+        report.problems.append(f"{p}: a version-1 store, whose manifests carry no checksum of their own "
+                               f"(`vlmsel store upgrade {p}` adds them)")
     report.n_files, report.n_entries = len(files), len(entries)
     if (p / CHECKSUMS_FILE).is_file():
         try:
             checksums = json.loads((p / CHECKSUMS_FILE).read_text(encoding="utf-8"))
-            listed = dict(checksums["files"])
+            listed = _listed_files(checksums, str(p))
         except (ValueError, KeyError, TypeError) as err:
-            report.problems.append(f"{p / CHECKSUMS_FILE}: not a checksum manifest ({err!r})")
+            report.problems.append(f"{p / CHECKSUMS_FILE}: not a checksum manifest ({err})")
             return
         report.checksums = checksums
         _check_against(files, listed, str(p), report)
@@ -316,6 +521,7 @@ def merge_stores(
     different arrays (every such conflict is listed).
     """
     dest = Path(dest)
+    existing = check_store_folder(dest)  # a damaged store.json, a file, or a folder of other things: refused
     stores: dict[str, ProfileStore] = {}
     for s in sources:
         if Path(s).resolve() == dest.resolve():
@@ -323,10 +529,8 @@ def merge_stores(
         stores[str(s)] = ProfileStore(s)
     if not stores:
         raise ValueError("no store to merge")
-    if (dest / STORE_FILE).exists():
+    if existing is not None:
         stores = {str(dest): ProfileStore(dest), **stores}
-    elif dest.exists() and any(dest.iterdir()):
-        raise ValueError(f"{dest} exists and is not a profile store (no {STORE_FILE})")
     manifests = {name: _manifests(ps) for name, ps in stores.items()}
     summaries = {name: _summary(m) for name, m in manifests.items()}
     what = _disagreement(summaries, "settings")
@@ -370,10 +574,10 @@ def merge_stores(
         return report
     _init_store(dest)
     for m, d in report.copied:
-        src_npz, src_json = _paths(stores[owner[(m, d)][0]].path, m, d)
+        src_npz, _ = _paths(stores[owner[(m, d)][0]].path, m, d)
         dst_npz, dst_json = _paths(dest, m, d)
-        for a, b in ((src_npz, dst_npz), (src_json, dst_json)):  # the manifest last: the completion marker
-            with open(a, "rb") as fin, atomic_write(b, "wb") as fout:
-                shutil.copyfileobj(fin, fout)
+        with open(src_npz, "rb") as fin, atomic_write(dst_npz, "wb") as fout:
+            shutil.copyfileobj(fin, fout)
+        _write_manifest(dst_json, owner[(m, d)][1])  # the manifest last (the completion marker), with its checksum
     return report
 

@@ -57,7 +57,7 @@ from vlmsel.conductance.engine import block_conductance
 from vlmsel.conductance.options import DEFAULT_METHOD, DEFAULT_N_STEPS, DEFAULT_RULE
 from vlmsel.conductance.objectives import zs_max_logit
 from vlmsel.data.tasks import Sample, Task, lovm_dataset_specs, open_task, sample
-from vlmsel.profiles.store import (DamagedEntryError, claim_path, has_profile, partial_files, read_profile,
+from vlmsel.profiles.store import (DamagedEntryError, check_store_folder, claim_path, has_profile, partial_files, read_profile,
                                    write_profile)
 from vlmsel.progress import progress
 from vlmsel.data.zeroshot import zero_shot_classifier
@@ -237,6 +237,7 @@ def plan_profiles(
     image GFLOPs are unknown are measured (:func:`vlmsel.data.zoo.measure_image_gflops`) when
     ``measure_unknown_gflops``. With ``n_shards``, each job's ``shard`` is set (:func:`shard_plan`).
     """
+    check_store_folder(store)  # a damaged or foreign store.json is refused, never reported "done"
     for e in entries:
         check_entry(e, pretrained=settings.pretrained)
     shards = shard_plan(entries, datasets, settings, n_shards) if n_shards else {}
@@ -450,6 +451,7 @@ def run_profiles(
     """
     dev = resolve_device(device)
     store = Path(store)
+    check_store_folder(store)  # a damaged or foreign store.json is refused, never reported "done"
     for e in entries:
         check_entry(e, pretrained=settings.pretrained)
     opened: list[Task] = []

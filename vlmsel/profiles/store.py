@@ -4,22 +4,27 @@ Profiling a zoo is the expensive step (conductance of every block of every model
 dataset); everything after it is cheap. The profiling pipeline writes one entry per (model, dataset)
 and the selection method reads them back. The format is small and documented::
 
-    <store>/store.json                    {"format": "vlmsel-profile-store", "version": 1}
+    <store>/store.json                    {"format": "vlmsel-profile-store", "version": 2}
     <store>/<model_slug>/<dataset>.npz    arrays abs, l2, signed, branch (N, L); f_x, f_baseline (N,);
                                           block_names (L,) str; image_ids (N,) str
     <store>/<model_slug>/<dataset>.json   manifest, written LAST (the completion marker): model
                                           ("arch pretrained"), dataset, n_images, image_ids, image_sha256,
                                           seed, n_steps, method, rule, baseline, objective, granularity,
                                           block_names, versions (python, torch, open_clip, vlmsel),
-                                          wall_time_s, device, created (ISO time), arrays_sha256
+                                          wall_time_s, device, created (ISO time), arrays_sha256,
+                                          entry_sha256 (of the manifest itself: settings included)
     <store>/<model_slug>/.<dataset>.claim while a process computes the entry (vlmsel.files.try_claim)
 
-``model_slug`` replaces spaces with ``__`` and ``/`` with ``_``. Both files are written atomically
+``model_slug`` replaces spaces with ``__`` and ``/`` with ``_``; a slug or dataset name that could leave
+the store (``..``, a separator, a leading dot, a control character) is refused (:mod:`vlmsel.untrusted`),
+and so is an entry whose manifest names another (model, dataset) than its own file's. Both files are written atomically
 (:func:`vlmsel.files.atomic_write`) and the manifest last, so an entry without its manifest is an
 interrupted write: it counts as absent and is overwritten by the next run. Arrays are saved compressed and without
 pickling (strings as fixed-width unicode), so reading never executes code. The manifest records the
-sha256 of the arrays file: a truncated or overwritten entry is reported as damaged
-(:class:`DamagedEntryError`, naming the file), never loaded.
+sha256 of the arrays file and ``entry_sha256`` the sha256 of the manifest's own content (its settings
+included): a truncated, overwritten or edited entry is reported as damaged (:class:`DamagedEntryError`,
+naming the file), never loaded. Stores of version 1 (made before ``entry_sha256``) are still read;
+:func:`upgrade_store` adds the manifests' checksums.
 
 The store holds per-image scalars, not profiles: :meth:`ProfileStore.task_profiles` pools them
 (:mod:`vlmsel.profiles.pooling`) into the :class:`~vlmsel.profiles.pooling.Profiles` that the selection method takes.
@@ -44,35 +49,42 @@ import pandas as pd
 from vlmsel.conductance.options import SCALARS, SIGNED_SCALARS
 from vlmsel.files import CLAIM_SUFFIX, TMP_SUFFIX, atomic_write, sha256_bytes
 from vlmsel.profiles.pooling import Pooling, Profiles, task_profile
+from vlmsel.untrusted import UnsafeInputError, inside, safe_name
 
 STORE_FORMAT = "vlmsel-profile-store"
-STORE_VERSION = 1
+STORE_VERSION = 2
+#: Store versions this vlmsel reads (1: manifests without ``entry_sha256``).
+READABLE_VERSIONS = (1, 2)
 STORE_FILE = "store.json"
 #: Scalars that can be negative; :meth:`ProfileStore.task_profiles` takes their absolute value.
 #: Manifest fields the profiling pipeline records (``write_profile`` fills the first five itself).
 MANIFEST_FIELDS: tuple[str, ...] = (
     "model", "dataset", "n_images", "image_ids", "block_names", "image_sha256", "seed", "n_steps", "method",
     "rule", "baseline", "objective", "granularity", "versions", "wall_time_s", "device", "created", "arrays_sha256",
+    "entry_sha256",
 )
 
 
 def model_slug(model: str) -> str:
     """Folder name of a model: ``"ViT-B-32 laion2b_s34b_b79k"`` -> ``"ViT-B-32__laion2b_s34b_b79k"``."""
-    if not model or not model.strip():
-        raise ValueError("model name is empty")
-    return model.replace(" ", "__").replace("/", "_")
+    if not isinstance(model, str) or not model.strip():
+        raise ValueError(f"model name {model!r} is empty")
+    return safe_name(model.replace(" ", "__").replace("/", "_"), f"the folder of model {model!r}")
 
 
 def _dataset_stem(dataset: str) -> str:
-    if not dataset or "/" in dataset or "\\" in dataset or dataset.startswith("."):
-        raise ValueError(f"dataset name {dataset!r} cannot be a file name in the profile store")
-    return dataset
+    return safe_name(dataset, "dataset name (a file name in the profile store)")
 
 
-def _paths(store: str | os.PathLike, model: str, dataset: str) -> tuple[Path, Path]:
-    folder = Path(store) / model_slug(model)
-    stem = _dataset_stem(dataset)
-    return folder / f"{stem}.npz", folder / f"{stem}.json"
+def entry_paths(store: str | os.PathLike, model: str, dataset: str) -> tuple[Path, Path]:
+    """The arrays and manifest files of one entry, ``<store>/<model_slug>/<dataset>.{npz,json}``; raises
+    :class:`~vlmsel.untrusted.UnsafeInputError` when a name could leave the store or a link leads out."""
+    slug, stem = model_slug(model), _dataset_stem(dataset)
+    where = f"profile store {store}, entry {model!r} / {dataset!r}"
+    return (inside(store, slug, f"{stem}.npz", what=where), inside(store, slug, f"{stem}.json", what=where))
+
+
+_paths = entry_paths  # (the name the rest of the package used)
 
 
 def claim_path(store: "str | os.PathLike | ProfileStore", model: str, dataset: str) -> Path:
@@ -107,15 +119,45 @@ def _init_store(root: Path) -> None:
         fh.write("\n")
 
 
-def _check_marker(marker: Path) -> None:
+def _check_marker(marker: Path) -> int:
+    """The store version ``store.json`` states, after checking it; ValueError naming the file otherwise."""
     try:
+        if marker.is_symlink() or not marker.is_file():
+            raise ValueError("not a regular file")
+        if marker.stat().st_size > 1 << 16:
+            raise ValueError("larger than 64 KiB")
         info = json.loads(marker.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as err:
-        raise ValueError(f"{marker} is not valid JSON: {err}") from None
+        if not isinstance(info, dict):
+            raise ValueError("not a JSON object")
+    except (ValueError, UnicodeDecodeError) as err:
+        raise ValueError(f"{marker} is not a profile store's marker file ({err}); is {marker.parent} a profile store?") from None
     if info.get("format") != STORE_FORMAT:
         raise ValueError(f"{marker} says format {info.get('format')!r}, expected {STORE_FORMAT!r}")
-    if info.get("version") != STORE_VERSION:
-        raise ValueError(f"{marker}: profile store version {info.get('version')!r}; this vlmsel reads {STORE_VERSION}")
+    if info.get("version") not in READABLE_VERSIONS:
+        raise ValueError(f"{marker}: profile store version {info.get('version')!r}; this vlmsel reads versions "
+                         f"{', '.join(map(str, READABLE_VERSIONS))} (a newer vlmsel made it? upgrade vlmsel)")
+    return int(info["version"])
+
+
+def check_store_folder(store: str | os.PathLike) -> int | None:
+    """Before writing into ``store``: its version when it is a profile store, None when it is missing or
+    an empty folder (a new store); ValueError when ``store.json`` is damaged or of another version, or the
+    folder holds other files (it is not a profile store)."""
+    root = Path(store)
+    marker = root / STORE_FILE
+    if marker.exists() or marker.is_symlink():
+        return _check_marker(marker)
+    if root.exists() and not root.is_dir():
+        raise ValueError(f"profile store {root}: not a folder")
+    if root.is_dir() and any(not p.name.startswith(".") for p in root.iterdir()):
+        raise ValueError(f"{root} holds files but no {STORE_FILE}: not a profile store; give an empty or new folder")
+    return None
+
+
+def entry_digest(manifest: Mapping[str, Any]) -> str:
+    """The sha256 of a manifest's content without its ``entry_sha256`` (canonical JSON, sorted keys)."""
+    body = {k: v for k, v in manifest.items() if k != "entry_sha256"}
+    return sha256_bytes(json.dumps(body, sort_keys=True, separators=(",", ":"), default=_json_default).encode())
 
 
 def _as_arrays(result_or_arrays: Any, manifest: Mapping[str, Any]) -> dict[str, np.ndarray]:
@@ -195,8 +237,8 @@ def write_profile(
         manifest[key] = value
     manifest.setdefault("created", _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"))
     root = _store_root(store)
-    _init_store(root)
     npz_path, json_path = _paths(root, model, dataset)
+    _init_store(root)
     if json_path.exists():
         json_path.unlink()  # an entry being rewritten is incomplete until its new manifest lands
     buffer = io.BytesIO()
@@ -205,10 +247,17 @@ def write_profile(
     manifest["arrays_sha256"] = sha256_bytes(data)  # read_profile checks it: a damaged file is named
     with atomic_write(npz_path, "wb") as fh:
         fh.write(data)
-    with atomic_write(json_path, "w") as fh:
-        json.dump(manifest, fh, indent=1, default=_json_default)
-        fh.write("\n")
+    _write_manifest(json_path, manifest)
     return json_path
+
+
+def _write_manifest(json_path: Path, manifest: Mapping[str, Any]) -> None:
+    """Write a manifest with its ``entry_sha256`` (computed on the JSON round trip, as it will be read)."""
+    plain = json.loads(json.dumps(dict(manifest), default=_json_default))
+    plain["entry_sha256"] = entry_digest(plain)
+    with atomic_write(json_path, "w") as fh:
+        json.dump(plain, fh, indent=1)
+        fh.write("\n")
 
 
 def _json_default(obj: Any) -> Any:
@@ -249,12 +298,11 @@ def read_profile(
     if not json_path.exists():
         state = "an interrupted write (arrays without manifest)" if npz_path.exists() else "no entry"
         raise FileNotFoundError(f"profile store {root}: {state} for model {model!r} on dataset {dataset!r}")
-    try:
-        manifest = json.loads(json_path.read_text(encoding="utf-8"))
-        if not isinstance(manifest, dict):
-            raise ValueError("not a JSON object")
-    except (ValueError, UnicodeDecodeError) as err:
-        raise DamagedEntryError(f"{json_path}: damaged profile manifest ({err}); {_REPAIR}") from None
+    manifest = _read_manifest(json_path)
+    if "entry_sha256" in manifest or _version(root) >= 2:
+        if manifest.get("entry_sha256") != entry_digest(manifest):
+            raise DamagedEntryError(f"{json_path}: damaged or edited profile manifest (its content differs from its "
+                                    f"entry_sha256); {_REPAIR}")
     if not npz_path.exists():
         raise FileNotFoundError(f"{npz_path} is missing but its manifest exists (model {model!r}, dataset {dataset!r})")
     raw = npz_path.read_bytes()
@@ -280,6 +328,43 @@ def read_profile(
     return checked, manifest
 
 
+def _read_manifest(json_path: Path) -> dict[str, Any]:
+    try:
+        if json_path.stat().st_size > MAX_MANIFEST_BYTES:
+            raise ValueError(f"larger than {MAX_MANIFEST_BYTES >> 20} MiB")
+        manifest = json.loads(json_path.read_text(encoding="utf-8"))
+        if not isinstance(manifest, dict):
+            raise ValueError("not a JSON object")
+    except (ValueError, UnicodeDecodeError) as err:
+        raise DamagedEntryError(f"{json_path}: damaged profile manifest ({err}); {_REPAIR}") from None
+    return manifest
+
+
+#: The largest manifest read (a manifest of 10,000 images is about 1.5 MB).
+MAX_MANIFEST_BYTES = 64 << 20
+
+
+def _version(root: Path) -> int:
+    marker = root / STORE_FILE
+    return _check_marker(marker) if marker.exists() else STORE_VERSION
+
+
+def upgrade_store(store: str | os.PathLike) -> int:
+    """Bring a version-1 store to version 2: every entry is checked (:func:`read_profile`) and its manifest
+    rewritten with its ``entry_sha256``; then ``store.json`` says version 2. Returns the entries upgraded."""
+    ps = ProfileStore(store)
+    count = 0
+    for m, d in ps._entries():
+        manifest = read_profile(ps, m, d)[1]
+        if "entry_sha256" not in manifest:
+            _write_manifest(_paths(ps.path, m, d)[1], manifest)
+            count += 1
+    with atomic_write(ps.path / STORE_FILE, "w") as fh:
+        json.dump({"format": STORE_FORMAT, "version": STORE_VERSION}, fh)
+        fh.write("\n")
+    return count
+
+
 class ProfileStore:
     """A profile store folder (see the module docstring for the format).
 
@@ -303,15 +388,21 @@ class ProfileStore:
         return f"ProfileStore({str(self.path)!r})"
 
     def _entries(self) -> list[tuple[str, str]]:
+        """(model, dataset) of every complete entry; a manifest that names another entry than its own file
+        (a crafted or misplaced one) or a file reached through a link out of the store is refused."""
         out = []
         for json_path in sorted(self.path.glob("*/*.json")):
-            if not json_path.with_suffix(".npz").exists():
+            if json_path.name.startswith(".") or not json_path.with_suffix(".npz").exists():
                 continue
-            try:
-                info = json.loads(json_path.read_text(encoding="utf-8"))
-                out.append((info["model"], info["dataset"]))
-            except (json.JSONDecodeError, KeyError) as err:
-                raise ValueError(f"{json_path} is not a valid profile manifest: {err!r}") from None
+            info = _read_manifest(json_path)
+            model, dataset = info.get("model"), info.get("dataset")
+            if not isinstance(model, str) or not isinstance(dataset, str):
+                raise DamagedEntryError(f"{json_path}: a profile manifest without its model and dataset names; {_REPAIR}")
+            own = _paths(self.path, model, dataset)[1]
+            if own != json_path:
+                raise UnsafeInputError(f"{json_path} describes model {model!r} / dataset {dataset!r}, whose entry is "
+                                       f"{own}: a misplaced or crafted entry; refused")
+            out.append((model, dataset))
         return out
 
     @property
