@@ -8,7 +8,7 @@
 #       extension: .py
 #       format_name: percent
 #       format_version: '1.3'
-#       jupytext_version: 1.19.6
+#       jupytext_version: 1.19.7
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
@@ -755,11 +755,15 @@ for nb in chapters:
 #    pull request, for everyone, or a file of your own, named by `VLMSEL_PROFILE_REGISTRY`.
 #
 # Then `vlmsel select --images DIR --zoo openclip48`, with no `--profiles`, finds the zoo's store in
-# the registry, downloads it once, checks its sha256 before anything is written, unpacks it safely
-# into the cache (`VLMSEL_CACHE_DIR`, default `~/.cache/vlmsel`) and uses it; `vlmsel store fetch
-# NAME` does the download alone. No store of a real zoo is listed yet (`vlmsel store list` shows the
+# the registry, downloads it once, checks its sha256 before anything is written, unpacks it into the
+# cache (`VLMSEL_CACHE_DIR`, default `~/.cache/vlmsel`) and uses it; `vlmsel store fetch NAME` does
+# the download alone. An archive and a registry are someone else's files, so unpacking takes nothing
+# on trust: only regular files listed in the checksum manifest, with plain names, inside the archive's
+# one folder and within size limits, are written (`vlmsel.untrusted`); a registry's URLs must be
+# `https://` or `file://`. No store of a real zoo is listed yet (`vlmsel store list` shows the
 # registry; the mini world's committed store is registered in code). We run the whole flow on the CI
-# store, with a web server on the loopback address standing in for the download site:
+# store, with a web server on the loopback address standing in for the download site; it speaks plain
+# `http://`, which `VLMSEL_ALLOW_HTTP=1` accepts for a server of one's own:
 
 # %%
 print(vlmsel("store", "pack", ci_store, "--out", WORK / "upload" / "ci_store.tar.gz"))
@@ -781,6 +785,7 @@ handler = functools.partial(Quiet, directory=str(WORK / "upload"))
 server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
 threading.Thread(target=server.serve_forever, daemon=True).start()
 url = f"http://127.0.0.1:{server.server_port}/ci_store.tar.gz"
+os.environ["VLMSEL_ALLOW_HTTP"] = "1"  # our own server, on this machine
 reg_path = WORK / "my_registry.json"
 text = vlmsel("store", "publish", archive, "--url", url, "--zoo", "openclip48",
               "--registry", reg_path)
@@ -808,7 +813,7 @@ try:
     print(where)
     fetched = Path(where.split(":")[0].replace("$WORK", str(WORK)))
 finally:
-    del os.environ["VLMSEL_PROFILE_REGISTRY"], os.environ["VLMSEL_CACHE_DIR"]
+    del os.environ["VLMSEL_PROFILE_REGISTRY"], os.environ["VLMSEL_CACHE_DIR"], os.environ["VLMSEL_ALLOW_HTTP"]
     server.shutdown()
 same = ProfileStore(fetched).available().equals(ProfileStore(ci_store).available())
 print(f"the fetched store holds the same entries as the original: {same}")

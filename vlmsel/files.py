@@ -16,6 +16,7 @@ your own images that ``vlmsel select`` computed).
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import os
 import tempfile
@@ -55,6 +56,9 @@ def atomic_write(path: str | os.PathLike, mode: str = "wb", encoding: str | None
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=TMP_SUFFIX, dir=path.parent)
     except OSError as err:
+        blocker = next((p for p in path.parents if p.exists() and not p.is_dir()), None)
+        if blocker is not None:  # (mkdir says "File exists" when a file is where a folder should be)
+            raise OSError(errno.ENOTDIR, f"cannot write it ({blocker} is a file, not a folder)", str(path)) from err
         raise OSError(err.errno, f"cannot write it ({err.strerror})", str(path)) from err
     if "b" not in mode and encoding is None:
         encoding = "utf-8"

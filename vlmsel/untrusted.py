@@ -76,6 +76,8 @@ def relative_parts(rel: object, what: str, depth: int) -> tuple[str, ...]:
     """A ``/``-separated relative path of at most ``depth`` components, each a :func:`safe_name`."""
     if not isinstance(rel, str) or not rel:
         raise UnsafeInputError(f"{what}: {rel!r} is not a relative path")
+    if rel.startswith("/") or rel.startswith("\\"):
+        raise UnsafeInputError(f"{what}: {rel!r} is an absolute path; refused")
     parts = tuple(rel.split("/"))
     if len(parts) > depth:
         raise UnsafeInputError(f"{what}: {rel!r} is deeper than {depth} folder level(s); refused")

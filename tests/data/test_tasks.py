@@ -3,8 +3,11 @@ the LOVM registry, webdataset shards and a torchvision dataset built from tiny g
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import io
+import os
+import re
 import struct
 import tarfile
 
@@ -165,6 +168,85 @@ def test_bad_files_raise_or_are_skipped_and_listed(tmp_path):
     assert "notes.txt" in skipped and "sub0/broken.png" in skipped and "broken.png" in skipped["sub0/broken.png"]
     with pytest.raises(ValueError, match="only 6 readable images"):
         tasks.sample(root, 7, skip_bad=True)
+
+
+def _image(path, seed=0):
+    rng = np.random.default_rng(seed)
+    return _save(Image.fromarray(rng.integers(0, 255, (6, 6, 3), dtype=np.uint8)), path)
+
+
+def test_symlink_loops_are_skipped_and_listed_never_an_error(tmp_path):
+    root = _folder(tmp_path, n=4)
+    os.symlink("..", root / "sub0" / "loop")  # back to the root
+    os.symlink(".", root / "sub1" / "here")  # to the folder holding the link
+    os.symlink("self.png", root / "self.png")  # a link to itself
+    task = tasks.open_task(root)
+    assert task.source.ids() == [f"sub{i % 2}/im{i}.png" for i in (0, 2, 1, 3)]  # each image once, plain ids
+    s = tasks.sample(task, 4)  # without skip_bad: a loop is not a bad image
+    assert sorted(s.ids) == task.source.ids()
+    assert dict(s.skipped) == {"sub0/loop": f"symlink loop (back to {root})",
+                               "sub1/here": f"symlink loop (back to {root / 'sub1'})",
+                               "self.png": "symlink loop (the link never reaches a file)"}
+
+
+def test_symlinked_folders_are_read_once_per_real_path(tmp_path):
+    root = tmp_path / "photos"
+    _image(root / "real" / "a.png", 1)
+    _image(tmp_path / "outside" / "b.png", 2)
+    _image(tmp_path / "outside" / "inner" / "c.png", 3)
+    os.symlink(root / "real", root / "alias")  # the same folder again: already read as real/
+    os.symlink(tmp_path / "outside", root / "ext")  # out of the folder: followed (the user chose it)
+    os.symlink(tmp_path / "outside" / "inner", root / "inner")  # read already through ext/
+    os.symlink(tmp_path / "nowhere", root / "gone")
+    task = tasks.open_task(root)
+    assert task.source.ids() == ["ext/b.png", "ext/inner/c.png", "real/a.png"]
+    s = tasks.sample(task, 3)
+    assert sorted(s.ids) == task.source.ids() and sorted(s.labels) == ["ext", "ext", "real"]
+    assert dict(s.skipped) == {
+        "alias": f"already read through another path ({root / 'real'})",
+        "inner": f"already read through another path ({root / 'ext' / 'inner'})",
+        "gone": f"broken symlink (to {tmp_path / 'nowhere'}, which does not exist)",
+    }
+
+
+def test_too_few_images_says_what_was_ignored_and_skipped(tmp_path):
+    root = tmp_path / "photos"
+    for i, name in enumerate((".a.png", ".b.png", ".cache/c.png", "sub/.d.png")):
+        _image(root / name, i)
+    with pytest.raises(ValueError, match=r"has no images \(3 dot-files ignored, 1 dot-folder ignored\)$"):
+        tasks.sample(root, 2)
+    os.symlink("..", root / "sub" / "loop")
+    (root / "notes.txt").write_text("hello")
+    (root / "todo.md").write_text("hello")
+    task = tasks.Task("photos", tasks.FolderSource(root, skip_bad=True))  # as vlmsel select reads a folder
+    with pytest.raises(ValueError, match=re.escape(
+            f"folder {root}: 0 usable image(s), at least 2 are needed (25 recommended; 3 dot-files ignored, "
+            "1 dot-folder ignored, 1 symlink loop skipped, 2 non-image files); skipped: ")):
+        tasks.sample(task, 25, min_n=2)
+
+
+@pytest.mark.parametrize("code", [errno.EACCES, errno.ELOOP, errno.ENOTDIR])
+def test_a_folder_that_cannot_be_listed_is_named_or_skipped(tmp_path, monkeypatch, code):
+    """Root reads a chmod 000 folder anyway, so the listing error is simulated."""
+    root = _folder(tmp_path, n=4)
+    _image(root / "locked" / "x.png")
+    real = os.scandir
+
+    def scandir(path="."):
+        if os.path.basename(path) == "locked":
+            raise OSError(code, os.strerror(code), str(path))
+        return real(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    why = f"cannot list this folder ({os.strerror(code)})"
+    for task in (root, tasks.Task("t", tasks.FolderSource(root, skip_bad=True))):  # profile's and select's
+        with pytest.raises(ImageReadError, match=re.escape(f"{root / 'locked'}: {why} in image folder {root}; "
+                                                           "pass skip_bad=True / --skip-bad")):
+            tasks.sample(task, 2)
+    s = tasks.sample(root, 4, skip_bad=True)
+    assert len(s) == 4 and s.skipped == [("locked", why)]
+    with pytest.raises(ValueError, match=re.escape("only 4 images (1 unreadable folder), fewer than the 5")):
+        tasks.sample(root, 5, skip_bad=True)
 
 
 def test_unknown_dataset_and_missing_data(tmp_path):

@@ -14,11 +14,14 @@ Where the images come from (:func:`open_task`, in this order):
 3. any existing folder given as the name: a task named after the folder.
 
 Every LOVM dataset has a CLIP_benchmark webdataset; 17 of the 23 also have a torchvision class. A
-folder is read recursively; hidden files are ignored; every other file must be an image
-(:mod:`vlmsel.data.images` converts grayscale, palette, RGBA, 16-bit and CMYK images to RGB and applies
-the EXIF orientation). A file that is not an image, or cannot be decoded, raises an error naming it,
-unless ``skip_bad=True`` (``--skip-bad``), which skips it and lists it in ``Sample.skipped``.
-Labels of a folder are the names of its top-level subfolders when every image lies in one.
+folder is read recursively; hidden files and folders (a name starting with a dot) are ignored and counted;
+every other file must be an image (:mod:`vlmsel.data.images` converts grayscale, palette, RGBA, 16-bit
+and CMYK images to RGB and applies the EXIF orientation). A file that is not an image, or cannot be
+decoded, and a folder that cannot be listed raise an error naming it, unless ``skip_bad=True``
+(``--skip-bad``), which skips it and lists it in ``Sample.skipped``. Symbolic links are followed, also out
+of the folder, but a folder is read once: a link back to a folder above it (a loop) or to a folder already
+read is skipped and listed, as is a broken link. Labels of a folder are the names of its top-level
+subfolders when every image lies in one.
 
 :func:`sample` draws ``n`` images uniformly without replacement with a fixed seed: the same images
 every time, in the same order (a smaller ``n`` gives a prefix of a larger one), each recorded with its
@@ -29,8 +32,10 @@ Taught in the chapter :ref:`ch-paper-scale` (datasets) and :ref:`ch-select` (fol
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
+import stat
 import tarfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -148,12 +153,31 @@ class ImageSource(Protocol):
         """``(RGB image, sha256 hex, label or None)``; raises :class:`ImageReadError` for a bad image."""
 
 
-def _is_hidden(rel: Path) -> bool:
-    return any(part.startswith(".") for part in rel.parts)
+def _broken_link(path: Path) -> str:
+    try:
+        return f"broken symlink (to {os.readlink(path)}, which does not exist)"
+    except OSError:
+        return "broken symlink"
+
+
+def _cannot_list(root: Path, unreadable: list[tuple[str, str]]) -> ImageReadError:
+    rel, why = unreadable[0]
+    more = f" (and {len(unreadable) - 1} more)" if len(unreadable) > 1 else ""
+    return ImageReadError(f"{root / rel}: {why}{more} in image folder {root}; "
+                          "pass skip_bad=True / --skip-bad to skip it")
 
 
 class FolderSource:
-    """Every image file below a folder (recursive). Ids are paths relative to the folder (POSIX)."""
+    """Every image file below a folder (recursive). Ids are paths relative to the folder (POSIX); an image
+    reached through a symlinked folder has the path through the link.
+
+    Listing the folder fills ``non_images`` (names without an image extension), ``hidden`` (dot-files, and
+    dot-folders with a trailing ``/``: not entered, only counted), ``not_read`` (``(id, reason)`` of links
+    not followed: loops, folders already read, broken links; and of special files) and ``unreadable``
+    (``(id, reason)`` of what could not be listed or followed: an error unless ``skip_bad``). Plain folders
+    are read first and symlinked folders after them, in path order, so a folder without links keeps the
+    ids it always had.
+    """
 
     def __init__(self, root: str | os.PathLike, skip_bad: bool = False):
         self.root = Path(root)
@@ -162,18 +186,67 @@ class FolderSource:
         self.skip_bad = skip_bad
         self.description = f"folder {self.root}"
         self.non_images: list[str] = []
+        self.hidden: list[str] = []
+        self.not_read: list[tuple[str, str]] = []
+        self.unreadable: list[tuple[str, str]] = []
         self._ids: list[str] | None = None
+
+    def _list(self) -> list[str]:
+        files: list[str] = []
+        self.hidden, self.not_read, self.unreadable = [], [], []
+        top = Path(os.path.realpath(self.root))
+        seen: dict[Path, Path] = {}  # real path of every folder entered -> the path it was read through
+        plain: list[tuple[Path, Path, Path | None]] = [(Path(), top, None)]  # (id, real path, real parent)
+        links: list[tuple[Path, Path, Path | None]] = []  # symlinked folders: entered after every plain one
+        while plain or links:
+            if not plain:
+                links.sort()
+                plain.append(links.pop(0))
+            rel, real, parent = plain.pop()
+            if parent is not None and (real == parent or real in parent.parents):
+                self.not_read.append((rel.as_posix(), f"symlink loop (back to {seen.get(real, real)})"))
+                continue
+            if real in seen:
+                self.not_read.append((rel.as_posix(), f"already read through another path ({seen[real]})"))
+                continue
+            seen[real] = self.root / rel
+            try:
+                with os.scandir(self.root / rel) as it:
+                    entries = sorted(it, key=lambda e: e.name)
+            except OSError as err:
+                self.unreadable.append((rel.as_posix(), f"cannot list this folder ({err.strerror or err})"))
+                continue
+            for entry in entries:
+                child = rel / entry.name
+                name = child.as_posix()
+                error = None
+                try:
+                    mode = entry.stat().st_mode  # through a link
+                except OSError as err:
+                    mode, error = 0, err
+                if entry.name.startswith("."):
+                    self.hidden.append(name + ("/" if stat.S_ISDIR(mode) else ""))
+                elif isinstance(error, FileNotFoundError) and entry.is_symlink():
+                    self.not_read.append((name, _broken_link(self.root / child)))
+                elif error is not None and error.errno == errno.ELOOP:
+                    self.not_read.append((name, "symlink loop (the link never reaches a file)"))
+                elif error is not None:
+                    self.unreadable.append((name, f"cannot read it ({error.strerror or error})"))
+                elif stat.S_ISDIR(mode) and entry.is_symlink():
+                    links.append((child, Path(os.path.realpath(self.root / child)), real))
+                elif stat.S_ISDIR(mode):
+                    plain.append((child, real / entry.name, real))
+                elif stat.S_ISREG(mode):
+                    files.append(name)
+                else:
+                    self.not_read.append((name, "not a regular file (a FIFO, socket or device)"))
+        return sorted(files)
 
     def ids(self) -> list[str]:
         if self._ids is None:
-            files = []
-            for dirpath, dirnames, filenames in os.walk(self.root):
-                dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
-                for fn in filenames:
-                    rel = (Path(dirpath) / fn).relative_to(self.root)
-                    if not _is_hidden(rel):
-                        files.append(rel.as_posix())
-            files.sort()
+            files = self._list()
+            if self.unreadable and not self.skip_bad:
+                raise _cannot_list(self.root, self.unreadable)
             self.non_images = [f for f in files if not is_image_name(f)]
             if self.non_images and not self.skip_bad:
                 shown = ", ".join(str(self.root / f) for f in self.non_images[:5])
@@ -398,6 +471,32 @@ class Sample:
         return len(self.ids)
 
 
+#: How the "too few images" messages count what was skipped: (reason prefix, one, many); the first match counts.
+_SKIP_KINDS = (
+    ("symlink loop", "symlink loop skipped", "symlink loops skipped"),
+    ("already read through another path", "folder already read through another path",
+     "folders already read through another path"),
+    ("broken symlink", "broken symlink", "broken symlinks"),
+    ("cannot list", "unreadable folder", "unreadable folders"),
+    ("cannot read", "unreadable path", "unreadable paths"),
+    ("not a regular file", "special file", "special files"),
+    ("not an image file", "non-image file", "non-image files"),
+    ("the same image as", "duplicate image", "duplicate images"),
+    ("", "unreadable image", "unreadable images"),
+)
+
+
+def _not_used(source: ImageSource, skipped: list[tuple[str, str]]) -> str:
+    """What was not used, counted: ``"3 dot-files ignored, 1 symlink loop skipped, 2 non-image files"``."""
+    hidden = getattr(source, "hidden", [])
+    folders = sum(h.endswith("/") for h in hidden)
+    kinds = [next(k for k, (prefix, _, _) in enumerate(_SKIP_KINDS) if why.startswith(prefix)) for _, why in skipped]
+    counts = [(len(hidden) - folders, "dot-file ignored", "dot-files ignored"),
+              (folders, "dot-folder ignored", "dot-folders ignored")]
+    counts += [(kinds.count(k), one, many) for k, (_, one, many) in enumerate(_SKIP_KINDS)]
+    return ", ".join(f"{c} {one if c == 1 else many}" for c, one, many in counts if c)
+
+
 def sample(
     dataset: str | os.PathLike | Task,
     n: int = 25,
@@ -427,20 +526,26 @@ def sample(
     Raises
     ------
     ValueError : the task has no images, or fewer than ``n`` (``min_n``) readable images.
-    ImageReadError : a sampled file is not a readable image (with ``skip_bad=False``).
+    ImageReadError : a sampled file is not a readable image, or a subfolder cannot be listed (with
+        ``skip_bad=False``).
     """
     if n < 1:
         raise ValueError(f"the number of images must be at least 1; got {n}")
     need = n if min_n is None else min(n, min_n)
     task = dataset if isinstance(dataset, Task) else open_task(dataset, root=root, skip_bad=skip_bad, download=download)
     ids = task.source.ids()
+    unreadable = getattr(task.source, "unreadable", [])
+    if unreadable and not skip_bad:
+        raise _cannot_list(task.source.root, unreadable)
     skipped: list[tuple[str, str]] = [(f, "not an image file") for f in getattr(task.source, "non_images", [])]
+    skipped += getattr(task.source, "not_read", []) + unreadable
+    why = _not_used(task.source, skipped)
     if not ids and min_n is None:
-        raise ValueError(f"task {task.name!r} ({task.description}) has no images")
+        raise ValueError(f"task {task.name!r} ({task.description}) has no images{why and f' ({why})'}")
     if len(ids) < n and min_n is None:
         raise ValueError(
-            f"task {task.name!r} ({task.description}) has only {len(ids)} images, fewer than the {n} requested; "
-            f"ask for at most {len(ids)}"
+            f"task {task.name!r} ({task.description}) has only {len(ids)} images{why and f' ({why})'}, "
+            f"fewer than the {n} requested; ask for at most {len(ids)}"
         )
     order = np.random.default_rng(seed).permutation(len(ids))
     out_ids, digests, images, labels = [], [], [], []
@@ -465,13 +570,14 @@ def sample(
         if len(out_ids) == n:
             break
     if len(out_ids) < need:
+        why = _not_used(task.source, skipped)
         if min_n is not None:
             listed = f"; skipped: {[s[0] for s in skipped][:10]}" if skipped else ""
             raise ValueError(f"{task.description}: {len(out_ids)} usable image(s), at least {need} are needed "
-                             f"({n} recommended){listed}")
+                             f"({n} recommended{why and '; ' + why}){listed}")
         raise ValueError(
             f"task {task.name!r} ({task.description}) has only {len(out_ids)} readable images "
-            f"({len(skipped)} skipped), fewer than the {n} requested"
+            f"({why}), fewer than the {n} requested"
         )
     has_labels = any(lab is not None for lab in labels)
     return Sample(task.name, task.description, seed, out_ids, digests, images, labels if has_labels else None, skipped)

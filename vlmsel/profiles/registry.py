@@ -366,7 +366,7 @@ def fetch_store(
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
-    archive.unlink(missing_ok=True)
+        archive.unlink(missing_ok=True)  # unpacked, or refused: either way not kept
     return store
 
 

@@ -398,7 +398,10 @@ class ProfileStore:
             model, dataset = info.get("model"), info.get("dataset")
             if not isinstance(model, str) or not isinstance(dataset, str):
                 raise DamagedEntryError(f"{json_path}: a profile manifest without its model and dataset names; {_REPAIR}")
-            own = _paths(self.path, model, dataset)[1]
+            try:
+                own = _paths(self.path, model, dataset)[1]
+            except UnsafeInputError as err:
+                raise UnsafeInputError(f"{json_path}: {err}") from None
             if own != json_path:
                 raise UnsafeInputError(f"{json_path} describes model {model!r} / dataset {dataset!r}, whose entry is "
                                        f"{own}: a misplaced or crafted entry; refused")
