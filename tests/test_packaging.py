@@ -14,19 +14,13 @@ def test_every_subpackage_is_listed_in_pyproject():
     assert config["package-dir"]["vlmsel.mini.data"] == "data/mini"
 
 
-def test_the_wheel_ships_the_mini_world(tmp_path):
+def test_the_wheel_ships_the_mini_world(tmp_path, built_wheel):
     """A plain (non-editable) install, as Colab's `pip install git+...`, must find data/mini."""
-    import shutil
     import subprocess
     import sys
     import zipfile
 
-    src = tmp_path / "src"
-    shutil.copytree(ROOT, src, ignore=shutil.ignore_patterns(".venv", "_build", ".git", "*.egg-info", "build"))
-    subprocess.run([sys.executable, "-m", "pip", "wheel", str(src), "--no-deps", "--no-build-isolation", "-q",
-                    "-w", str(tmp_path / "dist")], check=True, capture_output=True)
-    (wheel,) = (tmp_path / "dist").glob("vlmsel-*.whl")
-    names = set(zipfile.ZipFile(wheel).namelist())
+    names = set(zipfile.ZipFile(built_wheel).namelist())
     mini = {n for n in names if n.startswith("vlmsel/mini/data/")}
     assert "vlmsel/mini/data/groundtruth.csv" in mini and "vlmsel/mini/data/models.csv" in mini
     assert any(n.endswith("open_clip_model.safetensors") for n in mini)
@@ -38,8 +32,8 @@ def test_the_wheel_ships_the_mini_world(tmp_path):
     assert "vlmsel/resources/upstream_files.json" in names
     # installed (not editable), the package finds its own copy of the mini world
     target = tmp_path / "site"
-    subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target", str(target), str(wheel)],
-                   check=True, capture_output=True)
+    subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target", str(target),
+                    str(built_wheel)], check=True, capture_output=True)
     env = {k: v for k, v in __import__("os").environ.items() if k != "VLMSEL_MINI_DIR"}
     env["PYTHONPATH"] = str(target)
     out = subprocess.run([sys.executable, "-c", "from vlmsel.mini.world import default_mini_dir as d; "

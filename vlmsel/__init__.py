@@ -18,7 +18,8 @@ bars), :mod:`vlmsel.plotting` (the figure style), :mod:`vlmsel.chapters` (what t
 
 Imports sit at the top of every module, except torch, open_clip and captum where a module only needs
 them to run a model: those are imported where they are used, so that parsing the command line and
-reading tables stay fast.
+reading tables stay fast; and except seaborn, an extra that only the book's figures use (``vlmsel select``
+runs on the core dependencies alone: ``tests/test_plain_install.py``).
 """
 
 __version__ = "0.1.0"

@@ -3,25 +3,41 @@
 Every chapter calls :func:`use_style` once and draws with the helpers below, so that figures share fonts,
 sizes and a colour-blind-safe palette, and carry labelled axes. Colour is never the only cue: lines and
 points also differ in marker or dash where a legend distinguishes them.
+
+seaborn comes with the ``book`` extra and is imported only by the helpers that draw with it: the style
+alone works without it, so that ``vlmsel select --report`` needs the core dependencies only.
 """
 
 from __future__ import annotations
 
 from typing import Sequence
 
+import matplotlib as mpl
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-import seaborn as sns
 
 PALETTE = "colorblind"
+#: seaborn's "colorblind" palette (``sns.color_palette("colorblind")``), for the style without seaborn.
+COLORBLIND = ("#0173b2", "#de8f05", "#029e73", "#d55e00", "#cc78bc", "#ca9161", "#fbafe4", "#949494", "#ece133",
+              "#56b4e9")
 MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*", "<", ">")
 LINESTYLES = ("-", "--", "-.", ":")
 
 
 def use_style() -> None:
-    """Set the book's matplotlib/seaborn style (call once per chapter)."""
-    sns.set_theme(context="notebook", style="whitegrid", palette=PALETTE, font_scale=0.95)
+    """Set the book's matplotlib/seaborn style (call once per chapter).
+
+    seaborn's whitegrid theme with the colour-blind palette; without seaborn (a plain install), matplotlib's
+    copy of that theme with the same palette.
+    """
+    try:
+        import seaborn as sns
+    except ImportError:
+        plt.style.use(["seaborn-v0_8-whitegrid", "seaborn-v0_8-notebook"])
+        plt.rcParams["axes.prop_cycle"] = mpl.cycler(color=COLORBLIND)
+    else:
+        sns.set_theme(context="notebook", style="whitegrid", palette=PALETTE, font_scale=0.95)
     plt.rcParams.update(
         {
             "figure.dpi": 110,
@@ -59,6 +75,8 @@ def heatmap(
     ax : axes to draw on (a new figure sized to the table by default).
     vmin, vmax : colour range (default [0, 1], for accuracies).
     """
+    import seaborn as sns
+
     if ax is None:
         height = min(max(2.5, 0.22 * table.shape[0] + 1.5), 14)
         width = min(max(4.0, 0.32 * table.shape[1] + 3.0), 12)
@@ -90,6 +108,8 @@ def dataset_spread(
     wide : DataFrame (n_models, n_datasets).
     chance : Series over datasets of the chance-level accuracy (1 / number of classes), drawn as a black dash.
     """
+    import seaborn as sns
+
     order = list(wide.median().sort_values().index)
     long = wide[order].melt(var_name="dataset", value_name="value")
     if ax is None:
@@ -190,6 +210,8 @@ def panel_curves(
     panels : panel title -> {curve label -> (x, y)}. A label keeps its colour, marker and dash in
         every panel, and one legend below the panels names each label once (readable without colour).
     """
+    import seaborn as sns
+
     labels = list(dict.fromkeys(label for curves in panels.values() for label in curves))
     colours = sns.color_palette(PALETTE, len(labels)) if len(labels) <= 10 else \
         sns.color_palette("tab20", len(labels))

@@ -127,3 +127,122 @@ def test_the_same_image_twice_counts_once(world, images, tmp_path, capsys):
     assert main(_select(world, folder, "--json", str(tmp_path / "r.json"))) == 0
     out = capsys.readouterr().out
     assert "for 3 images" in out and "duplicate dropped" in out
+
+
+def _read_only_mount(monkeypatch, folder: Path) -> Path:
+    """``folder`` behaves as on a read-only mount (root ignores chmod): creating a file or folder in it fails."""
+    import errno
+
+    folder.mkdir(exist_ok=True)
+
+    def refusing(real):
+        def call(path, *args, **kwargs):
+            if os.fspath(path).startswith(f"{folder}{os.sep}"):
+                raise OSError(errno.EROFS, os.strerror(errno.EROFS), os.fspath(path))
+            return real(path, *args, **kwargs)
+        return call
+
+    monkeypatch.setattr(os, "open", refusing(os.open))
+    monkeypatch.setattr(os, "mkdir", refusing(os.mkdir))
+    return folder
+
+
+def _without_work_dir(argv: list[str]) -> list[str]:
+    i = argv.index("--work-dir")
+    return argv[:i] + argv[i + 2:]
+
+
+# (case id, argv builder (world, images, a file, a read-only folder), the one error line after "error: ")
+FOLDER_CASES = [
+    ("select-work-dir-is-a-file", lambda w, i, f, ro: _select(w, i, "--work-dir", str(f)),
+     "--work-dir {f}: not a folder (a file is there)"),
+    ("select-work-dir-under-a-file", lambda w, i, f, ro: _select(w, i, "--work-dir", str(f / "t")),
+     "--work-dir {f}/t: not a folder ({f} is a file)"),
+    ("select-work-dir-read-only", lambda w, i, f, ro: _select(w, i, "--work-dir", str(ro)),
+     "--work-dir {ro}: cannot write there (Read-only file system)"),
+    ("select-cache-read-only", lambda w, i, f, ro: _without_work_dir(_select(w, i)),
+     "the target cache (VLMSEL_CACHE_DIR) {ro}/targets: cannot create it in {ro} (Read-only file system)"),
+    ("select-json-read-only", lambda w, i, f, ro: _select(w, i, "--json", str(ro / "r.json")),
+     "--json {ro}/r.json: cannot write there (Read-only file system)"),
+    ("profile-out-is-a-file", lambda w, i, f, ro: ["profile", "--models", "RN50 openai", "--images", str(i),
+                                                   "--random-init", "--out", str(f)],
+     "--out {f}: not a folder (a file is there)"),
+    ("profile-out-read-only", lambda w, i, f, ro: ["profile", "--models", "RN50 openai", "--images", str(i),
+                                                   "--random-init", "--out", str(ro / "store")],
+     "--out {ro}/store: cannot create it in {ro} (Read-only file system)"),
+    ("profile-jobs-dir-is-a-file", lambda w, i, f, ro: ["profile", "--models", "RN50 openai", "--images", str(i),
+                                                        "--random-init", "--out", str(w["base"] / "s"), "--submit",
+                                                        "local", "--workers", "1", "--jobs-dir", str(f)],
+     "--jobs-dir {f}: not a folder (a file is there)"),
+    ("zeroshot-out-read-only", lambda w, i, f, ro: ["zeroshot", "--models", "RN50 openai", "--images", str(i),
+                                                    "--random-init", "--out", str(ro)],
+     "--out {ro}: cannot write there (Read-only file system)"),
+    ("evaluate-out-is-a-file", lambda w, i, f, ro: ["evaluate", "--benchmark", "lovm", "--method", "inb",
+                                                    "--out", str(f)],
+     "--out {f}: not a folder (a file is there)"),
+]
+
+
+@pytest.mark.parametrize("case, argv, expected", FOLDER_CASES, ids=[c[0] for c in FOLDER_CASES])
+def test_an_unwritable_folder_is_refused_before_any_model_is_run(case, argv, expected, world, images, tmp_path,
+                                                                  monkeypatch, capsys):
+    from vlmsel.data import zeroshot
+    from vlmsel.profiles import cluster, compute
+    from vlmsel.recommend import pipeline
+
+    def work(*args, **kwargs):
+        raise AssertionError(f"{case}: work started before the folders were checked")
+
+    for module, name in ((pipeline, "_profile_target"), (compute, "run_profiles"), (zeroshot, "run_zero_shot"),
+                         (cluster, "submit_commands")):
+        monkeypatch.setattr(module, name, work)
+    file = tmp_path / "f"
+    file.write_text("")
+    argv = argv(world, images, file, tmp_path / "ro")  # before the mount: the world's folders stay writable
+    ro = _read_only_mount(monkeypatch, tmp_path / "ro")
+    monkeypatch.setenv("VLMSEL_CACHE_DIR", str(ro))
+    assert main(argv) == 2
+    out, err = capsys.readouterr()
+    assert err == f"vlmsel {argv[0]}: error: {expected.format(f=file, ro=ro)}\n", err
+    assert out == "" and os.listdir(ro) == []
+
+
+def _generated_image(path):
+    from PIL import Image
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.new("RGB", (6, 6), (len(path.name) * 20, 40, 90)).save(path)
+
+
+def test_a_folder_of_loops_and_dot_files_is_one_line_saying_why(tmp_path, capsys):
+    folder = tmp_path / "photos"
+    for name in (".a.png", ".b.png", "sub/.c.png"):
+        _generated_image(folder / name)
+    os.symlink("..", folder / "sub" / "loop")
+    (folder / "notes.txt").write_text("hello")
+    assert main(["select", "--images", str(folder), "--zoo", "mini"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err, err
+    assert err.startswith(f"vlmsel select: error: folder {folder}: 0 usable image(s), at least 2 are needed "
+                          "(25 recommended; 3 dot-files ignored, 1 symlink loop skipped, 1 non-image file)"), err
+
+
+def test_a_subfolder_that_cannot_be_listed_is_one_line_naming_it(tmp_path, capsys, monkeypatch):
+    """As root a chmod 000 folder is still readable, so the permission error is simulated."""
+    import errno
+
+    folder = tmp_path / "photos"
+    for name in ("a.png", "bb.png"):
+        _generated_image(folder / "locked" / name)
+    real = os.scandir
+
+    def scandir(path="."):
+        if os.path.basename(path) == "locked":
+            raise PermissionError(errno.EACCES, "Permission denied", str(path))
+        return real(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    assert main(["select", "--images", str(folder), "--zoo", "mini"]) == 2
+    err = capsys.readouterr().err
+    assert err == (f"vlmsel select: error: {folder / 'locked'}: cannot list this folder (Permission denied) "
+                   f"in image folder {folder}; pass --skip-bad to skip it\n"), err

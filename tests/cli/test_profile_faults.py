@@ -15,7 +15,7 @@ import pytest
 from tests.cli.test_profile import N_ENTRIES, _args, _entries, _partials, _spawn, setup  # noqa: F401 (a fixture)
 from vlmsel.cli import main
 from vlmsel.files import claim_owner, try_claim
-from vlmsel.profiles.store import DamagedEntryError, ProfileStore, claim_path, read_profile
+from vlmsel.profiles.store import DamagedEntryError, ProfileStore, claim_path, entry_digest, read_profile
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
@@ -137,6 +137,7 @@ def test_a_damaged_entry_is_named_never_loaded_and_recomputed(setup, tiny_models
     else:  # a valid archive, but not the one the manifest describes
         man = json.loads(npz.with_suffix(".json").read_text())
         man["arrays_sha256"] = "0" * 64
+        man["entry_sha256"] = entry_digest(man)  # (a manifest edited without it is named itself)
         npz.with_suffix(".json").write_text(json.dumps(man))
     with pytest.raises(DamagedEntryError) as info:
         read_profile(store, model, dataset)

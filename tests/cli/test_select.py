@@ -147,3 +147,11 @@ def test_zoo_mini_works_offline_out_of_the_box(tmp_path, capsys):
     assert rc == 0, capsys.readouterr().err
     assert report.is_file() and "data:image/png;base64," in report.read_text()
     assert "P(top-1)" in capsys.readouterr().out
+
+
+def test_help_gives_the_work_dir_default_of_cache_dir(capsys):
+    with pytest.raises(SystemExit):
+        main(["select", "--help"])
+    help_text = " ".join(capsys.readouterr().out.split())
+    assert ("--work-dir WORK_DIR cache of your images' profiles (default: $VLMSEL_CACHE_DIR/targets, else "
+            "$XDG_CACHE_HOME/vlmsel/targets, else ~/.cache/vlmsel/targets)") in help_text

@@ -22,7 +22,7 @@ def server(tmp_path):
     served = tmp_path / "served"
     served.mkdir()
     (served / "good.csv").write_bytes(GOOD)
-    (served / "tampered.csv").write_bytes(GOOD + b"extra row\n")
+    (served / "tampered.csv").write_bytes(GOOD.replace(b"0.5", b"0.9"))  # same size, other bytes
     handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(served))
     handler.log_message = lambda *a, **k: None
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
@@ -129,3 +129,31 @@ def test_shared_copy_matches_registry():
     for rel in upstream.registry():
         upstream.fetch(rel)
 
+
+
+def test_a_failed_download_gives_the_advice_of_what_is_downloaded(fake_registry, tmp_path):
+    entry = upstream.registry()["x/missing.csv"]
+    with pytest.raises(DataFileError, match=rf"404.*{upstream.DATA_DIR_ENV}"):  # a benchmark table
+        upstream.download(entry, tmp_path / "table.csv")
+    advice = "Check the store's URL in the registry (`vlmsel store list`), or pass a store folder with --profiles."
+    with pytest.raises(DataFileError) as failed:  # e.g. a profile store: VLMSEL_DATA_DIR would not help
+        upstream.download(entry, tmp_path / "store.tar.gz", hint=advice)
+    assert str(failed.value).endswith(f"404: File not found. {advice}"), failed.value
+    assert upstream.DATA_DIR_ENV not in str(failed.value)
+
+
+def test_a_download_is_streamed_and_stopped_past_its_pinned_size(server, tmp_path):
+    """A server that sends more than the pinned size is cut off there (nothing saved); one that sends the
+    pinned bytes lands whole, though read in chunks."""
+    big = tmp_path / "served" / "big.bin"
+    big.write_bytes(bytes(3 << 20))
+    entry = UpstreamFile("x/big.bin", f"{server}/big.bin", sha256_bytes(bytes(3 << 20)), 1 << 20)
+    with pytest.raises(upstream.DataFileError, match="larger than the 1048576 bytes pinned for it; stopped"):
+        upstream.download(entry, tmp_path / "out" / "big.bin")
+    assert _files_under(tmp_path / "out") == []
+    whole = UpstreamFile("x/big.bin", entry.url, entry.sha256, 3 << 20)
+    assert upstream.download(whole, tmp_path / "out" / "big.bin").stat().st_size == 3 << 20
+    unknown = UpstreamFile("x/big.bin", entry.url, entry.sha256, 0)  # no size pinned: the max_bytes bound
+    with pytest.raises(upstream.DataFileError, match="larger than the 1000 bytes"):
+        upstream.download(unknown, tmp_path / "out2" / "big.bin", max_bytes=1000)
+    assert _files_under(tmp_path / "out2") == []

@@ -57,3 +57,26 @@ def test_the_registered_loaders_give_the_mini_world(one_torch_thread):
     zoo = load_zoo("mini")
     assert [e.name for e in zoo] == [m for m in bench.models if m in {e.name for e in zoo}]
     assert set(e.name for e in zoo) <= set(bench.models) and len(zoo) >= 2
+
+
+def test_a_missing_mini_dir_names_the_variable_and_the_folder(monkeypatch, tmp_path, capsys):
+    from PIL import Image
+
+    from vlmsel.cli import main
+
+    missing = tmp_path / "nonexistent"
+    monkeypatch.setenv("VLMSEL_MINI_DIR", str(missing))
+    monkeypatch.setenv("VLMSEL_CACHE_DIR", str(tmp_path / "cache"))
+    expected = (f"VLMSEL_MINI_DIR={missing}: no such folder; unset it to use the packaged mini world, or point it "
+                "at a folder made by `vlmsel mini train`")
+    images = tmp_path / "images"
+    images.mkdir()
+    for i in range(2):
+        Image.new("RGB", (8, 8), (60 * i, 0, 0)).save(images / f"{i}.png")
+    for argv in (["mini", "models"], ["evaluate", "--benchmark", "mini", "--method", "inb"],
+                 ["select", "--images", str(images), "--zoo", "mini", "--device", "cpu"]):
+        assert main(argv) == 2
+        err = capsys.readouterr().err
+        assert err == f"vlmsel {argv[0]}: error: {expected}\n", err
+    assert main(["mini", "models", "--dir", str(missing)]) == 2
+    assert f"--dir {missing}: no such folder" in capsys.readouterr().err

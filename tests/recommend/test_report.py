@@ -18,6 +18,10 @@ from PIL import Image
 from vlmsel.recommend.pipeline import select
 from vlmsel.recommend.report import report_html, write_report
 
+#: Headless Chromium under the names Debian (``apt-get install chromium``), Ubuntu and Google give it.
+CHROMIUM = next(filter(None, map(shutil.which, ("chromium", "chromium-headless-shell", "chromium-browser",
+                                                "google-chrome"))), None)
+
 
 @pytest.fixture(scope="module")
 def result(tmp_path_factory, build_world, select_zoo, make_images):
@@ -85,12 +89,12 @@ def test_report_says_what_matters(result):
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(shutil.which("chromium") is None, reason="headless Chromium is not installed")
+@pytest.mark.skipif(CHROMIUM is None, reason="headless Chromium is not installed (apt-get install chromium)")
 def test_report_renders_in_headless_chromium(result, tmp_path):
     path = write_report(result, tmp_path / "report.html")
     shot = tmp_path / "report.png"
     proc = subprocess.run(
-        ["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--window-size=1300,2000",
+        [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--window-size=1300,2000",
          f"--screenshot={shot}", path.as_uri()],
         capture_output=True, text=True, timeout=180,
     )

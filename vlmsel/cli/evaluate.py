@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from vlmsel.cli import UserError
-from vlmsel.cli.options import add_method_options, check_range, method_options
+from vlmsel.cli.options import add_method_options, check_folders, check_range, method_options
 from vlmsel.evaluation.options import BASELINES, K_DEFAULT, METHODS
 
 
@@ -127,6 +127,7 @@ def run(args: argparse.Namespace) -> int:
     check_range(args.level, "--level", above=0, below=1)
     check_range(args.seed, "--seed", 0)
     check_range(args.random_draws, "--random-draws", 1)
+    check_folders(**{"--out": args.out})
     names = _method_names(args.method, args.benchmark)
     benchmark = load_benchmark(args.benchmark, args.metric)
     store = None

@@ -1,6 +1,7 @@
 """What a command works on, read from its options: models, datasets, image folders and a shard.
 
-``vlmsel profile`` and ``vlmsel zeroshot`` take the same ``--zoo`` / ``--models`` / ``--model-config``,
+``vlmsel profile`` and ``vlmsel zeroshot`` take the same ``--zoo`` / ``--models`` / ``--model-config``
+(``--models`` narrows ``--zoo``, as in ``vlmsel select``, or alone lists the models),
 ``--datasets``, ``--images [NAME=]DIR`` and ``--shard I/N`` options; they are read here, once, and a bad
 value ends in a :class:`vlmsel.cli.UserError` that names the option.
 """
@@ -13,20 +14,33 @@ from pathlib import Path
 from vlmsel.cli import UserError
 
 
+def model_names(value: str | None) -> list[str]:
+    """``--models``: comma-separated ``'<arch> <pretrained>'`` names (spaces inside a name normalised)."""
+    return [" ".join(m.split()) for m in (value or "").split(",") if m.strip()]
+
+
 def zoo_entries(args: argparse.Namespace) -> list:
-    """The models of ``--model-config`` (registered first), ``--zoo`` and ``--models``, without duplicates."""
+    """The models of ``--zoo``, narrowed to ``--models`` when both are given (as ``vlmsel select`` does), or
+    the models of ``--models`` alone; ``--model-config`` is registered first."""
     from vlmsel.data.zoo import load_zoo, register_model_configs
 
     for path in args.model_config:
         register_model_configs(path)
-    items = []
-    if args.zoo:
-        items.extend(load_zoo(args.zoo))
-    if args.models:
-        items.extend(load_zoo([m.strip() for m in args.models.split(",") if m.strip()]))
-    if not items:
-        raise UserError("say which models: --zoo NAME|FILE and/or --models 'arch pretrained,...'")
-    return load_zoo(items)  # rejects duplicates
+    models = model_names(args.models)
+    if not args.zoo:
+        if not models:
+            raise UserError("say which models: --zoo NAME|FILE (narrowed by --models if you like) or --models "
+                            "'arch pretrained,...'")
+        return load_zoo(models)  # rejects duplicates
+    entries = load_zoo(args.zoo)
+    if not models:
+        return entries
+    names = [e.name for e in entries]
+    unknown = [m for m in models if m not in names]
+    if unknown:
+        raise UserError(f"--models: {', '.join(unknown)} not in --zoo {args.zoo} ({len(names)} models, e.g. "
+                        f"{', '.join(names[:3])}); without --zoo, --models lists the models itself")
+    return [e for e in entries if e.name in models]
 
 
 def dataset_names(value: str) -> list[str]:

@@ -24,6 +24,7 @@ import csv
 import time
 
 from vlmsel.cli import UserError
+from vlmsel.cli.options import plain_help
 from vlmsel.files import atomic_write
 
 # The mini world's modules are imported inside the functions below: they pull in torch, which parsing
@@ -33,7 +34,7 @@ from pathlib import Path
 
 def register(subparsers) -> None:
     parser = subparsers.add_parser("mini", help="the mini world: train the tiny CLIP zoo, tasks, ground truth",
-                                   description=__doc__.replace("``", ""), formatter_class=argparse.RawDescriptionHelpFormatter)
+                                   description=plain_help(__doc__), formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="mini_command", metavar="MINI_COMMAND")
 
     p = sub.add_parser("models", help="list the mini zoo and which models are trained")
@@ -89,10 +90,21 @@ def register(subparsers) -> None:
     parser.set_defaults(func=lambda args: (parser.print_help(), 2)[1])
 
 
+def _check_dir(args) -> None:
+    """The mini data folder the command reads (--dir, else $VLMSEL_MINI_DIR or the packaged one) exists."""
+    from vlmsel.mini.world import check_mini_dir
+
+    if args.dir is None:
+        check_mini_dir()
+    elif not args.dir.is_dir():
+        raise UserError(f"--dir {args.dir}: no such folder; give a folder made by `vlmsel mini train`")
+
+
 def _models(args) -> int:
     from vlmsel.mini.models import is_trained
     from vlmsel.mini.zoo import MINI_ZOO
 
+    _check_dir(args)
     for spec in MINI_ZOO:
         mark = "trained" if is_trained(spec.name, args.dir) else "-"
         print(f"{spec.name:36s} seed={spec.seed} steps={spec.steps} {mark}")
@@ -164,6 +176,7 @@ def _groundtruth(args) -> int:
     from vlmsel.mini.groundtruth import compute_groundtruth, default_groundtruth_path
     from vlmsel.mini.tasks import DEFAULT_N_IMAGES
 
+    _check_dir(args)
     if args.threads:
         torch.set_num_threads(args.threads)
     out = args.out or default_groundtruth_path(args.dir)
@@ -177,6 +190,7 @@ def _groundtruth(args) -> int:
 def _realism(args) -> int:
     from vlmsel.mini.realism import acceptance, lovm_world, mini_world_table, realism_table
 
+    _check_dir(args)
     try:
         worlds = [lovm_world(), mini_world_table(args.dir)]
     except FileNotFoundError as exc:
@@ -198,6 +212,7 @@ def _profile(args) -> int:
     from vlmsel.mini.world import default_profile_store
     from vlmsel.profiles.compute import ProfileSettings
 
+    _check_dir(args)
     if args.threads:
         torch.set_num_threads(args.threads)
     settings = ProfileSettings(n_images=args.n_images, n_steps=args.n_steps, method=args.method, rule=args.rule,

@@ -61,12 +61,13 @@ def check_outputs(inputs, **outputs) -> None:
     given = set()
     for i in inputs:
         p = Path(i)
-        given |= {q.resolve() for q in p.rglob("*")} if p.is_dir() else {p.resolve()}
+        # (realpath, not resolve: a loop of links among the inputs is the image reader's to report)
+        given |= {Path(os.path.realpath(q)) for q in p.rglob("*")} if p.is_dir() else {Path(os.path.realpath(p))}
     for option, path in outputs.items():
         if path is None:
             continue
         p = Path(path)
-        target = p.resolve()
+        target = Path(os.path.realpath(p))
         if p.is_dir():
             raise UserError(f"{option} {path}: is a folder; give a file name")
         if target in given:
@@ -79,6 +80,58 @@ def check_outputs(inputs, **outputs) -> None:
             raise UserError(f"{option} {path}: the folder {parent} does not exist")
         if not os.access(parent, os.W_OK) or (p.exists() and not os.access(p, os.W_OK)):
             raise UserError(f"{option} {path}: cannot write there (permission denied)")
+        why = _cannot_write(parent)
+        if why:
+            raise UserError(f"{option} {path}: cannot write there ({why})")
+
+
+def check_folders(**folders) -> None:
+    """Before any work: every folder the command will write (``{"--out": path, ...}``, None = not written)
+    is a folder or can be created (its nearest existing ancestor is a folder), and takes a new file: a
+    probe file is created and deleted there, as root ignores permission bits and a read-only mount shows
+    only on write. Raises UserError naming the option (or what the folder is), the path and the reason."""
+    from pathlib import Path
+
+    from vlmsel.cli import UserError
+
+    for option, path in folders.items():
+        if path is None:
+            continue
+        p = Path(path).expanduser()
+        existing = next(q for q in (p, *p.parents) if q.exists())  # "/" or "." ends the chain
+        if not existing.is_dir():
+            there = "a file is there" if existing == p else f"{existing} is a file"
+            raise UserError(f"{option} {path}: not a folder ({there})")
+        why = _cannot_write(existing)
+        if why:
+            what = "cannot write there" if existing == p else f"cannot create it in {existing}"
+            raise UserError(f"{option} {path}: {what} ({why})")
+
+
+def _cannot_write(folder) -> str | None:
+    """Why no file can be created in ``folder`` (the OS's words), or None when a probe file can be."""
+    import tempfile
+
+    try:
+        with tempfile.NamedTemporaryFile(prefix=".vlmsel-write-check.", dir=folder):
+            pass
+    except OSError as err:
+        return err.strerror or str(err)
+    return None
+
+
+def plain_help(docstring: str) -> str:
+    """A docstring as command-line help, without Sphinx markup: a role's text (:func:`x` -> x,
+    :func:`~a.b` -> b, :ref:`title <label>` -> title), ``x`` -> x, and a literal block's ``::`` -> ``:``."""
+    import re
+
+    def text(match: re.Match) -> str:
+        title, sep, _ = match[1].partition(" <")
+        if sep:
+            return title
+        return title[1:].rsplit(".", 1)[-1] if title.startswith("~") else title
+
+    return re.sub(r":[a-z]+(?::[a-z]+)?:`([^`]+)`", text, docstring).replace("``", "").replace("::", ":")
 
 
 def add_method_options(parser: argparse.ArgumentParser, names: tuple[str, ...] = tuple(_HELP)) -> None:

@@ -23,7 +23,7 @@ import sys
 from pathlib import Path
 
 from vlmsel.cli import UserError, inputs
-from vlmsel.cli.options import check_range
+from vlmsel.cli.options import check_folders, check_range
 # The library modules this command runs are imported inside the functions below: they pull in torch,
 # open_clip, scipy and pandas, which parsing (and `vlmsel profile --help`) must not wait for.
 from vlmsel.conductance.options import (BASELINES, DEFAULT_METHOD, DEFAULT_N_STEPS, DEFAULT_RULE, GRANULARITIES, METHODS,
@@ -43,7 +43,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     which = p.add_argument_group("models")
     which.add_argument("--zoo", help="a named zoo (openclip48, lovm35, openclip121, or a registered one such as mini) "
                        "or a model list file (.csv/.yaml/.txt)")
-    which.add_argument("--models", help="comma-separated '<arch> <pretrained>' models (instead of or besides --zoo)")
+    which.add_argument("--models", help="comma-separated '<arch> <pretrained>' models: with --zoo, only "
+                       "these models of the zoo (as in `vlmsel select`); without it, the models to use")
     which.add_argument("--model-config", action="append", default=[], metavar="PATH",
                        help="register open_clip model config JSON(s) (a file or folder) for custom architectures")
     which.add_argument("--random-init", action="store_true",
@@ -139,6 +140,9 @@ def _run(args: argparse.Namespace) -> int:
         raise UserError("--submit splits the plan itself; leave out --shard (use --workers N)")
     if args.workers and not (args.submit or args.status):
         raise UserError("--workers goes with --submit or --status (a single job takes --shard I/N)")
+    if not (args.dry_run or args.status):  # a plan or a progress report only reads the store
+        check_folders(**{"--out": args.out, "--data-root": args.data_root if args.download else None,
+                         "--jobs-dir": _jobs_dir(args) if args.submit else None})
     if args.threads is not None:
         import torch
 
@@ -371,7 +375,7 @@ def _submit(args: argparse.Namespace, jobs, device) -> int:
         if not sep or not key:
             raise UserError(f"--submit-param {item!r}: expected KEY=VALUE")
         params[key] = _value(value)
-    folder = Path(args.jobs_dir) if args.jobs_dir else Path(args.out).resolve().with_name(Path(args.out).resolve().name + ".jobs")
+    folder = _jobs_dir(args)
     try:
         submitted = cluster.submit_commands(argvs, engine=args.submit, folder=folder, parameters=params)
     except ValueError:
@@ -394,6 +398,12 @@ def _submit(args: argparse.Namespace, jobs, device) -> int:
     if failed:
         print("rerun the same command to submit the shards that are still missing entries", file=sys.stderr)
     return 1 if failed else 0
+
+
+def _jobs_dir(args: argparse.Namespace) -> Path:
+    """submitit's folder: --jobs-dir, else STORE.jobs beside the store."""
+    store = Path(args.out).resolve()
+    return Path(args.jobs_dir) if args.jobs_dir else store.with_name(store.name + ".jobs")
 
 
 def _value(text: str):

@@ -18,8 +18,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from vlmsel.cli import UserError
-from vlmsel.cli.options import add_method_options, check_outputs, check_range, method_options
+from vlmsel.cli import UserError, inputs
+from vlmsel.cli.options import add_method_options, check_folders, check_outputs, check_range, method_options
 from vlmsel.recommend.options import DEFAULT_N_BOOT, DEFAULT_N_IMAGES, STABLE_AT
 
 
@@ -36,7 +36,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--zoo", default="openclip48",
                    help="a named zoo (openclip48, lovm35, openclip121, or a registered one such as mini) or a model list file (.csv/.yaml/.txt; "
                    "then give --benchmark) (default openclip48)")
-    p.add_argument("--models", help="comma-separated '<arch> <pretrained>': rank only these models of the zoo")
+    p.add_argument("--models", help="comma-separated '<arch> <pretrained>': rank only these models of --zoo "
+                   "(each must be in it)")
     p.add_argument("--model-config", action="append", default=[], metavar="PATH",
                    help="register open_clip model config JSON(s) (a file or folder) for custom architectures")
     p.add_argument("--profiles", help="source profile store: a folder, or a published store's name "
@@ -60,7 +61,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--stable-at", type=float, default=STABLE_AT,
                    help=f"top-1 probability below which the choice is called unstable (default {STABLE_AT})")
     p.add_argument("--internal-batch-size", type=int, default=64, help="path points per pass (memory bound)")
-    p.add_argument("--work-dir", help="cache of your images' profiles (default ~/.cache/vlmsel/targets)")
+    p.add_argument("--work-dir", help="cache of your images' profiles (default: $VLMSEL_CACHE_DIR/targets, else "
+                   "$XDG_CACHE_HOME/vlmsel/targets, else ~/.cache/vlmsel/targets)")
     p.add_argument("--threads", type=int, default=None, help="CPU threads for torch (default: torch's choice)")
     add_method_options(p)
     p.set_defaults(func=_run)
@@ -71,6 +73,7 @@ def _run(args: argparse.Namespace) -> int:
     from vlmsel.data.images import ImageReadError
     from vlmsel.data.upstream import DataFileError
     from vlmsel.data.zoo import ModelLoadError, register_model_configs
+    from vlmsel.files import cache_dir
     from vlmsel.recommend.pipeline import select
     from vlmsel.recommend.report import write_report
 
@@ -84,6 +87,7 @@ def _run(args: argparse.Namespace) -> int:
     check_range(args.internal_batch_size, "--internal-batch-size", 1)
     check_range(args.max_gflops, "--max-gflops", above=0)
     check_outputs(args.images, **{"--json": args.json_out, "--report": args.report})
+    check_folders(**{_work_dir_option(args.work_dir): args.work_dir or cache_dir("targets")})
     from vlmsel.data.zoo import resolve_device
 
     resolve_device(args.device)  # a bad --device fails now, not after your images are read
@@ -102,7 +106,7 @@ def _run(args: argparse.Namespace) -> int:
         if folders:
             raise UserError(f"--images takes one folder or a list of files, not both: {folders}")
     zoo = args.zoo
-    models = [m.strip() for m in args.models.split(",") if m.strip()] if args.models else None
+    models = inputs.model_names(args.models) or None
     try:
         result = select(
             images, zoo=zoo, profiles=args.profiles, benchmark=args.benchmark, models=models,
@@ -122,3 +126,15 @@ def _run(args: argparse.Namespace) -> int:
         print(f"wrote {write_report(result, args.report, top=max(args.top, 10))}")
     sys.stdout.flush()
     return 0
+
+
+def _work_dir_option(work_dir: str | None) -> str:
+    """What an error calls the folder of --work-dir: the option, or the default cache and what chose it."""
+    import os
+
+    from vlmsel.files import CACHE_DIR_ENV
+
+    if work_dir:
+        return "--work-dir"
+    env = next((v for v in (CACHE_DIR_ENV, "XDG_CACHE_HOME") if os.environ.get(v)), None)
+    return f"the target cache ({env})" if env else "the target cache (--work-dir's default)"

@@ -17,24 +17,33 @@ from __future__ import annotations
 import argparse
 
 from vlmsel.cli import UserError
+from vlmsel.cli.options import plain_help
 
 
 def register(subparsers) -> None:
     parser = subparsers.add_parser(
         "store", help="pack, verify, merge, publish and fetch profile stores",
-        description=__doc__.replace("``", "").replace("::", ":"), formatter_class=argparse.RawDescriptionHelpFormatter)
+        description=plain_help(__doc__), formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="store_command", metavar="STORE_COMMAND")
 
     p = sub.add_parser("pack", help="pack a store into one reproducible .tar.gz with a checksum manifest")
     p.add_argument("store", help="the store folder")
     p.add_argument("--out", help="the archive (default: STORE.tar.gz beside the folder)")
     p.add_argument("--root", help="folder name inside the archive (default: the store folder's name)")
+    p.add_argument("--allow-mixed", action="store_true",
+                   help="pack a store whose entries were made with different settings (select refuses such a store)")
     p.set_defaults(func=_pack)
 
     p = sub.add_parser("verify", help="check a packed store or a store folder (every file, every entry)")
     p.add_argument("path", help="a .tar.gz made by `vlmsel store pack`, or a store folder")
     p.add_argument("--sha256", help="the archive's expected sha256 (as in a registry)")
+    p.add_argument("--allow-mixed", action="store_true",
+                   help="report entries made with different settings instead of failing on them")
     p.set_defaults(func=_verify)
+
+    p = sub.add_parser("upgrade", help="give a version-1 store's manifests their own checksums (store version 2)")
+    p.add_argument("store", help="the store folder (changed in place; every entry is checked first)")
+    p.set_defaults(func=_upgrade)
 
     p = sub.add_parser("merge", help="copy the entries of stores into one; refuses other settings, versions or images")
     p.add_argument("sources", nargs="+", help="store folders to merge")
@@ -67,7 +76,7 @@ def register(subparsers) -> None:
 def _pack(args) -> int:
     from vlmsel.profiles.archive import pack_store
 
-    packed = pack_store(args.store, args.out, root=args.root)
+    packed = pack_store(args.store, args.out, root=args.root, allow_mixed=args.allow_mixed)
     print(f"packed {packed.n_entries} entries of {args.store} into {packed.path}")
     print(f"  sha256 {packed.sha256}")
     print(f"  {packed.bytes} bytes; store folder inside the archive: {packed.root}/")
@@ -77,7 +86,9 @@ def _pack(args) -> int:
 def _verify(args) -> int:
     from vlmsel.profiles.archive import verify_store
 
-    check = verify_store(args.path, sha256=args.sha256)
+    check = verify_store(args.path, sha256=args.sha256, allow_mixed=args.allow_mixed)
+    for line in check.notes:
+        print(f"note: {line}")
     if check.ok:
         what = f"{check.n_entries} entries, {check.n_files} files"
         against = " against its checksum manifest" if check.checksums else ""
@@ -89,6 +100,14 @@ def _verify(args) -> int:
     if len(check.problems) > 20:
         print(f"  ... and {len(check.problems) - 20} more")
     return 1
+
+
+def _upgrade(args) -> int:
+    from vlmsel.profiles.store import upgrade_store
+
+    n = upgrade_store(args.store)
+    print(f"{args.store}: {n} manifest(s) given their checksum; the store is version 2")
+    return 0
 
 
 def _merge(args) -> int:

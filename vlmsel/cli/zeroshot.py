@@ -19,17 +19,18 @@ import argparse
 from pathlib import Path
 
 from vlmsel.cli import UserError, inputs
-from vlmsel.cli.options import check_range
+from vlmsel.cli.options import check_folders, check_range, plain_help
 
 DEFAULT_TEMPLATE = "a photo of a {c}."
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("zeroshot", help="zero-shot accuracy of a zoo on labelled tasks (a benchmark's ground truth)",
-                       description=__doc__.split("\n\n")[0].replace("``", "") + " Resumable and shardable like "
+                       description=plain_help(__doc__.split("\n\n")[0]) + " Resumable and shardable like "
                        "`vlmsel profile` (--shard I/N); writes OUT/zeroshot.csv, usable as --benchmark.")
     p.add_argument("--zoo", help="a named zoo or a model list file (.csv/.yaml/.txt)")
-    p.add_argument("--models", help="comma-separated '<arch> <pretrained>' models (instead of or besides --zoo)")
+    p.add_argument("--models", help="comma-separated '<arch> <pretrained>' models: with --zoo, only "
+                   "these models of the zoo (as in `vlmsel select`); without it, the models to use")
     p.add_argument("--model-config", action="append", default=[], metavar="PATH",
                    help="register open_clip model config JSON(s) (a file or folder) for custom architectures")
     p.add_argument("--random-init", action="store_true", help="random weights (offline; tests)")
@@ -90,6 +91,7 @@ def _run(args: argparse.Namespace) -> int:
     check_range(args.threads, "--threads", 1)
     check_range(args.seed, "--seed", 0)
     shard = inputs.shard(args.shard)
+    check_folders(**{"--out": args.out, "--data-root": args.data_root if args.download else None})
     if args.threads is not None:
         import torch
 

@@ -18,6 +18,7 @@ The chapter :ref:`ch-benchmarks` of the book shows the tables this module delive
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
 import os
 import urllib.error
@@ -26,10 +27,12 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-from vlmsel.files import atomic_write, cache_dir, sha256_bytes, sha256_file
+from vlmsel.files import atomic_write, cache_dir, sha256_file
 
 DATA_DIR_ENV = "VLMSEL_DATA_DIR"
 OFFLINE_ENV = "VLMSEL_OFFLINE"
+#: What a failed download of a benchmark table advises (the default ``hint`` of :func:`download`).
+TABLE_HINT = f"Without network access, set {DATA_DIR_ENV} to a folder holding a copy of the benchmark tables."
 
 
 class DataFileError(RuntimeError):
@@ -131,24 +134,45 @@ def fetch(relpath: str, *, timeout: float = 60.0) -> Path:
     return download(entry, cached, timeout=timeout)
 
 
-def download(entry: UpstreamFile, dest: Path, *, timeout: float = 60.0) -> Path:
-    """Download ``entry.url`` to ``dest``, verifying the sha256 before the file appears."""
+def download(entry: UpstreamFile, dest: Path, *, timeout: float = 60.0, hint: str = TABLE_HINT,
+             max_bytes: int = 16 << 30) -> Path:
+    """Download ``entry.url`` to ``dest``, verifying the sha256 before the file appears; a failed download
+    raises DataFileError ending with ``hint``, the advice for what is downloaded (default: a benchmark table's).
+
+    The bytes are streamed through the hash into a temporary file beside ``dest`` (never held in memory)
+    and the download stops as soon as it exceeds ``entry.size`` (when known, else ``max_bytes``): a server
+    cannot fill the disk with more than the pinned file.
+    """
+    limit = entry.size if entry.size > 0 else max_bytes
+    digest = hashlib.sha256()
+
+    def failed(err: Exception) -> DataFileError:
+        return DataFileError(f"could not download {entry.relpath} from {entry.url}: {err}. {hint}")
+
     try:
-        with urllib.request.urlopen(entry.url, timeout=timeout) as response:
-            data = response.read()
-    except (urllib.error.URLError, OSError) as err:
-        raise DataFileError(
-            f"could not download {entry.relpath} from {entry.url}: {err}. Without network access, set "
-            f"{DATA_DIR_ENV} to a folder holding a copy."
-        ) from err
-    digest = sha256_bytes(data)
-    if digest != entry.sha256:
-        raise DataFileError(
-            f"the download of {entry.relpath} from {entry.url} has sha256 {digest}, not the pinned "
-            f"{entry.sha256}; nothing was saved. The upstream file changed or the transfer was corrupted."
-        )
-    with atomic_write(dest, "wb") as fh:
-        fh.write(data)
+        response = urllib.request.urlopen(entry.url, timeout=timeout)
+    except (urllib.error.URLError, OSError, ValueError) as err:
+        raise failed(err) from err
+    with response, atomic_write(dest, "wb") as fh:  # (an error below removes the temporary file)
+        got = 0
+        while True:
+            try:
+                chunk = response.read(1 << 20)
+            except OSError as err:
+                raise failed(err) from err
+            if not chunk:
+                break
+            got += len(chunk)
+            if got > limit:
+                raise DataFileError(f"the download of {entry.relpath} from {entry.url} is larger than the {limit} "
+                                    "bytes pinned for it; stopped, nothing was saved")
+            digest.update(chunk)
+            fh.write(chunk)
+        if digest.hexdigest() != entry.sha256:
+            raise DataFileError(
+                f"the download of {entry.relpath} from {entry.url} has sha256 {digest.hexdigest()}, not the pinned "
+                f"{entry.sha256}; nothing was saved. The upstream file changed or the transfer was corrupted."
+            )
     return dest
 
 

@@ -27,6 +27,8 @@ NAME = "mini"
 #: Printed with every result on the mini zoo.
 ZOO_NOTE = ("the mini zoo: 26 tiny CLIP-style models that vlmsel trained on generated 64x64 images (data/mini), "
             "not real CLIP models; its ranking says nothing about which open_clip model suits your images")
+#: Environment variable naming the mini data folder (see :func:`default_mini_dir`).
+MINI_DIR_ENV = "VLMSEL_MINI_DIR"
 #: The committed mini profile store, relative to the mini data folder.
 PROFILE_STORE_DIR = "profiles"
 #: The committed store of the task-aware objective ``zs_max_logit`` (same settings otherwise).
@@ -50,7 +52,7 @@ def default_mini_dir() -> Path:
     """The mini world's data folder: ``$VLMSEL_MINI_DIR``, else ``data/mini`` of the repository (a
     checkout or an editable install), else the copy installed with the wheel (package
     ``vlmsel.mini.data``, which the build maps to ``data/mini``)."""
-    env = os.environ.get("VLMSEL_MINI_DIR")
+    env = os.environ.get(MINI_DIR_ENV)
     if env:
         return Path(env)
     repo = Path(__file__).resolve().parents[2] / "data" / "mini"
@@ -58,6 +60,20 @@ def default_mini_dir() -> Path:
         return repo
     installed = Path(__file__).resolve().parent / "data"
     return installed if installed.is_dir() else repo
+
+
+def check_mini_dir() -> Path:
+    """:func:`default_mini_dir` when it is a folder; else FileNotFoundError naming it and, when
+    ``$VLMSEL_MINI_DIR`` chose it, the variable."""
+    path = default_mini_dir()
+    if path.is_dir():
+        return path
+    env = os.environ.get(MINI_DIR_ENV)
+    if env:
+        raise FileNotFoundError(f"{MINI_DIR_ENV}={env}: no such folder; unset it to use the packaged mini world, "
+                                "or point it at a folder made by `vlmsel mini train`")
+    raise FileNotFoundError(f"the mini world's folder {path} is missing; set {MINI_DIR_ENV} to a folder made by "
+                            "`vlmsel mini train`")
 
 
 def default_profile_store(root: str | os.PathLike | None = None, objective: str = "norm") -> Path:
@@ -73,6 +89,7 @@ def default_profile_store(root: str | os.PathLike | None = None, objective: str 
 def _benchmark(metric: str) -> Benchmark:
     from vlmsel.mini.groundtruth import load_mini_benchmark
 
+    check_mini_dir()
     return load_mini_benchmark(metric)
 
 
@@ -81,9 +98,10 @@ def _zoo() -> list[ZooEntry]:
     from vlmsel.mini.zoo import list_mini_models
     from vlmsel.mini.profiling import mini_zoo_entries
 
+    root = check_mini_dir()
     trained = [m for m in list_mini_models() if is_trained(m)]
     if not trained:
-        raise FileNotFoundError("no trained mini model (data/mini/models/*/training.json); run `vlmsel mini train`")
+        raise FileNotFoundError(f"no trained mini model ({root}/models/*/training.json); run `vlmsel mini train`")
     return mini_zoo_entries(trained)
 
 

@@ -5,7 +5,9 @@ checksum manifest, ``checksums.json``: the sha256 of every file, the store's set
 entry must agree on, :data:`vlmsel.profiles.compute.RESULT_FIELDS`), its models, datasets and versions.
 The archive is reproducible: the same store gives the same bytes (sorted members, no times or owners),
 so its sha256 identifies the store's content. :func:`verify_store` checks an archive or a folder (every
-file against the manifest, every entry against its own checksum); :mod:`vlmsel.profiles.registry`
+file against the manifest, every entry against its own checksum); an archive is read as one checked
+stream (:func:`read_archive`: names, kinds, sizes and checksums of its members, within
+:class:`~vlmsel.untrusted.ArchiveLimits`), which is also how a fetched store is unpacked; :mod:`vlmsel.profiles.registry`
 lists a published archive by URL and sha256 and checks both when it downloads it.
 
 :func:`merge_stores` copies the entries of several stores into one, refusing, before anything is
@@ -276,7 +278,8 @@ def read_archive(p: Path, report: Verification, *, dest: Path | None = None, lim
     Refused (one line in ``report.problems``; with ``dest``, the first problem stops it): a member whose
     name is absolute, escapes, is deeper than ``root/model/file`` or not under the archive's one top folder;
     a link, device, FIFO or sparse member; a duplicate; a file not listed in the checksum manifest, which
-    must be the first file; a member, a count or a total over ``limits`` (:class:`ArchiveLimits`, from the
+    must be the first file; a member, a count or a total over ``limits``
+    (:class:`~vlmsel.untrusted.ArchiveLimits`, from the
     environment by default), including bytes after the tar's end. Each file is hashed (and written) in
     chunks, so memory stays small whatever the archive claims. Then every file is checked against the
     manifest and every entry's manifest against its own checksum, its place and its arrays' sha256.

@@ -57,7 +57,7 @@ from vlmsel.conductance.engine import block_conductance
 from vlmsel.conductance.options import DEFAULT_METHOD, DEFAULT_N_STEPS, DEFAULT_RULE
 from vlmsel.conductance.objectives import zs_max_logit
 from vlmsel.data.tasks import Sample, Task, lovm_dataset_specs, open_task, sample
-from vlmsel.profiles.store import (DamagedEntryError, check_store_folder, claim_path, has_profile, partial_files, read_profile,
+from vlmsel.profiles.store import (DamagedEntryError, _init_store, check_store_folder, claim_path, has_profile, partial_files, read_profile,
                                    write_profile)
 from vlmsel.progress import progress
 from vlmsel.data.zeroshot import zero_shot_classifier
@@ -482,6 +482,8 @@ def run_profiles(
         more = f" (and {len(refused) - 1} more entries)" if len(refused) > 1 else ""
         raise ValueError(refused[0].error + more)
     todo = [j for j in jobs if j.status == "todo"]
+    if todo:
+        _init_store(store)  # the marker before any claim: a store never holds entries without it
 
     current: tuple[str, Any] | None = None
     failed_models: dict[str, str] = {}

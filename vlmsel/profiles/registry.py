@@ -56,7 +56,7 @@ from vlmsel import plugins
 from vlmsel.data.upstream import OFFLINE_ENV, DataFileError, UpstreamFile, download
 from vlmsel.files import atomic_write, cache_dir, sha256_file
 from vlmsel.profiles.store import ProfileStore
-from vlmsel.untrusted import UnsafeInputError, inside, safe_name
+from vlmsel.untrusted import ArchiveLimits, UnsafeInputError, inside, safe_name
 
 REGISTRY_FORMAT = "vlmsel-profile-registry"
 #: The environment variable that adds a registry file, given as a path or as a file, http or https URL;
@@ -345,7 +345,10 @@ def fetch_store(
     base.mkdir(parents=True, exist_ok=True)
     archive = base / f"{name}-{entry.sha256[:12]}.tar.gz"
     if not (archive.is_file() and sha256_file(archive) == entry.sha256):
-        download(UpstreamFile(f"profiles/{name}", entry.url, entry.sha256, entry.bytes), archive, timeout=timeout)
+        download(UpstreamFile(f"profiles/{name}", entry.url, entry.sha256, entry.bytes), archive, timeout=timeout,
+                 max_bytes=ArchiveLimits.from_env().max_total_bytes,
+                 hint=f"Check the URL of the published store {name!r} (`vlmsel store list`), or pass a local store "
+                      "folder with --profiles.")
     from vlmsel.profiles.archive import Verification, read_archive, verify_store
 
     tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", suffix=".partial", dir=base))

@@ -141,16 +141,20 @@ def _check_marker(marker: Path) -> int:
 
 def check_store_folder(store: str | os.PathLike) -> int | None:
     """Before writing into ``store``: its version when it is a profile store, None when it is missing or
-    an empty folder (a new store); ValueError when ``store.json`` is damaged or of another version, or the
-    folder holds other files (it is not a profile store)."""
+    holds no ``store.json`` yet (a new store, or one whose first entry was interrupted); ValueError when
+    ``store.json`` is damaged or of another version, or when files lie beside the model folders (a store's
+    top level holds only folders and its own files: it is some other folder)."""
     root = Path(store)
     marker = root / STORE_FILE
     if marker.exists() or marker.is_symlink():
         return _check_marker(marker)
     if root.exists() and not root.is_dir():
         raise ValueError(f"profile store {root}: not a folder")
-    if root.is_dir() and any(not p.name.startswith(".") for p in root.iterdir()):
-        raise ValueError(f"{root} holds files but no {STORE_FILE}: not a profile store; give an empty or new folder")
+    if root.is_dir():
+        other = [p.name for p in root.iterdir() if not p.name.startswith(".") and not p.is_dir()]
+        if other:
+            raise ValueError(f"{root} holds files ({', '.join(sorted(other)[:3])}) but no {STORE_FILE}: not a profile "
+                             "store; give an empty or new folder")
     return None
 
 
