@@ -8,7 +8,7 @@
 #       extension: .py
 #       format_name: percent
 #       format_version: '1.3'
-#       jupytext_version: 1.19.6
+#       jupytext_version: 1.19.7
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
@@ -548,7 +548,7 @@ assert t_engine < t_captum  # the claim of the text below
 # %%
 from vlmsel.chapters import open_world
 from vlmsel.conductance.options import DEFAULT_SETTING, PAPER_LIKE_SETTING
-from vlmsel.mini.world import fidelity_sweep_path
+from vlmsel.mini.paths import fidelity_sweep_path
 from vlmsel.evaluation.fidelity import cheapest_within_noise, fidelity_table, image_noise, load_sweep, setting_name
 
 REFERENCE = "riemann_trapezoid-trapezoid-64"

@@ -8,7 +8,7 @@
 #       extension: .py
 #       format_name: percent
 #       format_version: '1.3'
-#       jupytext_version: 1.19.6
+#       jupytext_version: 1.19.7
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
@@ -80,6 +80,7 @@ from scipy.special import logsumexp
 from vlmsel import plotting
 from vlmsel.chapters import open_world, reproducible
 from vlmsel.conductance.options import SIGNED_SCALARS
+from vlmsel.method.diagnostics import effective_blocks
 from vlmsel.method.importance import block_importance, zscore_blocks
 from vlmsel.profiles.pooling import task_profile
 
@@ -427,7 +428,8 @@ print(check.to_string(float_format=lambda v: f"{v:.2e}"
 # alignment counts and $w$ puts all its weight on the block with the largest $z$ (the top block of $p$).
 # vlmsel's default $\eta = 2$ sits between: a block one standard deviation above average gets
 # $e^{2} \approx 7.4$ times the weight of an average block. A convenient summary of a distribution's
-# spread is its *effective number of blocks* $e^{H(w)}$, which runs from $L$ (uniform) to 1 (one block).
+# spread is its *effective number of blocks* $e^{H(w)}$, the exponential of its Shannon entropy, which
+# runs from $L$ (uniform) to 1 (one block); `vlmsel.method.diagnostics.effective_blocks` computes it.
 
 # %%
 def softmax_limit(z):
@@ -439,14 +441,8 @@ def softmax_limit(z):
 w_eta = {f"eta = {e:g}": block_importance(p_by_hand, e) for e in ETA_GRID}
 w_eta["eta = inf"] = softmax_limit(z_by_hand)
 np.testing.assert_allclose(w_eta["eta = 0"], 1 / L)
-
-
-def effective_blocks(w):
-    w = np.asarray(w)
-    h = -np.sum(np.where(w > 0, w * np.log(np.where(w > 0, w, 1)), 0),
-                axis=-1)
-    return np.exp(h)
-
+np.testing.assert_allclose(effective_blocks(w_by_hand),  # e^H by hand
+                           np.exp(-np.sum(w_by_hand * np.log(w_by_hand))), rtol=1e-12)
 
 eta_fine = np.geomspace(0.05, 50, 60)
 fig, axes = plt.subplots(1, 2, figsize=(8.5, 3.6),

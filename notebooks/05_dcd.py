@@ -8,7 +8,7 @@
 #       extension: .py
 #       format_name: percent
 #       format_version: '1.3'
-#       jupytext_version: 1.19.6
+#       jupytext_version: 1.19.7
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
@@ -806,7 +806,8 @@ plt.close("all")
 # Top, the softmin weight of every source for the example target, for several $\gamma$ ($\gamma = 0$:
 # uniform; $\gamma = \infty$: the nearest source only), for the model with the largest and the model
 # with the smallest divergences. Bottom, the effective number of sources $1 / \sum_S \alpha(S \mid
-# T)^2$ against $\gamma$, median over the targets, one line per model (grey line: all
+# T)^2$ (the inverse Simpson index, `vlmsel.method.diagnostics.effective_sources`) against $\gamma$,
+# median over the targets, one line per model (grey line: all
 # {glue:text}`ch5_n_sources` sources equally weighted; dotted: $\gamma$ = {glue:text}`ch5_gamma:g`).
 # ```
 #

@@ -8,7 +8,7 @@
 #       extension: .py
 #       format_name: percent
 #       format_version: '1.3'
-#       jupytext_version: 1.19.6
+#       jupytext_version: 1.19.7
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
@@ -262,10 +262,12 @@ plt.close("all")
 # ```
 #
 # How concentrated are the weights at each $\gamma$? The *effective number of sources*
-# $1 / \sum_S \alpha_m(S \mid T)^2$ is the number of equally weighted sources that would give the same
-# concentration: all sources at $\gamma = 0$, one when a single source takes everything.
+# $1 / \sum_S \alpha_m(S \mid T)^2$ (the inverse Simpson index,
+# `vlmsel.method.diagnostics.effective_sources`) is the number of equally weighted sources that would
+# give the same concentration: all sources at $\gamma = 0$, one when a single source takes everything.
 
 # %% tags=["nbval-check-output"]
+from vlmsel.method.diagnostics import effective_sources
 from vlmsel.method.scoring import dataset_divergences
 from vlmsel.method.similarity import softmin_weights
 
@@ -276,7 +278,7 @@ not_self = ~np.eye(n_datasets, dtype=bool)[None]
 effective = {}
 for g in GAMMA_GRID:
     a = softmin_weights(d_default, g, valid=not_self)  # (M, S, T)
-    effective[g] = float(np.mean(1.0 / np.sum(a**2, axis=1)))
+    effective[g] = float(np.mean(effective_sources(a)))
 gamma_best, gamma_best_value, gamma_spread = best_and_range(gamma_frame)
 glue("ch7_gamma_best", float(gamma_best), display=False)
 glue("ch7_gamma_best_value", gamma_best_value, display=False)
@@ -588,7 +590,7 @@ for d in DIVERGENCES:
     a = softmin_weights(values, 5.0, valid=off_diagonal[None])
     div_table[d] = {
         "median divergence": float(np.median(values[:, off_diagonal])),
-        "effective sources": float(np.mean(1.0 / np.sum(a**2, axis=1))),
+        "effective sources": float(np.mean(effective_sources(a))),
         "NDCG@5": div_results[d].mean("ndcg5"),
         "NDCG@5, nested": div_nested[d].mean("ndcg5")}
 div_table = pd.DataFrame(div_table).T
@@ -943,7 +945,7 @@ def without_first_block(profiles):
 variants = {"norm (default)": prof_default, "without first block": without_first_block(prof_default)}
 if BENCHMARK == "mini" and PROFILE_STORE is None:  # the other objective's store and the sweep: mini only
     from vlmsel.evaluation.fidelity import load_sweep
-    from vlmsel.mini.world import fidelity_sweep_path
+    from vlmsel.mini.paths import fidelity_sweep_path
 
     zs_store = chapters.open_world(BENCHMARK, "mini-zs_max_logit").store
     variants["zs_max_logit"] = zs_store.task_profiles(bench.models, bench.datasets, n_images=N_IMAGES)
@@ -952,7 +954,7 @@ if BENCHMARK == "mini" and PROFILE_STORE is None:  # the other objective's store
                  "riemann_trapezoid-trapezoid-8"):
         short = name.replace("riemann_trapezoid", "uniform").replace("gausslegendre", "GL")
         variants[short] = sweep.profiles(name).subset(bench.models, bench.datasets)
-    from vlmsel.mini.world import variants_path
+    from vlmsel.mini.paths import variants_path
 
     one_change = load_sweep(variants_path())
     for name in one_change.settings[1:]:  # the first is the default setting itself
@@ -1112,9 +1114,9 @@ glue("ch7_c_worst", f"most on {worse.idxmin()} ({worse.min():+.3f} NDCG@5)" if l
 # solutions give the answers this page computed.
 #
 # 1. The default importance (softmax of z-scores, $\eta = 2$) spreads each profile's weight over an
-#    *effective* number of blocks $1 / \sum_l w_l^2$. What is its median over the (model, task)
-#    profiles of this world, and which $\eta$ of the `power` importance (on the grid 0.5, 1, ..., 8)
-#    comes closest to it?
+#    *effective* number of blocks $e^{H(w)}$, the exponential of its entropy
+#    ({ref}`chapter 4 <ch-profiles>`). What is its median over the (model, task) profiles of this world,
+#    and which $\eta$ of the `power` importance (on the grid 0.5, 1, ..., 8) comes closest to it?
 # 2. At $N$ = {glue:text}`ch7_n_small` images, is the pooling `normalised_mean` more or less stable
 #    across image draws than the default `mean_of_normalised`? Compare the 10-90% spread of DCD's mean
 #    NDCG@5 over `N_SEEDS` draws.
@@ -1129,6 +1131,7 @@ glue("ch7_c_worst", f"most on {worse.idxmin()} ({worse.min():+.3f} NDCG@5)" if l
 from scipy.stats import binomtest
 
 from vlmsel.evaluation.fidelity import cost_per_image
+from vlmsel.method.diagnostics import effective_blocks
 from vlmsel.method.importance import block_importance
 from vlmsel.profiles.pooling import block_mask
 
@@ -1136,13 +1139,13 @@ mask = np.broadcast_to(block_mask(prof_default.n_blocks, prof_default.values.sha
                        prof_default.values.shape)
 
 
-def effective_blocks(**kw):
+def median_effective_blocks(**kw):
     w = block_importance(prof_default.values, mask=mask, **kw)
-    return float(np.median(1.0 / (w ** 2).sum(axis=2)))
+    return float(np.median(effective_blocks(w)))  # padded blocks have weight 0 and add nothing
 
 
-ex_default_blocks = effective_blocks(eta=2.0)
-ex_power = {eta: effective_blocks(eta=eta, importance="power") for eta in (0.5, 1.0, 2.0, 4.0, 8.0)}
+ex_default_blocks = median_effective_blocks(eta=2.0)
+ex_power = {eta: median_effective_blocks(eta=eta, importance="power") for eta in (0.5, 1.0, 2.0, 4.0, 8.0)}
 ex_power_eta = min(ex_power, key=lambda e: abs(ex_power[e] - ex_default_blocks))
 glue("ch7_ex_blocks", ex_default_blocks, display=False)
 glue("ch7_ex_power_eta", ex_power_eta, display=False)
@@ -1180,9 +1183,10 @@ if "uniform-trapezoid-8" in promised_table.index:
 
 # %% [markdown]
 # ```{dropdown} Solutions
-# 1. With `block_importance(prof_default.values, eta=2.0, mask=...)` the median effective number of
-#    blocks is {glue:text}`ch7_ex_blocks:.2f` (of a median {glue:text}`ch7_ex_n_blocks:.0f` blocks per
-#    model). The `power` importance comes closest at $\eta$ = {glue:text}`ch7_ex_power_eta:g`, with
+# 1. With `block_importance(prof_default.values, eta=2.0, mask=...)` and
+#    `vlmsel.method.diagnostics.effective_blocks` the median effective number of blocks is
+#    {glue:text}`ch7_ex_blocks:.2f` (of a median {glue:text}`ch7_ex_n_blocks:.0f` blocks per model). The
+#    `power` importance comes closest at $\eta$ = {glue:text}`ch7_ex_power_eta:g`, with
 #    {glue:text}`ch7_ex_power_blocks:.2f`. The two scales are not comparable by value: `power` raises
 #    the profile itself to $\eta$, `softmax_z` exponentiates a z-score.
 # 2. Over the same kind of draws the 10-90% spread of mean NDCG@5 is {glue:text}`ch7_ex_spread_default:.3f`

@@ -8,7 +8,7 @@
 #       extension: .py
 #       format_name: percent
 #       format_version: '1.3'
-#       jupytext_version: 1.19.6
+#       jupytext_version: 1.19.7
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
@@ -99,7 +99,7 @@ from vlmsel.data.zoo import load_zoo
 from vlmsel.mini.groundtruth import compute_groundtruth, load_mini_table
 from vlmsel.mini.profiling import profile_mini
 from vlmsel.mini.tasks import get_task, make_task_data
-from vlmsel.mini.world import default_profile_store
+from vlmsel.mini.paths import default_profile_store
 from vlmsel.profiles.compute import (THROUGHPUT_GFLOPS, ProfileSettings,
                                      estimate_seconds)
 from vlmsel.profiles.store import (ProfileStore, has_profile, model_slug,
@@ -302,14 +302,11 @@ display(why.style.format({"alpha": "{:.3f}", "dcd": "{:.3f}",
                           "accuracy": "{:.3f}", "rank": "{:g}"})
         .hide(axis="index"))
 a_top = result.alpha.loc[result.top1]
-n_eff = float(np.exp(-(a_top * np.log(a_top + 1e-300)).sum()))
 glue("ch8_best_source", best, display=False)
 glue("ch8_best_alpha", float(a_top.max()), display=False)
 glue("ch8_best_rank", float(why["rank"].iloc[0]), display=False)
-glue("ch8_n_eff", n_eff, display=False)
-a_all = result.alpha.to_numpy()
-n_eff_all = np.exp(-(a_all * np.log(a_all + 1e-300)).sum(axis=1))
-n_flat = int((n_eff_all > 0.9 * a_all.shape[1]).sum())
+glue("ch8_n_eff", result.effective_sources(), display=False)
+n_flat = sum(result.uniform_weights(m) for m in result.alpha.index)
 glue("ch8_n_flat", n_flat, display=False)
 d_top = result.divergence.loc[result.top1]
 glue("ch8_dcd_span_top", float(d_top.max() - d_top.min()), display=False)
@@ -333,14 +330,14 @@ plt.close("all")
 #
 # For {glue:text}`ch8_top1`, the best-covering source is {glue:text}`ch8_best_source` with
 # $\alpha$ = {glue:text}`ch8_best_alpha:.2f`, where the model ranks {glue:text}`ch8_best_rank:g` in
-# the zoo. The exponential of the entropy of its weights, an "effective number of sources", is
-# {glue:text}`ch8_n_eff:.1f` of {glue:text}`ch8_n_sources`: the closer it is to the number of sources,
+# the zoo. Its effective number of sources $1 / \sum_S \alpha(S)^2$ (`result.effective_sources()`,
+# {ref}`chapter 5 <ch-dcd>`) is {glue:text}`ch8_n_eff:.1f` of {glue:text}`ch8_n_sources`: the closer it is to the number of sources,
 # the more evenly the score averages the model's ranks over all of them (the `avg_rank` baseline of
 # {ref}`chapter 1 <ch-benchmarks>`), and the less it depends on your images. Here the DCDs of this model towards the sources
 # span {glue:text}`ch8_dcd_span_top:.4f`, so with $\gamma$ = {glue:text}`ch8_gamma:g` its largest and
 # smallest weights differ by a factor of only {glue:text}`ch8_alpha_ratio_top:.2f`;
 # {glue:text}`ch8_n_flat` of the {glue:text}`ch8_n_models` models have an effective number of
-# sources above 90% of the number of sources.
+# sources of at least 90% of the number of sources (`result.uniform_weights(model)`).
 #
 # ## How stable is the choice?
 #

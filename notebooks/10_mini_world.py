@@ -8,7 +8,7 @@
 #       extension: .py
 #       format_name: percent
 #       format_version: '1.3'
-#       jupytext_version: 1.19.6
+#       jupytext_version: 1.19.7
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
@@ -88,7 +88,7 @@ from vlmsel.mini.mixtures import MIXTURES
 from vlmsel.mini.models import ARCH_FAMILY, mini_tokenizer, model_dir
 from vlmsel.mini.realism import acceptance, lovm_world, mini_world_table, realism_table, tau_matrix
 from vlmsel.mini.training import train
-from vlmsel.mini.world import default_mini_dir, default_profile_store
+from vlmsel.mini.paths import default_mini_dir, default_profile_store
 from vlmsel.mini.zoo import MINI_ZOO, ZOO_PLAN, get_spec
 from vlmsel.profiles.store import ProfileStore
 

@@ -117,8 +117,8 @@ def _padded(scalars, models, tasks, n_blocks, width: int) -> np.ndarray:
 
 
 def collect(args) -> int:
+    from vlmsel.mini.paths import default_profile_store
     from vlmsel.mini.tasks import list_tasks
-    from vlmsel.mini.world import default_profile_store
     from vlmsel.mini.zoo import MINI_ZOO
     from vlmsel.profiles.store import ProfileStore
 

@@ -1,5 +1,6 @@
-"""The package's import structure: no import cycle, the core does not know the mini world, the method
-does not know the evaluation, and the command line parses without the heavy libraries.
+"""The package's import structure: every import follows the stage order of the data flow (inside
+functions too), no import cycle, the core does not know the mini world, and the command line parses
+without the heavy libraries.
 
 The graph is read from the source with :mod:`ast` (nothing is imported): an edge ``a -> b`` for every
 module-level ``import vlmsel.b`` / ``from vlmsel.b import x`` of module ``a`` (``from vlmsel.p import x``
@@ -229,12 +230,63 @@ def test_only_the_mini_world_imports_the_mini_world():
     assert not bad, "the core must not know the mini world (it registers through vlmsel.plugins):\n" + "\n".join(bad)
 
 
-def test_the_method_does_not_import_the_evaluation():
+#: The stages in the order the data flows: a module may import its own stage and the stages before it,
+#: never one after it (the method does not know the evaluation, the core does not know the command line).
+STAGES = ("data", "conductance", "profiles", "method", "evaluation", "recommend", "mini", "cli")
+#: Below every stage: what each stage may use (files and the cache, progress bars, world registration,
+#: shards, untrusted input, the job runner, the figure style). They import only each other.
+SHARED = ("vlmsel.files", "vlmsel.progress", "vlmsel.plugins", "vlmsel.shards", "vlmsel.untrusted", "vlmsel.jobs",
+          "vlmsel.plotting")
+#: Above every stage: what the book's chapters share, the Colab settings, ``python -m vlmsel`` and the
+#: package itself (whose ``vlmsel.select`` is imported on first use).
+TOP = ("vlmsel", "vlmsel.chapters", "vlmsel.colab", "vlmsel.__main__")
+
+
+def stage_of(module: str) -> int:
+    """-1 for a shared module, the index in :data:`STAGES` for a stage's module, len(STAGES) for the top."""
+    if module in SHARED:
+        return -1
+    if module in TOP:
+        return len(STAGES)
+    parts = module.split(".")
+    if len(parts) > 1 and parts[1] in STAGES:
+        return STAGES.index(parts[1])
+    raise AssertionError(f"{module} belongs to no stage: add it to STAGES, SHARED or TOP in {__file__}")
+
+
+def stage_violations(trees: dict[str, ast.Module]) -> list[str]:
+    """Every import of a later stage, at module level or inside a function alike.
+
+    Only imports of vlmsel's own modules are edges: a lazy import of a heavy or optional library inside a
+    function (torch, open_clip, captum, seaborn, submitit) is how a module stays light, and is not
+    checked here; a lazy import of a *later vlmsel stage* is hidden coupling, and is refused.
+    """
+    bad = []
+    for name, tree in sorted(trees.items()):
+        for line, target in _all_imports(tree, name):
+            if not _names(target, "vlmsel") or target == "vlmsel":  # (the package: its __version__, which every
+                continue                                               # module's import has run already)
+            if stage_of(target) > stage_of(name):
+                bad.append(f"{name}:{line} imports {target}, a later stage")
+    return bad
+
+
+def test_every_import_follows_the_stage_order():
     trees = _trees()
-    method = [n for n in trees if _names(n, "vlmsel.method")]
-    assert "vlmsel.method.scoring" in method
-    bad = [f"{n}:{ln} imports {m}" for n in method for ln, m in _all_imports(trees[n], n) if _names(m, "vlmsel.evaluation")]
-    assert not bad, "\n".join(bad)
+    assert {stage_of(n) for n in trees} == {-1, *range(len(STAGES)), len(STAGES)}  # every stage is seen
+    bad = stage_violations(trees)
+    assert not bad, "imports against the data flow (" + " < ".join(STAGES) + "):\n" + "\n".join(bad)
+
+
+def test_the_stage_rule_sees_an_upward_import_inside_a_function():
+    """The injected case: the zoo (data, the first stage) calling the command line from inside a function."""
+    trees = _trees()
+    source = MODULES["vlmsel.data.zoo"].read_text(encoding="utf-8")
+    injected = source + "\n\ndef _injected():\n    from vlmsel.cli import main\n    return main\n"
+    trees["vlmsel.data.zoo"] = ast.parse(injected)
+    assert stage_violations(trees) == [f"vlmsel.data.zoo:{injected.count(chr(10)) - 1} imports vlmsel.cli, a later stage"]
+    shared = "def f():\n    import vlmsel.profiles.store\n"
+    assert stage_violations({"vlmsel.files": ast.parse(shared)}) == ["vlmsel.files:2 imports vlmsel.profiles.store, a later stage"]
 
 
 def test_building_the_parser_imports_no_heavy_library():

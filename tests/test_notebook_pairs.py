@@ -38,7 +38,9 @@ def test_pair_in_sync(py):
 
 @pytest.mark.parametrize("py", CHAPTERS, ids=lambda p: p.name)
 def test_chapter_anatomy(py):
-    """Each chapter has a badge, a parameters cell, a Summary and Exercises (STYLE.md)."""
+    """The anatomy every chapter shares: an "Open in Colab" badge for its own notebook, a "What you will
+    learn" list, exactly one cell tagged ``parameters`` (papermill sets the CI scale there), a ``## Summary``
+    and a ``## Exercises`` section."""
     nb = jupytext.read(py)
     text = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
     assert "colab.research.google.com" in text and py.stem in text

@@ -36,7 +36,7 @@ def test_the_wheel_ships_the_mini_world(tmp_path, built_wheel):
                     str(built_wheel)], check=True, capture_output=True)
     env = {k: v for k, v in __import__("os").environ.items() if k != "VLMSEL_MINI_DIR"}
     env["PYTHONPATH"] = str(target)
-    out = subprocess.run([sys.executable, "-c", "from vlmsel.mini.world import default_mini_dir as d; "
+    out = subprocess.run([sys.executable, "-c", "from vlmsel.mini.paths import default_mini_dir as d; "
                           "from vlmsel.mini.groundtruth import load_mini_table as t; print(d()); print(len(t()))"],
                          check=True, capture_output=True, text=True, env=env, cwd=tmp_path).stdout.split()
     assert Path(out[0]) == target / "vlmsel" / "mini" / "data"

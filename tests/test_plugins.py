@@ -46,7 +46,7 @@ def test_registration_goes_through_the_entry_point_and_stays_light():
     assert out.returncode == 0, out.stderr
     found, imported = out.stdout.strip().splitlines()
     assert found == "True True True"
-    assert imported == "['vlmsel.mini', 'vlmsel.mini.world']"
+    assert imported == "['vlmsel.mini', 'vlmsel.mini.paths', 'vlmsel.mini.world']"
 
 
 class _EntryPoint:

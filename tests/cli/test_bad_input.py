@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli.test_select import _args as select_args
+from tests.cli.conftest import select_args
 from vlmsel.cli import main
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
@@ -49,21 +49,10 @@ CASES = [
     ("json-is-an-input", lambda w, i: _select(w, i, "--json", str(next(i.glob("*.png")))), "is one of the input images"),
     ("json-is-the-report", lambda w, i: _select(w, i, "--json", str(w["base"] / "x"), "--report", str(w["base"] / "x")),
      "--report"),
-    ("seed-negative", lambda w, i: _select(w, i, "--seed", "-1"), "--seed must be >= 0; got -1"),
-    ("stable-at-above-1", lambda w, i: _select(w, i, "--stable-at", "2"), "--stable-at (a top-1 probability) must be"),
-    ("n-images-1", lambda w, i: _select(w, i, "--n-images", "1"), "--n-images must be >= 2"),
-    ("n-boot-0-select", lambda w, i: _select(w, i, "--n-boot", "0"), "--n-boot must be >= 10"),
     ("unknown-zoo", lambda w, i: ["select", "--images", str(i), "--zoo", "nope"], "'mini'"),
     ("one-model", lambda w, i: _select(w, i, "--models", "vlmsel_sel_vit a"), "of the 1 given (vlmsel_sel_vit a)"),
-    ("evaluate-k-0", lambda w, i: ["evaluate", "--benchmark", "lovm", "--method", "inb", "--k", "0"], "--k must be >= 1; got 0"),
-    ("evaluate-k-negative", lambda w, i: ["evaluate", "--benchmark", "lovm", "--method", "inb", "--k", "-2"], "--k must be >= 1"),
-    ("evaluate-n-boot-0", lambda w, i: ["evaluate", "--benchmark", "lovm", "--method", "inb", "--n-boot", "0"],
-     "--n-boot must be >= 10"),
-    ("evaluate-level", lambda w, i: ["evaluate", "--benchmark", "lovm", "--method", "inb", "--level", "1.5"], "--level"),
     ("profile-device-gpu", lambda w, i: ["profile", "--zoo", "lovm35", "--datasets", "dtd", "--out", str(w["base"] / "p"),
                                          "--device", "gpu"], "--device 'gpu'"),
-    ("profile-seed-negative", lambda w, i: ["profile", "--zoo", "lovm35", "--datasets", "dtd", "--out",
-                                            str(w["base"] / "p"), "--seed", "-3"], "--seed must be >= 0"),
 ]
 
 
@@ -81,6 +70,44 @@ def test_bad_input_is_one_line_naming_the_culprit(case, argv, expected, world, i
     assert expected in err, err
     after = sorted(targets.rglob("*")) if targets.exists() else []
     assert after == before  # no work was done: nothing profiled, nothing written
+
+
+# A flag's range is declared with the flag (vlmsel.cli.options.bounded): a value outside it, or text that is not
+# a number, stops the parsing, as does any other parsing error. (argv, the one line on stderr, after "error: ")
+PARSING_CASES = [
+    (["select", "--images", "x", "--top", "0"], "argument --top: must be >= 1; got 0"),
+    (["select", "--images", "x", "--top", "two"], "argument --top: invalid int value: 'two'"),
+    (["select", "--images", "x", "--seed", "-1"], "argument --seed: must be >= 0; got -1"),
+    (["select", "--images", "x", "--stable-at", "2"], "argument --stable-at: must be > 0 and <= 1; got 2"),
+    (["select", "--images", "x", "--stable-at", "nan"], "argument --stable-at: must be > 0 and <= 1; got nan"),
+    (["select", "--images", "x", "--n-images", "1"], "argument --n-images: must be >= 2; got 1"),
+    (["select", "--images", "x", "--n-boot", "0"], "argument --n-boot: must be >= 10; got 0"),
+    (["select", "--top", "3"], "the following arguments are required: --images"),
+    (["evaluate", "--benchmark", "lovm", "--method", "inb", "--k", "0"], "argument --k: must be >= 1; got 0"),
+    (["evaluate", "--benchmark", "lovm", "--method", "inb", "--k", "-2"], "argument --k: must be >= 1; got -2"),
+    (["evaluate", "--benchmark", "lovm", "--method", "inb", "--n-boot", "0"], "argument --n-boot: must be >= 10; got 0"),
+    (["evaluate", "--benchmark", "lovm", "--method", "inb", "--level", "1.5"],
+     "argument --level: must be > 0 and < 1; got 1.5"),
+    (["evaluate", "--benchmark", "lovm", "--method", "inb", "--null", "-1"], "argument --null: must be >= 0; got -1"),
+    (["profile", "--zoo", "lovm35", "--datasets", "dtd", "--out", "p", "--seed", "-3"],
+     "argument --seed: must be >= 0; got -3"),
+    (["profile", "--zoo", "lovm35", "--datasets", "dtd", "--out", "p", "--throughput", "0"],
+     "argument --throughput: must be > 0; got 0"),
+    (["profile", "--zoo", "lovm35", "--datasets", "dtd", "--out", "p", "--workers", "0"],
+     "argument --workers: must be >= 1; got 0"),
+    (["zeroshot", "--zoo", "lovm35", "--out", "z", "--batch-size", "0"], "argument --batch-size: must be >= 1; got 0"),
+    (["mini", "train", "--threads", "0"], "argument --threads: must be >= 1; got 0"),
+]
+
+
+@pytest.mark.parametrize("argv, expected", PARSING_CASES, ids=[" ".join(c[0][:1] + c[0][-2:]) for c in PARSING_CASES])
+def test_a_bad_flag_is_one_line_naming_it_and_its_range(argv, expected, capsys):
+    with pytest.raises(SystemExit) as stop:  # argparse stops the parsing: nothing runs
+        main(argv)
+    out, err = capsys.readouterr()
+    command = " ".join(argv[:2] if argv[0] == "mini" else argv[:1])
+    assert stop.value.code == 2 and out == ""
+    assert err == f"vlmsel {command}: error: {expected}\n", err
 
 
 def test_an_unwritable_output_is_refused_before_any_work(world, images, capsys, monkeypatch):
@@ -187,7 +214,8 @@ FOLDER_CASES = [
 def test_an_unwritable_folder_is_refused_before_any_model_is_run(case, argv, expected, world, images, tmp_path,
                                                                   monkeypatch, capsys):
     from vlmsel.data import zeroshot
-    from vlmsel.profiles import cluster, compute
+    from vlmsel.cli import cluster
+    from vlmsel.profiles import compute
     from vlmsel.recommend import pipeline
 
     def work(*args, **kwargs):

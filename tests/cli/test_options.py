@@ -1,4 +1,5 @@
-"""The method's flags (vlmsel.cli.options): one set of flags, defaulting to MethodOptions' defaults."""
+"""The method's flags (vlmsel.cli.options): one set of flags, defaulting to MethodOptions' defaults; ranges
+declared with their flags (bounded) and parsing errors on one line (one_line_errors)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import argparse
 import pytest
 
 from vlmsel.cli import build_parser
-from vlmsel.cli.options import add_method_options, method_options
+from vlmsel.cli.options import add_method_options, bounded, method_options, one_line_errors
 from vlmsel.method.options import MethodOptions
 
 
@@ -57,3 +58,39 @@ def test_select_and_evaluate_share_the_flags():
         assert {"--eta", "--gamma", "--scalar", "--pooling", "--importance", "--utility"} <= flags, command
     select_flags = {s for a in sub.choices["select"]._actions for s in a.option_strings}
     assert "--divergence" in select_flags
+
+
+def test_bounded_reads_the_kind_and_refuses_values_outside_the_range(capsys):
+    p = one_line_errors(argparse.ArgumentParser(prog="t"))
+    p.add_argument("--n", type=bounded(int, minimum=1))
+    p.add_argument("--p", type=bounded(float, above=0, maximum=1))
+    p.add_argument("--q", type=bounded(float, minimum=0, below=1))
+    args = p.parse_args(["--n", "1", "--p", "1", "--q", "0"])
+    assert (args.n, args.p, args.q) == (1, 1.0, 0.0) and type(args.n) is int
+    assert p.parse_args([]).n is None  # a flag left out is not checked
+    for argv, line in [(["--n", "0"], "argument --n: must be >= 1; got 0"),
+                       (["--n", "1.5"], "argument --n: invalid int value: '1.5'"),
+                       (["--p", "0"], "argument --p: must be > 0 and <= 1; got 0"),
+                       (["--p", "1.01"], "argument --p: must be > 0 and <= 1; got 1.01"),
+                       (["--p", "nan"], "argument --p: must be > 0 and <= 1; got nan"),
+                       (["--q", "1"], "argument --q: must be >= 0 and < 1; got 1"),
+                       (["--q", "-0.5"], "argument --q: must be >= 0 and < 1; got -0.5"),
+                       (["--r", "1"], "unrecognized arguments: --r 1")]:
+        with pytest.raises(SystemExit) as stop:
+            p.parse_args(argv)
+        assert stop.value.code == 2
+        assert capsys.readouterr().err == f"t: error: {line}\n"  # one line, no usage block
+
+
+def test_every_numeric_flag_of_the_commands_declares_its_range():
+    parser = build_parser()
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    method_flags = {f"--{name.replace('_', '-')}" for name in ("source_images", "eta", "gamma")}  # MethodOptions checks
+    parsers = list(sub.choices.items())
+    parsers += [(f"{name} {inner}", q) for name, p in sub.choices.items() for a in p._actions
+                if isinstance(a, argparse._SubParsersAction) for inner, q in a.choices.items()]
+    for name, p in parsers:
+        for action in p._actions:
+            if action.type in (int, float) and not set(action.option_strings) & method_flags:
+                raise AssertionError(f"vlmsel {name} {action.option_strings[0]}: type={action.type.__name__} "
+                                     "without a range; use type=bounded(...)")

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.cli.conftest import select_args
 from vlmsel import files
 from vlmsel.cli import main
 
@@ -50,9 +51,7 @@ def world(tmp_path_factory, build_world, select_zoo, make_images):
 
 
 def _select(world, *extra) -> list[str]:
-    return ["select", "--images", str(world["mine"]), "--zoo", str(world["zoo_csv"]), "--model-config",
-            str(world["configs"]), "--benchmark", str(world["acc_csv"]), "--profiles", str(world["store"]),
-            "--random-init", "--device", "cpu", "--n-boot", "20", "--work-dir", str(world["base"] / "targets"), *extra]
+    return select_args(world, world["mine"], "--n-boot", "20", *extra)
 
 
 def test_disk_full_while_writing_the_report(world, tmp_path, monkeypatch, capsys):

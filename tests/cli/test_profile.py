@@ -3,55 +3,21 @@ partial file left; Ctrl-C keeps finished entries; --dry-run prints the plan and 
 
 from __future__ import annotations
 
-import os
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from tests.cli.conftest import N_ENTRIES, partial_files, profile_args, spawn_vlmsel, store_entries
 from vlmsel.cli import main
-from vlmsel.profiles.store import ProfileStore, read_profile
 
-ROOT = Path(__file__).resolve().parents[2]
-N_ENTRIES = 8  # 2 models x 4 tasks
 SLOW_STEPS = 300  # ~1 s per entry: slow enough to interrupt a run between two entries
 
 
 # Tiny models on a shared 2-core machine: one torch thread avoids oversubscription stalls.
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
-
-
-@pytest.fixture(scope="module")
-def setup(tmp_path_factory, tiny_configs, make_task):
-    base = tmp_path_factory.mktemp("cli")
-    configs = tiny_configs(base / "configs")
-    tasks = [make_task(base / f"task{i}", 4, seed=i) for i in range(4)]
-    return base, configs, tasks
-
-
-def _args(models, configs, tasks, out, n_steps=30):
-    args = ["profile", "--models", ",".join(models), "--model-config", str(configs), "--random-init",
-            "--n-images", "4", "--n-steps", str(n_steps), "--internal-batch-size", "8", "--device", "cpu", "--threads", "1", "--out", str(out)]
-    for t in tasks:
-        args += ["--images", str(t)]
-    return args
-
-
-def _env():
-    env = dict(os.environ, PYTHONPATH=str(ROOT), VLMSEL_PROGRESS="0", HF_HUB_OFFLINE="1", OMP_NUM_THREADS="1")
-    return env
-
-
-def _spawn(args):
-    # SIGINT back to its default: a test run started in the background (`make test &`) inherits an
-    # ignored SIGINT, and Python then never raises KeyboardInterrupt
-    return subprocess.Popen([sys.executable, "-m", "vlmsel", *args], cwd=ROOT, env=_env(),
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
 
 
 def _wait_for_manifests(store: Path, proc, n: int, timeout=180.0) -> int:
@@ -65,33 +31,24 @@ def _wait_for_manifests(store: Path, proc, n: int, timeout=180.0) -> int:
     raise AssertionError("no entry was written in time")
 
 
-def _entries(store: Path):
-    ps = ProfileStore(store)
-    return {(m, d): read_profile(store, m, d) for m in ps.models for d in ps.datasets if ps.has(m, d)}
-
-
-def _partials(store: Path) -> list[Path]:
-    return [p for p in store.rglob("*") if p.name.endswith(".partial")]
-
-
 @pytest.mark.slow
-def test_interrupted_runs_resume_to_the_same_result(setup, tiny_models):
+def test_interrupted_runs_resume_to_the_same_result(profile_setup, tiny_models):
     """Ctrl-C, then a hard kill (SIGKILL: no cleanup at all), then a rerun: the store equals that of an
     uninterrupted run, and no partial file is left."""
-    base, configs, tasks = setup
+    base, configs, tasks = profile_setup
     store = base / "interrupted"
     # 1. Ctrl-C after the first entry: exit code 130, finished entries kept, nothing partial
-    proc = _spawn(_args(tiny_models, configs, tasks, store, n_steps=SLOW_STEPS))
+    proc = spawn_vlmsel(profile_args(tiny_models, configs, tasks, store, n_steps=SLOW_STEPS))
     _wait_for_manifests(store, proc, 1)
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=120)
     assert proc.returncode == 130, (out, err)
     assert "interrupted; finished results were kept, rerun to resume" in err
-    assert not _partials(store)
+    assert not partial_files(store)
     n_kept = len(list(store.glob("*/*.json")))
     assert 1 <= n_kept < N_ENTRIES - 1
     # 2. resume, and kill it hard after one more entry
-    proc = _spawn(_args(tiny_models, configs, tasks, store, n_steps=SLOW_STEPS))
+    proc = spawn_vlmsel(profile_args(tiny_models, configs, tasks, store, n_steps=SLOW_STEPS))
     _wait_for_manifests(store, proc, n_kept + 1)
     assert proc.poll() is None, "the run must still be going when it is killed"
     proc.send_signal(signal.SIGKILL)
@@ -99,17 +56,17 @@ def test_interrupted_runs_resume_to_the_same_result(setup, tiny_models):
     n_done = len(list(store.glob("*/*.json")))
     assert n_kept < n_done < N_ENTRIES
     # 3. resume to the end
-    assert main(_args(tiny_models, configs, tasks, store, n_steps=SLOW_STEPS)) == 0
+    assert main(profile_args(tiny_models, configs, tasks, store, n_steps=SLOW_STEPS)) == 0
     clean = base / "clean"
-    assert main(_args(tiny_models, configs, tasks, clean, n_steps=SLOW_STEPS)) == 0
-    got, ref = _entries(store), _entries(clean)
+    assert main(profile_args(tiny_models, configs, tasks, clean, n_steps=SLOW_STEPS)) == 0
+    got, ref = store_entries(store), store_entries(clean)
     assert sorted(got) == sorted(ref) and len(ref) == N_ENTRIES
     for key, (arrays, man) in ref.items():
         arrays2, man2 = got[key]
         for k in ("abs", "l2", "signed", "branch", "f_x", "f_baseline"):
             np.testing.assert_allclose(arrays2[k], arrays[k], rtol=1e-6, atol=1e-12, equal_nan=True, err_msg=f"{key} {k}")
         assert list(arrays2["image_ids"]) == list(arrays["image_ids"]) and man2["image_sha256"] == man["image_sha256"]
-    assert not _partials(store)
+    assert not partial_files(store)
     # every npz has its manifest
     assert sorted(p.stem for p in store.rglob("*.npz")) == sorted(p.stem for p in store.rglob("*/*.json"))
 
@@ -123,14 +80,14 @@ def test_dry_run_prints_plan_and_cost(capsys, tmp_path):
     assert not (tmp_path / "s").exists()  # a dry run writes nothing
 
 
-def test_user_errors(capsys, setup, tiny_models, tmp_path):
-    base, configs, tasks = setup
+def test_user_errors(capsys, profile_setup, tiny_models, tmp_path):
+    base, configs, tasks = profile_setup
     assert main(["profile", "--models", "ViT-B-33 openai", "--datasets", "dtd", "--out", str(tmp_path)]) == 2
     assert "unknown open_clip architecture 'ViT-B-33'" in capsys.readouterr().err
     assert main(["profile", "--zoo", "lovm35", "--datasets", "cifar1000", "--out", str(tmp_path), "--dry-run"]) == 2
     assert "cifar1000" in capsys.readouterr().err
     (tmp_path / "empty").mkdir()
-    args = _args(tiny_models, configs, [], tmp_path / "s", n_steps=2) + ["--images", str(tmp_path / "empty")]
+    args = profile_args(tiny_models, configs, [], tmp_path / "s", n_steps=2) + ["--images", str(tmp_path / "empty")]
     assert main(args) == 2
     assert "has no images" in capsys.readouterr().err
     assert main(["profile", "--zoo", "lovm35", "--out", str(tmp_path)]) == 2

@@ -13,8 +13,7 @@ import time
 import numpy as np
 import pytest
 
-from tests.cli.test_profile import N_ENTRIES, _args, _entries, _partials, setup  # noqa: F401 (a fixture)
-from tests.cli.test_profile_faults import reference  # noqa: F401 (a fixture)
+from tests.cli.conftest import N_ENTRIES, partial_files, profile_args, store_entries
 from vlmsel.cli import main
 
 pytest.importorskip("submitit")
@@ -43,14 +42,14 @@ def _kill_first_claimant(store, killed: dict, timeout: float = 180.0) -> None:
 
 
 def _submit_args(models, configs, tasks, store, jobs_dir):
-    return _args(models, configs, tasks, store) + ["--submit", "local", "--workers", str(WORKERS),
-                                                  "--jobs-dir", str(jobs_dir), "--timeout-min", "10"]
+    return profile_args(models, configs, tasks, store) + ["--submit", "local", "--workers", str(WORKERS),
+                                                         "--jobs-dir", str(jobs_dir), "--timeout-min", "10"]
 
 
 @pytest.mark.slow
-def test_submitted_workers_one_killed_then_a_rerun_give_the_single_process_store(setup, tiny_models, reference,
-                                                                                 capsys):
-    base, configs, tasks = setup
+def test_submitted_workers_one_killed_then_a_rerun_give_the_single_process_store(profile_setup, tiny_models,
+                                                                                 profile_reference, capsys):
+    base, configs, tasks = profile_setup
     store, jobs_dir = base / "submitted", base / "jobs"
     # 1. submit 3 jobs and wait for them; meanwhile kill one worker (SIGKILL) while it holds an entry's claim
     killed: dict = {}
@@ -67,7 +66,7 @@ def test_submitted_workers_one_killed_then_a_rerun_give_the_single_process_store
     n_done = len(list(store.glob("*/*.json")))
     assert n_done < N_ENTRIES  # the killed worker's entry (at least) is missing
     # 2. the status of the store names what is missing; nothing runs
-    assert main(_args(tiny_models, configs, tasks, store) + ["--status", "--workers", str(WORKERS)]) == 0
+    assert main(profile_args(tiny_models, configs, tasks, store) + ["--status", "--workers", str(WORKERS)]) == 0
     status = capsys.readouterr().out
     assert f"{N_ENTRIES} entries in the plan: {n_done} done, 0 running, {N_ENTRIES - n_done} missing" in status
     assert f"shards: {WORKERS - 1} of {WORKERS} complete" in status
@@ -78,19 +77,19 @@ def test_submitted_workers_one_killed_then_a_rerun_give_the_single_process_store
     assert main(_submit_args(tiny_models, configs, tasks, store, jobs_dir)) == 0
     assert f"{WORKERS} complete, 0 being computed, 0 to submit" in capsys.readouterr().out
     # every entry exactly once, bit-identical to the single-process run; no claim or partial file left
-    got, ref = _entries(store), _entries(reference)
+    got, ref = store_entries(store), store_entries(profile_reference)
     assert sorted(got) == sorted(ref) and len(ref) == N_ENTRIES
     for key, (arrays, man) in ref.items():
         for k in ("abs", "l2", "signed", "branch", "f_x", "f_baseline"):
             np.testing.assert_array_equal(got[key][0][k], arrays[k], err_msg=f"{key} {k}")
         assert got[key][1]["arrays_sha256"] == man["arrays_sha256"]
-    assert not _partials(store) and not list(store.glob("*/.*.claim"))
+    assert not partial_files(store) and not list(store.glob("*/.*.claim"))
     assert len(list(store.glob("*/*.npz"))) == N_ENTRIES
 
 
-def test_submit_needs_workers_and_a_known_engine(setup, tiny_models, tmp_path, capsys):
-    base, configs, tasks = setup
-    args = _args(tiny_models, configs, tasks, tmp_path / "s")
+def test_submit_needs_workers_and_a_known_engine(profile_setup, tiny_models, tmp_path, capsys):
+    base, configs, tasks = profile_setup
+    args = profile_args(tiny_models, configs, tasks, tmp_path / "s")
     assert main(args + ["--submit", "local"]) == 2
     assert "--submit needs --workers N" in capsys.readouterr().err
     assert main(args + ["--submit", "local", "--workers", "2", "--shard", "0/2"]) == 2

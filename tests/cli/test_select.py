@@ -8,6 +8,7 @@ import math
 
 import pytest
 
+from tests.cli.conftest import select_args
 from vlmsel.cli import main
 
 
@@ -21,10 +22,7 @@ def world(tmp_path_factory, build_world, select_zoo):
                        n_src=4, n_steps=3)
 
 
-def _args(world, images, *extra):
-    return ["select", "--images", str(images), "--zoo", str(world["zoo_csv"]), "--model-config", str(world["configs"]),
-            "--benchmark", str(world["acc_csv"]), "--profiles", str(world["store"]), "--random-init",
-            "--device", "cpu", "--n-boot", "50", "--work-dir", str(world["base"] / "targets"), *extra]
+_args = select_args
 
 
 @pytest.fixture(scope="module")
@@ -119,7 +117,7 @@ def test_a_list_of_files(world, target, tmp_path, capsys):
 def _mini_ready() -> bool:
     try:
         from vlmsel.data.benchmarks import load_benchmark
-        from vlmsel.mini.world import default_profile_store
+        from vlmsel.mini.paths import default_profile_store
         from vlmsel.profiles.store import ProfileStore
 
         bench = load_benchmark("mini")

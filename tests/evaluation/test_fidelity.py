@@ -10,7 +10,7 @@ import pytest
 from vlmsel.conductance.options import DEFAULT_SETTING, PAPER_LIKE_SETTING
 from vlmsel.evaluation.fidelity import (AGREEMENT, cheapest_within_noise, cost_per_image, fidelity_table, image_noise,
                                         load_sweep, parse_setting, profile_error, selection_agreement, setting_name)
-from vlmsel.mini.world import fidelity_sweep_path
+from vlmsel.mini.paths import fidelity_sweep_path
 from vlmsel.profiles.pooling import Profiles
 
 REFERENCE = "riemann_trapezoid-trapezoid-64"
@@ -93,7 +93,7 @@ def test_committed_variants_change_one_choice_of_the_default():
     """``data/mini/variants.npz``: its ``default`` variant reproduces the sweep's entry for the default setting
     (same images, same setting, another run), each variant's manifest differs from it in exactly the named
     field, and stage granularity has one unit per stage (fewer than blocks for the ResNets, not more for any)."""
-    from vlmsel.mini.world import variants_path
+    from vlmsel.mini.paths import variants_path
 
     variants = load_sweep(variants_path())
     sweep = load_sweep(fidelity_sweep_path())

@@ -1,12 +1,12 @@
 """Diagnostics (vlmsel.method.diagnostics): the split-half divergences against a loop by hand, and the
-effective number of sources."""
+effective numbers of blocks (exp of the entropy) and of sources (inverse Simpson) against values by hand."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from vlmsel.method.diagnostics import effective_sources, split_half_divergences
+from vlmsel.method.diagnostics import effective_blocks, effective_sources, split_half_divergences
 from vlmsel.method.divergence import divergence_between
 from vlmsel.method.importance import block_importance
 from vlmsel.method.options import DIVERGENCES, MethodOptions
@@ -64,9 +64,27 @@ def test_bad_block_scalars():
         split_half_divergences(_tasks(), n_splits=2, temperature=1.0)
 
 
+def test_effective_numbers_by_hand():
+    for n in (1, 2, 5, 12):
+        assert effective_blocks(np.full(n, 1.0 / n)) == pytest.approx(n)
+        assert effective_sources(np.full((n, 1), 1.0 / n))[0] == pytest.approx(n)
+    assert effective_blocks(np.array([0.0, 1.0, 0.0])) == 1.0
+    assert effective_sources(np.array([[0.0], [1.0], [0.0]]))[0] == 1.0
+    # H = 0.5 log 2 + 2 * 0.25 log 4 = 1.5 log 2, so exp(H) = 2 ** 1.5; 1 / (1/4 + 1/16 + 1/16) = 8 / 3
+    w = np.array([0.5, 0.25, 0.25])
+    assert effective_blocks(w) == pytest.approx(2**1.5, rel=1e-14)
+    assert effective_sources(w, axis=0) == pytest.approx(8 / 3, rel=1e-14)
+
+
+def test_effective_blocks_shapes_and_padding():
+    w = np.array([[[0.5, 0.25, 0.25, 0.0], [0.25, 0.25, 0.25, 0.25]]])  # (1, 2, L); the first padded
+    np.testing.assert_allclose(effective_blocks(w), [[2**1.5, 4.0]], rtol=1e-14)
+    np.testing.assert_allclose(effective_blocks(np.moveaxis(w, -1, 0), axis=0), [[2**1.5, 4.0]], rtol=1e-14)
+    n_eff = effective_blocks(np.random.default_rng(0).dirichlet(np.ones(6), size=(3, 4)))
+    assert n_eff.shape == (3, 4) and ((n_eff >= 1) & (n_eff <= 6)).all()
+
+
 def test_effective_sources():
-    for s in (1, 2, 5, 12):
-        assert effective_sources(np.full((s, 1), 1.0 / s))[0] == pytest.approx(s)
     one_hot = np.zeros((3, 7, 4))
     one_hot[:, 2, :] = 1.0
     np.testing.assert_allclose(effective_sources(one_hot), 1.0)

@@ -14,7 +14,7 @@ from vlmsel.mini.groundtruth import (
     summary,
 )
 from vlmsel.mini.models import is_trained, model_dir
-from vlmsel.mini.world import default_mini_dir
+from vlmsel.mini.paths import default_mini_dir
 from vlmsel.mini.tasks import BROAD_TASK, list_tasks
 from vlmsel.mini.zoo import MINI_ZOO, list_mini_models
 

@@ -9,7 +9,7 @@ import pytest
 
 from vlmsel.mini.profiling import profile_mini
 from vlmsel.mini.tasks import list_tasks
-from vlmsel.mini.world import default_profile_store
+from vlmsel.mini.paths import default_profile_store
 from vlmsel.mini.zoo import list_mini_models
 from vlmsel.profiles.compute import ProfileSettings
 from vlmsel.profiles.registry import open_store

@@ -84,7 +84,7 @@ def test_lovm_figures_as_published():
 
 def test_realism_command_prints_both_worlds_and_the_verdict(capsys):
     from vlmsel.cli import main
-    from vlmsel.mini.world import default_mini_dir
+    from vlmsel.mini.paths import default_mini_dir
 
     if not (default_mini_dir() / "groundtruth.csv").is_file():
         pytest.skip("mini ground truth not committed")

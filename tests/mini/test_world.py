@@ -1,8 +1,9 @@
-"""The mini world's registration (vlmsel.mini.world): what it registers, its folders, and a package
-that re-exports nothing."""
+"""The mini world's registration (vlmsel.mini.world): what it registers, its folders (vlmsel.mini.paths),
+that nothing else imports it, and a package that re-exports nothing."""
 
 from __future__ import annotations
 
+import ast
 from pathlib import Path
 
 import pytest
@@ -10,19 +11,21 @@ import pytest
 import vlmsel.mini
 from vlmsel.data.benchmarks import load_benchmark
 from vlmsel.data.zoo import load_zoo, named_zoo
-from vlmsel.mini import world
+from vlmsel.mini import paths, world
 from vlmsel.profiles.registry import registry
 
 
 def test_folders(monkeypatch, tmp_path):
     monkeypatch.delenv("VLMSEL_MINI_DIR", raising=False)
     repo = Path(__file__).resolve().parents[2] / "data" / "mini"
-    assert world.default_mini_dir() == repo
-    assert world.default_profile_store() == repo / "profiles"
-    assert world.default_profile_store(tmp_path) == tmp_path / "profiles"
-    assert world.default_profile_store(tmp_path, objective="zs_max_logit") == tmp_path / "profiles_zs_max_logit"
+    assert paths.default_mini_dir() == repo
+    assert paths.default_profile_store() == repo / "profiles"
+    assert paths.default_profile_store(tmp_path) == tmp_path / "profiles"
+    assert paths.default_profile_store(tmp_path, objective="zs_max_logit") == tmp_path / "profiles_zs_max_logit"
+    assert paths.fidelity_sweep_path(tmp_path) == tmp_path / "fidelity.npz"
+    assert paths.variants_path(tmp_path) == tmp_path / "variants.npz"
     monkeypatch.setenv("VLMSEL_MINI_DIR", str(tmp_path))
-    assert world.default_mini_dir() == tmp_path and world.default_profile_store() == tmp_path / "profiles"
+    assert paths.default_mini_dir() == tmp_path and paths.default_profile_store() == tmp_path / "profiles"
 
 
 def test_the_committed_mini_world_stays_under_60_mb():
@@ -37,20 +40,58 @@ def test_register_is_idempotent_and_registers_its_pieces():
     world.register()  # again: replaces its own entries, no error
     assert named_zoo(world.NAME).benchmark == world.NAME
     entry = registry()[world.NAME]
-    assert entry.zoo == world.NAME and Path(entry.path) == world.default_profile_store()
+    assert entry.zoo == world.NAME and Path(entry.path) == paths.default_profile_store()
     zs = registry()[f"{world.NAME}-zs_max_logit"]
-    assert zs.zoo == world.NAME and Path(zs.path) == world.default_profile_store(objective="zs_max_logit")
+    assert zs.zoo == world.NAME and Path(zs.path) == paths.default_profile_store(objective="zs_max_logit")
+
+
+def _imported_modules(tree: ast.Module, package: str) -> set[str]:
+    """Every module an ``import`` or ``from ... import`` anywhere in ``tree`` names, in functions included
+    (``from vlmsel.mini import world`` names ``vlmsel.mini.world``; relative imports resolved in ``package``)."""
+    out = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            out |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                parent = package.rsplit(".", node.level - 1)[0]
+                base = f"{parent}.{base}" if base else parent
+            out |= {base} | {f"{base}.{alias.name}" for alias in node.names}
+    return out
+
+
+def test_no_mini_module_imports_the_world():
+    """vlmsel.mini.world is the top of the mini world: the entry point imports it, no mini module does
+    (the folders they need are vlmsel.mini.paths)."""
+    root = Path(vlmsel.mini.__file__).parent
+    sources = sorted(root.rglob("*.py"))
+    importers = []
+    for path in sources:
+        module = ".".join(("vlmsel", *path.relative_to(root.parent).with_suffix("").parts))
+        package = module.removesuffix(".__init__") if path.name == "__init__.py" else module.rsplit(".", 1)[0]
+        if "vlmsel.mini.world" in _imported_modules(ast.parse(path.read_text()), package):
+            importers.append(module)
+    assert len(sources) > 20 and importers == []
+
+
+def test_the_import_finder_sees_imports_inside_functions():
+    tree = ast.parse("def f():\n    from vlmsel.mini import world\n"
+                     "def g():\n    from .world import register\n"
+                     "import vlmsel.mini.world as w\n")
+    assert _imported_modules(tree, "vlmsel.mini") >= {"vlmsel.mini.world", "vlmsel.mini.world.register"}
+    assert "vlmsel.mini.world" in _imported_modules(ast.parse("from ..world import NAME"), "vlmsel.mini.domains")
 
 
 def test_the_package_re_exports_nothing():
     public = [n for n in vars(vlmsel.mini) if not n.startswith("_")]
-    assert set(public) <= {"world", "groundtruth", "models", "tasks", "domains", "captions", "tokenizer", "training",
-                           "mixtures", "zoo", "realism", "profiling", "data"}  # only submodules imported elsewhere
+    assert set(public) <= {"world", "paths", "groundtruth", "models", "tasks", "domains", "captions", "tokenizer",
+                           "training", "mixtures", "zoo", "realism", "profiling", "data"}  # only submodules
     with pytest.raises(AttributeError):
         vlmsel.mini.load_mini_benchmark  # noqa: B018
 
 
-@pytest.mark.skipif(not (world.default_mini_dir() / "groundtruth.csv").is_file(), reason="mini world not built")
+@pytest.mark.skipif(not (paths.default_mini_dir() / "groundtruth.csv").is_file(), reason="mini world not built")
 def test_the_registered_loaders_give_the_mini_world(one_torch_thread):
     bench = load_benchmark("mini")
     assert bench.name == "mini"

@@ -107,7 +107,7 @@ def test_packaged_registry_lists_no_store_and_the_mini_world_registers_its_own(t
     reg = registry()
     mini = reg["mini"]
     assert mini.zoo == "mini" and mini.path and not mini.url and not mini.sha256
-    from vlmsel.mini.world import default_profile_store
+    from vlmsel.mini.paths import default_profile_store
 
     assert Path(mini.path) == default_profile_store()
     assert store_for_zoo("mini") == mini  # the norm store comes first; the zs_max_logit one is named

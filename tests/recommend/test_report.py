@@ -22,12 +22,12 @@ from vlmsel.recommend.report import report_html, write_report
 CHROMIUM = next(filter(None, map(shutil.which, ("chromium", "chromium-headless-shell", "chromium-browser",
                                                 "google-chrome"))), None)
 
+# Tiny models on a shared 2-core machine: one torch thread for this module, restored after it.
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
 
 @pytest.fixture(scope="module")
 def result(tmp_path_factory, build_world, select_zoo, make_images):
-    import torch
-
-    torch.set_num_threads(1)
     base = tmp_path_factory.mktemp("report")
     world = build_world(base, zoo_items=select_zoo, sources=["src0", "src1"], n_src=4, n_steps=3)
     target = make_images(base / "mine", 3, kind=0, seed=3)

@@ -29,7 +29,21 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in SUBCOMMANDS:
         importlib.import_module(f"vlmsel.cli.{name}").register(sub)
+    from vlmsel.cli.options import one_line_errors
+
+    for each in _parsers(parser):  # every bad argument is one line, as every other user error
+        one_line_errors(each)
     return parser
+
+
+def _parsers(parser: argparse.ArgumentParser) -> list[argparse.ArgumentParser]:
+    """``parser`` and every subcommand's parser below it."""
+    out = [parser]
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for child in dict.fromkeys(action.choices.values()):
+                out += _parsers(child)
+    return out
 
 
 def _one_line_warning(message, category, filename, lineno, line=None) -> str:

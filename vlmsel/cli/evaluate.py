@@ -22,18 +22,18 @@ from pathlib import Path
 from typing import Any
 
 from vlmsel.cli import UserError
-from vlmsel.cli.options import add_method_options, check_folders, check_range, method_options
+from vlmsel.cli.options import add_method_options, bounded, check_folders, method_options, one_line_errors
 from vlmsel.evaluation.options import BASELINES, K_DEFAULT, METHODS
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    p = subparsers.add_parser(
+    p = one_line_errors(subparsers.add_parser(
         "evaluate",
         help="leave-one-dataset-out evaluation of selection methods on a benchmark",
         description="Leave-one-dataset-out evaluation: every dataset is the target once, the others are sources. "
         "Prints per-target metrics (R5, tau5 as LOVM; NDCG@5 with gain = accuracy and min-max accuracy; "
         "Kendall tau-b; top-1 regret) and their means with seeded bootstrap intervals over targets.",
-    )
+    ))
     p.add_argument("--benchmark", required=True, help="lovm, openclip48, openclip121, swab, or a registered one (mini)")
     p.add_argument("--metric", default="acc1", help="ground-truth metric (lovm: acc1 or mean_per_class_recall)")
     p.add_argument("--method", action="append", required=True, metavar="NAME",
@@ -47,7 +47,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         "(a partial store, e.g. a few models profiled on a few datasets)")
     add_method_options(p, ("scalar", "pooling", "source_images", "eta", "importance", "gamma", "utility"))
     p.add_argument("--selection-metric", default="ndcg5", help="criterion of nested selection: ndcg5, r5+tau5, tau_b")
-    p.add_argument("--random-draws", type=int, default=None,
+    p.add_argument("--random-draws", type=bounded(int, minimum=1), default=None,
                    help="random: average this many seeded draws instead of the exact expectation")
     p.add_argument("--inb-on-imagenet", choices=("own_column", "error"), default="own_column",
                    help="INB on the imagenet1k target: rank it by its own column as LOVM does (flagged), or refuse")
@@ -56,13 +56,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--include-reference", action="store_true",
                    help="also predict the benchmark's broad reference dataset (imagenet1k, mini's broad), as LOVM's "
                         "protocol does; by default it is not a target, because INB ranks it by its own ground truth")
-    p.add_argument("--null", type=int, default=1000, metavar="N",
+    p.add_argument("--null", type=bounded(int, minimum=0), default=1000, metavar="N",
                    help="permutation null of each fixed-hyperparameter dcd method: N shuffles of each model's "
                         "divergences over the sources (default 1000; 0 = off)")
-    p.add_argument("--k", type=int, default=K_DEFAULT, help=f"cutoff of R@k, tau@k, NDCG@k (default {K_DEFAULT}, as LOVM)")
-    p.add_argument("--n-boot", type=int, default=10_000, help="bootstrap resamples (default 10000)")
-    p.add_argument("--level", type=float, default=0.95, help="interval coverage (default 0.95)")
-    p.add_argument("--seed", type=int, default=0, help="bootstrap seed (default 0)")
+    p.add_argument("--k", type=bounded(int, minimum=1), default=K_DEFAULT,
+                   help=f"cutoff of R@k, tau@k, NDCG@k (default {K_DEFAULT}, as LOVM)")
+    p.add_argument("--n-boot", type=bounded(int, minimum=10), default=10_000,
+                   help="bootstrap resamples (default 10000)")
+    p.add_argument("--level", type=bounded(float, above=0, below=1), default=0.95,
+                   help="interval coverage (default 0.95)")
+    p.add_argument("--seed", type=bounded(int, minimum=0), default=0, help="bootstrap seed (default 0)")
     p.add_argument("--no-per-target", action="store_true", help="print only the means")
     p.add_argument("--out", type=Path, help="folder for CSV and JSON results")
     p.set_defaults(func=run)
@@ -122,11 +125,6 @@ def run(args: argparse.Namespace) -> int:
     from vlmsel.evaluation.null import paired_differences, permutation_null
     from vlmsel.files import atomic_write
 
-    check_range(args.k, "--k", 1)
-    check_range(args.n_boot, "--n-boot", 10)
-    check_range(args.level, "--level", above=0, below=1)
-    check_range(args.seed, "--seed", 0)
-    check_range(args.random_draws, "--random-draws", 1)
     check_folders(**{"--out": args.out})
     names = _method_names(args.method, args.benchmark)
     benchmark = load_benchmark(args.benchmark, args.metric)
@@ -152,7 +150,6 @@ def run(args: argparse.Namespace) -> int:
         names = [n for n in names if n != "inb"]
         print(f"note: inb skipped: it ranks by {benchmark.reference_dataset!r}, which is not among the evaluated "
               "datasets (with --restrict-to-profiles, profile that dataset too)")
-    check_range(args.null, "--null (0 = no permutation null)", 0)
     results, nulls = [], {}
     for name in names:
         method = make_method(name, profiles=store, **_options(name, args))

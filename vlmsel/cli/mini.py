@@ -24,7 +24,7 @@ import csv
 import time
 
 from vlmsel.cli import UserError
-from vlmsel.cli.options import plain_help
+from vlmsel.cli.options import bounded, one_line_errors, plain_help
 from vlmsel.files import atomic_write
 
 # The mini world's modules are imported inside the functions below: they pull in torch, which parsing
@@ -42,8 +42,8 @@ def register(subparsers) -> None:
     p.set_defaults(func=_models)
 
     p = sub.add_parser("tasks", help="list the mini tasks; with --out, write each task's images as PNG files")
-    p.add_argument("--n", type=int, default=None, help="images per task (default 1000)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--n", type=bounded(int, minimum=1), default=None, help="images per task (default 1000)")
+    p.add_argument("--seed", type=bounded(int, minimum=0), default=0)
     p.add_argument("--out", type=Path, default=None, help="write <out>/<task>/<image_id>.png and labels.csv")
     p.set_defaults(func=_tasks)
 
@@ -51,17 +51,18 @@ def register(subparsers) -> None:
     p.add_argument("--model", action="append", default=None,
                    help="full model name '<arch> <mixture>' (repeatable; default: the whole zoo)")
     p.add_argument("--dir", type=Path, default=None, help="mini data folder (default: data/mini or $VLMSEL_MINI_DIR)")
-    p.add_argument("--steps", type=int, default=None, help="override the number of training steps")
-    p.add_argument("--threads", type=int, default=1, help="torch threads (weights are reproducible per thread count)")
+    p.add_argument("--steps", type=bounded(int, minimum=1), default=None, help="override the number of training steps")
+    p.add_argument("--threads", type=bounded(int, minimum=1), default=1,
+                   help="torch threads (weights are reproducible per thread count)")
     p.add_argument("--shard", default=None, help="K/N: train only models with index %% N == K (parallel workers)")
     p.add_argument("--force", action="store_true", help="retrain models that are already trained")
     p.set_defaults(func=_train)
 
     p = sub.add_parser("groundtruth", help="zero-shot accuracy of every trained mini model on every mini task")
     p.add_argument("--dir", type=Path, default=None, help="mini data folder (default: data/mini or $VLMSEL_MINI_DIR)")
-    p.add_argument("--n", type=int, default=None, help="images per task (default 1000)")
+    p.add_argument("--n", type=bounded(int, minimum=1), default=None, help="images per task (default 1000)")
     p.add_argument("--out", type=Path, default=None, help="output CSV (default: <dir>/groundtruth.csv)")
-    p.add_argument("--threads", type=int, default=None, help="torch threads")
+    p.add_argument("--threads", type=bounded(int, minimum=1), default=None, help="torch threads")
     p.set_defaults(func=_groundtruth)
 
     p = sub.add_parser("realism", help="task-similarity figures of the mini world beside LOVM's (no method is run)")
@@ -75,24 +76,26 @@ def register(subparsers) -> None:
                    help="profile store (default: <dir>/profiles, or <dir>/profiles_zs_max_logit for that objective)")
     p.add_argument("--model", action="append", default=None, help="full model name (repeatable; default: all)")
     p.add_argument("--task", action="append", default=None, help="task name (repeatable; default: all)")
-    p.add_argument("--n-images", type=int, default=100,
+    p.add_argument("--n-images", type=bounded(int, minimum=1), default=100,
                    help="images per task (default 100, as the committed stores; the method pools the first 25)")
-    p.add_argument("--n-steps", type=int, default=50,
+    p.add_argument("--n-steps", type=bounded(int, minimum=1), default=50,
                    help="integration steps (default 50: the committed stores' setting, Gauss-Legendre points and the "
                         "left rule, which this command rebuilds; `vlmsel profile` defaults to the cheaper setting "
                         "chosen by the fidelity sweep)")
     p.add_argument("--method", default="gausslegendre", help="gausslegendre (default) or riemann_trapezoid")
     p.add_argument("--rule", default="left", help="left (default) or trapezoid")
     p.add_argument("--objective", default="norm", help="norm (default) or zs_max_logit")
-    p.add_argument("--threads", type=int, default=None, help="torch threads")
+    p.add_argument("--threads", type=bounded(int, minimum=1), default=None, help="torch threads")
     p.set_defaults(func=_profile)
 
     parser.set_defaults(func=lambda args: (parser.print_help(), 2)[1])
+    for each in (parser, *sub.choices.values()):
+        one_line_errors(each)
 
 
 def _check_dir(args) -> None:
     """The mini data folder the command reads (--dir, else $VLMSEL_MINI_DIR or the packaged one) exists."""
-    from vlmsel.mini.world import check_mini_dir
+    from vlmsel.mini.paths import check_mini_dir
 
     if args.dir is None:
         check_mini_dir()
@@ -208,8 +211,8 @@ def _realism(args) -> int:
 def _profile(args) -> int:
     import torch
 
+    from vlmsel.mini.paths import default_profile_store
     from vlmsel.mini.profiling import profile_mini
-    from vlmsel.mini.world import default_profile_store
     from vlmsel.profiles.compute import ProfileSettings
 
     _check_dir(args)

@@ -2,12 +2,16 @@
 
 ``vlmsel select`` and ``vlmsel evaluate`` call :func:`add_method_options` and :func:`method_options`, so
 the flags, their help and their defaults (those of :class:`vlmsel.method.options.MethodOptions`) exist once.
+Every command declares a numeric flag's range with the flag (``type=bounded(int, minimum=1)``), reports a
+bad argument on one line (:func:`one_line_errors`), and checks its output files and folders before any work
+(:func:`check_outputs`, :func:`check_folders`).
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
+from typing import Any, Callable, NoReturn
 
 from vlmsel.conductance.options import SCALARS
 from vlmsel.method.options import DIVERGENCES, IMPORTANCES, UTILITIES, MethodOptions
@@ -26,27 +30,47 @@ _HELP = {
 }
 
 
-def check_range(value, option: str, minimum: float | None = None, maximum: float | None = None, *,
-                above: float | None = None, below: float | None = None) -> None:
-    """Raise :class:`~vlmsel.cli.UserError` naming ``option`` when ``value`` is outside the range
-    (``minimum``/``maximum`` inclusive, ``above``/``below`` exclusive); None values pass (not given)."""
-    from vlmsel.cli import UserError
+def bounded(kind: type, minimum: float | None = None, maximum: float | None = None, *,
+            above: float | None = None, below: float | None = None) -> Callable[[str], Any]:
+    """An argparse ``type=`` that declares a flag's range with the flag: ``type=bounded(int, minimum=1)``.
 
-    if value is None:
-        return
-    bounds = []
-    if minimum is not None:
-        bounds.append(f">= {minimum:g}")
-    if above is not None:
-        bounds.append(f"> {above:g}")
-    if maximum is not None:
-        bounds.append(f"<= {maximum:g}")
-    if below is not None:
-        bounds.append(f"< {below:g}")
-    bad = ((minimum is not None and value < minimum) or (above is not None and value <= above)
-           or (maximum is not None and value > maximum) or (below is not None and value >= below))
-    if bad:
-        raise UserError(f"{option} must be {' and '.join(bounds)}; got {value:g}")
+    Parameters
+    ----------
+    kind : ``int`` or ``float``, what the text is read as (text it cannot read: argparse's own
+        ``invalid int value: 'x'``).
+    minimum, maximum : inclusive bounds (None: none).
+    above, below : exclusive bounds (None: none).
+
+    Returns
+    -------
+    read : text -> value; a value outside the range (NaN included) is an :class:`argparse.ArgumentTypeError`,
+        which argparse reports as ``argument --top: must be >= 1; got 0``.
+    """
+    bounds = [f"{op} {b:g}" for op, b in ((">=", minimum), (">", above), ("<=", maximum), ("<", below))
+              if b is not None]
+
+    def read(text: str):
+        value = kind(text)
+        inside = ((minimum is None or value >= minimum) and (above is None or value > above)
+                  and (maximum is None or value <= maximum) and (below is None or value < below))
+        if not inside:
+            raise argparse.ArgumentTypeError(f"must be {' and '.join(bounds)}; got {text}")
+        return value
+
+    read.__name__ = kind.__name__  # argparse names the type in "invalid int value"
+    return read
+
+
+def one_line_errors(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """Make ``parser`` report a bad argument as ``vlmsel`` reports every user error: one line
+    ``vlmsel select: error: argument --top: must be >= 1; got 0`` on stderr and exit code 2, without the
+    usage block (``--help`` shows it). Returns ``parser``."""
+
+    def error(message: str) -> NoReturn:
+        parser.exit(2, f"{parser.prog}: error: {' '.join(message.split())}\n")
+
+    parser.error = error  # argparse calls self.error(message) for every parsing error
+    return parser
 
 
 def check_outputs(inputs, **outputs) -> None:

@@ -11,7 +11,7 @@ Examples::
     vlmsel profile --zoo openclip48 --datasets all20 --out p/ --submit slurm --workers 16   # a Slurm job array
     vlmsel profile --zoo openclip48 --datasets all20 --out p/ --status --workers 16         # progress of all jobs
 
-A thin layer over :func:`vlmsel.profiles.compute.run_profiles` (and :mod:`vlmsel.profiles.cluster` for
+A thin layer over :func:`vlmsel.profiles.compute.run_profiles` (and :mod:`vlmsel.cli.cluster` for
 ``--submit``); rerunning the same command resumes.
 """
 
@@ -23,15 +23,16 @@ import sys
 from pathlib import Path
 
 from vlmsel.cli import UserError, inputs
-from vlmsel.cli.options import check_folders, check_range
+from vlmsel.cli.options import bounded, check_folders, one_line_errors
 # The library modules this command runs are imported inside the functions below: they pull in torch,
 # open_clip, scipy and pandas, which parsing (and `vlmsel profile --help`) must not wait for.
-from vlmsel.conductance.options import (BASELINES, DEFAULT_METHOD, DEFAULT_N_STEPS, DEFAULT_RULE, GRANULARITIES, METHODS,
-                                       OBJECTIVES, PAPER_LIKE_SETTING, PRECISIONS, RULES)
+from vlmsel.conductance.options import (BASELINES, DEFAULT_INTERNAL_BATCH_SIZE, DEFAULT_METHOD, DEFAULT_N_STEPS,
+                                       DEFAULT_RULE, GRANULARITIES, METHODS, OBJECTIVES, PAPER_LIKE_SETTING, RULES)
+from vlmsel.data import PRECISIONS
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser(
+    p = one_line_errors(sub.add_parser(
         "profile",
         help="profile a zoo on tasks (block conductance) into a profile store",
         description="Compute the per-image block conductance (all four block scalars) of every model of a zoo "
@@ -39,7 +40,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "processes may share a store; --shard I/N splits the plan by estimated cost for N independent jobs, "
         "--submit runs them as a Slurm job array (submitit), --status shows the progress of all of them.",
         allow_abbrev=False,  # --submit rewrites the command for its jobs: every option is spelled out
-    )
+    ))
     which = p.add_argument_group("models")
     which.add_argument("--zoo", help="a named zoo (openclip48, lovm35, openclip121, or a registered one such as mini) "
                        "or a model list file (.csv/.yaml/.txt)")
@@ -58,28 +59,31 @@ def register(sub: argparse._SubParsersAction) -> None:
     tasks.add_argument("--download", action="store_true", help="let torchvision download datasets it can")
     tasks.add_argument("--skip-bad", action="store_true", help="skip unreadable / non-image files (listed in the manifest)")
     run = p.add_argument_group("profiling")
-    run.add_argument("--n-images", type=int, default=25, help="images per task (default 25)")
-    run.add_argument("--n-steps", type=int, default=DEFAULT_N_STEPS,
+    run.add_argument("--n-images", type=bounded(int, minimum=1), default=25, help="images per task (default 25)")
+    run.add_argument("--n-steps", type=bounded(int, minimum=1), default=DEFAULT_N_STEPS,
                      help=f"integration steps (default {DEFAULT_N_STEPS}, chosen by the fidelity sweep; the paper-like "
                           f"setting is --method {PAPER_LIKE_SETTING['method']} --rule {PAPER_LIKE_SETTING['rule']} "
                           f"--n-steps {PAPER_LIKE_SETTING['n_steps']})")
-    run.add_argument("--seed", type=int, default=0, help="sampling seed, also seeds random init (default 0)")
+    run.add_argument("--seed", type=bounded(int, minimum=0), default=0,
+                     help="sampling seed, also seeds random init (default 0)")
     run.add_argument("--method", default=DEFAULT_METHOD, choices=list(METHODS),
                      help=f"path points (default {DEFAULT_METHOD})")
     run.add_argument("--rule", default=DEFAULT_RULE, choices=list(RULES), help=f"step rule (default {DEFAULT_RULE})")
     run.add_argument("--baseline", default="zeros", choices=list(BASELINES))
     run.add_argument("--objective", default="norm", choices=list(OBJECTIVES))
     run.add_argument("--granularity", default="block", choices=list(GRANULARITIES))
-    run.add_argument("--internal-batch-size", type=int, default=64, help="path points per pass (memory bound)")
+    run.add_argument("--internal-batch-size", type=bounded(int, minimum=1), default=DEFAULT_INTERNAL_BATCH_SIZE,
+                     help=f"path points per pass (memory bound; default {DEFAULT_INTERNAL_BATCH_SIZE})")
     run.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1, mps (default auto)")
     run.add_argument("--precision", default="fp32", choices=list(PRECISIONS))
     run.add_argument("--autocast", action="store_true", help="bfloat16 autocast for the forward passes")
-    run.add_argument("--threads", type=int, default=None, help="CPU threads for torch (default: torch's choice)")
+    run.add_argument("--threads", type=bounded(int, minimum=1), default=None,
+                     help="CPU threads for torch (default: torch's choice)")
     out = p.add_argument_group("output")
     out.add_argument("--out", required=True, help="profile store folder (created if missing)")
     out.add_argument("--overwrite", action="store_true", help="recompute entries stored with other settings")
     out.add_argument("--dry-run", action="store_true", help="print the plan and its estimated cost; compute nothing")
-    out.add_argument("--throughput", type=float, default=None, metavar="GFLOPS",
+    out.add_argument("--throughput", type=bounded(float, above=0), default=None, metavar="GFLOPS",
                      help="effective GFLOP/s for the cost estimate (default: vlmsel.profiles.compute.THROUGHPUT_GFLOPS)")
     many = p.add_argument_group("many workers (one store, shared)")
     many.add_argument("--shard", metavar="I/N", help="compute only shard I (0-based) of N of the plan, split by estimated "
@@ -88,11 +92,13 @@ def register(sub: argparse._SubParsersAction) -> None:
                       "missing, and the estimated time left; compute nothing (with --workers N: per shard)")
     many.add_argument("--submit", choices=SUBMIT_ENGINES, help="submit the plan as --workers jobs through submitit: "
                       "'slurm' (a job array) or 'local' (local processes); a rerun submits only shards with missing entries")
-    many.add_argument("--workers", type=int, default=None, metavar="N", help="number of shards / jobs for --submit and --status")
+    many.add_argument("--workers", type=bounded(int, minimum=1), default=None, metavar="N",
+                      help="number of shards / jobs for --submit and --status")
     many.add_argument("--no-wait", action="store_true", help="with --submit: return once the jobs are submitted")
     many.add_argument("--jobs-dir", help="with --submit: submitit's folder for job logs (default: STORE.jobs beside the store)")
-    many.add_argument("--timeout-min", type=int, default=24 * 60, help="with --submit: time limit per job, minutes (default 1440)")
-    many.add_argument("--gpus-per-job", type=int, default=None,
+    many.add_argument("--timeout-min", type=bounded(int, minimum=1), default=24 * 60,
+                      help="with --submit: time limit per job, minutes (default 1440)")
+    many.add_argument("--gpus-per-job", type=bounded(int, minimum=0), default=None,
                       help="with --submit: GPUs per job (default 1 for slurm unless --device cpu, 0 for local)")
     many.add_argument("--slurm-partition", help="with --submit slurm: the partition")
     many.add_argument("--submit-param", action="append", default=[], metavar="KEY=VALUE",
@@ -121,15 +127,6 @@ def _run(args: argparse.Namespace) -> int:
     from vlmsel.profiles import compute as profiling
     from vlmsel.data.zoo import ModelLoadError, resolve_device
 
-    check_range(args.threads, "--threads", 1)
-    check_range(args.n_images, "--n-images", 1)
-    check_range(args.n_steps, "--n-steps", 1)
-    check_range(args.seed, "--seed", 0)
-    check_range(args.internal_batch_size, "--internal-batch-size", 1)
-    check_range(args.throughput, "--throughput", above=0)
-    check_range(args.workers, "--workers", 1)
-    check_range(args.timeout_min, "--timeout-min", 1)
-    check_range(args.gpus_per_job, "--gpus-per-job", 0)
     shard = inputs.shard(args.shard)
     modes = [name for name, on in (("--dry-run", args.dry_run), ("--status", args.status), ("--submit", args.submit)) if on]
     if len(modes) > 1:
@@ -341,7 +338,7 @@ def _worker_argv(argv: list[str]) -> list[str]:
 
 
 def _submit(args: argparse.Namespace, jobs, device) -> int:
-    from vlmsel.profiles import cluster
+    from vlmsel.cli import cluster
 
     n = args.workers
     per = _shard_table(jobs)

@@ -19,18 +19,20 @@ import sys
 from pathlib import Path
 
 from vlmsel.cli import UserError, inputs
-from vlmsel.cli.options import add_method_options, check_folders, check_outputs, check_range, method_options
+from vlmsel.cli.options import (add_method_options, bounded, check_folders, check_outputs, method_options,
+                                one_line_errors)
+from vlmsel.conductance.options import DEFAULT_INTERNAL_BATCH_SIZE
 from vlmsel.recommend.options import DEFAULT_N_BOOT, DEFAULT_N_IMAGES, STABLE_AT
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser(
+    p = one_line_errors(sub.add_parser(
         "select",
         help="rank the models of a zoo for your own unlabeled images (table, JSON, HTML report)",
         description="Rank a zoo's models for a folder of unlabeled images: profiles your images with every model, "
         "compares them with the source datasets' profiles (DCD) and aggregates the models' ranks on the sources. "
         "Prints the ranking, how stable the top-1 choice is, and why the leading model ranks first.",
-    )
+    ))
     p.add_argument("--images", nargs="+", required=True, metavar="DIR|FILE",
                    help="a folder of images (read recursively) or image files")
     p.add_argument("--zoo", default="openclip48",
@@ -44,26 +46,31 @@ def register(sub: argparse._SubParsersAction) -> None:
                    "(default: the zoo's published store)")
     p.add_argument("--benchmark", help="source ground truth: a benchmark name or a CSV (tidy model,dataset,acc1 or wide) "
                    "(default: the zoo's)")
-    p.add_argument("--top", type=int, default=10, help="rows of the printed table (default 10)")
+    p.add_argument("--top", type=bounded(int, minimum=1), default=10, help="rows of the printed table (default 10)")
     p.add_argument("--json", dest="json_out", metavar="FILE", help="write the result as JSON")
     p.add_argument("--report", metavar="FILE", help="write a self-contained HTML report")
-    p.add_argument("--max-gflops", type=float, default=None, help="rank only models whose image tower costs at most "
-                   "this many GFLOPs per image")
+    p.add_argument("--max-gflops", type=bounded(float, above=0), default=None,
+                   help="rank only models whose image tower costs at most this many GFLOPs per image")
     p.add_argument("--skip-bad", action="store_true", help="skip images that cannot be decoded (listed) instead of stopping")
     p.add_argument("--random-init", action="store_true",
                    help="random weights (offline; only against a store built with --random-init; tests and CI)")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1, mps (default auto)")
-    p.add_argument("--n-images", type=int, default=DEFAULT_N_IMAGES,
+    p.add_argument("--n-images", type=bounded(int, minimum=2), default=DEFAULT_N_IMAGES,
                    help=f"use at most this many images (default {DEFAULT_N_IMAGES})")
-    p.add_argument("--n-steps", type=int, default=None, help="integration steps (default: the store's)")
-    p.add_argument("--seed", type=int, default=0, help="which images are used when there are more (default 0)")
-    p.add_argument("--n-boot", type=int, default=DEFAULT_N_BOOT, help=f"bootstrap resamples (default {DEFAULT_N_BOOT})")
-    p.add_argument("--stable-at", type=float, default=STABLE_AT,
+    p.add_argument("--n-steps", type=bounded(int, minimum=1), default=None,
+                   help="integration steps (default: the store's)")
+    p.add_argument("--seed", type=bounded(int, minimum=0), default=0,
+                   help="which images are used when there are more (default 0)")
+    p.add_argument("--n-boot", type=bounded(int, minimum=10), default=DEFAULT_N_BOOT,
+                   help=f"bootstrap resamples (default {DEFAULT_N_BOOT})")
+    p.add_argument("--stable-at", type=bounded(float, above=0, maximum=1), default=STABLE_AT,
                    help=f"top-1 probability below which the choice is called unstable (default {STABLE_AT})")
-    p.add_argument("--internal-batch-size", type=int, default=64, help="path points per pass (memory bound)")
+    p.add_argument("--internal-batch-size", type=bounded(int, minimum=1), default=DEFAULT_INTERNAL_BATCH_SIZE,
+                   help=f"path points per pass (memory bound; default {DEFAULT_INTERNAL_BATCH_SIZE})")
     p.add_argument("--work-dir", help="cache of your images' profiles (default: $VLMSEL_CACHE_DIR/targets, else "
                    "$XDG_CACHE_HOME/vlmsel/targets, else ~/.cache/vlmsel/targets)")
-    p.add_argument("--threads", type=int, default=None, help="CPU threads for torch (default: torch's choice)")
+    p.add_argument("--threads", type=bounded(int, minimum=1), default=None,
+                   help="CPU threads for torch (default: torch's choice)")
     add_method_options(p)
     p.set_defaults(func=_run)
 
@@ -77,15 +84,6 @@ def _run(args: argparse.Namespace) -> int:
     from vlmsel.recommend.pipeline import select
     from vlmsel.recommend.report import write_report
 
-    check_range(args.threads, "--threads", 1)
-    check_range(args.top, "--top", 1)
-    check_range(args.n_images, "--n-images", 2)
-    check_range(args.n_steps, "--n-steps", 1)
-    check_range(args.seed, "--seed", 0)
-    check_range(args.n_boot, "--n-boot", 10)
-    check_range(args.stable_at, "--stable-at (a top-1 probability)", above=0, maximum=1)
-    check_range(args.internal_batch_size, "--internal-batch-size", 1)
-    check_range(args.max_gflops, "--max-gflops", above=0)
     check_outputs(args.images, **{"--json": args.json_out, "--report": args.report})
     check_folders(**{_work_dir_option(args.work_dir): args.work_dir or cache_dir("targets")})
     from vlmsel.data.zoo import resolve_device

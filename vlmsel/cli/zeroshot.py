@@ -19,15 +19,16 @@ import argparse
 from pathlib import Path
 
 from vlmsel.cli import UserError, inputs
-from vlmsel.cli.options import check_folders, check_range, plain_help
+from vlmsel.cli.options import bounded, check_folders, one_line_errors, plain_help
 
 DEFAULT_TEMPLATE = "a photo of a {c}."
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("zeroshot", help="zero-shot accuracy of a zoo on labelled tasks (a benchmark's ground truth)",
-                       description=plain_help(__doc__.split("\n\n")[0]) + " Resumable and shardable like "
-                       "`vlmsel profile` (--shard I/N); writes OUT/zeroshot.csv, usable as --benchmark.")
+    p = one_line_errors(sub.add_parser(
+        "zeroshot", help="zero-shot accuracy of a zoo on labelled tasks (a benchmark's ground truth)",
+        description=plain_help(__doc__.split("\n\n")[0]) + " Resumable and shardable like "
+        "`vlmsel profile` (--shard I/N); writes OUT/zeroshot.csv, usable as --benchmark."))
     p.add_argument("--zoo", help="a named zoo or a model list file (.csv/.yaml/.txt)")
     p.add_argument("--models", help="comma-separated '<arch> <pretrained>' models: with --zoo, only "
                    "these models of the zoo (as in `vlmsel select`); without it, the models to use")
@@ -45,9 +46,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--download", action="store_true", help="let torchvision download datasets it can")
     p.add_argument("--skip-bad", action="store_true", help="skip unreadable images (counted in n_skipped)")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1, mps (default auto)")
-    p.add_argument("--batch-size", type=int, default=64, help="images per forward pass (default 64)")
-    p.add_argument("--seed", type=int, default=0, help="seeds random init (default 0)")
-    p.add_argument("--threads", type=int, default=None, help="CPU threads for torch (default: torch's choice)")
+    p.add_argument("--batch-size", type=bounded(int, minimum=1), default=64,
+                   help="images per forward pass (default 64)")
+    p.add_argument("--seed", type=bounded(int, minimum=0), default=0, help="seeds random init (default 0)")
+    p.add_argument("--threads", type=bounded(int, minimum=1), default=None,
+                   help="CPU threads for torch (default: torch's choice)")
     p.add_argument("--shard", metavar="I/N", help="compute only shard I (0-based) of N of the plan, split by estimated cost")
     p.add_argument("--out", required=True, help="results folder (created if missing)")
     p.set_defaults(func=_run)
@@ -87,9 +90,6 @@ def _run(args: argparse.Namespace) -> int:
     from vlmsel.files import atomic_write
     from vlmsel.profiles.compute import check_dataset_names
 
-    check_range(args.batch_size, "--batch-size", 1)
-    check_range(args.threads, "--threads", 1)
-    check_range(args.seed, "--seed", 0)
     shard = inputs.shard(args.shard)
     check_folders(**{"--out": args.out, "--data-root": args.data_root if args.download else None})
     if args.threads is not None:

@@ -45,14 +45,12 @@ import torch
 import torch.nn as nn
 
 from vlmsel.conductance.blocks import Block, discover_blocks
-from vlmsel.conductance.options import RULES, SCALARS
+from vlmsel.conductance.options import DEFAULT_INTERNAL_BATCH_SIZE, RULES, SCALARS
 from vlmsel.conductance.objectives import Objective, objective_name, resolve_objective
 from vlmsel.conductance.paths import make_baseline, path_alphas, path_points
 from vlmsel.progress import progress
 
 __all__ = ["SCALARS", "RULES", "ConductanceResult", "block_conductance", "image_encoder", "evaluation_mode"]
-
-DEFAULT_INTERNAL_BATCH_SIZE = 32
 
 
 @dataclasses.dataclass
@@ -289,7 +287,8 @@ def block_conductance(
     baseline : ``"zeros"`` (default), ``"black"``, ``"blur"`` or a tensor broadcastable to ``images``
         (see :func:`make_baseline`).
     objective : ``None`` (default, ``||f(x)||_2``) or any callable (B, E) embeddings -> (B,) values.
-    internal_batch_size : path points per forward/backward pass (>= 1, default 32); sets the peak memory
+    internal_batch_size : path points per forward/backward pass (>= 1, default
+        :data:`~vlmsel.conductance.options.DEFAULT_INTERNAL_BATCH_SIZE`, 64); sets the peak memory
         (measured on CPU for ViT-B-32: 1.3 GB for the model, plus ~1.9 GB at 64 points; see
         ``perf/README.md``). The results do not depend on it beyond float rounding.
     granularity : ``"block"`` (default) or ``"stage"`` (see :func:`discover_blocks`).

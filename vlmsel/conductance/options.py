@@ -21,8 +21,6 @@ GRANULARITIES: tuple[str, ...] = ("block", "stage")
 SCALARS: tuple[str, ...] = ("abs", "l2", "signed", "branch")
 #: The scalars that can be negative (pooled as absolute values into profiles).
 SIGNED_SCALARS: tuple[str, ...] = ("signed", "branch")
-#: Precisions a model can be loaded and run in (open_clip's names; :func:`vlmsel.data.zoo.load_model`).
-PRECISIONS: tuple[str, ...] = ("fp32", "fp16", "bf16", "pure_fp16", "pure_bf16", "amp", "amp_bf16")
 
 #: Default path points, rule and steps of every profile (:class:`vlmsel.profiles.compute.ProfileSettings`,
 #: ``vlmsel profile``, ``vlmsel mini profile``; ``vlmsel select`` profiles a target as its source store
@@ -38,3 +36,7 @@ PAPER_LIKE_SETTING: dict = {"method": "gausslegendre", "rule": "left", "n_steps"
 DEFAULT_METHOD: str = DEFAULT_SETTING["method"]
 DEFAULT_RULE: str = DEFAULT_SETTING["rule"]
 DEFAULT_N_STEPS: int = DEFAULT_SETTING["n_steps"]
+#: Path points per forward/backward pass of :func:`vlmsel.conductance.block_conductance`, and the default of
+#: every caller (``vlmsel profile`` and ``vlmsel select``'s ``--internal-batch-size``, ``vlmsel.select``).
+#: It bounds the peak memory and changes the results only by float rounding (``perf/README.md``).
+DEFAULT_INTERNAL_BATCH_SIZE: int = 64

@@ -1,7 +1,7 @@
 """captum's ``LayerConductance`` on one block: the independent reference the engine is checked against.
 
 Used by the chapter :ref:`ch-conductance` (to show that the engine equals captum block by block),
-by the tests and by ``benchmarks/conductance_speed.py``. captum computes one block per call and repeats
+by the tests and by ``perf/conductance_speed.py``. captum computes one block per call and repeats
 the forward passes for every block; :func:`vlmsel.conductance.block_conductance` computes all blocks
 from one set of passes. captum is an optional dependency (``pip install vlmsel[captum]``).
 """

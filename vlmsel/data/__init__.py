@@ -8,3 +8,7 @@
 - :mod:`vlmsel.data.zoo` -- model zoos and loading each model right (QuickGELU, precision, random init)
 - :mod:`vlmsel.data.zeroshot` -- zero-shot accuracy, to add a model or a dataset to a benchmark
 """
+
+#: Precisions a model can be loaded and run in (open_clip's names; :func:`vlmsel.data.zoo.load_model`).
+#: Here, not in :mod:`vlmsel.data.zoo`, so that the command line parses its choices without pandas.
+PRECISIONS: tuple[str, ...] = ("fp32", "fp16", "bf16", "pure_fp16", "pure_bf16", "amp", "amp_bf16")

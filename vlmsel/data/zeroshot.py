@@ -27,6 +27,7 @@ import torch.nn.functional as F
 
 from vlmsel.data.images import ImageReadError
 from vlmsel.data.tasks import Task, label_indices, open_task
+from vlmsel.jobs import claim_path, entry_path, partial_files, run_claimed, shard_keys, versions
 
 Tokenizer = Callable[[list[str]], torch.Tensor]
 
@@ -262,11 +263,10 @@ def evaluate_task(
 #: The columns of :func:`zero_shot_table` (and of ``zeroshot.csv``): a tidy benchmark table that
 #: :func:`vlmsel.data.benchmarks.load_benchmark` reads (``--benchmark FILE``).
 TABLE_COLUMNS = ("model", "dataset", "acc1", "mean_per_class_recall", "acc5", "n", "n_skipped")
-#: Fields of a stored result that must agree for it to be reused.
-def _result_path(out, model: str, dataset: str):
-    from vlmsel.profiles.store import _paths
 
-    return _paths(out, model, dataset)[1]
+
+def _result_path(out, model: str, dataset: str):
+    return entry_path(out, model, dataset, ".json")
 
 
 def _text_sha(lines: Sequence[str]) -> str:
@@ -289,11 +289,12 @@ def run_zero_shot(
 ) -> list[dict]:
     """Zero-shot accuracy of every model on every labelled task, one result file per (model, dataset).
 
-    Like :func:`vlmsel.profiles.compute.run_profiles`: a result on disk is done and skipped (when made
-    with the same weights, images and prompts, else ValueError naming it); each (model, dataset) is
-    claimed by the process that computes it (:func:`vlmsel.files.try_claim`), so any number of processes
-    or ``shard=(i, n)`` jobs (:func:`vlmsel.shards.partition`, cost ~ image GFLOPs x images) can share
-    ``out``; files are written atomically. ``out/<model_slug>/<dataset>.json`` holds
+    Run by the same job runner as :func:`vlmsel.profiles.compute.run_profiles`
+    (:func:`vlmsel.jobs.run_claimed`): a result on disk is done and skipped (when made with the same
+    weights, images and prompts, else ValueError naming it); each (model, dataset) is claimed by the
+    process that computes it, so any number of processes or ``shard=(i, n)`` jobs
+    (:func:`vlmsel.jobs.shard_keys`, cost ~ image GFLOPs x images) can share ``out``; files are written
+    atomically. ``out/<model_slug>/<dataset>.json`` holds
     :data:`TABLE_COLUMNS` plus provenance; :func:`zero_shot_table` collects them.
 
     Parameters
@@ -314,10 +315,7 @@ def run_zero_shot(
     from pathlib import Path
 
     from vlmsel.data.zoo import check_entry, load_model, resolve_device, with_image_gflops, ModelLoadError
-    from vlmsel.files import atomic_write, try_claim
-    from vlmsel.profiles.compute import versions
-    from vlmsel.profiles.store import claim_path
-    from vlmsel.shards import partition
+    from vlmsel.files import atomic_write
 
     out = Path(out)
     dev = resolve_device(device)
@@ -338,57 +336,57 @@ def run_zero_shot(
                 gflops[e.name] = with_image_gflops(e).image_gflops
             except ModelLoadError:
                 gflops[e.name] = math.nan
-        costs = [gflops[m] * len(views[d].source.ids()) for m, d in keys]
-        mine = partition(keys, costs, shard[1])
-        keys = [k for k, s in zip(keys, mine) if s == shard[0]]
+        keys = shard_keys(keys, [gflops[m] * len(views[d].source.ids()) for m, d in keys], shard)
     wanted = {
         "weights": "pretrained" if pretrained else "random-init", "n_images": None,
         **({} if pretrained else {"seed": seed}),
     }
     by_name = {e.name: e for e in entries}
-    results, loaded = [], None
-    for model, dataset in keys:
+
+    def wanted_for(dataset: str) -> dict:
         task = views[dataset]
-        want = {**wanted, "n_images": len(task.source.ids()), "classnames_sha256": _text_sha(task.classnames),
+        return {**wanted, "n_images": len(task.source.ids()), "classnames_sha256": _text_sha(task.classnames),
                 "templates_sha256": _text_sha(task.templates)}
-        path = _result_path(out, model, dataset)
 
-        def stored():
-            if not path.exists():
-                return None
-            rec = _json.loads(path.read_text(encoding="utf-8"))
-            diff = {k: (rec.get(k), v) for k, v in want.items() if rec.get(k) != v}
-            if diff:
-                shown = ", ".join(f"{k}: stored {a!r}, asked {b!r}" for k, (a, b) in diff.items())
-                raise ValueError(f"{path}: made with other settings ({shown}); use another --out or delete it")
-            return rec
+    stored: dict[tuple[str, str], dict] = {}
 
-        rec = stored()
-        if rec is not None:
-            results.append({**rec, "status": "done"})
+    def is_done(key: tuple[str, str]) -> bool:
+        path = _result_path(out, *key)
+        if not path.exists():
+            return False
+        rec = _json.loads(path.read_text(encoding="utf-8"))
+        diff = {k: (rec.get(k), v) for k, v in wanted_for(key[1]).items() if rec.get(k) != v}
+        if diff:
+            shown = ", ".join(f"{k}: stored {a!r}, asked {b!r}" for k, (a, b) in diff.items())
+            raise ValueError(f"{path}: made with other settings ({shown}); use another --out or delete it")
+        stored[key] = rec
+        return True
+
+    results, loaded = [], None
+    for (model, dataset), state in run_claimed(keys, is_done=is_done, claim=lambda k: claim_path(out, *k),
+                                               owner=lambda k: {"model": k[0], "dataset": k[1]},
+                                               partials=lambda k: partial_files(out, *k, (".json",))):
+        if state == "done":
+            results.append({**stored[(model, dataset)], "status": "done"})
             continue
-        claim = try_claim(claim_path(out, model, dataset), {"model": model, "dataset": dataset})
-        if claim is None:
+        if state == "claimed":
             results.append({"model": model, "dataset": dataset, "status": "claimed"})
             continue
-        with claim:
-            rec = stored()
-            if rec is not None:
-                results.append({**rec, "status": "done"})
-                continue
-            if loaded is None or loaded[0] != model:
-                loaded = None
-                loaded = (model, load_model(by_name[model], pretrained=pretrained, device=dev, seed=seed))
-            net, preprocess, tokenizer = loaded[1]
-            t0 = _time.perf_counter()
-            res = evaluate_task(net, preprocess, tokenizer, task, batch_size=batch_size, device=dev, skip_bad=skip_bad)
-            rec = {"model": model, "dataset": dataset, **{k: res[k] for k in ("acc1", "mean_per_class_recall", "acc5", "n")},
-                   "n_skipped": res["n_skipped"], **want, "versions": versions(), "device": str(dev),
-                   "wall_time_s": round(_time.perf_counter() - t0, 3)}
-            with atomic_write(path, "w") as fh:
-                _json.dump(rec, fh, indent=1, default=float)
-                fh.write("\n")
-            results.append({**rec, "status": "written"})
+        # this process holds the claim until the loop moves on
+        if loaded is None or loaded[0] != model:
+            loaded = None
+            loaded = (model, load_model(by_name[model], pretrained=pretrained, device=dev, seed=seed))
+        net, preprocess, tokenizer = loaded[1]
+        t0 = _time.perf_counter()
+        res = evaluate_task(net, preprocess, tokenizer, views[dataset], batch_size=batch_size, device=dev,
+                            skip_bad=skip_bad)
+        rec = {"model": model, "dataset": dataset, **{k: res[k] for k in ("acc1", "mean_per_class_recall", "acc5", "n")},
+               "n_skipped": res["n_skipped"], **wanted_for(dataset), "versions": versions(), "device": str(dev),
+               "wall_time_s": round(_time.perf_counter() - t0, 3)}
+        with atomic_write(_result_path(out, model, dataset), "w") as fh:
+            _json.dump(rec, fh, indent=1, default=float)
+            fh.write("\n")
+        results.append({**rec, "status": "written"})
     return results
 
 

@@ -46,7 +46,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
 import pandas as pd
 
 from vlmsel import plugins
-from vlmsel.conductance.options import PRECISIONS
+from vlmsel.data import PRECISIONS
 from vlmsel.data.benchmarks import load_benchmark, openclip_models_meta
 
 if TYPE_CHECKING:
@@ -446,7 +446,7 @@ def load_model(
         them if needed) or build the same architecture with random weights (``False``: offline, for
         tests and CI; the weights are seeded by :func:`init_seed` of ``seed`` and the name).
     device : ``"cpu"``, ``"cuda"``, ``"auto"`` (:func:`resolve_device`), or ``"meta"`` (structure only).
-    precision : one of :data:`vlmsel.conductance.options.PRECISIONS` (default ``"fp32"``).
+    precision : one of :data:`vlmsel.data.PRECISIONS` (default ``"fp32"``).
     seed : seed of the random initialisation when ``pretrained=False``.
     with_tokenizer : also build the tokenizer (may need the network for Hugging Face text towers).
     cache_dir : open_clip's download cache (default: Hugging Face's).

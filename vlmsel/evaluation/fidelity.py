@@ -3,7 +3,7 @@
 Profiles approximate a path integral (:ref:`method-conductance`); fewer path points make them cheaper and
 less exact. What matters to a user is not the profile error but whether the *selection* changes. This
 module measures both, for the settings swept by ``perf/fidelity_sweep.py`` on the mini world (the same 25
-images of every task profiled at every (points, rule, n_steps); stored in ``data/mini/fidelity.npz``, :func:`vlmsel.mini.world.fidelity_sweep_path`):
+images of every task profiled at every (points, rule, n_steps); stored in ``data/mini/fidelity.npz``, :func:`vlmsel.mini.paths.fidelity_sweep_path`):
 
 - :func:`load_sweep` reads the sweep as a :class:`Sweep` (block scalars per setting; :meth:`Sweep.profiles`
   pools them exactly as a profile store does);
@@ -115,7 +115,7 @@ class Sweep:
 
 def load_sweep(path: str | os.PathLike) -> Sweep:
     """Read a fidelity sweep written by ``perf/fidelity_sweep.py collect`` (the mini world's:
-    :func:`vlmsel.mini.world.fidelity_sweep_path`) or ``... variants`` (:func:`vlmsel.mini.world.variants_path`)."""
+    :func:`vlmsel.mini.paths.fidelity_sweep_path`) or ``... variants`` (:func:`vlmsel.mini.paths.variants_path`)."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"no fidelity sweep at {path}: run perf/fidelity_sweep.py run, then collect")

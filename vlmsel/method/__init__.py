@@ -7,7 +7,7 @@
 - :mod:`vlmsel.method.aggregation` -- source utilities and the weighted aggregation (:ref:`method-aggregation`)
 - :mod:`vlmsel.method.scoring` -- all of it end to end: :func:`~vlmsel.method.scoring.dcd_scores` and the
   vectorised :class:`~vlmsel.method.scoring.TargetScorer` (used by evaluation and by selection alike)
-- :mod:`vlmsel.method.diagnostics` -- is there a signal: split-half null, effective number of sources
+- :mod:`vlmsel.method.diagnostics` -- is there a signal: split-half null, effective numbers of blocks and of sources
 
 Nothing here reads files or imports the evaluation harness: the method is plain arrays in, arrays out.
 """

@@ -3,8 +3,13 @@
 - :func:`split_half_divergences`: the divergence between random halves of tasks' images. Its diagonal
   (one task's two halves) is the *split-half null*: a difference between two tasks' profiles means
   something only when it exceeds the difference between two halves of one task (:ref:`method-protocol`).
-- :func:`effective_sources`: ``1 / sum_S alpha_S^2``, the number of sources the softmin weights
-  effectively spread over (equal to the number of sources for uniform weights, 1 for a single source).
+- :func:`effective_blocks`: ``exp(H(w))``, the exponential of the Shannon entropy of a block-importance
+  distribution, the number of blocks it effectively spreads over (:ref:`method-importance`).
+- :func:`effective_sources`: ``1 / sum_S alpha_S^2`` (the inverse Simpson index), the number of sources the
+  softmin weights effectively spread over (:ref:`method-similarity`).
+
+Both equal the number of entries for uniform weights and 1 for all weight on one entry; in between they
+differ (``exp(H) >= 1 / sum w^2``), so each diagnostic has one definition and this module holds it.
 
 Taught in the chapters "Directional Conductance Divergence" (:ref:`ch-dcd`) and "Ranking models by
 aggregating source ranks" (:ref:`ch-ranking`).
@@ -63,8 +68,36 @@ def split_half_divergences(
                               p_t=p_b[:, None, :, :], p_s=p_a[:, :, None, :], eps=o.eps)
 
 
+def effective_blocks(w: np.ndarray, axis: int = -1) -> np.ndarray:
+    """Effective number of blocks ``exp(H(w))``, ``H(w) = -sum_l w_l log w_l``, along the block ``axis``.
+
+    Parameters
+    ----------
+    w : block importances, summing to 1 along ``axis``; zero weights (padded blocks) add nothing.
+    axis : the block axis (default -1, the ``L`` of (..., L) importances).
+
+    Returns
+    -------
+    n_eff : array without ``axis``, in ``[1, L]``: ``L`` for uniform weights, 1 for a single block.
+    """
+    a = np.asarray(w, dtype=np.float64)
+    positive = a > 0
+    h = -np.sum(np.where(positive, a * np.log(np.where(positive, a, 1.0)), 0.0), axis=axis)
+    return np.exp(h)
+
+
 def effective_sources(alpha: np.ndarray, axis: int = -2) -> np.ndarray:
-    """Effective number of sources ``1 / sum_S alpha_S^2`` along the source ``axis`` (default -2, the
-    ``S`` of (n_models, S, T) weights). Weights must sum to 1 along ``axis``."""
+    """Effective number of sources ``1 / sum_S alpha_S^2`` (the inverse Simpson index) along the source
+    ``axis``.
+
+    Parameters
+    ----------
+    alpha : softmin weights, summing to 1 along ``axis``.
+    axis : the source axis (default -2, the ``S`` of (n_models, S, T) weights).
+
+    Returns
+    -------
+    n_eff : array without ``axis``, in ``[1, S]``: ``S`` for uniform weights, 1 for a single source.
+    """
     a = np.asarray(alpha, dtype=np.float64)
     return 1.0 / np.sum(a**2, axis=axis)

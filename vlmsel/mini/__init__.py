@@ -20,6 +20,7 @@ Modules, each one idea (taught in the chapter :ref:`ch-mini-world`):
 - :mod:`vlmsel.mini.groundtruth` -- zero-shot accuracy of the zoo on the tasks: the ``mini`` benchmark
 - :mod:`vlmsel.mini.realism` -- the world's task-similarity figures beside LOVM's, judged before any method runs
 - :mod:`vlmsel.mini.profiling` -- the zoo and tasks as inputs of the ordinary profiling pipeline
+- :mod:`vlmsel.mini.paths` -- where the world's files live (its folder, the profile stores, the sweeps)
 - :mod:`vlmsel.mini.world` -- registers the benchmark ``mini``, the zoo ``mini`` and its published profile store
   with the core, the way any other world would (the ``vlmsel.worlds`` entry point, :mod:`vlmsel.plugins`)
 

@@ -28,7 +28,7 @@ from vlmsel.mini.models import (
     model_dir,
     to_model_input,
 )
-from vlmsel.mini.world import default_mini_dir
+from vlmsel.mini.paths import default_mini_dir
 from vlmsel.mini.tasks import BROAD_TASK, DEFAULT_N_IMAGES, get_task, list_tasks, make_task_data
 from vlmsel.mini.zoo import MINI_ZOO, list_mini_models
 from vlmsel.progress import progress

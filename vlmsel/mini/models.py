@@ -33,8 +33,8 @@ import numpy as np
 import torch
 
 from vlmsel.files import atomic_write
-from vlmsel.mini.world import default_mini_dir
 from vlmsel.mini.domains.base import IMAGE_SIZE
+from vlmsel.mini.paths import default_mini_dir
 from vlmsel.mini.tokenizer import DEFAULT_CONTEXT_LENGTH, MiniTokenizer
 from vlmsel.mini.zoo import MINI_ZOO, model_slug
 

@@ -9,17 +9,16 @@ vlmsel's core (benchmarks, zoos, published profile stores) never names the mini 
 - the published profile store ``mini``: the committed ``data/mini/profiles`` (objective ``norm``), and
   ``mini-zs_max_logit``: ``data/mini/profiles_zs_max_logit`` (the task-aware objective, for ablations).
 
-Registration imports nothing heavy: the loaders import the mini modules (which need torch) when they
-are called, so registering stays cheap for the command line.
+The world's folders are :mod:`vlmsel.mini.paths`, which every mini module imports; nothing imports this
+module but the entry point. Registration imports nothing heavy: the loaders import the mini modules
+(which need torch) when they are called, so registering stays cheap for the command line.
 """
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 from vlmsel.data.benchmarks import Benchmark, register_benchmark
 from vlmsel.data.zoo import ZooEntry, register_zoo
+from vlmsel.mini.paths import check_mini_dir, default_profile_store
 from vlmsel.profiles.registry import PublishedStore, register_store
 
 #: The name of the mini world's benchmark, zoo and published store.
@@ -27,65 +26,9 @@ NAME = "mini"
 #: Printed with every result on the mini zoo.
 ZOO_NOTE = ("the mini zoo: 26 tiny CLIP-style models that vlmsel trained on generated 64x64 images (data/mini), "
             "not real CLIP models; its ranking says nothing about which open_clip model suits your images")
-#: Environment variable naming the mini data folder (see :func:`default_mini_dir`).
-MINI_DIR_ENV = "VLMSEL_MINI_DIR"
-#: The committed mini profile store, relative to the mini data folder.
-PROFILE_STORE_DIR = "profiles"
-#: The committed store of the task-aware objective ``zs_max_logit`` (same settings otherwise).
-ZS_PROFILE_STORE_DIR = "profiles_zs_max_logit"
 
 
-def fidelity_sweep_path(root: str | os.PathLike | None = None) -> Path:
-    """The fidelity sweep of the mini world, ``<mini dir>/fidelity.npz`` (read with
-    :func:`vlmsel.evaluation.fidelity.load_sweep`; written by ``perf/fidelity_sweep.py``)."""
-    return (Path(root) if root is not None else default_mini_dir()) / "fidelity.npz"
-
-
-def variants_path(root: str | os.PathLike | None = None) -> Path:
-    """Baseline, granularity and precision variants of the default setting on the mini world,
-    ``<mini dir>/variants.npz`` (the sweep's format, :func:`vlmsel.evaluation.fidelity.load_sweep`;
-    written by ``perf/fidelity_sweep.py variants``)."""
-    return (Path(root) if root is not None else default_mini_dir()) / "variants.npz"
-
-
-def default_mini_dir() -> Path:
-    """The mini world's data folder: ``$VLMSEL_MINI_DIR``, else ``data/mini`` of the repository (a
-    checkout or an editable install), else the copy installed with the wheel (package
-    ``vlmsel.mini.data``, which the build maps to ``data/mini``)."""
-    env = os.environ.get(MINI_DIR_ENV)
-    if env:
-        return Path(env)
-    repo = Path(__file__).resolve().parents[2] / "data" / "mini"
-    if repo.is_dir():
-        return repo
-    installed = Path(__file__).resolve().parent / "data"
-    return installed if installed.is_dir() else repo
-
-
-def check_mini_dir() -> Path:
-    """:func:`default_mini_dir` when it is a folder; else FileNotFoundError naming it and, when
-    ``$VLMSEL_MINI_DIR`` chose it, the variable."""
-    path = default_mini_dir()
-    if path.is_dir():
-        return path
-    env = os.environ.get(MINI_DIR_ENV)
-    if env:
-        raise FileNotFoundError(f"{MINI_DIR_ENV}={env}: no such folder; unset it to use the packaged mini world, "
-                                "or point it at a folder made by `vlmsel mini train`")
-    raise FileNotFoundError(f"the mini world's folder {path} is missing; set {MINI_DIR_ENV} to a folder made by "
-                            "`vlmsel mini train`")
-
-
-def default_profile_store(root: str | os.PathLike | None = None, objective: str = "norm") -> Path:
-    """The committed mini profile store of ``objective`` (``"norm"``: ``<mini dir>/profiles``,
-    ``"zs_max_logit"``: ``<mini dir>/profiles_zs_max_logit``)."""
-    folders = {"norm": PROFILE_STORE_DIR, "zs_max_logit": ZS_PROFILE_STORE_DIR}
-    if objective not in folders:
-        raise ValueError(f"the mini world has profile stores for the objectives {sorted(folders)}, not {objective!r}")
-    return (Path(root) if root is not None else default_mini_dir()) / folders[objective]
-
-
-# Lazy imports below: the mini modules import torch, and registration must stay cheap (see above).
+# Imports inside the loaders: the mini modules import torch, and registration must stay cheap (see above).
 def _benchmark(metric: str) -> Benchmark:
     from vlmsel.mini.groundtruth import load_mini_benchmark
 

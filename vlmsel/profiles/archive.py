@@ -30,7 +30,7 @@ import tarfile
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any, Sequence
+from typing import IO, Any, Iterable, Iterator, Sequence
 
 from vlmsel.files import CLAIM_SUFFIX, atomic_write, claim_owner, sha256_file
 from vlmsel.profiles.store import (MAX_MANIFEST_BYTES, READABLE_VERSIONS, STORE_FILE, STORE_FORMAT, DamagedEntryError,
@@ -228,7 +228,7 @@ def verify_store(path: str | os.PathLike, sha256: str | None = None, *, allow_mi
 
 
 def _check_settings(report: Verification, allow_mixed: bool) -> None:
-    mixed = {k: v for k, v in _summary(report.manifests).get("settings", {}).items() if isinstance(v, list)}
+    mixed = {k: v for k, v in _summary(report.manifests or {}).get("settings", {}).items() if isinstance(v, list)}
     if mixed:
         line = (f"{report.path}: entries made with different settings (" +
                 "; ".join(f"{k}: {', '.join(map(repr, v))}" for k, v in mixed.items()) + ")")
@@ -330,56 +330,44 @@ def read_archive(p: Path, report: Verification, *, dest: Path | None = None, lim
                 spend(member.size, f"member {member.name!r}")
                 rel = "/".join(parts[1:])
                 fh = tar.extractfile(member)
+                assert fh is not None  # (a regular member always has its file object)
+                target = inside(dest, *parts, what=f"{p}: member") if dest is not None else None
                 if listed is None:
                     if rel != CHECKSUMS_FILE:
                         raise UnsafeInputError(f"{p}: its first file is {member.name!r}, not {root}/{CHECKSUMS_FILE} "
                                                "(not packed by `vlmsel store pack`); refused")
                     data = _bounded_read(fh, member.size, MAX_MANIFEST_BYTES, member.name)
                     try:
-                        report.checksums = json.loads(data)
+                        checksums = json.loads(data)
                     except ValueError as err:
                         raise UnsafeInputError(f"{p}: {CHECKSUMS_FILE} is not JSON ({err})") from None
-                    listed = _listed_files(report.checksums, str(p))
-                    report.root = root
-                    if dest is not None:
-                        out = _Output(inside(dest, *parts, what=f"{p}: member"))
-                        out.write(data)
-                        out.close()
-                    continue
-                if rel not in listed:
+                    listed = _listed_files(checksums, str(p))
+                    report.checksums, report.root = checksums, root
+                    _copy([data], target)
+                elif rel not in listed:
                     raise UnsafeInputError(f"{p}: member {member.name!r} is not listed in {CHECKSUMS_FILE}; refused")
-                keep = rel.endswith(".json")
-                data = _bounded_read(fh, member.size, MAX_MANIFEST_BYTES, member.name) if keep else None
-                digest = hashlib.sha256()
-                out = None
-                if dest is not None:
-                    target = inside(dest, *parts, what=f"{p}: member")
-                    out = _Output(target)
-                try:
-                    chunks = [data] if keep else iter(lambda: fh.read(1 << 20), b"")
-                    for chunk in chunks:
-                        digest.update(chunk)
-                        if out is not None:
-                            out.write(chunk)
-                finally:
-                    if out is not None:
-                        out.close()
-                hashes[rel] = digest.hexdigest()
-                if keep and rel != STORE_FILE:
-                    manifests[rel] = _entry_manifest(data, rel, p, version)
-                elif rel == STORE_FILE:
-                    version = _store_marker(data, p)
+                elif rel.endswith(".json"):  # a manifest (or store.json): small, read and checked whole
+                    data = _bounded_read(fh, member.size, MAX_MANIFEST_BYTES, member.name)
+                    hashes[rel] = _copy([data], target)
+                    if rel == STORE_FILE:
+                        version = _store_marker(data, p)
+                    else:
+                        manifests[rel] = _entry_manifest(data, rel, p, version)
+                else:  # arrays: streamed through the hash, never held whole
+                    hashes[rel] = _copy(_chunks(fh), target)
             while chunk := gz.read(1 << 20):  # to the end: gzip checks its CRC and length there
                 spend(len(chunk), "after the end of the tar stream")
     except UnsafeInputError as err:
         report.problems.append(str(err))
         return
-    except _WriteError as err:
-        raise err.__cause__ from None  # (the destination's fault, not the archive's: disk full, read-only, ...)
+    except _WriteError as err:  # the destination's fault, not the archive's: disk full, read-only, ...
+        cause = err.__cause__
+        assert isinstance(cause, OSError)
+        raise cause from None
     except (tarfile.TarError, zlib.error, EOFError, OSError) as err:  # gzip.BadGzipFile is an OSError
         report.problems.append(f"{p}: not a readable .tar.gz ({type(err).__name__}: {err})")
         return
-    if listed is None:
+    if listed is None or report.checksums is None:
         report.problems.append(f"{p}: holds no {CHECKSUMS_FILE} in its top folder (not packed by `vlmsel store pack`)")
         return
     if report.checksums.get("format") != CHECKSUMS_FORMAT:
@@ -397,6 +385,26 @@ def read_archive(p: Path, report: Verification, *, dest: Path | None = None, lim
     report.n_files = len(hashes)
     report.n_entries = sum(1 for rel in hashes if rel.endswith(".npz"))
     report.manifests = entries
+
+
+def _chunks(fh: IO[bytes]) -> Iterator[bytes]:
+    while chunk := fh.read(1 << 20):
+        yield chunk
+
+
+def _copy(chunks: Iterable[bytes], target: Path | None) -> str:
+    """The sha256 of ``chunks``, written into the new file ``target`` as they pass when it is given."""
+    digest = hashlib.sha256()
+    out = _Output(target) if target is not None else None
+    try:
+        for chunk in chunks:
+            digest.update(chunk)
+            if out is not None:
+                out.write(chunk)
+    finally:
+        if out is not None:
+            out.close()
+    return digest.hexdigest()
 
 
 class _WriteError(Exception):

@@ -42,7 +42,6 @@ from __future__ import annotations
 
 import math
 import os
-import platform
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -54,15 +53,16 @@ import torch
 
 import vlmsel
 from vlmsel.conductance.engine import block_conductance
-from vlmsel.conductance.options import DEFAULT_METHOD, DEFAULT_N_STEPS, DEFAULT_RULE
+from vlmsel.conductance.options import DEFAULT_INTERNAL_BATCH_SIZE, DEFAULT_METHOD, DEFAULT_N_STEPS, DEFAULT_RULE
 from vlmsel.conductance.objectives import zs_max_logit
 from vlmsel.data.tasks import Sample, Task, lovm_dataset_specs, open_task, sample
 from vlmsel.profiles.store import (DamagedEntryError, _init_store, check_store_folder, claim_path, has_profile, partial_files, read_profile,
                                    write_profile)
+from vlmsel.jobs import run_claimed, versions
 from vlmsel.progress import progress
 from vlmsel.data.zeroshot import zero_shot_classifier
 from vlmsel.data.zoo import ModelLoadError, ZooEntry, check_entry, init_seed, load_model, resolve_device, with_image_gflops
-from vlmsel.files import claim_owner, try_claim
+from vlmsel.files import claim_owner
 from vlmsel.shards import parse_shard, partition  # noqa: F401 (parse_shard: part of this module's API)
 
 #: Effective GFLOP/s of the whole profiling step (forward + backward over the path points, hooks,
@@ -113,7 +113,7 @@ class ProfileSettings:
     baseline: str = "zeros"
     objective: str = "norm"
     granularity: str = "block"
-    internal_batch_size: int = 64
+    internal_batch_size: int = DEFAULT_INTERNAL_BATCH_SIZE
     autocast: bool = False
     pretrained: bool = True
     precision: str = "fp32"
@@ -148,20 +148,6 @@ class Job:
     error: str = ""
     note: str = ""
     shard: int | None = None
-
-
-def versions() -> dict[str, str]:
-    """Versions recorded in every manifest: python, torch, open_clip, vlmsel (and numpy)."""
-    import open_clip
-
-
-    return {
-        "python": platform.python_version(),
-        "torch": torch.__version__,
-        "open_clip": getattr(open_clip, "__version__", "unknown"),
-        "vlmsel": vlmsel.__version__,
-        "numpy": np.__version__,
-    }
 
 
 def estimate_seconds(
@@ -487,41 +473,44 @@ def run_profiles(
 
     current: tuple[str, Any] | None = None
     failed_models: dict[str, str] = {}
-    for job in progress(todo, total=len(todo), desc="profiling models x datasets", enabled=show_progress):
+
+    def is_done(job: Job) -> bool:  # a model that failed to load is not retried for its other datasets
+        if job.model.name in failed_models:
+            job.status, job.error = "failed", failed_models[job.model.name]
+            return True
+        _classify(store, job, settings, overwrite, samples[job.dataset])  # finished meanwhile by another?
+        return job.status != "todo"
+
+    plan = progress(todo, total=len(todo), desc="profiling models x datasets", enabled=show_progress)
+    for job, state in run_claimed(plan, is_done=is_done, claim=lambda j: claim_path(store, j.model.name, j.dataset),
+                                  owner=lambda j: {"model": j.model.name, "dataset": j.dataset},
+                                  partials=lambda j: partial_files(store, j.model.name, j.dataset)):
         name = job.model.name
-        if name in failed_models:
-            job.status, job.error = "failed", failed_models[name]
-            continue
-        claim = try_claim(claim_path(store, name, job.dataset), {"model": name, "dataset": job.dataset})
-        if claim is None:  # another living process computes it: skip (a rerun picks up what is missing)
+        if state == "claimed":  # another living process computes it: skip (a rerun picks up what is missing)
             job.status, job.error = "claimed", _owner_text(claim_owner(claim_path(store, name, job.dataset)) or {})
+        if state != "mine":
             continue
-        with claim:
-            _classify(store, job, settings, overwrite, samples[job.dataset])  # finished meanwhile by another?
-            if job.status != "todo":
+        # this process holds the entry's claim until the loop moves on
+        if current is None or current[0] != name:
+            current = None  # free the previous model before loading the next
+            try:
+                loaded = load_model(
+                    job.model,
+                    pretrained=settings.pretrained,
+                    device=dev,
+                    precision=settings.precision,
+                    seed=settings.seed,
+                    with_tokenizer=settings.objective == "zs_max_logit",
+                )
+            except ModelLoadError as err:
+                failed_models[name] = str(err)
+                job.status, job.error = "failed", str(err)
                 continue
-            for path in partial_files(store, name, job.dataset):  # ours to clean: we hold the claim
-                path.unlink(missing_ok=True)
-            if current is None or current[0] != name:
-                current = None  # free the previous model before loading the next
-                try:
-                    loaded = load_model(
-                        job.model,
-                        pretrained=settings.pretrained,
-                        device=dev,
-                        precision=settings.precision,
-                        seed=settings.seed,
-                        with_tokenizer=settings.objective == "zs_max_logit",
-                    )
-                except ModelLoadError as err:
-                    failed_models[name] = str(err)
-                    job.status, job.error = "failed", str(err)
-                    continue
-                current = (name, loaded)
-            model, preprocess, tokenizer = current[1]
-            task = by_name[job.dataset]
-            result, manifest = profile_one(model, preprocess, tokenizer, job.model, task, samples[job.dataset],
-                                           settings, dev)
-            write_profile(store, name, job.dataset, result.to_arrays(), manifest)
-            job.status, job.wall_time_s = "written", manifest["wall_time_s"]
+            current = (name, loaded)
+        model, preprocess, tokenizer = current[1]
+        task = by_name[job.dataset]
+        result, manifest = profile_one(model, preprocess, tokenizer, job.model, task, samples[job.dataset],
+                                       settings, dev)
+        write_profile(store, name, job.dataset, result.to_arrays(), manifest)
+        job.status, job.wall_time_s = "written", manifest["wall_time_s"]
     return RunReport(jobs, samples)

@@ -73,7 +73,9 @@ MAX_REGISTRY_BYTES = 16 << 20
 def check_url(url: object, what: str) -> str:
     """``url`` when it is ``https://`` or ``file://`` (or ``http://`` with ``VLMSEL_ALLOW_HTTP=1``); else
     :class:`~vlmsel.untrusted.UnsafeInputError` naming ``what``."""
-    scheme = url.split("://", 1)[0].lower() if isinstance(url, str) and "://" in url else ""
+    if not isinstance(url, str) or "://" not in url:
+        raise UnsafeInputError(f"{what}: {url!r} is not an https:// or file:// URL")
+    scheme = url.split("://", 1)[0].lower()
     if scheme in ("https", "file"):
         return url
     if scheme == "http":
@@ -239,8 +241,9 @@ def publish_entry(
                        f"N={settings.get('n_images')}, n_steps={settings.get('n_steps')}, {settings.get('weights')}, "
                        f"objective={settings.get('objective')}; vlmsel {info.get('versions', {}).get('vlmsel')}")
     path = Path(registry_file)
-    raw = _registry_json(path) if path.exists() else {"format": REGISTRY_FORMAT, "version": 1, "stores": {}}
-    _parse(raw, str(path))  # refuse to write into a file that is not a registry
+    raw: dict[str, Any] = (_registry_json(path) if path.exists()
+                           else {"format": REGISTRY_FORMAT, "version": 1, "stores": {}})
+    _parse(raw, str(path))  # refuse to write into a file that is not a registry (it is a JSON object, then)
     entry = {"zoo": zoo, "url": url, "sha256": sha256_file(archive), "bytes": Path(archive).stat().st_size,
              "root": check.root, "description": description}
     raw.setdefault("stores", {})[name] = entry

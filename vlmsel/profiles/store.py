@@ -47,9 +47,11 @@ import numpy as np
 import pandas as pd
 
 from vlmsel.conductance.options import SCALARS, SIGNED_SCALARS
-from vlmsel.files import CLAIM_SUFFIX, TMP_SUFFIX, atomic_write, sha256_bytes
+from vlmsel import jobs
+from vlmsel.files import atomic_write, sha256_bytes
+from vlmsel.jobs import entry_path, model_slug
 from vlmsel.profiles.pooling import Pooling, Profiles, task_profile
-from vlmsel.untrusted import UnsafeInputError, inside, safe_name
+from vlmsel.untrusted import UnsafeInputError, safe_name
 
 STORE_FORMAT = "vlmsel-profile-store"
 STORE_VERSION = 2
@@ -65,40 +67,29 @@ MANIFEST_FIELDS: tuple[str, ...] = (
 )
 
 
-def model_slug(model: str) -> str:
-    """Folder name of a model: ``"ViT-B-32 laion2b_s34b_b79k"`` -> ``"ViT-B-32__laion2b_s34b_b79k"``."""
-    if not isinstance(model, str) or not model.strip():
-        raise ValueError(f"model name {model!r} is empty")
-    return safe_name(model.replace(" ", "__").replace("/", "_"), f"the folder of model {model!r}")
-
-
 def _dataset_stem(dataset: str) -> str:
     return safe_name(dataset, "dataset name (a file name in the profile store)")
 
 
 def entry_paths(store: str | os.PathLike, model: str, dataset: str) -> tuple[Path, Path]:
-    """The arrays and manifest files of one entry, ``<store>/<model_slug>/<dataset>.{npz,json}``; raises
-    :class:`~vlmsel.untrusted.UnsafeInputError` when a name could leave the store or a link leads out."""
-    slug, stem = model_slug(model), _dataset_stem(dataset)
-    where = f"profile store {store}, entry {model!r} / {dataset!r}"
-    return (inside(store, slug, f"{stem}.npz", what=where), inside(store, slug, f"{stem}.json", what=where))
+    """The arrays and manifest files of one entry, ``<store>/<model_slug>/<dataset>.{npz,json}``
+    (:func:`vlmsel.jobs.entry_path`); raises :class:`~vlmsel.untrusted.UnsafeInputError` when a name could
+    leave the store or a link leads out."""
+    _dataset_stem(dataset)
+    return entry_path(store, model, dataset, ".npz"), entry_path(store, model, dataset, ".json")
 
 
 _paths = entry_paths  # (the name the rest of the package used)
 
 
 def claim_path(store: "str | os.PathLike | ProfileStore", model: str, dataset: str) -> Path:
-    """The claim file of one entry (:func:`vlmsel.files.try_claim`): ``<model_slug>/.<dataset>.claim``."""
-    npz, _ = _paths(_store_root(store), model, dataset)
-    return npz.parent / f".{npz.stem}{CLAIM_SUFFIX}"
+    """The claim file of one entry (:func:`vlmsel.jobs.claim_path`): ``<model_slug>/.<dataset>.claim``."""
+    return jobs.claim_path(_store_root(store), model, dataset)
 
 
 def partial_files(store: "str | os.PathLike | ProfileStore", model: str, dataset: str) -> list[Path]:
     """The temporary files an interrupted write of one entry left (:func:`vlmsel.files.atomic_write`)."""
-    npz, js = _paths(_store_root(store), model, dataset)
-    if not npz.parent.is_dir():
-        return []
-    return sorted(p for name in (npz.name, js.name) for p in npz.parent.glob(f".{name}.*{TMP_SUFFIX}"))
+    return jobs.partial_files(_store_root(store), model, dataset, (".npz", ".json"))
 
 
 class DamagedEntryError(ValueError):

@@ -37,6 +37,7 @@ import numpy as np
 import pandas as pd
 from PIL import Image
 
+from vlmsel.conductance.options import DEFAULT_INTERNAL_BATCH_SIZE
 from vlmsel.data.benchmarks import Benchmark, benchmark_names, load_benchmark, read_accuracy_table
 from vlmsel.data.tasks import Sample, Task
 from vlmsel.data.zoo import (ModelLoadError, ZooEntry, load_model, load_zoo, named_zoo, resolve_device,
@@ -45,7 +46,8 @@ from vlmsel.files import cache_dir
 from vlmsel.method.aggregation import ranking_orders
 from vlmsel.method.options import MethodOptions, resolve
 from vlmsel.method.scoring import TargetScorer
-from vlmsel.profiles.compute import RESULT_FIELD_DEFAULTS, ProfileSettings, profile_one, versions
+from vlmsel.jobs import versions
+from vlmsel.profiles.compute import RESULT_FIELD_DEFAULTS, ProfileSettings, profile_one
 from vlmsel.profiles.pooling import Profiles
 from vlmsel.profiles.registry import open_store
 from vlmsel.profiles.store import SIGNED_SCALARS, DamagedEntryError, ProfileStore, has_profile, read_profile, write_profile
@@ -293,7 +295,7 @@ def select(
     max_gflops: float | None = None,
     skip_bad: bool = False,
     n_boot: int = DEFAULT_N_BOOT,
-    internal_batch_size: int = 64,
+    internal_batch_size: int = DEFAULT_INTERNAL_BATCH_SIZE,
     work_dir: str | os.PathLike | None = None,
     stable_at: float = STABLE_AT,
     show_progress: bool | None = None,
@@ -320,7 +322,7 @@ def select(
     max_gflops : rank only models whose image tower costs at most this many GFLOPs per image.
     skip_bad : skip images that cannot be decoded instead of raising.
     n_boot : bootstrap resamples of the images (default 200).
-    internal_batch_size : path points per forward/backward pass (memory bound).
+    internal_batch_size : path points per forward/backward pass (memory bound; default 64).
     work_dir : where target profiles are cached (default ``cache_dir("targets")``, :func:`vlmsel.files.cache_dir`).
     stable_at : top-1 probability below which the choice is called unstable (default 0.6).
     show_progress : progress bar over models (default: on unless ``VLMSEL_PROGRESS=0``).

@@ -26,12 +26,12 @@ Taught in the chapter :ref:`ch-mini-world`.
 
 from __future__ import annotations
 
-from typing import Mapping, Sequence
+from typing import Mapping, NamedTuple, Sequence
 
 import numpy as np
 from PIL import Image
 
-from vlmsel.mini.domains.base import CARRIERS, IMAGE_SIZE, Domain, check_split, to_uint8, with_carrier
+from vlmsel.mini.domains.base import CARRIERS, IMAGE_SIZE, Domain, check_split, to_uint8, vocabulary, with_carrier
 
 SENSORS = ("aerial", "satellite")
 LANDS = ("forest", "river", "lake", "farmland", "residential", "industrial", "highway", "pasture")
@@ -83,6 +83,88 @@ def _paint(img: np.ndarray, colour: np.ndarray, mask: np.ndarray) -> np.ndarray:
 def _rect(u: np.ndarray, v: np.ndarray, hu, hv, e: float) -> np.ndarray:
     """Coverage of the rectangle |u| < hu, |v| < hv (anti-aliased)."""
     return _step(hu - np.abs(u), e) * _step(hv - np.abs(v), e)
+
+
+class _Uniforms(NamedTuple):
+    """The named uniform draws of one scene, in [0, 1), in the order they are drawn (72 of them: these, then
+    unused ones). Each shapes one thing of one land type (or of the fields and countryside several share);
+    ``spare_*`` are drawn and unused, so that the draws after them stay what they are."""
+
+    # fields (farmland, countryside plots, the highway's surroundings)
+    field_u: float
+    field_v: float
+    field_edge: float
+    field_track: float
+    spare_4: float
+    spare_5: float
+    spare_6: float
+    spare_7: float
+    spare_8: float
+    spare_9: float
+    # forest
+    forest_density: float
+    forest_track: float
+    forest_track_offset: float
+    forest_track_wave: float
+    # river: the meander, a ripple on it, the banks, the water
+    river_wavelength: float
+    river_ripple_wavelength: float
+    river_amplitude: float
+    river_ripple_amplitude: float
+    river_phase: float
+    river_ripple_phase: float
+    river_offset: float
+    river_width: float
+    river_trees: float
+    river_sand: float
+    river_water: float
+    # lake
+    lake_x: float
+    lake_y: float
+    lake_radius: float
+    island: float
+    island_x: float
+    island_y: float
+    island_radius: float
+    lake_trees: float
+    lake_green: float
+    # residential and industrial blocks, then residential lots
+    block_u: float
+    block_v: float
+    street_width: float
+    lot_width: float
+    garden_trees: float
+    roof_light: float
+    # countryside (river, lake and highway backgrounds)
+    countryside_plots: float
+    countryside_woods: float
+    road_concrete: float  # residential
+    # industrial
+    rooftop_units: float
+    parking_aisle: float
+    tank_spacing: float
+    tank_radius: float
+    # highway
+    highway_countryside: float
+    lanes: float
+    lane_width: float
+    median_width: float
+    highway_offset: float
+    highway_bend: float
+    crossing: float
+    crossing_angle: float
+    crossing_offset: float
+    crossing_width: float
+    median_grass: float
+    # pasture
+    hedge_spacing: float
+    hedges: float
+    path_angle: float
+    path_offset: float
+    path_wave: float
+    path: float
+    single_trees: float
+    leaf_light: float  # forest
 
 
 class _Ground:
@@ -137,15 +219,15 @@ class _Ground:
         """Mixed rural background: grass with field plots and patches of forest."""
         img = _paint(self.fill("grass"), self.col("meadow"), np.clip(0.5 + 0.5 * self.noise("mid"), 0, 1))
         plots = self.fields(rows=False)
-        img = _paint(img, plots, _step(self.noise("low2") - 0.1 + 0.6 * self.q[40], 0.3) * 0.8)
+        img = _paint(img, plots, _step(self.noise("low2") - 0.1 + 0.6 * self.q.countryside_plots, 0.3) * 0.8)
         trees, _ = self.crowns()
-        return _paint(img, trees, _step(self.noise("low") - 0.2 - 0.5 * self.q[41], 0.4))
+        return _paint(img, trees, _step(self.noise("low") - 0.2 - 0.5 * self.q.countryside_woods, 0.4))
 
     def fields(self, rows: bool = True) -> np.ndarray:
         """A patchwork of fields in the rotated frame, with crop rows when ``rows``."""
         q, tab, e = self.q, self.tab, self.px
-        wu = 12 + 16 * q[0]
-        wv = 9 + 12 * q[1]
+        wu = 12 + 16 * q.field_u
+        wv = 9 + 12 * q.field_v
         iu = np.floor(self.U / wu)
         fu = self.U - iu * wu
         iu = iu.astype(np.int64) % 16
@@ -163,8 +245,8 @@ class _Ground:
             contrast = 0.06 + 0.16 * tab[5, iu, iv]
             img = img * (1 + contrast * stripes)
         edge = np.minimum(np.minimum(fu, wu - fu), np.minimum(fv, wv - fv))
-        boundary = _step(0.7 - edge, e) * (0.6 + 0.4 * q[2])
-        track = self.col("path") if q[3] < 0.5 else self.col("hedge")
+        boundary = _step(0.7 - edge, e) * (0.6 + 0.4 * q.field_edge)
+        track = self.col("path") if q.field_track < 0.5 else self.col("hedge")
         return _paint(img, track, boundary)
 
 
@@ -173,10 +255,10 @@ class _Ground:
 
 
 def _forest(g: _Ground) -> np.ndarray:
-    img, _ = g.crowns(density=0.7 + 0.6 * g.q[10])
-    img = img * (1 + 0.5 * g.q[65] * np.array([0.5, 0.4, 0.1], np.float32).reshape(3, 1, 1))  # lighter leaves
-    if g.q[11] < 0.3:  # a forest track
-        d = np.abs(g.V - 10 * (g.q[12] - 0.5) - 3 * np.sin(g.U / (9 + 8 * g.q[13])))
+    img, _ = g.crowns(density=0.7 + 0.6 * g.q.forest_density)
+    img = img * (1 + 0.5 * g.q.leaf_light * np.array([0.5, 0.4, 0.1], np.float32).reshape(3, 1, 1))  # lighter leaves
+    if g.q.forest_track < 0.3:  # a forest track
+        d = np.abs(g.V - 10 * (g.q.forest_track_offset - 0.5) - 3 * np.sin(g.U / (9 + 8 * g.q.forest_track_wave)))
         img = _paint(img, g.col("path") * 0.8, _step(0.8 - d, g.px) * 0.9)
     return img
 
@@ -184,18 +266,18 @@ def _forest(g: _Ground) -> np.ndarray:
 def _river(g: _Ground) -> np.ndarray:
     q, e = g.q, g.px
     img = g.countryside()
-    lam1, lam2 = 55 + 60 * q[14], 20 + 15 * q[15]
-    a1, a2 = 4 + 9 * q[16], 1 + 3 * q[17]
-    ph1, ph2 = 2 * np.pi * q[18], 2 * np.pi * q[19]
+    lam1, lam2 = 55 + 60 * q.river_wavelength, 20 + 15 * q.river_ripple_wavelength
+    a1, a2 = 4 + 9 * q.river_amplitude, 1 + 3 * q.river_ripple_amplitude
+    ph1, ph2 = 2 * np.pi * q.river_phase, 2 * np.pi * q.river_ripple_phase
     k1, k2 = 2 * np.pi / lam1, 2 * np.pi / lam2
-    vc = 12 * (q[20] - 0.5) + a1 * np.sin(k1 * g.U + ph1) + a2 * np.sin(k2 * g.U + ph2)
+    vc = 12 * (q.river_offset - 0.5) + a1 * np.sin(k1 * g.U + ph1) + a2 * np.sin(k2 * g.U + ph2)
     slope = a1 * k1 * np.cos(k1 * g.U + ph1) + a2 * k2 * np.cos(k2 * g.U + ph2)
     d = np.abs(g.Vc - vc) / np.sqrt(1 + slope * slope)
-    hw = 3.5 + 4.5 * q[21] + 0.8 * g.noise("mid")
+    hw = 3.5 + 4.5 * q.river_width + 0.8 * g.noise("mid")
     trees, _ = g.crowns()
-    img = _paint(img, trees, _step(hw + 4 + 3 * q[22] + 2.5 * g.noise("low2") - d, 1.5) * 0.9)
-    img = _paint(img, g.col("sand"), _step(hw + 1.2 - d, e) * (0.5 + 0.5 * q[23]))
-    water = g.fill(("water_blue", "water_green", "water_mud")[int(q[24] * 2.999)])
+    img = _paint(img, trees, _step(hw + 4 + 3 * q.river_trees + 2.5 * g.noise("low2") - d, 1.5) * 0.9)
+    img = _paint(img, g.col("sand"), _step(hw + 1.2 - d, e) * (0.5 + 0.5 * q.river_sand))
+    water = g.fill(("water_blue", "water_green", "water_mud")[int(q.river_water * 2.999)])
     depth = np.clip(d / np.maximum(hw, 1), 0, 1)
     water = water * (0.8 + 0.3 * depth)
     return _paint(img, water, _step(hw - d, e))
@@ -204,17 +286,17 @@ def _river(g: _Ground) -> np.ndarray:
 def _lake(g: _Ground) -> np.ndarray:
     q, e = g.q, g.px
     img = g.countryside()
-    cx, cy = 28 * (q[25] - 0.5), 28 * (q[26] - 0.5)
+    cx, cy = 28 * (q.lake_x - 0.5), 28 * (q.lake_y - 0.5)
     r = np.sqrt((g.X - cx) ** 2 + (g.Y - cy) ** 2)
-    radius = (15 + 12 * q[27]) * (1 + 0.3 * g.noise("low") + 0.12 * g.noise("mid"))
+    radius = (15 + 12 * q.lake_radius) * (1 + 0.3 * g.noise("low") + 0.12 * g.noise("mid"))
     inside = radius - r
-    if q[28] < 0.35:  # an island
-        ix, iy = cx + 8 * (q[29] - 0.5), cy + 8 * (q[30] - 0.5)
-        inside = np.minimum(inside, np.sqrt((g.X - ix) ** 2 + (g.Y - iy) ** 2) - 2.5 - 2 * q[31])
+    if q.island < 0.35:  # an island
+        ix, iy = cx + 8 * (q.island_x - 0.5), cy + 8 * (q.island_y - 0.5)
+        inside = np.minimum(inside, np.sqrt((g.X - ix) ** 2 + (g.Y - iy) ** 2) - 2.5 - 2 * q.island_radius)
     trees, _ = g.crowns()
-    img = _paint(img, trees, _step(inside + 3 + 3 * q[32], 1.5) * 0.8)
+    img = _paint(img, trees, _step(inside + 3 + 3 * q.lake_trees, 1.5) * 0.8)
     img = _paint(img, g.col("sand") * 0.95, _step(inside + 1.3, e))
-    water = _paint(g.fill("water_blue"), g.col("water_green"), np.full(r.shape, q[33], np.float32))
+    water = _paint(g.fill("water_blue"), g.col("water_green"), np.full(r.shape, q.lake_green, np.float32))
     depth = np.clip(inside / 12, 0, 1)
     water = water * (1.05 - 0.35 * depth)
     return _paint(img, water, _step(inside, e))
@@ -227,8 +309,8 @@ def _farmland(g: _Ground) -> np.ndarray:
 
 def _residential(g: _Ground) -> np.ndarray:
     q, tab, e = g.q, g.tab, g.px
-    bu, bv, sw = 22 + 10 * q[34], 16 + 7 * q[35], 2.6 + 1.4 * q[36]
-    lw = 6.2 + 2.4 * q[37]
+    bu, bv, sw = 22 + 10 * q.block_u, 16 + 7 * q.block_v, 2.6 + 1.4 * q.street_width
+    lw = 6.2 + 2.4 * q.lot_width
     trees, h = g.crowns()
     img = _paint(g.fill("grass"), g.col("meadow"), np.clip(0.5 + 0.5 * g.noise("mid"), 0, 1))
 
@@ -252,18 +334,18 @@ def _residential(g: _Ground) -> np.ndarray:
 
     house, street, across, ku, kv = layout(g.U, g.V)
     shadow, _, _, _, _ = layout(g.U - g.shadow_uv[0], g.V - g.shadow_uv[1])
-    img = _paint(img, trees, _step(h - 0.55 - 0.6 * q[38], 0.4) * (1 - street))
+    img = _paint(img, trees, _step(h - 0.55 - 0.6 * q.garden_trees, 0.4) * (1 - street))
     img = img * (1 - 0.45 * np.clip(shadow - house, 0, 1))
     roof = _ROOFS.T[:, (g.tab[11, ku, kv] * len(_ROOFS)).astype(np.int64)] * (0.9 + 0.15 * g.tab[12, ku, kv])
-    roof = roof * (1 + 0.16 * np.sign(across) * (g.sun[0] if q[39] < 0.5 else -g.sun[0]))
+    roof = roof * (1 + 0.16 * np.sign(across) * (g.sun[0] if q.roof_light < 0.5 else -g.sun[0]))
     img = _paint(img, roof, house)
-    road = _paint(g.fill("asphalt"), g.col("concrete"), np.full(house.shape, 0.25 * q[42], np.float32))
+    road = _paint(g.fill("asphalt"), g.col("concrete"), np.full(house.shape, 0.25 * q.road_concrete, np.float32))
     return _paint(img, road, street)
 
 
 def _industrial(g: _Ground) -> np.ndarray:
     q, tab, e = g.q, g.tab, g.px
-    cu, cv, sw = 24 + 12 * q[34], 20 + 10 * q[35], 3 + 2 * q[36]
+    cu, cv, sw = 24 + 12 * q.block_u, 20 + 10 * q.block_v, 3 + 2 * q.street_width
     ib, jb = np.floor(g.U / cu), np.floor(g.V / cv)
     fu, fv = g.U - ib * cu - sw, g.V - jb * cv - sw
     iu, iv = ib.astype(np.int64) % 16, jb.astype(np.int64) % 16
@@ -279,13 +361,13 @@ def _industrial(g: _Ground) -> np.ndarray:
     img = img * (1 - 0.45 * np.clip(sh - bld, 0, 1))
     roof = _FLAT_ROOFS.T[:, (tab[11, iu, iv] * len(_FLAT_ROOFS)).astype(np.int64)]
     su, sv = fu / 5.5, fv / 5.5
-    unit = _rect(su - np.floor(su) - 0.5, sv - np.floor(sv) - 0.5, 0.16, 0.2, e / 5.5) * (q[43] < 0.6)
+    unit = _rect(su - np.floor(su) - 0.5, sv - np.floor(sv) - 0.5, 0.16, 0.2, e / 5.5) * (q.rooftop_units < 0.6)
     roof = roof * (1 - 0.3 * unit - 0.08 * _step(1.0 - np.minimum(hu - np.abs(du), hv - np.abs(dv)), e))
     img = _paint(img, roof, bld)
     # parking lots: asphalt, stall lines, cars
     lot = _rect(fu - wu / 2, fv - wv / 2, wu / 2 - 0.5, wv / 2 - 0.5, e) * ((kind >= 0.5) & (kind < 0.8))
     img = _paint(img, g.col("asphalt") * 1.05, lot)
-    stall, aisle = 2.6, 5.2 + 1.5 * q[44]
+    stall, aisle = 2.6, 5.2 + 1.5 * q.parking_aisle
     ka, kb = np.floor(fu / stall), np.floor(fv / aisle)
     lu, lv = fu - ka * stall, fv - kb * aisle
     lines = _step(0.3 - np.abs(lu), e) * (np.abs(lv - aisle / 2) < aisle * 0.42)
@@ -295,10 +377,10 @@ def _industrial(g: _Ground) -> np.ndarray:
     img = _paint(img, _CARS.T[:, (tab[17, kk, iu] * len(_CARS)).astype(np.int64)], car * lot)
     # yards: storage tanks (white discs with shadows) on concrete
     yard = _rect(fu - wu / 2, fv - wv / 2, wu / 2 - 0.5, wv / 2 - 0.5, e) * (kind >= 0.8)
-    sp = 8 + 4 * q[45]
+    sp = 8 + 4 * q.tank_spacing
     tu, tv = fu / sp, fv / sp
     du, dv = (tu - np.floor(tu) - 0.5) * sp, (tv - np.floor(tv) - 0.5) * sp
-    rad = sp * (0.3 + 0.1 * q[46])
+    rad = sp * (0.3 + 0.1 * q.tank_radius)
     img = img * (1 - 0.4 * yard * _step(rad - np.hypot(du - g.shadow_uv[0], dv - g.shadow_uv[1]), e))
     tank = yard * _step(rad - np.hypot(du, dv), e)
     img = _paint(img, g.col("mark") * (0.92 - 0.12 * np.clip(np.hypot(du, dv) / rad, 0, 1)), tank)
@@ -309,21 +391,21 @@ def _industrial(g: _Ground) -> np.ndarray:
 
 def _highway(g: _Ground) -> np.ndarray:
     q, tab, e = g.q, g.tab, g.px
-    img = g.countryside() if q[47] < 0.6 else g.fields(rows=True)
-    lanes = 2 + int(q[48] < 0.5)
-    lane = 2.4 + 0.5 * q[49]
-    med = 1.2 + 2.5 * q[50]
-    vc = 14 * (q[51] - 0.5) + 0.004 * (q[52] - 0.5) * g.U * g.U
+    img = g.countryside() if q.highway_countryside < 0.6 else g.fields(rows=True)
+    lanes = 2 + int(q.lanes < 0.5)
+    lane = 2.4 + 0.5 * q.lane_width
+    med = 1.2 + 2.5 * q.median_width
+    vc = 14 * (q.highway_offset - 0.5) + 0.004 * (q.highway_bend - 0.5) * g.U * g.U
     d = g.Vc - vc  # signed distance to the middle of the median
     half = med / 2 + lanes * lane + 0.7
-    if q[53] < 0.5:  # a local road crossing at another angle
-        ang = 0.6 + 1.9 * q[54]
-        dd = np.abs(g.U * float(np.cos(ang)) + g.V * float(np.sin(ang)) - 12 * (q[55] - 0.5))
-        img = _paint(img, g.col("asphalt") * 1.1, _step(1.8 + 0.8 * q[56] - dd, e))
+    if q.crossing < 0.5:  # a local road crossing at another angle
+        ang = 0.6 + 1.9 * q.crossing_angle
+        dd = np.abs(g.U * float(np.cos(ang)) + g.V * float(np.sin(ang)) - 12 * (q.crossing_offset - 0.5))
+        img = _paint(img, g.col("asphalt") * 1.1, _step(1.8 + 0.8 * q.crossing_width - dd, e))
     ad = np.abs(d)
     img = _paint(img, g.col("concrete") * 0.9, _step(half + 1.2 - ad, e))  # verge
     img = _paint(img, g.fill("asphalt"), _step(half - ad, e))
-    img = _paint(img, g.col("grass") if q[57] < 0.6 else g.col("concrete"), _step(med / 2 - ad, e))
+    img = _paint(img, g.col("grass") if q.median_grass < 0.6 else g.col("concrete"), _step(med / 2 - ad, e))
     within = ad - med / 2  # distance from the median edge into the carriageway
     img = _paint(img, g.col("mark"), _step(0.3 - np.abs(within - 0.45), e) * 0.8)  # solid lines
     img = _paint(img, g.col("mark"), _step(0.3 - np.abs(within - (lanes * lane - 0.05)), e) * 0.8)
@@ -345,18 +427,18 @@ def _pasture(g: _Ground) -> np.ndarray:
     img = _paint(g.fill("meadow"), g.col("grass"), np.clip(0.4 + 0.3 * g.noise("low2"), 0, 1))
     img = img * (1 + 0.06 * g.noise("mid"))
     # hedges between fields
-    wv = 26 + 20 * q[58]
+    wv = 26 + 20 * q.hedge_spacing
     fv = g.V / wv
     dh = np.abs(fv - np.round(fv)) * wv
     trees, _ = g.crowns()
-    hedge = _step(1.8 + 1.5 * np.clip(g.noise("crown"), 0, 2) - dh, e) * (q[59] < 0.8)
+    hedge = _step(1.8 + 1.5 * np.clip(g.noise("crown"), 0, 2) - dh, e) * (q.hedges < 0.8)
     img = _paint(img, trees * 1.2, hedge)
     # a path
-    sp, cp = float(np.sin(q[60] * 6.3)), float(np.cos(q[60] * 6.3))
-    pd = np.abs(g.X * sp - g.Y * cp - 16 * (q[61] - 0.5) - 4 * np.sin((g.X + g.Y) / (8 + 6 * q[62])))
-    img = _paint(img, g.col("path"), _step(0.7 - pd, e) * (q[63] < 0.75) * 0.85)
+    sp, cp = float(np.sin(q.path_angle * 6.3)), float(np.cos(q.path_angle * 6.3))
+    pd = np.abs(g.X * sp - g.Y * cp - 16 * (q.path_offset - 0.5) - 4 * np.sin((g.X + g.Y) / (8 + 6 * q.path_wave)))
+    img = _paint(img, g.col("path"), _step(0.7 - pd, e) * (q.path < 0.75) * 0.85)
     # a few single trees with shadows
-    for k in range(2 + int(5 * q[64])):
+    for k in range(2 + int(5 * q.single_trees)):
         tx, ty, tr = 56 * (tab[19, k, 0] - 0.5), 56 * (tab[19, k, 1] - 0.5), 1.6 + 1.6 * tab[19, k, 2]
         rs = np.hypot(g.X - tx - 1.2 * g.sun[0], g.Y - ty - 1.2 * g.sun[1])
         img = img * (1 - 0.4 * _step(tr - rs, e))
@@ -376,7 +458,7 @@ def _draw_scene(rng: np.random.Generator) -> dict:
         "angle": float(rng.uniform(0, 2 * np.pi)),
         "offset": [float(o) for o in rng.uniform(-40, 40, size=2)],
         "sun": float(rng.uniform(0, 2 * np.pi)),
-        "q": [float(v) for v in rng.random(72)],
+        "q": _Uniforms(*rng.random(72).tolist()[: len(_Uniforms._fields)]),
         "tab": rng.random((20, 16, 16), dtype=np.float32),
         "grids": {"low": rng.standard_normal((4, 4)), "low2": rng.standard_normal((5, 5)),
                   "mid": rng.standard_normal((9, 9)), "crown": rng.standard_normal((15, 15)),
@@ -399,9 +481,8 @@ class Aerial(Domain):
                    "pasture), either sharp rotated aerial photos or hazy low-resolution satellite images, with "
                    "random layout, sun, colours, haze and sensor noise.")
     attributes = {"sensor": SENSORS, "land": LANDS}
-    words = tuple(sorted(set(" ".join(
-        CARRIERS + tuple(p for ps in _KIND.values() for p in ps) + tuple(_VIEW.values())
-        + tuple(p for ps in _LAND.values() for p in ps) + SENSORS + LANDS + ("of", "a", "an")).split())))
+    words = vocabulary(CARRIERS, *_KIND.values(), _VIEW.values(), *_LAND.values(), SENSORS, LANDS, "of a an",
+                       sort=True)
 
     def render(self, attrs: Mapping[str, str], seed: int, split: str = "eval") -> np.ndarray:
         check_split(split)

@@ -21,7 +21,8 @@ Taught in the chapter :ref:`ch-mini-world`.
 
 from __future__ import annotations
 
-from typing import Mapping, Sequence
+import re
+from typing import Iterable, Mapping, Sequence
 
 import numpy as np
 
@@ -37,7 +38,7 @@ CARRIERS: tuple[str, ...] = ("", "a picture of", "an image of", "a photo of")
 class Domain:
     """Base class of the mini world's image domains.
 
-    Subclasses set ``name``, ``description``, ``attributes`` and ``words``, and
+    Subclasses set ``name``, ``description``, ``attributes`` and ``words`` (:func:`vocabulary`), and
     implement :meth:`render` and :meth:`caption`; they override :meth:`applicable` (and then
     :meth:`sample`) when some attributes only apply to some pictures.
 
@@ -116,10 +117,36 @@ def check_split(split: str) -> None:
         raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
 
 
+def pick(rng: np.random.Generator, options: Sequence[str]) -> str:
+    """One of ``options``, drawn uniformly with ``rng`` (one integer draw)."""
+    return options[int(rng.integers(len(options)))]
+
+
 def with_carrier(text: str, rng: np.random.Generator, carriers: Sequence[str] = CARRIERS) -> str:
     """``text`` preceded by a random carrier phrase ("a photo of ...") or by nothing."""
-    carrier = carriers[int(rng.integers(len(carriers)))]
-    return f"{carrier} {text}".strip()
+    return f"{pick(rng, carriers)} {text}".strip()
+
+
+_WORD = re.compile(r"[a-z0-9]+")
+_PLACEHOLDER = re.compile(r"\{[a-z_]+\}")
+
+
+def vocabulary(*texts: str | Iterable[str], sort: bool = False) -> tuple[str, ...]:
+    """The words of ``texts`` once each: a domain's ``words``.
+
+    Parameters
+    ----------
+    texts : phrases, or iterables of phrases (caption templates, attribute values); a ``{placeholder}``
+        of a template is not a word.
+    sort : sorted alphabetically, else in the order of their first use (the tokenizer's ids follow the
+        order, :data:`vlmsel.mini.captions.VOCABULARY`).
+    """
+    words: list[str] = []
+    for group in texts:
+        for text in [group] if isinstance(group, str) else group:
+            words.extend(_WORD.findall(_PLACEHOLDER.sub(" ", text)))
+    unique = tuple(dict.fromkeys(words))
+    return tuple(sorted(unique)) if sort else unique
 
 
 def article(word: str) -> str:

@@ -27,7 +27,7 @@ import numpy as np
 from PIL import Image
 from scipy import ndimage
 
-from vlmsel.mini.domains.base import IMAGE_SIZE, Domain, check_split, to_uint8, with_carrier
+from vlmsel.mini.domains.base import IMAGE_SIZE, Domain, check_split, pick, to_uint8, vocabulary, with_carrier
 
 DIGITS: tuple[str, ...] = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
 STYLES: tuple[str, ...] = ("ink", "chalk", "plate")
@@ -209,10 +209,6 @@ _PHRASES: dict[str | None, tuple[tuple[str, ...], tuple[str, ...]]] = {
 }
 
 
-def _pick(rng: np.random.Generator, options: Sequence[str]) -> str:
-    return options[int(rng.integers(len(options)))]
-
-
 class Handwriting(Domain):
     """Real handwritten digits in ink on paper, in chalk on a blackboard, or on a house-number plate."""
 
@@ -221,9 +217,8 @@ class Handwriting(Domain):
                    "blackboard or as a house-number photo; size, slant, thickness, position, paper, colours, "
                    "lighting, blur and noise vary")
     attributes = {"style": STYLES, "digit": DIGITS}
-    words = tuple(sorted(set(
-        "a picture of an image of a photo of the handwritten digit number in on paper written chalk drawing "
-        "blackboard house plate single ink".split()) | set(DIGITS)))
+    words = vocabulary("a picture of an image of a photo of the handwritten digit number in on paper written chalk "
+                       "drawing blackboard house plate single ink", DIGITS, sort=True)
 
     def render(self, attrs: Mapping[str, str], seed: int, split: str = "eval") -> np.ndarray:
         check_split(split)
@@ -263,4 +258,4 @@ class Handwriting(Domain):
         style = attrs["style"] if "style" in named else None
         digit = attrs["digit"] if "digit" in named else None
         templates = _PHRASES[style][digit is not None]
-        return with_carrier(_pick(rng, templates).format(d=digit), rng)
+        return with_carrier(pick(rng, templates).format(d=digit), rng)

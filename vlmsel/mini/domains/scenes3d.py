@@ -27,7 +27,7 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
-from vlmsel.mini.domains.base import IMAGE_SIZE, Domain, check_split, to_uint8, with_carrier
+from vlmsel.mini.domains.base import IMAGE_SIZE, Domain, check_split, to_uint8, vocabulary, with_carrier
 
 COUNTS: tuple[str, ...] = ("one", "two", "three", "four", "five", "six")
 DISTANCES: tuple[str, ...] = ("near", "middle", "far")
@@ -86,18 +86,8 @@ class Scenes3D(Domain):
         "and so do the horizon, camera tilt, lighting, shadows and positions."
     )
     attributes = {"count": COUNTS, "distance": DISTANCES, "shape": SHAPES}
-    words = tuple(
-        dict.fromkeys(
-            "a picture of an image photo".split()
-            + " ".join(_KINDS).split()
-            + " ".join(p for ps in _DISTANCE_PHRASES.values() for p in ps).split()
-            + list(COUNTS)
-            + list(DISTANCES)
-            + list(SHAPES)
-            + list(_SINGULAR.values())
-            + "of with showing objects object shapes only all just".split()
-        )
-    )
+    words = vocabulary("a picture of an image photo", _KINDS, *_DISTANCE_PHRASES.values(), COUNTS, DISTANCES, SHAPES,
+                       _SINGULAR.values(), "of with showing objects object shapes only all just")
 
     # -- sampling ------------------------------------------------------------------------------
     @staticmethod

@@ -26,7 +26,8 @@ from typing import Mapping, Sequence
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from vlmsel.mini.domains.base import CARRIERS, IMAGE_SIZE, Domain, article, check_split, to_uint8, with_carrier
+from vlmsel.mini.domains.base import (CARRIERS, IMAGE_SIZE, Domain, article, check_split, to_uint8, vocabulary,
+                                      with_carrier)
 
 SIGNS = ("stop", "yield", "no entry", "speed limit", "warning", "turn left", "turn right", "ahead only", "keep right",
          "roundabout")
@@ -391,9 +392,125 @@ def _blur_matrix(sigma: float, size: int = IMAGE_SIZE) -> np.ndarray:
 
 
 # ----------------------------------------------------------------------------------------------
+# one photograph
+
+
+class _Photo:
+    """One sign picture: its nuisances, drawn from the seed in a fixed order that does not depend on the
+    attributes, and the steps that photograph a sign with them (:meth:`photograph`)."""
+
+    def __init__(self, rng: np.random.Generator):
+        self.bg_kind = int(rng.integers(len(_BACKGROUNDS)))
+        self.bg_seed = int(rng.integers(2**31))
+        fill = float(rng.uniform(0.40, 0.85))          # the sign's larger extent / the frame
+        self.radius = fill * _BIG / 2
+        margin = (1 - fill) / 2 * _BIG
+        self.cx = _BIG / 2 + float(rng.uniform(-0.6, 0.6)) * margin + float(rng.normal(0, 1.0))
+        self.cy = _BIG / 2 + float(rng.uniform(-0.6, 0.6)) * margin + float(rng.normal(0, 1.0))
+        self.angle = float(rng.uniform(-10, 10))
+        sx, sy = float(rng.uniform(0.72, 1.0)), float(rng.uniform(0.9, 1.0))
+        if rng.random() < 0.25:
+            sx, sy = sy, sx
+        self.sx, self.sy = sx / max(sx, sy), sy / max(sx, sy)
+        self.keystone = (float(rng.uniform(-0.07, 0.07)), float(rng.uniform(-0.07, 0.07)))
+        self.extra = float(rng.random())               # < 0.4 a pole, < 0.55 a plate below, < 0.8 a second sign
+        self.other = SIGNS[int(rng.integers(len(SIGNS)))]
+        self.other_limit = LIMITS[int(rng.integers(len(LIMITS)))]
+        self.other_dir = (float(rng.uniform(0, 2 * np.pi)) if rng.random() < 0.4
+                          else float(rng.choice([-0.5, 0.5]) * np.pi))
+        self.other_scale = float(rng.uniform(0.7, 1.0))
+        self.pole_grey = float(rng.uniform(0.3, 0.7))
+        self.fade = float(rng.uniform(0.0, 0.45)) if rng.random() < 0.5 else 0.0
+        self.paint_gain = rng.normal(1.0, 0.05, 3).astype(np.float32)
+        self.dirt = float(rng.uniform(0.0, 0.25))
+        self.dirt_grid = rng.standard_normal((6, 6)).astype(np.float32)
+        self.shadow_dir = float(rng.uniform(0, 2 * np.pi))
+        self.shadow = float(rng.uniform(0.0, 0.5)) if rng.random() < 0.5 else 0.0
+        self.bg_sigma = float(rng.uniform(0.0, 1.5))
+        gain = float(np.exp(rng.uniform(np.log(0.3), np.log(1.9))))
+        self.gamma = float(rng.uniform(0.75, 1.35))
+        self.cast = (rng.normal(1.0, 0.06, 3) * gain).astype(np.float32)
+        self.haze = float(rng.uniform(0.0, 0.3)) if rng.random() < 0.4 else 0.0
+        self.haze_colour = (rng.uniform(0.5, 0.9) + rng.normal(0, 0.03, 3)).astype(np.float32)
+        self.motion = float(rng.uniform(1.0, 3.5)) if rng.random() < 0.3 else 0.0
+        self.motion_angle = float(rng.uniform(0, np.pi))
+        self.defocus = float(rng.uniform(0.0, 0.8))
+        self.lowres = int(rng.integers(26, 48)) if rng.random() < 0.3 else 0
+        self.noise = float(rng.uniform(0.005, 0.05))
+        self.noise_seed = int(rng.integers(2**31))
+
+    def photograph(self, sign: str, limit: str) -> np.ndarray:
+        """The picture of ``sign`` (``limit``: its number, for a speed limit), uint8 (64, 64, 3)."""
+        bg = _gauss(_BACKGROUNDS[self.bg_kind](np.random.default_rng(self.bg_seed)).astype(np.float32), self.bg_sigma)
+        c, a = self._foreground(sign, limit)
+        return self._camera(bg * (1 - a) + self._weathered(c))
+
+    def _foreground(self, sign: str, limit: str) -> tuple[np.ndarray, np.ndarray]:
+        """The sign over what stands behind it (a pole, a plate below it or a second sign), premultiplied:
+        colour (64, 64, 3) and coverage (64, 64, 1)."""
+        c, a = _premultiplied(_place(sign, limit, self.cx, self.cy, self.radius, self.angle, self.sx, self.sy,
+                                     self.keystone))
+        behind = self._behind()
+        if behind is not None:
+            c = c + behind[0] * (1 - a)
+            a = a + behind[1] * (1 - a)
+        return c, a
+
+    def _behind(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """The pole, the plate or the second sign (as :meth:`_foreground`), or None."""
+        cx, cy, radius, angle, sx, sy = self.cx, self.cy, self.radius, self.angle, self.sx, self.sy
+        rad = np.deg2rad(angle)
+        down = np.array([-np.sin(rad), np.cos(rad)])
+        if self.extra < 0.4:
+            across = np.array([down[1], -down[0]]) * radius * 0.11
+            p0 = np.array([cx, cy])
+            p1 = p0 + down * _BIG * 1.5
+            mask = Image.new("L", (_BIG, _BIG), 0)
+            quad = (p0 + across, p1 + across, p1 - across, p0 - across)
+            ImageDraw.Draw(mask).polygon([tuple(q) for q in quad], fill=255)
+            pa = np.asarray(mask.resize((IMAGE_SIZE, IMAGE_SIZE), Image.BOX), dtype=np.float32)[..., None] / 255.0
+            return pa * np.float32(self.pole_grey), pa
+        if self.extra < 0.55:
+            off = radius * sy + radius * 0.4
+            return _premultiplied(_place("plate", "", cx + off * down[0], cy + off * down[1], radius * 0.9,
+                                         angle, sx, sy))
+        if self.extra < 0.8:
+            r2 = radius * self.other_scale
+            dist = (radius + r2) * 1.04
+            second = self.other_limit if self.other == "speed limit" else ""
+            return _premultiplied(_place(self.other, second, cx + dist * np.cos(self.other_dir),
+                                         cy + dist * np.sin(self.other_dir), r2, angle, sx, sy))
+        return None
+
+    def _weathered(self, c: np.ndarray) -> np.ndarray:
+        """The premultiplied colour ``c`` of the signs as painted: faded, the paint's colour, dirt, a shadow
+        across the sign."""
+        lum = c.mean(axis=2, keepdims=True)
+        c = (c * (1 - self.fade) + lum * self.fade) * self.paint_gain
+        u = _upsampler(6)
+        shade = 1 - self.dirt * np.clip(u @ self.dirt_grid @ u.T * 0.5 + 0.5, 0, 1)
+        if self.shadow > 0:
+            s = (_X - 0.5) * np.cos(self.shadow_dir) + (_Y - 0.5) * np.sin(self.shadow_dir)
+            shade = shade * (1 - self.shadow * np.clip(s * 4 + 0.5, 0, 1))
+        return c * shade[..., None]
+
+    def _camera(self, img: np.ndarray) -> np.ndarray:
+        """The scene as the camera takes it: lighting, cast, haze, blur, resolution, noise; uint8."""
+        img = np.clip(img * self.cast, 0, 1) ** self.gamma
+        if self.haze > 0:
+            img = img * (1 - self.haze) + self.haze * self.haze_colour
+        if self.motion > 0:
+            img = _motion_blur(img, self.motion, self.motion_angle)
+        img = _gauss(img, self.defocus * (0.5 if self.lowres else 1.0))
+        if self.lowres:
+            img = _sep(_upsampler(self.lowres), _sep(_box_matrix(self.lowres).T, img))
+        noise = np.random.default_rng(self.noise_seed).standard_normal(img.shape, dtype=np.float32)
+        return to_uint8(img + noise * np.float32(self.noise))
+
+
+# ----------------------------------------------------------------------------------------------
 # the domain
 
-_TOKENS = re.compile(r"[a-z0-9]+")
 _ARTICLE = re.compile(r"\b(a) ([a-z]+)")
 
 _SIGN_ONLY = ("a {sign} sign", "a traffic sign: {sign}", "a {sign} traffic sign", "a road sign: {sign}",
@@ -412,9 +529,7 @@ class Signs(Domain):
                    "blue arrow signs, roundabout) filling most of a small crop, with varied size, pose, backgrounds, "
                    "poles and neighbouring signs, lighting, blur and noise.")
     attributes = {"sign": SIGNS, "limit": LIMITS}
-    words = tuple(dict.fromkeys(
-        w for text in (*CARRIERS, *SIGNS, *LIMITS, *_SIGN_ONLY, *_WITH_LIMIT, *_PLAIN, "an")
-        for w in _TOKENS.findall(text.replace("{sign}", "").replace("{limit}", ""))))
+    words = vocabulary(CARRIERS, SIGNS, LIMITS, _SIGN_ONLY, _WITH_LIMIT, _PLAIN, "an")
 
     def applicable(self, attrs: Mapping[str, str]) -> tuple[str, ...]:
         return ("sign", "limit") if attrs.get("sign") == "speed limit" else ("sign",)
@@ -428,99 +543,7 @@ class Signs(Domain):
         limit = attrs.get("limit", "") if sign == "speed limit" else ""
         if sign == "speed limit" and limit not in LIMITS:
             raise ValueError(f"domain 'signs': a speed limit needs a limit in {list(LIMITS)}, got {limit!r}")
-        rng = np.random.default_rng(seed)
-
-        # every nuisance, in a fixed order that does not depend on the attributes
-        bg_kind = int(rng.integers(len(_BACKGROUNDS)))
-        bg_seed = int(rng.integers(2**31))
-        fill = float(rng.uniform(0.40, 0.85))          # the sign's larger extent / the frame
-        radius = fill * _BIG / 2
-        margin = (1 - fill) / 2 * _BIG
-        cx = _BIG / 2 + float(rng.uniform(-0.6, 0.6)) * margin + float(rng.normal(0, 1.0))
-        cy = _BIG / 2 + float(rng.uniform(-0.6, 0.6)) * margin + float(rng.normal(0, 1.0))
-        angle = float(rng.uniform(-10, 10))
-        sx, sy = float(rng.uniform(0.72, 1.0)), float(rng.uniform(0.9, 1.0))
-        if rng.random() < 0.25:
-            sx, sy = sy, sx
-        sx, sy = sx / max(sx, sy), sy / max(sx, sy)
-        keystone = (float(rng.uniform(-0.07, 0.07)), float(rng.uniform(-0.07, 0.07)))
-        extra = float(rng.random())                    # < 0.4 a pole, < 0.55 a plate below, < 0.8 a second sign
-        other = SIGNS[int(rng.integers(len(SIGNS)))]
-        other_limit = LIMITS[int(rng.integers(len(LIMITS)))]
-        other_dir = float(rng.uniform(0, 2 * np.pi)) if rng.random() < 0.4 else float(rng.choice([-0.5, 0.5]) * np.pi)
-        other_scale = float(rng.uniform(0.7, 1.0))
-        pole_grey = float(rng.uniform(0.3, 0.7))
-        fade = float(rng.uniform(0.0, 0.45)) if rng.random() < 0.5 else 0.0
-        paint_gain = rng.normal(1.0, 0.05, 3).astype(np.float32)
-        dirt = float(rng.uniform(0.0, 0.25))
-        dirt_grid = rng.standard_normal((6, 6)).astype(np.float32)
-        shadow_dir = float(rng.uniform(0, 2 * np.pi))
-        shadow = float(rng.uniform(0.0, 0.5)) if rng.random() < 0.5 else 0.0
-        bg_sigma = float(rng.uniform(0.0, 1.5))
-        gain = float(np.exp(rng.uniform(np.log(0.3), np.log(1.9))))
-        gamma = float(rng.uniform(0.75, 1.35))
-        cast = (rng.normal(1.0, 0.06, 3) * gain).astype(np.float32)
-        haze = float(rng.uniform(0.0, 0.3)) if rng.random() < 0.4 else 0.0
-        haze_colour = (rng.uniform(0.5, 0.9) + rng.normal(0, 0.03, 3)).astype(np.float32)
-        motion = float(rng.uniform(1.0, 3.5)) if rng.random() < 0.3 else 0.0
-        motion_angle = float(rng.uniform(0, np.pi))
-        defocus = float(rng.uniform(0.0, 0.8))
-        lowres = int(rng.integers(26, 48)) if rng.random() < 0.3 else 0
-        noise = float(rng.uniform(0.005, 0.05))
-        noise_seed = int(rng.integers(2**31))
-
-        bg = _gauss(_BACKGROUNDS[bg_kind](np.random.default_rng(bg_seed)).astype(np.float32), bg_sigma)
-
-        # the foreground, premultiplied (colour c, coverage a): pole, plate or second sign, then the sign
-        main = _place(sign, limit, cx, cy, radius, angle, sx, sy, keystone)
-        c, a = _premultiplied(main)
-        rad = np.deg2rad(angle)
-        down = np.array([-np.sin(rad), np.cos(rad)])
-        behind = None
-        if extra < 0.4:
-            across = np.array([down[1], -down[0]]) * radius * 0.11
-            p0 = np.array([cx, cy])
-            p1 = p0 + down * _BIG * 1.5
-            mask = Image.new("L", (_BIG, _BIG), 0)
-            quad = (p0 + across, p1 + across, p1 - across, p0 - across)
-            ImageDraw.Draw(mask).polygon([tuple(q) for q in quad], fill=255)
-            pa = np.asarray(mask.resize((IMAGE_SIZE, IMAGE_SIZE), Image.BOX), dtype=np.float32)[..., None] / 255.0
-            behind = (pa * np.float32(pole_grey), pa)
-        elif extra < 0.55:
-            off = radius * sy + radius * 0.4
-            behind = _premultiplied(_place("plate", "", cx + off * down[0], cy + off * down[1], radius * 0.9,
-                                           angle, sx, sy))
-        elif extra < 0.8:
-            r2 = radius * other_scale
-            dist = (radius + r2) * 1.04
-            second = other_limit if other == "speed limit" else ""
-            behind = _premultiplied(_place(other, second, cx + dist * np.cos(other_dir), cy + dist * np.sin(other_dir),
-                                           r2, angle, sx, sy))
-        if behind is not None:
-            c = c + behind[0] * (1 - a)
-            a = a + behind[1] * (1 - a)
-
-        # paint: fading, colour of the paint, dirt, a shadow across the sign
-        lum = c.mean(axis=2, keepdims=True)
-        c = (c * (1 - fade) + lum * fade) * paint_gain
-        u = _upsampler(6)
-        shade = 1 - dirt * np.clip(u @ dirt_grid @ u.T * 0.5 + 0.5, 0, 1)
-        if shadow > 0:
-            s = (_X - 0.5) * np.cos(shadow_dir) + (_Y - 0.5) * np.sin(shadow_dir)
-            shade = shade * (1 - shadow * np.clip(s * 4 + 0.5, 0, 1))
-        img = bg * (1 - a) + c * shade[..., None]
-
-        # camera: lighting, cast, haze, blur, resolution, noise
-        img = np.clip(img * cast, 0, 1) ** gamma
-        if haze > 0:
-            img = img * (1 - haze) + haze * haze_colour
-        if motion > 0:
-            img = _motion_blur(img, motion, motion_angle)
-        img = _gauss(img, defocus * (0.5 if lowres else 1.0))
-        if lowres:
-            img = _sep(_upsampler(lowres), _sep(_box_matrix(lowres).T, img))
-        img = img + np.random.default_rng(noise_seed).standard_normal(img.shape, dtype=np.float32) * np.float32(noise)
-        return to_uint8(img)
+        return _Photo(np.random.default_rng(seed)).photograph(sign, limit)
 
     # -- words -----------------------------------------------------------------------------
     def caption(self, attrs: Mapping[str, str], named: Sequence[str], rng: np.random.Generator) -> str:

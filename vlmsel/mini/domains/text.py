@@ -25,7 +25,8 @@ from typing import Mapping, Sequence
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from vlmsel.mini.domains.base import CARRIERS, IMAGE_SIZE, Domain, article, check_split, to_uint8, with_carrier
+from vlmsel.mini.domains.base import (CARRIERS, IMAGE_SIZE, Domain, article, check_split, pick, to_uint8, vocabulary,
+                                      with_carrier)
 
 FONTS: dict[str, tuple[str, ...]] = {
     "serif": ("DejaVuSerif", "DejaVuSerif-Bold", "cmr10", "STIXGeneral"),
@@ -135,10 +136,6 @@ def _shade(c: np.ndarray, amount: float) -> np.ndarray:
     return np.clip(c + amount * (1.0 - c if amount > 0 else c), 0.0, 1.0).astype(np.float32)
 
 
-def _pick(rng: np.random.Generator, options: Sequence[str]) -> str:
-    return options[int(rng.integers(len(options)))]
-
-
 class Text(Domain):
     """One rendered letter in a serif, sans, typewriter or italic font, on a screen-like background."""
 
@@ -147,10 +144,8 @@ class Text(Domain):
                    "a screen; font file, size, position, small rotation, background, panels and colours vary")
     attributes = {"font": tuple(FONTS), "letter": LETTERS, "case": CASES}
     _carriers = CARRIERS + ("a rendering of", "a screenshot of")
-    words = tuple(sorted(set(
-        " ".join(_carriers).split()
-        + "the letter character case in font typeface single rendered".split()
-        + list(FONTS) + list(LETTERS) + list(CASES))))
+    words = vocabulary(_carriers, "the letter character case in font typeface single rendered", FONTS, LETTERS, CASES,
+                       sort=True)
 
     def render(self, attrs: Mapping[str, str], seed: int, split: str = "eval") -> np.ndarray:
         check_split(split)  # procedural: the seeds keep the splits apart
@@ -207,16 +202,16 @@ class Text(Domain):
         ltr = attrs["letter"] if "letter" in named else None
         c = attrs["case"] if "case" in named else None
         if ltr and c:
-            core = _pick(rng, (f"the {c} case letter {ltr}", f"{article(c)} {c} case letter {ltr}",
-                               f"{article(c)} {c} case {ltr}"))
+            core = pick(rng, (f"the {c} case letter {ltr}", f"{article(c)} {c} case letter {ltr}",
+                              f"{article(c)} {c} case {ltr}"))
         elif ltr:
-            core = _pick(rng, (f"the letter {ltr}", f"a letter {ltr}", f"the character {ltr}",
-                         f"{'an' if ltr in _VOWEL_SOUND else 'a'} {ltr} character"))
+            core = pick(rng, (f"the letter {ltr}", f"a letter {ltr}", f"the character {ltr}",
+                              f"{'an' if ltr in _VOWEL_SOUND else 'a'} {ltr} character"))
         elif c:
-            core = _pick(rng, (f"{article(c)} {c} case letter", f"{article(c)} {c} case character"))
+            core = pick(rng, (f"{article(c)} {c} case letter", f"{article(c)} {c} case character"))
         else:
-            core = _pick(rng, ("a letter", "a single letter", "a character", "a rendered letter"))
+            core = pick(rng, ("a letter", "a single letter", "a character", "a rendered letter"))
         if "font" in named:
             font = attrs["font"]
-            core += _pick(rng, (f" in {article(font)} {font} font", f" in {article(font)} {font} typeface"))
+            core += pick(rng, (f" in {article(font)} {font} font", f" in {article(font)} {font} typeface"))
         return with_carrier(core, rng, self._carriers)

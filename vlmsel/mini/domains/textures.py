@@ -21,7 +21,8 @@ from typing import Mapping, Sequence
 import numpy as np
 from PIL import Image
 
-from vlmsel.mini.domains.base import CARRIERS, IMAGE_SIZE, Domain, article, blur, check_split, to_uint8, with_carrier
+from vlmsel.mini.domains.base import (CARRIERS, IMAGE_SIZE, Domain, article, blur, check_split, to_uint8, vocabulary,
+                                      with_carrier)
 
 TEXTURES = ("striped", "checkered", "dotted", "zigzag", "grid", "wavy", "marbled", "honeycomb")
 COLOURS = ("red", "blue", "green", "brown", "grey", "yellow")
@@ -146,8 +147,7 @@ class Textures(Domain):
                    "waves, marble, honeycomb) in two shades of one colour, with random scale, orientation, "
                    "irregularity, perspective, lighting, weave and grain.")
     attributes = {"texture": TEXTURES, "colour": COLOURS}
-    words = tuple(sorted(set(
-        " ".join(CARRIERS + _CARRIERS + _NOUNS + TEXTURES + COLOURS + ("a", "an", "in", "with", "of")).split())))
+    words = vocabulary(CARRIERS, _CARRIERS, _NOUNS, TEXTURES, COLOURS, "a an in with of", sort=True)
 
     def render(self, attrs: Mapping[str, str], seed: int, split: str = "eval") -> np.ndarray:
         check_split(split)
