@@ -1,7 +1,7 @@
 # vlmsel: two commands for a fresh machine (see README.md).
 #   make book   execute every chapter at CI scale with papermill, then build the HTML book (_build/html)
-#   make test   the whole suite: unit tests, notebook-pair sync, the book, nbval on the executed chapters,
-#               and the checks of the built book (tests/book)
+#   make test   the whole suite: lint, unit tests, notebook-pair sync, the book, nbval on the executed
+#               chapters, and the checks of the built book (tests/book)
 # Both create .venv and install the project into it when needed.
 
 SHELL := /bin/bash
@@ -26,11 +26,13 @@ ifneq ($(wildcard ../shared/data/lovm/LOVM/eval_table.csv),)
 export VLMSEL_DATA_DIR ?= $(abspath ../shared/data)
 endif
 
-.PHONY: help venv book execute html test unit nbval built sync clean
+.PHONY: help venv book execute html test unit quick lint nbval built sync clean
 
 help:
 	@echo "make book   - execute all chapters (CI scale) and build the HTML book into _build/html"
-	@echo "make test   - unit tests, notebook-pair check, book build, nbval and the built-book checks (what CI runs)"
+	@echo "make test   - lint, unit tests, notebook-pair check, book build, nbval and the built-book checks (what CI runs)"
+	@echo "make quick  - the fast unit tests (not marked slow; under 2 minutes)"
+	@echo "make lint   - ruff (lint and format check) and mypy"
 	@echo "make sync   - regenerate notebooks/*.ipynb from their .py sources (jupytext)"
 	@echo "make clean  - remove _build"
 
@@ -63,6 +65,17 @@ book: execute html
 unit: $(STAMP)
 	$(BIN)/python -m pytest -q tests
 
+# The fast subset for a developer's edit-test loop: every test not marked slow (CONTRIBUTING.md).
+quick: $(STAMP)
+	$(BIN)/python -m pytest -q -m "not slow" -p no:cacheprovider tests
+
+# ruff lints and checks the format of the package, tests and speed scripts; mypy checks the package's types
+# (configured in pyproject.toml). `$(BIN)/ruff format vlmsel tests perf` fixes the format.
+lint: $(STAMP)
+	$(BIN)/ruff check vlmsel tests perf
+	$(BIN)/ruff format --check vlmsel tests perf
+	$(BIN)/mypy
+
 nbval: $(STAMP)
 	$(BIN)/python -m pytest -q -p no:cacheprovider --nbval-lax --nbval-cell-timeout=$(CELL_TIMEOUT) \
 	    $(EXECUTED)/notebooks
@@ -71,7 +84,7 @@ nbval: $(STAMP)
 built: $(STAMP)
 	VLMSEL_BUILT_BOOK=_build $(BIN)/python -m pytest -q -p no:cacheprovider tests/book
 
-test: unit book nbval built
+test: lint unit book nbval built
 
 sync: $(STAMP)
 	$(BIN)/python -m vlmsel.colab --write   # badges and install cells from vlmsel/colab.py

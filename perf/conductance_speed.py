@@ -132,15 +132,29 @@ def _run_part(args) -> dict:
     _sync(args.device)
     if on_gpu:
         torch.cuda.reset_peak_memory_stats()
-    out: dict = {"part": args.part, "rss_model_gb": rss_model, "n_blocks": len(blocks), "n_steps": args.n_steps,
-                 "method": args.method, "rule": args.rule, "dtype": args.dtype, "channels_last": args.channels_last,
-                 "gflop_per_point": path_point_flops(model, images[:1], autocast=autocast) / 1e9}
+    out: dict = {
+        "part": args.part,
+        "rss_model_gb": rss_model,
+        "n_blocks": len(blocks),
+        "n_steps": args.n_steps,
+        "method": args.method,
+        "rule": args.rule,
+        "dtype": args.dtype,
+        "channels_last": args.channels_last,
+        "gflop_per_point": path_point_flops(model, images[:1], autocast=autocast) / 1e9,
+    }
 
     t0, c0 = time.perf_counter(), time.process_time()
     if args.part.startswith("vlmsel"):
         r = block_conductance(
-            model, images, n_steps=args.n_steps, method=args.method, rule=args.rule,
-            internal_batch_size=args.internal_batch_size, autocast=autocast, show_progress=False,
+            model,
+            images,
+            n_steps=args.n_steps,
+            method=args.method,
+            rule=args.rule,
+            internal_batch_size=args.internal_batch_size,
+            autocast=autocast,
+            show_progress=False,
         )
         _sync(args.device)
         out["time_s"] = time.perf_counter() - t0
@@ -150,7 +164,11 @@ def _run_part(args) -> dict:
         for i, b in enumerate(blocks):
             with torch.autocast(args.device.split(":")[0], torch.bfloat16, enabled=autocast):
                 c = captum_block_conductance(
-                    model, images, b, n_steps=args.n_steps, method=args.method,
+                    model,
+                    images,
+                    b,
+                    n_steps=args.n_steps,
+                    method=args.method,
                     internal_batch_size=args.internal_batch_size,
                 )
             c = c.float().reshape(args.n_images, -1)
@@ -199,13 +217,33 @@ def _task_profile(abs_scalars: np.ndarray) -> np.ndarray:
     return np.asarray(task_profile(abs_scalars), dtype=float)
 
 
-PARTS = ("vlmsel", "vlmsel:paper", "vlmsel:bf16", "vlmsel:channels_last", "vlmsel:left", "captum", "floor",
-         "floor:compile", "peak")
+PARTS = (
+    "vlmsel",
+    "vlmsel:paper",
+    "vlmsel:bf16",
+    "vlmsel:channels_last",
+    "vlmsel:left",
+    "captum",
+    "floor",
+    "floor:compile",
+    "peak",
+)
 
 
 def _child(args, part: str, result_file: str) -> dict:
     cmd = [sys.executable, __file__, "--part", part, "--result-file", result_file]
-    for k in ("model", "n_images", "n_steps", "internal_batch_size", "device", "dtype", "method", "rule", "seed", "threads"):
+    for k in (
+        "model",
+        "n_images",
+        "n_steps",
+        "internal_batch_size",
+        "device",
+        "dtype",
+        "method",
+        "rule",
+        "seed",
+        "threads",
+    ):
         cmd += [f"--{k.replace('_', '-')}", str(getattr(args, k))]
     if args.channels_last:
         cmd.append("--channels-last")
@@ -216,29 +254,43 @@ def _child(args, part: str, result_file: str) -> dict:
         sys.stderr.write(proc.stderr)
         raise SystemExit(f"part {part!r} failed (exit {proc.returncode})")
     line = [ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")][-1]
-    return json.loads(line[len("RESULT "):])
+    return json.loads(line[len("RESULT ") :])
 
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--model", default="ViT-B-32", help="open_clip architecture (random init)")
     p.add_argument("--n-images", type=int, default=8)
-    p.add_argument("--n-steps", type=int, default=DEFAULT_N_STEPS, help=f"default {DEFAULT_N_STEPS} (the profile default)")
+    p.add_argument(
+        "--n-steps", type=int, default=DEFAULT_N_STEPS, help=f"default {DEFAULT_N_STEPS} (the profile default)"
+    )
     p.add_argument("--internal-batch-size", type=int, default=64)
     p.add_argument("--device", default="cpu")
     p.add_argument("--dtype", choices=("fp32", "bf16"), default="fp32", help="bf16 = torch.autocast bfloat16")
     p.add_argument("--method", default=DEFAULT_METHOD, choices=("gausslegendre", "riemann_trapezoid"))
     p.add_argument("--rule", default=DEFAULT_RULE, choices=("left", "trapezoid"))
     p.add_argument("--channels-last", action="store_true", help="model and images in channels-last memory format")
-    p.add_argument("--compare-paper", action="store_true",
-                   help="also time vlmsel at the paper-like setting (Gauss-Legendre, left rule, 50 steps)")
-    p.add_argument("--compare-bf16", action="store_true",
-                   help="also time vlmsel under bf16 autocast (same setting) and compare its profile with fp32's")
-    p.add_argument("--compare-channels-last", action="store_true",
-                   help="also time vlmsel with model and images in channels-last memory format")
-    p.add_argument("--compare-compile", action="store_true",
-                   help="also time the floor with the image tower under torch.compile (compile time included) "
-                        "and report the compile overhead and the steady-state ratio per chunk")
+    p.add_argument(
+        "--compare-paper",
+        action="store_true",
+        help="also time vlmsel at the paper-like setting (Gauss-Legendre, left rule, 50 steps)",
+    )
+    p.add_argument(
+        "--compare-bf16",
+        action="store_true",
+        help="also time vlmsel under bf16 autocast (same setting) and compare its profile with fp32's",
+    )
+    p.add_argument(
+        "--compare-channels-last",
+        action="store_true",
+        help="also time vlmsel with model and images in channels-last memory format",
+    )
+    p.add_argument(
+        "--compare-compile",
+        action="store_true",
+        help="also time the floor with the image tower under torch.compile (compile time included) "
+        "and report the compile overhead and the steady-state ratio per chunk",
+    )
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=0, help="torch threads (0 = torch's default)")
     p.add_argument("--repeats", type=int, default=2, help="runs of vlmsel and of the floor; the fastest counts")
@@ -259,19 +311,25 @@ def main(argv: list[str] | None = None) -> int:
     )
     runs: dict[str, list[dict]] = {}
     with tempfile.TemporaryDirectory() as tmp:
-        order = (["peak"] + ["floor", "vlmsel"] * args.repeats + (["vlmsel:paper"] if args.compare_paper else [])
-                 + (["vlmsel:bf16"] if args.compare_bf16 else [])
-                 + (["vlmsel:channels_last"] if args.compare_channels_last else [])
-                 + (["floor:compile"] if args.compare_compile else [])
-                 + ([] if args.skip_captum else ["captum"] + (["vlmsel:left"] if args.rule != "left" else [])))
+        order = (
+            ["peak"]
+            + ["floor", "vlmsel"] * args.repeats
+            + (["vlmsel:paper"] if args.compare_paper else [])
+            + (["vlmsel:bf16"] if args.compare_bf16 else [])
+            + (["vlmsel:channels_last"] if args.compare_channels_last else [])
+            + (["floor:compile"] if args.compare_compile else [])
+            + ([] if args.skip_captum else ["captum"] + (["vlmsel:left"] if args.rule != "left" else []))
+        )
         for part in order:
             res = _child(args, part, os.path.join(tmp, f"{part.replace(':', '_')}.npz"))
             runs.setdefault(part, []).append(res)
             if part == "peak":
                 print(f"  matmul peak: fp32 {res['fp32']:.0f} GFLOP/s, bf16 {res['bf16']:.0f} GFLOP/s", flush=True)
                 continue
-            print(f"  {part:12s} {res['time_s']:9.2f} s wall {res['cpu_s']:9.2f} s cpu   peak {res['peak_gb']:.2f} GB",
-                  flush=True)
+            print(
+                f"  {part:12s} {res['time_s']:9.2f} s wall {res['cpu_s']:9.2f} s cpu   peak {res['peak_gb']:.2f} GB",
+                flush=True,
+            )
         peak = runs.pop("peak")[0]
         best = {k: min(v, key=lambda r: r["time_s"]) for k, v in runs.items()}
         diffs, agreement = {}, {}
@@ -290,23 +348,33 @@ def main(argv: list[str] | None = None) -> int:
     mem_label = "peak GPU memory allocated (GB)" if args.device.startswith("cuda") else "peak RSS (GB)"
     # work each part must do: forward + backward at every path point (captum: once per block, measured as
     # the same useful work, so its GFLOP/s is the rate of the useful result)
-    print(f"\n| part | setting | wall time (s) | CPU time (s) | {mem_label} | effective GFLOP/s | share of fp32 peak "
-          f"| share of bf16 peak |\n|---|---|---|---|---|---|---|---|")
+    print(
+        f"\n| part | setting | wall time (s) | CPU time (s) | {mem_label} | effective GFLOP/s | share of fp32 peak "
+        f"| share of bf16 peak |\n|---|---|---|---|---|---|---|---|"
+    )
     for k in PARTS[:-1]:
         if k in best:
             r = best[k]
             work = r["gflop_per_point"] * args.n_images * (r["n_steps"] + 1)
             rate = work / r["time_s"]
             r["effective_gflops"] = rate
-            setting = f"{r['method']}/{r['rule']}, {r['n_steps']} steps, {r['dtype']}" + (", channels-last" if r["channels_last"] else "")
-            print(f"| {k} | {setting} | {r['time_s']:.2f} | {r['cpu_s']:.2f} | "
-                  f"{r['peak_gb']:.2f} | {rate:.0f} | {rate / peak['fp32']:.0%} | {rate / peak['bf16']:.0%} |")
-    print(f"\nmatmul peak of this machine ({args.device}, same threads): fp32 {peak['fp32']:.0f} GFLOP/s, "
-          f"bf16 {peak['bf16']:.0f} GFLOP/s; GFLOP per path point (forward + backward, counted): "
-          f"{best['vlmsel']['gflop_per_point']:.2f}")
+            setting = f"{r['method']}/{r['rule']}, {r['n_steps']} steps, {r['dtype']}" + (
+                ", channels-last" if r["channels_last"] else ""
+            )
+            print(
+                f"| {k} | {setting} | {r['time_s']:.2f} | {r['cpu_s']:.2f} | "
+                f"{r['peak_gb']:.2f} | {rate:.0f} | {rate / peak['fp32']:.0%} | {rate / peak['bf16']:.0%} |"
+            )
+    print(
+        f"\nmatmul peak of this machine ({args.device}, same threads): fp32 {peak['fp32']:.0f} GFLOP/s, "
+        f"bf16 {peak['bf16']:.0f} GFLOP/s; GFLOP per path point (forward + backward, counted): "
+        f"{best['vlmsel']['gflop_per_point']:.2f}"
+    )
     print(f"\nmodel-only RSS: {best['vlmsel']['rss_model_gb']:.2f} GB; blocks: {best['vlmsel']['n_blocks']}")
-    ratios = {"vlmsel/floor": best["vlmsel"]["time_s"] / best["floor"]["time_s"],
-              "vlmsel/floor (CPU time)": best["vlmsel"]["cpu_s"] / best["floor"]["cpu_s"]}
+    ratios = {
+        "vlmsel/floor": best["vlmsel"]["time_s"] / best["floor"]["time_s"],
+        "vlmsel/floor (CPU time)": best["vlmsel"]["cpu_s"] / best["floor"]["cpu_s"],
+    }
     if "vlmsel:paper" in best:
         ratios["paper-like/default"] = best["vlmsel:paper"]["time_s"] / best["vlmsel"]["time_s"]
         ratios["paper-like/default (CPU time)"] = best["vlmsel:paper"]["cpu_s"] / best["vlmsel"]["cpu_s"]
@@ -318,22 +386,37 @@ def main(argv: list[str] | None = None) -> int:
         plain, comp = best["floor"]["chunk_s"], best["floor:compile"]["chunk_s"]
         ratios["compiled floor/floor"] = best["floor:compile"]["time_s"] / best["floor"]["time_s"]
         if len(plain) > 2 and len(comp) > 2:  # steady state: the full chunks after the first
-            ratios["compiled floor/floor, per chunk after the first"] = (float(np.median(comp[1:-1]))
-                                                                        / float(np.median(plain[1:-1])))
-        ratios["compile overhead of the first chunk (s)"] = comp[0] - float(np.median(comp[1:])) if len(comp) > 1 else comp[0]
+            ratios["compiled floor/floor, per chunk after the first"] = float(np.median(comp[1:-1])) / float(
+                np.median(plain[1:-1])
+            )
+        ratios["compile overhead of the first chunk (s)"] = (
+            comp[0] - float(np.median(comp[1:])) if len(comp) > 1 else comp[0]
+        )
     if "captum" in best:
         ratios["captum/vlmsel"] = best["captum"]["time_s"] / best["vlmsel"]["time_s"]
         ratios["captum/vlmsel (CPU time)"] = best["captum"]["cpu_s"] / best["vlmsel"]["cpu_s"]
     for k, v in ratios.items():
         print(f"{k}: {v:.2f}")
     for k, v in diffs.items():
-        print(f"max |vlmsel ({'left rule' if 'vlmsel:left' in best else args.rule}) - captum| of the {k} block scalar: {v['max_abs']:.3g} (relative {v['max_rel']:.3g})")
+        print(
+            f"max |vlmsel ({'left rule' if 'vlmsel:left' in best else args.rule}) - captum| of the {k} block scalar: {v['max_abs']:.3g} (relative {v['max_rel']:.3g})"
+        )
     for k, v in agreement.items():
         print(f"total variation between the task profiles of {k} and vlmsel: {v:.2g}")
     if args.json:
         Path(args.json).write_text(
-            json.dumps({"args": vars(args), "peak_gflops": peak, "best": best, "runs": runs, "ratios": ratios, "captum_diff": diffs,
-                        "profile_tv_to_vlmsel": agreement}, indent=2)
+            json.dumps(
+                {
+                    "args": vars(args),
+                    "peak_gflops": peak,
+                    "best": best,
+                    "runs": runs,
+                    "ratios": ratios,
+                    "captum_diff": diffs,
+                    "profile_tv_to_vlmsel": agreement,
+                },
+                indent=2,
+            )
         )
     return 0
 

@@ -71,8 +71,10 @@ def _worker(work: str, threads: int, settings: list[tuple[str, str, int]]) -> No
 def run(args) -> int:
     settings = [SETTINGS[i] for i in args.only] if args.only else SETTINGS
     Path(args.work).mkdir(parents=True, exist_ok=True)
-    procs = [mp.get_context("spawn").Process(target=_worker, args=(args.work, args.threads, settings))
-             for _ in range(args.workers)]
+    procs = [
+        mp.get_context("spawn").Process(target=_worker, args=(args.work, args.threads, settings))
+        for _ in range(args.workers)
+    ]
     for p in procs:
         p.start()
         time.sleep(5)  # let the first worker claim its first entry before the next one looks
@@ -147,13 +149,23 @@ def collect(args) -> int:
         gaps.append(g)
         cpu.append(c)
         meta.append({k: first.get(k) for k in ("method", "rule", "n_steps", "n_images", "precision", "versions")})
-        print(f"{name}: median relative completeness gap {np.nanmedian(g):.4f}, "
-              f"{np.nansum(c) / 60:.1f} min for {len(models) * len(tasks)} entries")
+        print(
+            f"{name}: median relative completeness gap {np.nanmedian(g):.4f}, "
+            f"{np.nansum(c) / 60:.1f} min for {len(models) * len(tasks)} entries"
+        )
     out = Path(args.out)
     tmp = out.with_suffix(".partial.npz")
-    np.savez_compressed(tmp, settings=np.array(names), models=np.array(models), tasks=np.array(tasks),
-                        n_blocks=n_blocks, scalars=np.stack(scal), completeness_gap=np.stack(gaps),
-                        seconds=np.stack(cpu), meta=np.array(json.dumps(meta)))
+    np.savez_compressed(
+        tmp,
+        settings=np.array(names),
+        models=np.array(models),
+        tasks=np.array(tasks),
+        n_blocks=n_blocks,
+        scalars=np.stack(scal),
+        completeness_gap=np.stack(gaps),
+        seconds=np.stack(cpu),
+        meta=np.array(json.dumps(meta)),
+    )
     os.replace(tmp, out)
     print(f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB): {len(names)} settings")
     return 0
@@ -162,9 +174,11 @@ def collect(args) -> int:
 #: Random-init open_clip towers of the ``towers`` subcommand (one per family of the real zoo).
 TOWERS = ("ViT-B-32", "RN50", "convnext_tiny")
 #: Settings timed on each tower (the reference runs in float64 as well).
-TOWER_SETTINGS = [("gausslegendre", "left", n) for n in (4, 8, 16, 32, 50)] + \
-    [("riemann_trapezoid", "trapezoid", n) for n in (4, 8, 16, 32, 64)] + \
-    [("gausslegendre", "trapezoid", 16), ("riemann_trapezoid", "left", 16)]
+TOWER_SETTINGS = (
+    [("gausslegendre", "left", n) for n in (4, 8, 16, 32, 50)]
+    + [("riemann_trapezoid", "trapezoid", n) for n in (4, 8, 16, 32, 64)]
+    + [("gausslegendre", "trapezoid", 16), ("riemann_trapezoid", "left", 16)]
+)
 
 
 def towers(args) -> int:
@@ -189,25 +203,52 @@ def towers(args) -> int:
 
         x = torch.stack([preprocess(Image.fromarray(p)) for p in pics])
 
-        def prof(**kw):
+        def prof(model=model, x=x, **kw):
             t0 = time.process_time()
             r = block_conductance(model, x, internal_batch_size=args.internal_batch_size, show_progress=False, **kw)
             return task_profile(r.scalars["abs"]), r, time.process_time() - t0
 
         ref, ref_r, ref_s = prof(method="riemann_trapezoid", rule="trapezoid", n_steps=64, dtype=torch.float64)
-        runs = [(m, r, n, False) for m, r, n in TOWER_SETTINGS] + [("riemann_trapezoid", "trapezoid", args.bf16_steps, True)]
+        runs = [(m, r, n, False) for m, r, n in TOWER_SETTINGS] + [
+            ("riemann_trapezoid", "trapezoid", args.bf16_steps, True)
+        ]
         for m, r, n, bf16 in runs:
             p, res, secs = prof(method=m, rule=r, n_steps=n, autocast=bf16)
             df = (res.f_x - res.f_baseline)[:, None]
-            rows.append(dict(tower=arch, method=m, rule=r, n_steps=n, precision="bf16-autocast" if bf16 else "fp32",
-                             points=n + 1, profile_tv=0.5 * float(np.abs(p - ref).sum()),
-                             completeness_gap=float(np.median(np.abs(res.scalars["signed"] - df) / np.abs(df))),
-                             cpu_s=secs, blocks=len(p)))
+            rows.append(
+                dict(
+                    tower=arch,
+                    method=m,
+                    rule=r,
+                    n_steps=n,
+                    precision="bf16-autocast" if bf16 else "fp32",
+                    points=n + 1,
+                    profile_tv=0.5 * float(np.abs(p - ref).sum()),
+                    completeness_gap=float(np.median(np.abs(res.scalars["signed"] - df) / np.abs(df))),
+                    cpu_s=secs,
+                    blocks=len(p),
+                )
+            )
             print(rows[-1], flush=True)
-        rows.append(dict(tower=arch, method="riemann_trapezoid", rule="trapezoid", n_steps=64, precision="fp64",
-                         points=65, profile_tv=0.0, completeness_gap=float(np.median(np.abs(
-                             ref_r.scalars["signed"] - (ref_r.f_x - ref_r.f_baseline)[:, None])
-                             / np.abs(ref_r.f_x - ref_r.f_baseline)[:, None])), cpu_s=ref_s, blocks=len(ref)))
+        rows.append(
+            dict(
+                tower=arch,
+                method="riemann_trapezoid",
+                rule="trapezoid",
+                n_steps=64,
+                precision="fp64",
+                points=65,
+                profile_tv=0.0,
+                completeness_gap=float(
+                    np.median(
+                        np.abs(ref_r.scalars["signed"] - (ref_r.f_x - ref_r.f_baseline)[:, None])
+                        / np.abs(ref_r.f_x - ref_r.f_baseline)[:, None]
+                    )
+                ),
+                cpu_s=ref_s,
+                blocks=len(ref),
+            )
+        )
     out = Path(args.out)
     pd.DataFrame(rows).to_csv(out.with_suffix(".partial"), index=False)
     os.replace(out.with_suffix(".partial"), out)
@@ -256,8 +297,10 @@ def variants(args) -> int:
 
     names = list(VARIANTS)
     Path(args.work).mkdir(parents=True, exist_ok=True)
-    procs = [mp.get_context("spawn").Process(target=_variant_worker, args=(args.work, args.threads, names))
-             for _ in range(args.workers)]
+    procs = [
+        mp.get_context("spawn").Process(target=_variant_worker, args=(args.work, args.threads, names))
+        for _ in range(args.workers)
+    ]
     for p in procs:
         p.start()
         time.sleep(5)
@@ -274,14 +317,37 @@ def variants(args) -> int:
     meta = []
     for name in names:
         first = ProfileStore(Path(args.work) / name).manifest(models[0], tasks[0])
-        meta.append({k: first.get(k) for k in ("method", "rule", "n_steps", "n_images", "baseline", "granularity",
-                                               "precision", "autocast", "versions")})
+        meta.append(
+            {
+                k: first.get(k)
+                for k in (
+                    "method",
+                    "rule",
+                    "n_steps",
+                    "n_images",
+                    "baseline",
+                    "granularity",
+                    "precision",
+                    "autocast",
+                    "versions",
+                )
+            }
+        )
     for v, name in enumerate(names):
         print(f"{name}: {np.nansum(c[v]) / 60:.1f} CPU-min, median completeness gap {np.nanmedian(g[v]):.4f}")
     out = Path(args.out)
     tmp = out.with_suffix(".partial.npz")
-    np.savez_compressed(tmp, settings=np.array(names), models=np.array(models), tasks=np.array(tasks),
-                        n_blocks=blocks, scalars=x, completeness_gap=g, seconds=c, meta=np.array(json.dumps(meta)))
+    np.savez_compressed(
+        tmp,
+        settings=np.array(names),
+        models=np.array(models),
+        tasks=np.array(tasks),
+        n_blocks=blocks,
+        scalars=x,
+        completeness_gap=g,
+        seconds=c,
+        meta=np.array(json.dumps(meta)),
+    )
     os.replace(tmp, out)
     print(f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB): {len(names)} variants")
     return variants_report(out)
@@ -303,11 +369,15 @@ def variants_report(path) -> int:
         s = v.index(name)
         same_units = (v.n_blocks[s] == v.n_blocks[0]).all()
         agree = selection_agreement(preds[name].predictions, preds["default"].predictions).mean()
-        rows[name] = {"cpu_min": float(np.nansum(v.seconds[s]) / 60),
-                      "cpu_vs_default": float(np.nansum(v.seconds[s]) / np.nansum(v.seconds[0])),
-                      "profile_tv": float(np.median(profile_error(v.profiles(name), v.profiles("default"))))
-                      if same_units else float("nan"),
-                      **{a: agree[a] for a in AGREEMENT}, "ndcg5": preds[name].mean("ndcg5")}
+        rows[name] = {
+            "cpu_min": float(np.nansum(v.seconds[s]) / 60),
+            "cpu_vs_default": float(np.nansum(v.seconds[s]) / np.nansum(v.seconds[0])),
+            "profile_tv": float(np.median(profile_error(v.profiles(name), v.profiles("default"))))
+            if same_units
+            else float("nan"),
+            **{a: agree[a] for a in AGREEMENT},
+            "ndcg5": preds[name].mean("ndcg5"),
+        }
     print(pd.DataFrame.from_dict(rows, orient="index").round(4).to_markdown())
     return 0
 

@@ -54,8 +54,12 @@ def main() -> int:
         raise SystemExit("gpu_check: no CUDA device")
     torch.backends.cuda.matmul.allow_tf32 = False
     torch.backends.cudnn.allow_tf32 = False
-    results = {"device": torch.cuda.get_device_name(0), "torch": torch.__version__,
-               "matmul_tflops": {"fp32": matmul_tflops(torch.float32), "bf16": matmul_tflops(torch.bfloat16)}, "runs": []}
+    results = {
+        "device": torch.cuda.get_device_name(0),
+        "torch": torch.__version__,
+        "matmul_tflops": {"fp32": matmul_tflops(torch.float32), "bf16": matmul_tflops(torch.bfloat16)},
+        "runs": [],
+    }
     print(json.dumps(results), flush=True)
     for arch in args.models:
         torch.manual_seed(0)
@@ -71,17 +75,30 @@ def main() -> int:
                 torch.cuda.synchronize()
                 torch.cuda.reset_peak_memory_stats()
                 t0 = time.perf_counter()
-                r = block_conductance(model, x, internal_batch_size=args.internal_batch_size, autocast=autocast,
-                                      show_progress=False, **setting)
+                r = block_conductance(
+                    model,
+                    x,
+                    internal_batch_size=args.internal_batch_size,
+                    autocast=autocast,
+                    show_progress=False,
+                    **setting,
+                )
                 torch.cuda.synchronize()
                 wall = time.perf_counter() - t0
                 prof = task_profile(r.scalars["abs"])
                 profiles[label, precision] = prof
                 work = path_point_flops(model, x[:1], autocast=autocast) * args.n_images * (setting["n_steps"] + 1)
-                row = {"model": arch, "setting": label, **setting, "precision": precision, "n_images": args.n_images,
-                       "wall_s": wall, "peak_gb": torch.cuda.max_memory_allocated() / 2**30,
-                       "effective_tflops": work / wall / 1e12,
-                       "tv_vs_fp32": float(0.5 * np.abs(prof - profiles[label, "fp32"]).sum())}
+                row = {
+                    "model": arch,
+                    "setting": label,
+                    **setting,
+                    "precision": precision,
+                    "n_images": args.n_images,
+                    "wall_s": wall,
+                    "peak_gb": torch.cuda.max_memory_allocated() / 2**30,
+                    "effective_tflops": work / wall / 1e12,
+                    "tv_vs_fp32": float(0.5 * np.abs(prof - profiles[label, "fp32"]).sum()),
+                }
                 if label == "paper-like":
                     row["tv_default_vs_paper_like"] = float(0.5 * np.abs(profiles["default", precision] - prof).sum())
                 results["runs"].append(row)

@@ -16,9 +16,9 @@ import time
 
 import torch
 
-from vlmsel.profiles import compute as profiling
 from vlmsel.conductance import block_conductance
 from vlmsel.data.zoo import load_model, load_zoo, resolve_device, with_image_gflops
+from vlmsel.profiles import compute as profiling
 
 
 def main() -> None:
@@ -47,8 +47,10 @@ def main() -> None:
     est = profiling.estimate_seconds(entry.image_gflops, args.n_images, args.n_steps, device)
     print(f"{entry.name} on {device} ({torch.get_num_threads()} threads): N={args.n_images}, n_steps={args.n_steps}")
     print(f"  wall time {wall:.1f} s; work {work:.0f} GFLOP; effective {work / wall:.1f} GFLOP/s")
-    print(f"  cost model estimate {est:.1f} s (THROUGHPUT_GFLOPS[{device.type!r}] = "
-          f"{profiling.THROUGHPUT_GFLOPS.get(device.type)}); measured / estimated = {wall / est:.2f}")
+    print(
+        f"  cost model estimate {est:.1f} s (THROUGHPUT_GFLOPS[{device.type!r}] = "
+        f"{profiling.THROUGHPUT_GFLOPS.get(device.type)}); measured / estimated = {wall / est:.2f}"
+    )
 
 
 if __name__ == "__main__":

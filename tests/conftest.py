@@ -177,8 +177,13 @@ def build_world(make_images):
     zoo_csv, configs, base, sources, n_steps``.
     """
 
-    def build(base: Path, zoo_items: list[dict] | None = None, sources: list[str] | None = None,
-              n_src: int = _N_SRC, n_steps: int = _N_STEPS) -> dict:
+    def build(
+        base: Path,
+        zoo_items: list[dict] | None = None,
+        sources: list[str] | None = None,
+        n_src: int = _N_SRC,
+        n_steps: int = _N_STEPS,
+    ) -> dict:
         from vlmsel.data.tasks import open_task
         from vlmsel.data.zoo import load_zoo, register_model_configs
         from vlmsel.profiles.compute import ProfileSettings, run_profiles
@@ -196,9 +201,18 @@ def build_world(make_images):
         acc.to_csv(acc_csv)
         zoo_csv = base / "zoo.csv"
         pd.DataFrame(zoo_items).to_csv(zoo_csv, index=False)
-        return {"zoo": zoo, "folders": folders, "store": base / "store", "acc": acc, "acc_csv": acc_csv,
-                "zoo_csv": zoo_csv, "configs": base / "configs", "base": base, "sources": sources,
-                "n_steps": n_steps}
+        return {
+            "zoo": zoo,
+            "folders": folders,
+            "store": base / "store",
+            "acc": acc,
+            "acc_csv": acc_csv,
+            "zoo_csv": zoo_csv,
+            "configs": base / "configs",
+            "base": base,
+            "sources": sources,
+            "n_steps": n_steps,
+        }
 
     return build
 
@@ -215,8 +229,10 @@ def random_world():
     def make(seed=0, n_models=6, datasets=("s1", "s2", "s3", "t")):
         rng = np.random.default_rng(seed)
         models = [f"m{i}" for i in range(n_models)]
-        prof = Profiles.from_dict({m: rng.dirichlet(np.ones(l), size=len(datasets))
-                                   for m, l in zip(models, rng.integers(3, 8, n_models))}, datasets)
+        prof = Profiles.from_dict(
+            {m: rng.dirichlet(np.ones(l), size=len(datasets)) for m, l in zip(models, rng.integers(3, 8, n_models))},
+            datasets,
+        )
         acc = pd.DataFrame(rng.random((n_models, len(datasets))), index=models, columns=list(datasets))
         return prof, acc
 
@@ -234,10 +250,25 @@ def built_wheel(tmp_path_factory) -> Path:
 
     base = tmp_path_factory.mktemp("wheel")
     src = base / "src"
-    shutil.copytree(ROOT, src, ignore=shutil.ignore_patterns(".venv", "_build", ".git", "*.egg-info", "build",
-                                                             "__pycache__"))
-    subprocess.run([sys.executable, "-m", "pip", "wheel", str(src), "--no-deps", "--no-build-isolation", "-q",
-                    "-w", str(base / "dist")], check=True, capture_output=True)
+    shutil.copytree(
+        ROOT, src, ignore=shutil.ignore_patterns(".venv", "_build", ".git", "*.egg-info", "build", "__pycache__")
+    )
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            str(src),
+            "--no-deps",
+            "--no-build-isolation",
+            "-q",
+            "-w",
+            str(base / "dist"),
+        ],
+        check=True,
+        capture_output=True,
+    )
     shutil.rmtree(src)
     (wheel,) = (base / "dist").glob("vlmsel-*.whl")
     return wheel
@@ -254,8 +285,12 @@ def fresh_venv():
     def make(folder: Path, packages: Path) -> Path:
         subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(folder)], check=True)
         python = folder / "bin" / "python"
-        purelib = subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-                                 check=True, capture_output=True, text=True).stdout.strip()
+        purelib = subprocess.run(
+            [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
         (Path(purelib) / "deps.pth").write_text(f"{packages}\n")
         return python
 

@@ -29,7 +29,9 @@ def test_open_world_mini_by_default_by_name_and_by_folder():
     assert all(w.store.has(m, d) for m in w.models for d in w.datasets)
     assert (w.stored_images, w.n_images, w.n_steps) == (100, 25, 50)  # the method pools 25 of the 100 stored
     assert w.description.startswith("**the mini world**") and "the published store `mini`" in w.description
-    assert f"{len(w.models)} tiny CLIP models" in w.description and "25 images per task of the 100 stored" in w.description
+    assert (
+        f"{len(w.models)} tiny CLIP models" in w.description and "25 images per task of the 100 stored" in w.description
+    )
     by_name = open_world("mini", "mini")
     assert by_name.models == w.models and by_name.description == w.description
     by_folder = open_world("mini", registry()["mini"].path)

@@ -38,8 +38,10 @@ def test_the_book_names_the_same_repository():
 
 
 def test_render_is_idempotent_and_rewrites_a_stale_badge():
-    stale = ("[![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)]"
-             "(https://colab.research.google.com/github/someone/else/blob/main/notebooks/06_ranking.ipynb)")
+    stale = (
+        "[![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)]"
+        "(https://colab.research.google.com/github/someone/else/blob/main/notebooks/06_ranking.ipynb)"
+    )
     once = colab.render(stale, "06_ranking")
     assert once == colab.badge("06_ranking") and colab.render(once, "06_ranking") == once
     assert f"/blob/{colab.PINNED}/notebooks/06_ranking.ipynb" in once
@@ -75,15 +77,43 @@ def test_a_chapter_runs_from_the_wheel_alone(tmp_path, built_wheel, fresh_venv):
     notebook = work / f"{WHEEL_CHAPTER}.ipynb"
     shutil.copy(ROOT / "notebooks" / notebook.name, notebook)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHONPATH", "VLMSEL_MINI", "JUPYTER"))}
-    env.update(VLMSEL_INSTALL=str(built_wheel), PIP_NO_DEPS="1", PIP_NO_INDEX="1", HF_HUB_OFFLINE="1",
-               VLMSEL_PROGRESS="0", HOME=str(tmp_path))
+    env.update(
+        VLMSEL_INSTALL=str(built_wheel),
+        PIP_NO_DEPS="1",
+        PIP_NO_INDEX="1",
+        HF_HUB_OFFLINE="1",
+        VLMSEL_PROGRESS="0",
+        HOME=str(tmp_path),
+    )
     setup_s = time.perf_counter() - start
-    run = subprocess.run([str(python), "-m", "papermill", "--no-progress-bar", "-k", "python3", "--cwd",
-                          str(work), str(notebook), str(work / "out.ipynb")],
-                         capture_output=True, text=True, env=env, cwd=work, timeout=600)
+    run = subprocess.run(
+        [
+            str(python),
+            "-m",
+            "papermill",
+            "--no-progress-bar",
+            "-k",
+            "python3",
+            "--cwd",
+            str(work),
+            str(notebook),
+            str(work / "out.ipynb"),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=work,
+        timeout=600,
+    )
     assert run.returncode == 0, run.stderr[-3000:]
-    where = subprocess.run([str(python), "-c", "import vlmsel; print(vlmsel.__file__)"], capture_output=True,
-                           text=True, env=env, cwd=work, check=True).stdout.strip()
+    where = subprocess.run(
+        [str(python), "-c", "import vlmsel; print(vlmsel.__file__)"],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=work,
+        check=True,
+    ).stdout.strip()
     assert Path(where).is_relative_to(fresh), f"vlmsel imported from {where}, not from the wheel"
     executed = json.loads((work / "out.ipynb").read_text())
     assert executed["metadata"]["papermill"]["exception"] is None

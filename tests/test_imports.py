@@ -17,7 +17,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "vlmsel"
 
@@ -66,7 +65,8 @@ def _imported(node: ast.Import | ast.ImportFrom, importer: str) -> list[str]:
 def _is_type_checking(node: ast.If) -> bool:
     test = node.test
     return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
-        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING")
+        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
+    )
 
 
 def _module_level_imports(tree: ast.Module) -> list[ast.Import | ast.ImportFrom]:
@@ -223,7 +223,9 @@ def test_only_the_mini_world_imports_the_mini_world():
         if _names(name, "vlmsel.mini"):
             continue
         if name in MINI_CLIENTS:
-            lazy = [(ln, m) for node in _module_level_imports(tree) for ln, m in _all_imports(ast.Module([node], []), name)]
+            lazy = [
+                (ln, m) for node in _module_level_imports(tree) for ln, m in _all_imports(ast.Module([node], []), name)
+            ]
             bad += [f"{name}:{ln} imports {m} at module level" for ln, m in lazy if _names(m, "vlmsel.mini")]
             continue
         bad += [f"{name}:{ln} imports {m}" for ln, m in _all_imports(tree, name) if _names(m, "vlmsel.mini")]
@@ -235,8 +237,15 @@ def test_only_the_mini_world_imports_the_mini_world():
 STAGES = ("data", "conductance", "profiles", "method", "evaluation", "recommend", "mini", "cli")
 #: Below every stage: what each stage may use (files and the cache, progress bars, world registration,
 #: shards, untrusted input, the job runner, the figure style). They import only each other.
-SHARED = ("vlmsel.files", "vlmsel.progress", "vlmsel.plugins", "vlmsel.shards", "vlmsel.untrusted", "vlmsel.jobs",
-          "vlmsel.plotting")
+SHARED = (
+    "vlmsel.files",
+    "vlmsel.progress",
+    "vlmsel.plugins",
+    "vlmsel.shards",
+    "vlmsel.untrusted",
+    "vlmsel.jobs",
+    "vlmsel.plotting",
+)
 #: Above every stage: what the book's chapters share, the Colab settings, ``python -m vlmsel`` and the
 #: package itself (whose ``vlmsel.select`` is imported on first use).
 TOP = ("vlmsel", "vlmsel.chapters", "vlmsel.colab", "vlmsel.__main__")
@@ -265,7 +274,7 @@ def stage_violations(trees: dict[str, ast.Module]) -> list[str]:
     for name, tree in sorted(trees.items()):
         for line, target in _all_imports(tree, name):
             if not _names(target, "vlmsel") or target == "vlmsel":  # (the package: its __version__, which every
-                continue                                               # module's import has run already)
+                continue  # module's import has run already)
             if stage_of(target) > stage_of(name):
                 bad.append(f"{name}:{line} imports {target}, a later stage")
     return bad
@@ -284,16 +293,44 @@ def test_the_stage_rule_sees_an_upward_import_inside_a_function():
     source = MODULES["vlmsel.data.zoo"].read_text(encoding="utf-8")
     injected = source + "\n\ndef _injected():\n    from vlmsel.cli import main\n    return main\n"
     trees["vlmsel.data.zoo"] = ast.parse(injected)
-    assert stage_violations(trees) == [f"vlmsel.data.zoo:{injected.count(chr(10)) - 1} imports vlmsel.cli, a later stage"]
+    assert stage_violations(trees) == [
+        f"vlmsel.data.zoo:{injected.count(chr(10)) - 1} imports vlmsel.cli, a later stage"
+    ]
     shared = "def f():\n    import vlmsel.profiles.store\n"
-    assert stage_violations({"vlmsel.files": ast.parse(shared)}) == ["vlmsel.files:2 imports vlmsel.profiles.store, a later stage"]
+    assert stage_violations({"vlmsel.files": ast.parse(shared)}) == [
+        "vlmsel.files:2 imports vlmsel.profiles.store, a later stage"
+    ]
 
 
 def test_building_the_parser_imports_no_heavy_library():
     heavy = ("torch", "scipy", "pandas", "open_clip")
-    code = ("import sys, vlmsel.cli; vlmsel.cli.build_parser(); "
-            f"print(','.join(m for m in {heavy!r} if m in sys.modules))")
+    code = (
+        f"import sys, vlmsel.cli; vlmsel.cli.build_parser(); print(','.join(m for m in {heavy!r} if m in sys.modules))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=ROOT)
     assert out.returncode == 0, out.stderr
     loaded = [m for m in out.stdout.strip().split(",") if m]
     assert loaded == [], f"`vlmsel --help` imports {loaded}"
+
+
+def test_every_name_imported_from_vlmsel_exists():
+    """Every ``from vlmsel.x import y`` in the package, the chapters, the tests and the speed scripts names
+    something that exists (a renamed or removed name fails here, not in a chapter halfway through CI)."""
+    import importlib
+
+    files = [
+        *PACKAGE.rglob("*.py"),
+        *(ROOT / "notebooks").glob("*.py"),
+        *(ROOT / "perf").glob("*.py"),
+        *(ROOT / "tests").rglob("*.py"),
+    ]
+    bad = []
+    for path in files:
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not (isinstance(node, ast.ImportFrom) and not node.level and _names(node.module or "", "vlmsel")):
+                continue
+            module = importlib.import_module(node.module)
+            for alias in node.names:
+                if not hasattr(module, alias.name) and f"{node.module}.{alias.name}" not in MODULES:
+                    bad.append(f"{path.relative_to(ROOT)}:{node.lineno} {node.module} has no {alias.name}")
+    assert not bad, "\n".join(bad)

@@ -1,7 +1,9 @@
 """The wheel holds every subpackage and the mini world's committed artifacts."""
 
-import tomllib
 from pathlib import Path
+
+import pytest
+import tomllib
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -14,6 +16,7 @@ def test_every_subpackage_is_listed_in_pyproject():
     assert config["package-dir"]["vlmsel.mini.data"] == "data/mini"
 
 
+@pytest.mark.slow
 def test_the_wheel_ships_the_mini_world(tmp_path, built_wheel):
     """A plain (non-editable) install, as Colab's `pip install git+...`, must find data/mini."""
     import subprocess
@@ -32,12 +35,25 @@ def test_the_wheel_ships_the_mini_world(tmp_path, built_wheel):
     assert "vlmsel/resources/upstream_files.json" in names
     # installed (not editable), the package finds its own copy of the mini world
     target = tmp_path / "site"
-    subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target", str(target),
-                    str(built_wheel)], check=True, capture_output=True)
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target", str(target), str(built_wheel)],
+        check=True,
+        capture_output=True,
+    )
     env = {k: v for k, v in __import__("os").environ.items() if k != "VLMSEL_MINI_DIR"}
     env["PYTHONPATH"] = str(target)
-    out = subprocess.run([sys.executable, "-c", "from vlmsel.mini.paths import default_mini_dir as d; "
-                          "from vlmsel.mini.groundtruth import load_mini_table as t; print(d()); print(len(t()))"],
-                         check=True, capture_output=True, text=True, env=env, cwd=tmp_path).stdout.split()
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from vlmsel.mini.paths import default_mini_dir as d; "
+            "from vlmsel.mini.groundtruth import load_mini_table as t; print(d()); print(len(t()))",
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+    ).stdout.split()
     assert Path(out[0]) == target / "vlmsel" / "mini" / "data"
     assert int(out[1]) > 0

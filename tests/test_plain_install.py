@@ -63,22 +63,44 @@ def test_select_runs_from_a_plain_install(tmp_path, built_wheel, fresh_venv, mak
     fresh = tmp_path / "fresh"
     python = fresh_venv(fresh, _core_dependencies(tmp_path))
     # pip resolves the wheel's requirements offline: each must be among the linked core distributions
-    pip = subprocess.run([sys.executable, "-m", "pip", "--python", str(python), "install", "--no-index", "-q",
-                          str(built_wheel)], capture_output=True, text=True)
+    pip = subprocess.run(
+        [sys.executable, "-m", "pip", "--python", str(python), "install", "--no-index", "-q", str(built_wheel)],
+        capture_output=True,
+        text=True,
+    )
     assert pip.returncode == 0, pip.stderr[-3000:]
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHONPATH", "VLMSEL_", "JUPYTER"))}
     env.update(HF_HUB_OFFLINE="1", VLMSEL_PROGRESS="0", HOME=str(tmp_path))
-    probe = ("import importlib.util, vlmsel; print(vlmsel.__file__); "
-             f"print(*[m for m in {EXTRAS!r} if importlib.util.find_spec(m)])")
-    where, importable = subprocess.run([str(python), "-c", probe], capture_output=True, text=True, env=env,
-                                       cwd=tmp_path, check=True).stdout.split("\n")[:2]
+    probe = (
+        "import importlib.util, vlmsel; print(vlmsel.__file__); "
+        f"print(*[m for m in {EXTRAS!r} if importlib.util.find_spec(m)])"
+    )
+    where, importable = subprocess.run(
+        [str(python), "-c", probe], capture_output=True, text=True, env=env, cwd=tmp_path, check=True
+    ).stdout.split("\n")[:2]
     assert Path(where).is_relative_to(fresh), f"vlmsel imported from {where}, not from the wheel"
     assert importable == "", f"extras importable in the plain install: {importable}"
     images = make_images(tmp_path / "images", 4, kind=0, size=(64, 64))
     setup_s = time.perf_counter() - start
-    run = subprocess.run([str(fresh / "bin" / "vlmsel"), "select", "--zoo", "mini", "--images", str(images),
-                          "--json", "out.json", "--report", "out.html"],
-                         capture_output=True, text=True, env=env, cwd=tmp_path, timeout=600)
+    run = subprocess.run(
+        [
+            str(fresh / "bin" / "vlmsel"),
+            "select",
+            "--zoo",
+            "mini",
+            "--images",
+            str(images),
+            "--json",
+            "out.json",
+            "--report",
+            "out.html",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=600,
+    )
     assert run.returncode == 0, run.stderr[-3000:]
     result = json.loads((tmp_path / "out.json").read_text())
     ranked = [row["model"] for row in result["ranking"]]

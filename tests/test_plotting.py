@@ -36,8 +36,7 @@ def test_image_grid_lays_out_rows_without_a_layout_engine_warning():
 
 def test_panel_curves_and_line_plot_draw_without_warnings():
     x = np.arange(1, 6, dtype=float)
-    fig = plotting.panel_curves({"a": {"one": (x, x), "two": (x, x ** 2)}, "b": {"one": (x, -x)}},
-                                xlabel="x", ylabel="y")
+    fig = plotting.panel_curves({"a": {"one": (x, x), "two": (x, x**2)}, "b": {"one": (x, -x)}}, xlabel="x", ylabel="y")
     fig.canvas.draw()
     assert [ax.get_title() for ax in fig.axes] == ["a", "b"]
     ax = plotting.line_plot(x, {"one": x}, xlabel="x", ylabel="y", logx=True)
@@ -63,15 +62,22 @@ def test_text_table_wraps_every_cell_and_keeps_the_formats():
 
 
 def _summary(mean: float) -> pd.DataFrame:
-    return pd.DataFrame({"mean": [mean, mean / 2], "ci_low": [mean - 0.1, mean / 2 - 0.1],
-                         "ci_high": [mean + 0.1, mean / 2 + 0.1]}, index=["ndcg5", "r5"])
+    return pd.DataFrame(
+        {"mean": [mean, mean / 2], "ci_low": [mean - 0.1, mean / 2 - 0.1], "ci_high": [mean + 0.1, mean / 2 + 0.1]},
+        index=["ndcg5", "r5"],
+    )
 
 
 def test_option_intervals_puts_references_last_and_draws_every_group():
-    rows = {("fixed", "avg_rank"): _summary(0.5), ("fixed", "a"): _summary(0.8), ("nested", "a"): _summary(0.7),
-            ("fixed", "b"): _summary(0.6)}
-    fig = plotting.option_intervals(rows, ["ndcg5", "r5"], {"ndcg5": "NDCG@5 (gain: accuracy)"},
-                                    title="t", ylabel="option")
+    rows = {
+        ("fixed", "avg_rank"): _summary(0.5),
+        ("fixed", "a"): _summary(0.8),
+        ("nested", "a"): _summary(0.7),
+        ("fixed", "b"): _summary(0.6),
+    }
+    fig = plotting.option_intervals(
+        rows, ["ndcg5", "r5"], {"ndcg5": "NDCG@5 (gain: accuracy)"}, title="t", ylabel="option"
+    )
     fig.canvas.draw()
     ax = fig.axes[0]
     assert [t.get_text() for t in ax.get_yticklabels()] == ["a", "b", "avg_rank"]
@@ -84,8 +90,9 @@ def test_option_intervals_puts_references_last_and_draws_every_group():
 
 def test_sweep_intervals_one_panel_per_metric_with_reference_lines():
     frame = pd.concat({v: _summary(v).stack() for v in (0.2, 0.4, 0.6)}, axis=1).T
-    fig = plotting.sweep_intervals(frame, ["ndcg5", "r5"], {}, {"avg_rank": {"ndcg5": 0.3, "r5": 0.1}},
-                                   xlabel="eta", title="sweep", default_at=1)
+    fig = plotting.sweep_intervals(
+        frame, ["ndcg5", "r5"], {}, {"avg_rank": {"ndcg5": 0.3, "r5": 0.1}}, xlabel="eta", title="sweep", default_at=1
+    )
     fig.canvas.draw()
     visible = [ax for ax in fig.axes if ax.get_visible()]
     assert len(visible) == 2

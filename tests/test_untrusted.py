@@ -15,12 +15,26 @@ def test_plain_names_pass(name):
     assert safe_name(name, "x") == name
 
 
-@pytest.mark.parametrize("name, why", [
-    ("", "not a name"), (None, "not a name"), (3, "not a name"), (".", "relative folder"), ("..", "relative folder"),
-    ("a/b", "separator"), ("../x", "separator"), ("/etc", "separator"), ("a\\b", "separator"), (".hidden", "dot"),
-    ("a\nb", "control"), ("a\x00b", "control"), ("a\x7f", "control"), ("a" * 256, "longer than 255"),
-    ("é" * 128, "longer than 255"),
-])
+@pytest.mark.parametrize(
+    "name, why",
+    [
+        ("", "not a name"),
+        (None, "not a name"),
+        (3, "not a name"),
+        (".", "relative folder"),
+        ("..", "relative folder"),
+        ("a/b", "separator"),
+        ("../x", "separator"),
+        ("/etc", "separator"),
+        ("a\\b", "separator"),
+        (".hidden", "dot"),
+        ("a\nb", "control"),
+        ("a\x00b", "control"),
+        ("a\x7f", "control"),
+        ("a" * 256, "longer than 255"),
+        ("é" * 128, "longer than 255"),
+    ],
+)
 def test_names_that_could_become_other_paths_are_refused(name, why):
     with pytest.raises(UnsafeInputError, match=why) as info:
         safe_name(name, "model folder in store.json")

@@ -74,15 +74,16 @@ def open_world(benchmark: str = "mini", profile_store: str | os.PathLike | None 
         (the mini world ships one).
     """
     full = load_benchmark(benchmark)
-    if profile_store is None and store_for_zoo(benchmark) is None:
+    published = store_for_zoo(benchmark) if profile_store is None else None
+    if profile_store is None and published is None:
         raise FileNotFoundError(f"no published profile store for benchmark {benchmark!r}: pass profile_store=")
     store = open_store(profile_store, zoo=benchmark)
-    if profile_store is None:
-        where = f"the published store `{store_for_zoo(benchmark).name}`"
-    elif not Path(profile_store).is_dir():
+    if published is not None:
+        where = f"the published store `{published.name}`"
+    elif not Path(str(profile_store)).is_dir():
         where = f"the published store `{profile_store}`"
     else:
-        where = f"the store `{Path(profile_store).name}`"
+        where = f"the store `{Path(str(profile_store)).name}`"
     bench = full.covered_by(store)
     dropped = tuple(m for m in full.models if m not in bench.models and m in set(store.models))
     n_m, n_d = len(bench.models), len(bench.datasets)
@@ -91,12 +92,16 @@ def open_world(benchmark: str = "mini", profile_store: str | os.PathLike | None 
     stored = f" of the {first['n_images']} stored" if pooled < int(first["n_images"]) else ""
     settings = f"{pooled} images per task{stored}, {first['n_steps']} integration steps"
     if benchmark == "mini":
-        description = (f"**the mini world**: {n_m} tiny CLIP models trained in this project, on {n_d} generated "
-                       f"tasks; profiles from {where} ({settings}).")
+        description = (
+            f"**the mini world**: {n_m} tiny CLIP models trained in this project, on {n_d} generated "
+            f"tasks; profiles from {where} ({settings})."
+        )
         label = "mini world"
     else:
-        description = (f"**real open_clip profiles** from {where}: {n_m} models of the "
-                       f"`{benchmark}` benchmark on {n_d} datasets ({settings}).")
+        description = (
+            f"**real open_clip profiles** from {where}: {n_m} models of the "
+            f"`{benchmark}` benchmark on {n_d} datasets ({settings})."
+        )
         label = f"{benchmark} (real profiles)"
     return World(bench, store, dropped, description, label)
 

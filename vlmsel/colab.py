@@ -23,9 +23,11 @@ REPOSITORY = "https://github.com/vlmsel/vlmsel"
 #: The pinned version: a tag or a commit of :data:`REPOSITORY` (the release the book was built for).
 PINNED = "v0.1.0"
 
-BADGE_RE = re.compile(r"\[!\[Open In Colab\]\(https://colab\.research\.google\.com/assets/colab-badge\.svg\)\]"
-                      r"\(https://colab\.research\.google\.com/github/[^)]*\)")
-CELL_START = "# %% tags=[\"remove-cell\"]\n# Colab bootstrap:"
+BADGE_RE = re.compile(
+    r"\[!\[Open In Colab\]\(https://colab\.research\.google\.com/assets/colab-badge\.svg\)\]"
+    r"\(https://colab\.research\.google\.com/github/[^)]*\)"
+)
+CELL_START = '# %% tags=["remove-cell"]\n# Colab bootstrap:'
 
 
 def _github_path() -> str:

@@ -93,8 +93,9 @@ def run_claimed(
             yield item, "mine"
 
 
-def shard_keys(keys: Sequence[tuple[str, str]], costs: Sequence[float],
-               shard: tuple[int, int] | None) -> list[tuple[str, str]]:
+def shard_keys(
+    keys: Sequence[tuple[str, str]], costs: Sequence[float], shard: tuple[int, int] | None
+) -> list[tuple[str, str]]:
     """The keys of shard ``i`` of ``n`` (``shard=(i, n)``) when the plan is split into ``n`` shards of about
     equal total cost (:func:`vlmsel.shards.partition`); every key when ``shard`` is None."""
     from vlmsel.shards import partition

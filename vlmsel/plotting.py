@@ -12,15 +12,25 @@ from __future__ import annotations
 
 from typing import Sequence
 
-import matplotlib as mpl
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from cycler import cycler
 
 PALETTE = "colorblind"
 #: seaborn's "colorblind" palette (``sns.color_palette("colorblind")``), for the style without seaborn.
-COLORBLIND = ("#0173b2", "#de8f05", "#029e73", "#d55e00", "#cc78bc", "#ca9161", "#fbafe4", "#949494", "#ece133",
-              "#56b4e9")
+COLORBLIND = (
+    "#0173b2",
+    "#de8f05",
+    "#029e73",
+    "#d55e00",
+    "#cc78bc",
+    "#ca9161",
+    "#fbafe4",
+    "#949494",
+    "#ece133",
+    "#56b4e9",
+)
 MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*", "<", ">")
 LINESTYLES = ("-", "--", "-.", ":")
 
@@ -35,7 +45,7 @@ def use_style() -> None:
         import seaborn as sns
     except ImportError:
         plt.style.use(["seaborn-v0_8-whitegrid", "seaborn-v0_8-notebook"])
-        plt.rcParams["axes.prop_cycle"] = mpl.cycler(color=COLORBLIND)
+        plt.rcParams["axes.prop_cycle"] = cycler(color=COLORBLIND)
     else:
         sns.set_theme(context="notebook", style="whitegrid", palette=PALETTE, font_scale=0.95)
     plt.rcParams.update(
@@ -82,8 +92,16 @@ def heatmap(
         width = min(max(4.0, 0.32 * table.shape[1] + 3.0), 12)
         _, ax = plt.subplots(figsize=(width, height))
     sns.heatmap(
-        table, ax=ax, cmap=cmap, vmin=vmin, vmax=vmax, annot=annot, fmt=fmt,
-        cbar_kws={"label": cbar_label}, linewidths=0.0, annot_kws={"fontsize": 8},
+        table,
+        ax=ax,
+        cmap=cmap,
+        vmin=vmin,
+        vmax=vmax,
+        annot=annot,
+        fmt=fmt,
+        cbar_kws={"label": cbar_label},
+        linewidths=0.0,
+        annot_kws={"fontsize": 8},
     )
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
@@ -114,11 +132,19 @@ def dataset_spread(
     long = wide[order].melt(var_name="dataset", value_name="value")
     if ax is None:
         _, ax = plt.subplots(figsize=(min(8.0, max(6.0, 0.3 * len(order) + 1.5)), 4.2))
-    sns.boxplot(data=long, x="dataset", y="value", ax=ax, color=sns.color_palette(PALETTE)[0],
-                fliersize=2, linewidth=0.8)
+    sns.boxplot(
+        data=long, x="dataset", y="value", ax=ax, color=sns.color_palette(PALETTE)[0], fliersize=2, linewidth=0.8
+    )
     if chance is not None:
-        ax.scatter(range(len(order)), chance.reindex(order).to_numpy(), marker="_", s=250, color="black",
-                   zorder=5, label="chance (1 / classes)")
+        ax.scatter(
+            range(len(order)),
+            chance.reindex(order).to_numpy(),
+            marker="_",
+            s=250,
+            color="black",
+            zorder=5,
+            label="chance (1 / classes)",
+        )
         ax.legend(loc="upper left")
     ax.set_xlabel("dataset (sorted by median)")
     ax.set_ylabel(ylabel)
@@ -153,7 +179,7 @@ def line_plot(
     return ax
 
 
-def log_ticks_at(ax: plt.Axes, values: Sequence[float]) -> None:
+def log_ticks_at(ax: plt.Axes, values: Sequence[float] | np.ndarray) -> None:
     """A logarithmic x axis labelled at the plotted values, in plain numbers (no crowded minor 3x10^1 labels)."""
     from matplotlib.ticker import FixedLocator, NullLocator, ScalarFormatter
 
@@ -179,10 +205,10 @@ def image_grid(
     """
     n_cols = max(len(pics) for _, pics in rows)
     cell = width / (n_cols + 1.3)
-    fig, axes = plt.subplots(len(rows), n_cols, figsize=(width, (cell + 0.22) * len(rows)), squeeze=False,
-                             layout="none")
-    fig.subplots_adjust(left=1.3 / (n_cols + 1.3), right=0.995, top=0.97, bottom=0.01, wspace=0.08,
-                        hspace=0.35)
+    fig, axes = plt.subplots(
+        len(rows), n_cols, figsize=(width, (cell + 0.22) * len(rows)), squeeze=False, layout="none"
+    )
+    fig.subplots_adjust(left=1.3 / (n_cols + 1.3), right=0.995, top=0.97, bottom=0.01, wspace=0.08, hspace=0.35)
     for (label, pics), row in zip(rows, axes):
         for k, ax in enumerate(row):
             ax.axis("off")
@@ -190,8 +216,16 @@ def image_grid(
                 image, caption = pics[k]
                 ax.imshow(image)
                 ax.set_title(caption, fontsize=title_size, pad=2)
-        row[0].text(-0.1, 0.5, label, transform=row[0].transAxes, ha="right", va="center",
-                    fontsize=title_size + 1, fontweight="bold")
+        row[0].text(
+            -0.1,
+            0.5,
+            label,
+            transform=row[0].transAxes,
+            ha="right",
+            va="center",
+            fontsize=title_size + 1,
+            fontweight="bold",
+        )
     return fig
 
 
@@ -213,11 +247,15 @@ def panel_curves(
     import seaborn as sns
 
     labels = list(dict.fromkeys(label for curves in panels.values() for label in curves))
-    colours = sns.color_palette(PALETTE, len(labels)) if len(labels) <= 10 else \
-        sns.color_palette("tab20", len(labels))
-    style = {label: dict(color=colours[i], marker=MARKERS[i % len(MARKERS)],
-                         linestyle=LINESTYLES[(i // len(MARKERS)) % len(LINESTYLES)])
-             for i, label in enumerate(labels)}
+    colours = sns.color_palette(PALETTE, len(labels)) if len(labels) <= 10 else sns.color_palette("tab20", len(labels))
+    style = {
+        label: dict(
+            color=colours[i],
+            marker=MARKERS[i % len(MARKERS)],
+            linestyle=LINESTYLES[(i // len(MARKERS)) % len(LINESTYLES)],
+        )
+        for i, label in enumerate(labels)
+    }
     fig, axes = plt.subplots(1, len(panels), figsize=(width, height), sharey=True, squeeze=False)
     for ax, (title, curves) in zip(axes[0], panels.items()):
         for label, (x, y) in curves.items():
@@ -250,8 +288,20 @@ def annotate_points(
     scale = fig.dpi / 72.0
     pts = ax.transData.transform(np.column_stack([x, y]))
     char_w, h = 0.55 * fontsize * scale, fontsize * scale
-    candidates = [(4, 2), (4, -9), (-4, 2), (-4, -9), (0, 7), (0, -14), (8, 10), (8, -18), (-8, 10),
-                  (-8, -18), (14, 2), (-14, 2)]
+    candidates = [
+        (4, 2),
+        (4, -9),
+        (-4, 2),
+        (-4, -9),
+        (0, 7),
+        (0, -14),
+        (8, 10),
+        (8, -18),
+        (-8, 10),
+        (-8, -18),
+        (14, 2),
+        (-14, 2),
+    ]
     placed: list[tuple[float, float, float, float]] = []
 
     def box(px, py, dx, dy, width):
@@ -265,18 +315,30 @@ def annotate_points(
         if any(b[0] < q[2] and q[0] < b[2] and b[1] < q[3] and q[1] < b[3] for q in placed):
             return True
         others = np.delete(pts, i, axis=0)
-        return bool(np.any((others[:, 0] > b[0] - 2) & (others[:, 0] < b[2] + 2)
-                           & (others[:, 1] > b[1] - 2) & (others[:, 1] < b[3] + 2)))
+        return bool(
+            np.any(
+                (others[:, 0] > b[0] - 2)
+                & (others[:, 0] < b[2] + 2)
+                & (others[:, 1] > b[1] - 2)
+                & (others[:, 1] < b[3] + 2)
+            )
+        )
 
     for i in np.argsort(pts[:, 0]):
         width = char_w * len(str(labels[i]))
         px, py = pts[i]
-        choice = next(((dx, dy) for dx, dy in candidates if not hits(box(px, py, dx, dy, width), i)),
-                      candidates[0])
+        choice = next(((dx, dy) for dx, dy in candidates if not hits(box(px, py, dx, dy, width), i)), candidates[0])
         placed.append(box(px, py, *choice, width))
         ha = "center" if choice[0] == 0 else ("left" if choice[0] > 0 else "right")
-        ax.annotate(str(labels[i]), (x[i], y[i]), xytext=choice, textcoords="offset points", ha=ha,
-                    va="bottom", fontsize=fontsize)
+        ax.annotate(
+            str(labels[i]),
+            (x[i], y[i]),
+            xytext=choice,
+            textcoords="offset points",
+            ha=ha,
+            va="bottom",
+            fontsize=fontsize,
+        )
 
 
 def text_table(frame: pd.DataFrame, formats: dict | None = None):
@@ -332,7 +394,7 @@ def sweep_intervals(
             ax.axvline(default_at, color="grey", linewidth=0.8)
         ax.set_ylabel(labels.get(metric, metric))
         ax.set_xticks(x, ticklabels or [f"{v:g}" for v in frame.index])
-    for ax in axes.flat[len(metrics):]:
+    for ax in axes.flat[len(metrics) :]:
         ax.set_visible(False)
     for ax in axes[-1]:
         ax.set_xlabel(xlabel)
@@ -363,8 +425,9 @@ def option_intervals(
     groups = list(dict.fromkeys(g for g, _ in rows))
     options = list(dict.fromkeys(o for _, o in rows))
     options.sort(key=lambda o: o in last)
-    fig, axes = plt.subplots(1, len(metrics), sharey=True, squeeze=False,
-                             figsize=(7.5, max(3.3, 1.4 + 0.3 * len(options))))
+    fig, axes = plt.subplots(
+        1, len(metrics), sharey=True, squeeze=False, figsize=(7.5, max(3.3, 1.4 + 0.3 * len(options)))
+    )
     axes = axes[0]
     offsets = np.linspace(-0.15, 0.15, len(groups)) if len(groups) > 1 else [0.0]
     for ax, metric in zip(axes, metrics):
@@ -378,8 +441,16 @@ def option_intervals(
                 xs.append(s["mean"])
                 lo.append(s["mean"] - s["ci_low"])
                 hi.append(s["ci_high"] - s["mean"])
-            ax.errorbar(xs, ys, xerr=[lo, hi], fmt=MARKERS[j % len(MARKERS)], color=f"C{j}", capsize=2,
-                        markersize=5, label=group)
+            ax.errorbar(
+                xs,
+                ys,
+                xerr=[lo, hi],
+                fmt=MARKERS[j % len(MARKERS)],
+                color=f"C{j}",
+                capsize=2,
+                markersize=5,
+                label=group,
+            )
         ax.set_xlabel(labels.get(metric, metric).replace(" (", "\n(").replace(", ", "\n"))
         ax.set_yticks(range(len(options)), options)
     axes[0].invert_yaxis()

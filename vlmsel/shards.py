@@ -67,4 +67,4 @@ def partition(keys: Sequence[tuple[str, str]], costs: Sequence[float], n_shards:
         load[target] += c
         for d in names:
             shard_of[(model, d)] = target
-    return [shard_of[tuple(k)] for k in keys]
+    return [shard_of[(k[0], k[1])] for k in keys]

@@ -45,9 +45,26 @@ def profile_reference(profile_setup, tiny_models):
 
 def profile_args(models, configs, tasks, out, n_steps=30) -> list[str]:
     """The ``vlmsel profile`` command line of ``models`` on the image folders ``tasks`` into ``out``."""
-    args = ["profile", "--models", ",".join(models), "--model-config", str(configs), "--random-init",
-            "--n-images", "4", "--n-steps", str(n_steps), "--internal-batch-size", "8", "--device", "cpu",
-            "--threads", "1", "--out", str(out)]
+    args = [
+        "profile",
+        "--models",
+        ",".join(models),
+        "--model-config",
+        str(configs),
+        "--random-init",
+        "--n-images",
+        "4",
+        "--n-steps",
+        str(n_steps),
+        "--internal-batch-size",
+        "8",
+        "--device",
+        "cpu",
+        "--threads",
+        "1",
+        "--out",
+        str(out),
+    ]
     for t in tasks:
         args += ["--images", str(t)]
     return args
@@ -58,9 +75,15 @@ def spawn_vlmsel(args) -> subprocess.Popen:
     env = dict(os.environ, PYTHONPATH=str(ROOT), VLMSEL_PROGRESS="0", HF_HUB_OFFLINE="1", OMP_NUM_THREADS="1")
     # SIGINT back to its default: a test run started in the background (`make test &`) inherits an
     # ignored SIGINT, and Python then never raises KeyboardInterrupt
-    return subprocess.Popen([sys.executable, "-m", "vlmsel", *args], cwd=ROOT, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    return subprocess.Popen(
+        [sys.executable, "-m", "vlmsel", *args],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
 
 
 def store_entries(store: Path) -> dict:
@@ -76,6 +99,24 @@ def partial_files(store: Path) -> list[Path]:
 
 def select_args(world: dict, images, *extra: str) -> list[str]:
     """The ``vlmsel select`` command line of ``images`` against a world of the ``build_world`` fixture."""
-    return ["select", "--images", str(images), "--zoo", str(world["zoo_csv"]), "--model-config", str(world["configs"]),
-            "--benchmark", str(world["acc_csv"]), "--profiles", str(world["store"]), "--random-init",
-            "--device", "cpu", "--n-boot", "50", "--work-dir", str(world["base"] / "targets"), *extra]
+    return [
+        "select",
+        "--images",
+        str(images),
+        "--zoo",
+        str(world["zoo_csv"]),
+        "--model-config",
+        str(world["configs"]),
+        "--benchmark",
+        str(world["acc_csv"]),
+        "--profiles",
+        str(world["store"]),
+        "--random-init",
+        "--device",
+        "cpu",
+        "--n-boot",
+        "50",
+        "--work-dir",
+        str(world["base"] / "targets"),
+        *extra,
+    ]

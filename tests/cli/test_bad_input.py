@@ -17,8 +17,9 @@ pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory, build_world, select_zoo):
-    return build_world(tmp_path_factory.mktemp("bad_input"), zoo_items=select_zoo, sources=["src0", "src1"],
-                       n_src=4, n_steps=3)
+    return build_world(
+        tmp_path_factory.mktemp("bad_input"), zoo_items=select_zoo, sources=["src0", "src1"], n_src=4, n_steps=3
+    )
 
 
 @pytest.fixture(scope="module")
@@ -42,17 +43,41 @@ def _read_only(world) -> Path:
 # (case id, argv builder, the text the one error line must hold)
 CASES = [
     ("device-gpu", lambda w, i: _select(w, i, "--device", "gpu"), "--device 'gpu': not a device name"),
-    ("device-cuda-without-gpu", lambda w, i: _select(w, i, "--device", "cuda"), "--device 'cuda': this machine has no usable CUDA GPU"),
+    (
+        "device-cuda-without-gpu",
+        lambda w, i: _select(w, i, "--device", "cuda"),
+        "--device 'cuda': this machine has no usable CUDA GPU",
+    ),
     ("json-read-only", lambda w, i: _select(w, i, "--json", str(_read_only(w) / "r.json")), "--json"),
     ("report-read-only", lambda w, i: _select(w, i, "--report", str(_read_only(w) / "r.html")), "--report"),
     ("json-is-a-folder", lambda w, i: _select(w, i, "--json", str(w["base"])), "is a folder"),
-    ("json-is-an-input", lambda w, i: _select(w, i, "--json", str(next(i.glob("*.png")))), "is one of the input images"),
-    ("json-is-the-report", lambda w, i: _select(w, i, "--json", str(w["base"] / "x"), "--report", str(w["base"] / "x")),
-     "--report"),
+    (
+        "json-is-an-input",
+        lambda w, i: _select(w, i, "--json", str(next(i.glob("*.png")))),
+        "is one of the input images",
+    ),
+    (
+        "json-is-the-report",
+        lambda w, i: _select(w, i, "--json", str(w["base"] / "x"), "--report", str(w["base"] / "x")),
+        "--report",
+    ),
     ("unknown-zoo", lambda w, i: ["select", "--images", str(i), "--zoo", "nope"], "'mini'"),
     ("one-model", lambda w, i: _select(w, i, "--models", "vlmsel_sel_vit a"), "of the 1 given (vlmsel_sel_vit a)"),
-    ("profile-device-gpu", lambda w, i: ["profile", "--zoo", "lovm35", "--datasets", "dtd", "--out", str(w["base"] / "p"),
-                                         "--device", "gpu"], "--device 'gpu'"),
+    (
+        "profile-device-gpu",
+        lambda w, i: [
+            "profile",
+            "--zoo",
+            "lovm35",
+            "--datasets",
+            "dtd",
+            "--out",
+            str(w["base"] / "p"),
+            "--device",
+            "gpu",
+        ],
+        "--device 'gpu'",
+    ),
 ]
 
 
@@ -85,16 +110,27 @@ PARSING_CASES = [
     (["select", "--top", "3"], "the following arguments are required: --images"),
     (["evaluate", "--benchmark", "lovm", "--method", "inb", "--k", "0"], "argument --k: must be >= 1; got 0"),
     (["evaluate", "--benchmark", "lovm", "--method", "inb", "--k", "-2"], "argument --k: must be >= 1; got -2"),
-    (["evaluate", "--benchmark", "lovm", "--method", "inb", "--n-boot", "0"], "argument --n-boot: must be >= 10; got 0"),
-    (["evaluate", "--benchmark", "lovm", "--method", "inb", "--level", "1.5"],
-     "argument --level: must be > 0 and < 1; got 1.5"),
+    (
+        ["evaluate", "--benchmark", "lovm", "--method", "inb", "--n-boot", "0"],
+        "argument --n-boot: must be >= 10; got 0",
+    ),
+    (
+        ["evaluate", "--benchmark", "lovm", "--method", "inb", "--level", "1.5"],
+        "argument --level: must be > 0 and < 1; got 1.5",
+    ),
     (["evaluate", "--benchmark", "lovm", "--method", "inb", "--null", "-1"], "argument --null: must be >= 0; got -1"),
-    (["profile", "--zoo", "lovm35", "--datasets", "dtd", "--out", "p", "--seed", "-3"],
-     "argument --seed: must be >= 0; got -3"),
-    (["profile", "--zoo", "lovm35", "--datasets", "dtd", "--out", "p", "--throughput", "0"],
-     "argument --throughput: must be > 0; got 0"),
-    (["profile", "--zoo", "lovm35", "--datasets", "dtd", "--out", "p", "--workers", "0"],
-     "argument --workers: must be >= 1; got 0"),
+    (
+        ["profile", "--zoo", "lovm35", "--datasets", "dtd", "--out", "p", "--seed", "-3"],
+        "argument --seed: must be >= 0; got -3",
+    ),
+    (
+        ["profile", "--zoo", "lovm35", "--datasets", "dtd", "--out", "p", "--throughput", "0"],
+        "argument --throughput: must be > 0; got 0",
+    ),
+    (
+        ["profile", "--zoo", "lovm35", "--datasets", "dtd", "--out", "p", "--workers", "0"],
+        "argument --workers: must be >= 1; got 0",
+    ),
     (["zeroshot", "--zoo", "lovm35", "--out", "z", "--batch-size", "0"], "argument --batch-size: must be >= 1; got 0"),
     (["mini", "train", "--threads", "0"], "argument --threads: must be >= 1; got 0"),
 ]
@@ -167,6 +203,7 @@ def _read_only_mount(monkeypatch, folder: Path) -> Path:
             if os.fspath(path).startswith(f"{folder}{os.sep}"):
                 raise OSError(errno.EROFS, os.strerror(errno.EROFS), os.fspath(path))
             return real(path, *args, **kwargs)
+
         return call
 
     monkeypatch.setattr(os, "open", refusing(os.open))
@@ -176,53 +213,124 @@ def _read_only_mount(monkeypatch, folder: Path) -> Path:
 
 def _without_work_dir(argv: list[str]) -> list[str]:
     i = argv.index("--work-dir")
-    return argv[:i] + argv[i + 2:]
+    return argv[:i] + argv[i + 2 :]
 
 
 # (case id, argv builder (world, images, a file, a read-only folder), the one error line after "error: ")
 FOLDER_CASES = [
-    ("select-work-dir-is-a-file", lambda w, i, f, ro: _select(w, i, "--work-dir", str(f)),
-     "--work-dir {f}: not a folder (a file is there)"),
-    ("select-work-dir-under-a-file", lambda w, i, f, ro: _select(w, i, "--work-dir", str(f / "t")),
-     "--work-dir {f}/t: not a folder ({f} is a file)"),
-    ("select-work-dir-read-only", lambda w, i, f, ro: _select(w, i, "--work-dir", str(ro)),
-     "--work-dir {ro}: cannot write there (Read-only file system)"),
-    ("select-cache-read-only", lambda w, i, f, ro: _without_work_dir(_select(w, i)),
-     "the target cache (VLMSEL_CACHE_DIR) {ro}/targets: cannot create it in {ro} (Read-only file system)"),
-    ("select-json-read-only", lambda w, i, f, ro: _select(w, i, "--json", str(ro / "r.json")),
-     "--json {ro}/r.json: cannot write there (Read-only file system)"),
-    ("profile-out-is-a-file", lambda w, i, f, ro: ["profile", "--models", "RN50 openai", "--images", str(i),
-                                                   "--random-init", "--out", str(f)],
-     "--out {f}: not a folder (a file is there)"),
-    ("profile-out-read-only", lambda w, i, f, ro: ["profile", "--models", "RN50 openai", "--images", str(i),
-                                                   "--random-init", "--out", str(ro / "store")],
-     "--out {ro}/store: cannot create it in {ro} (Read-only file system)"),
-    ("profile-jobs-dir-is-a-file", lambda w, i, f, ro: ["profile", "--models", "RN50 openai", "--images", str(i),
-                                                        "--random-init", "--out", str(w["base"] / "s"), "--submit",
-                                                        "local", "--workers", "1", "--jobs-dir", str(f)],
-     "--jobs-dir {f}: not a folder (a file is there)"),
-    ("zeroshot-out-read-only", lambda w, i, f, ro: ["zeroshot", "--models", "RN50 openai", "--images", str(i),
-                                                    "--random-init", "--out", str(ro)],
-     "--out {ro}: cannot write there (Read-only file system)"),
-    ("evaluate-out-is-a-file", lambda w, i, f, ro: ["evaluate", "--benchmark", "lovm", "--method", "inb",
-                                                    "--out", str(f)],
-     "--out {f}: not a folder (a file is there)"),
+    (
+        "select-work-dir-is-a-file",
+        lambda w, i, f, ro: _select(w, i, "--work-dir", str(f)),
+        "--work-dir {f}: not a folder (a file is there)",
+    ),
+    (
+        "select-work-dir-under-a-file",
+        lambda w, i, f, ro: _select(w, i, "--work-dir", str(f / "t")),
+        "--work-dir {f}/t: not a folder ({f} is a file)",
+    ),
+    (
+        "select-work-dir-read-only",
+        lambda w, i, f, ro: _select(w, i, "--work-dir", str(ro)),
+        "--work-dir {ro}: cannot write there (Read-only file system)",
+    ),
+    (
+        "select-cache-read-only",
+        lambda w, i, f, ro: _without_work_dir(_select(w, i)),
+        "the target cache (VLMSEL_CACHE_DIR) {ro}/targets: cannot create it in {ro} (Read-only file system)",
+    ),
+    (
+        "select-json-read-only",
+        lambda w, i, f, ro: _select(w, i, "--json", str(ro / "r.json")),
+        "--json {ro}/r.json: cannot write there (Read-only file system)",
+    ),
+    (
+        "profile-out-is-a-file",
+        lambda w, i, f, ro: [
+            "profile",
+            "--models",
+            "RN50 openai",
+            "--images",
+            str(i),
+            "--random-init",
+            "--out",
+            str(f),
+        ],
+        "--out {f}: not a folder (a file is there)",
+    ),
+    (
+        "profile-out-read-only",
+        lambda w, i, f, ro: [
+            "profile",
+            "--models",
+            "RN50 openai",
+            "--images",
+            str(i),
+            "--random-init",
+            "--out",
+            str(ro / "store"),
+        ],
+        "--out {ro}/store: cannot create it in {ro} (Read-only file system)",
+    ),
+    (
+        "profile-jobs-dir-is-a-file",
+        lambda w, i, f, ro: [
+            "profile",
+            "--models",
+            "RN50 openai",
+            "--images",
+            str(i),
+            "--random-init",
+            "--out",
+            str(w["base"] / "s"),
+            "--submit",
+            "local",
+            "--workers",
+            "1",
+            "--jobs-dir",
+            str(f),
+        ],
+        "--jobs-dir {f}: not a folder (a file is there)",
+    ),
+    (
+        "zeroshot-out-read-only",
+        lambda w, i, f, ro: [
+            "zeroshot",
+            "--models",
+            "RN50 openai",
+            "--images",
+            str(i),
+            "--random-init",
+            "--out",
+            str(ro),
+        ],
+        "--out {ro}: cannot write there (Read-only file system)",
+    ),
+    (
+        "evaluate-out-is-a-file",
+        lambda w, i, f, ro: ["evaluate", "--benchmark", "lovm", "--method", "inb", "--out", str(f)],
+        "--out {f}: not a folder (a file is there)",
+    ),
 ]
 
 
 @pytest.mark.parametrize("case, argv, expected", FOLDER_CASES, ids=[c[0] for c in FOLDER_CASES])
-def test_an_unwritable_folder_is_refused_before_any_model_is_run(case, argv, expected, world, images, tmp_path,
-                                                                  monkeypatch, capsys):
-    from vlmsel.data import zeroshot
+def test_an_unwritable_folder_is_refused_before_any_model_is_run(
+    case, argv, expected, world, images, tmp_path, monkeypatch, capsys
+):
     from vlmsel.cli import cluster
+    from vlmsel.data import zeroshot
     from vlmsel.profiles import compute
     from vlmsel.recommend import pipeline
 
     def work(*args, **kwargs):
         raise AssertionError(f"{case}: work started before the folders were checked")
 
-    for module, name in ((pipeline, "_profile_target"), (compute, "run_profiles"), (zeroshot, "run_zero_shot"),
-                         (cluster, "submit_commands")):
+    for module, name in (
+        (pipeline, "_profile_target"),
+        (compute, "run_profiles"),
+        (zeroshot, "run_zero_shot"),
+        (cluster, "submit_commands"),
+    ):
         monkeypatch.setattr(module, name, work)
     file = tmp_path / "f"
     file.write_text("")
@@ -251,8 +359,10 @@ def test_a_folder_of_loops_and_dot_files_is_one_line_saying_why(tmp_path, capsys
     assert main(["select", "--images", str(folder), "--zoo", "mini"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "Traceback" not in err, err
-    assert err.startswith(f"vlmsel select: error: folder {folder}: 0 usable image(s), at least 2 are needed "
-                          "(25 recommended; 3 dot-files ignored, 1 symlink loop skipped, 1 non-image file)"), err
+    assert err.startswith(
+        f"vlmsel select: error: folder {folder}: 0 usable image(s), at least 2 are needed "
+        "(25 recommended; 3 dot-files ignored, 1 symlink loop skipped, 1 non-image file)"
+    ), err
 
 
 def test_a_subfolder_that_cannot_be_listed_is_one_line_naming_it(tmp_path, capsys, monkeypatch):
@@ -272,5 +382,7 @@ def test_a_subfolder_that_cannot_be_listed_is_one_line_naming_it(tmp_path, capsy
     monkeypatch.setattr(os, "scandir", scandir)
     assert main(["select", "--images", str(folder), "--zoo", "mini"]) == 2
     err = capsys.readouterr().err
-    assert err == (f"vlmsel select: error: {folder / 'locked'}: cannot list this folder (Permission denied) "
-                   f"in image folder {folder}; pass --skip-bad to skip it\n"), err
+    assert err == (
+        f"vlmsel select: error: {folder / 'locked'}: cannot list this folder (Permission denied) "
+        f"in image folder {folder}; pass --skip-bad to skip it\n"
+    ), err

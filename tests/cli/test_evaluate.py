@@ -16,8 +16,22 @@ from vlmsel.profiles.store import ProfileStore
 
 
 def test_evaluate_baselines_prints_tables_and_writes_files(tmp_path, capsys):
-    rc = main(["evaluate", "--benchmark", "lovm", "--method", "inb,avg_rank", "--method", "random",
-               "--n-boot", "200", "--include-reference", "--out", str(tmp_path)])
+    rc = main(
+        [
+            "evaluate",
+            "--benchmark",
+            "lovm",
+            "--method",
+            "inb,avg_rank",
+            "--method",
+            "random",
+            "--n-boot",
+            "200",
+            "--include-reference",
+            "--out",
+            str(tmp_path),
+        ]
+    )
     out = capsys.readouterr().out
     assert rc == 0
     assert "inb on lovm (acc1)" in out and "cars" in out and "95% interval" in out
@@ -38,11 +52,40 @@ def test_evaluate_dcd_from_store_and_exclusions(tmp_path, capsys):
         l = int(rng.integers(4, 9))
         for d in bench.datasets:
             c = rng.random((3, l))
-            store.write(m, d, {"abs": c, "l2": c, "signed": c, "branch": c, "f_x": np.ones(3),
-                               "f_baseline": np.zeros(3), "block_names": [f"b{i}" for i in range(l)],
-                               "image_ids": ["0", "1", "2"]})
-    rc = main(["evaluate", "--benchmark", "openclip48", "--method", "dcd", "--profiles", str(tmp_path / "store"),
-               "--exclude-targets", "imagenet1k", "--gamma", "2", "--n-boot", "100", "--no-per-target", "--null", "30"])
+            store.write(
+                m,
+                d,
+                {
+                    "abs": c,
+                    "l2": c,
+                    "signed": c,
+                    "branch": c,
+                    "f_x": np.ones(3),
+                    "f_baseline": np.zeros(3),
+                    "block_names": [f"b{i}" for i in range(l)],
+                    "image_ids": ["0", "1", "2"],
+                },
+            )
+    rc = main(
+        [
+            "evaluate",
+            "--benchmark",
+            "openclip48",
+            "--method",
+            "dcd",
+            "--profiles",
+            str(tmp_path / "store"),
+            "--exclude-targets",
+            "imagenet1k",
+            "--gamma",
+            "2",
+            "--n-boot",
+            "100",
+            "--no-per-target",
+            "--null",
+            "30",
+        ]
+    )
     out = capsys.readouterr().out
     assert rc == 0 and "dcd on openclip48" in out and "gamma=2" in out and "cars" not in out
     assert "permutation null of dcd: each model's divergences shuffled over the sources, 30 shuffles" in out
@@ -64,9 +107,20 @@ def _partial_store(path, models, datasets, seed=0):
     for m in models:
         for d in datasets:
             c = rng.random((3, 6))
-            store.write(m, d, {"abs": c, "l2": c, "signed": c, "branch": c, "f_x": np.ones(3),
-                               "f_baseline": np.zeros(3), "block_names": [f"b{i}" for i in range(6)],
-                               "image_ids": ["0", "1", "2"]})
+            store.write(
+                m,
+                d,
+                {
+                    "abs": c,
+                    "l2": c,
+                    "signed": c,
+                    "branch": c,
+                    "f_x": np.ones(3),
+                    "f_baseline": np.zeros(3),
+                    "block_names": [f"b{i}" for i in range(6)],
+                    "image_ids": ["0", "1", "2"],
+                },
+            )
     return store
 
 
@@ -76,8 +130,21 @@ def test_evaluate_restricted_to_a_partial_store(tmp_path, capsys):
     _partial_store(tmp_path / "store", models, datasets)
     # The fifth model has only one dataset: it must be left out, not make the run fail.
     _partial_store(tmp_path / "store", [bench.models[5]], ["cars"], seed=1)
-    args = ["evaluate", "--benchmark", "lovm", "--method", "dcd,avg_rank", "--profiles", str(tmp_path / "store"),
-            "--n-boot", "50", "--k", "2", "--null", "20"]
+    args = [
+        "evaluate",
+        "--benchmark",
+        "lovm",
+        "--method",
+        "dcd,avg_rank",
+        "--profiles",
+        str(tmp_path / "store"),
+        "--n-boot",
+        "50",
+        "--k",
+        "2",
+        "--null",
+        "20",
+    ]
     assert main(args) == 2  # a full-benchmark evaluation needs every entry
     capsys.readouterr()
     assert main([*args, "--restrict-to-profiles"]) == 0
@@ -94,8 +161,18 @@ def test_evaluate_restricted_to_a_partial_store(tmp_path, capsys):
 def test_restrict_needs_enough_coverage(tmp_path, capsys):
     bench = load_benchmark("lovm")
     _partial_store(tmp_path / "store", bench.models[:3], ["cars", "dtd"])
-    rc = main(["evaluate", "--benchmark", "lovm", "--method", "avg_rank", "--profiles", str(tmp_path / "store"),
-               "--restrict-to-profiles"])
+    rc = main(
+        [
+            "evaluate",
+            "--benchmark",
+            "lovm",
+            "--method",
+            "avg_rank",
+            "--profiles",
+            str(tmp_path / "store"),
+            "--restrict-to-profiles",
+        ]
+    )
     assert rc == 2 and "at least 2 models and 3 datasets" in capsys.readouterr().err
 
 
@@ -110,14 +187,28 @@ def _mini_store_ready() -> bool:
 
 
 @pytest.mark.skipif(not _mini_store_ready(), reason="the mini profile store is not built")
+@pytest.mark.slow
 def test_profiles_by_published_name_or_by_default(tmp_path, capsys):
     """``--profiles mini`` names the published store; without --profiles the benchmark zoo's store is used."""
     from vlmsel.profiles.registry import registry
 
     outputs = []
     for profiles in (["--profiles", "mini"], [], ["--profiles", registry()["mini"].path]):
-        rc = main(["evaluate", "--benchmark", "mini", "--method", "dcd", "--gamma", "2", "--n-boot", "20",
-                   "--no-per-target", *profiles])
+        rc = main(
+            [
+                "evaluate",
+                "--benchmark",
+                "mini",
+                "--method",
+                "dcd",
+                "--gamma",
+                "2",
+                "--n-boot",
+                "20",
+                "--no-per-target",
+                *profiles,
+            ]
+        )
         out = capsys.readouterr().out
         assert rc == 0 and "dcd on mini" in out
         outputs.append(out)

@@ -68,6 +68,7 @@ def test_no_sphinx_markup_leaks_into_any_help(capsys):
 def test_plain_help_keeps_the_text_of_each_role():
     from vlmsel.cli.options import plain_help
 
-    assert plain_help("A thin layer over :func:`vlmsel.a.run` and :mod:`vlmsel.b` (``--x``), :func:`~vlmsel.a.f`, "
-                      ":ref:`the book <ch-x>`. Examples::") == (
-        "A thin layer over vlmsel.a.run and vlmsel.b (--x), f, the book. Examples:")
+    assert plain_help(
+        "A thin layer over :func:`vlmsel.a.run` and :mod:`vlmsel.b` (``--x``), :func:`~vlmsel.a.f`, "
+        ":ref:`the book <ch-x>`. Examples::"
+    ) == ("A thin layer over vlmsel.a.run and vlmsel.b (--x), f, the book. Examples:")

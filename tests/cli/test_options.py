@@ -23,16 +23,40 @@ def _parser(names=None):
 
 def test_flags_left_out_keep_the_defaults():
     args = _parser().parse_args([])
-    assert all(getattr(args, k) is None for k in ("scalar", "pooling", "eta", "importance", "divergence", "gamma",
-                                                  "utility"))
+    assert all(
+        getattr(args, k) is None for k in ("scalar", "pooling", "eta", "importance", "divergence", "gamma", "utility")
+    )
     assert method_options(args) == MethodOptions()
 
 
 def test_flags_become_options():
-    args = _parser().parse_args(["--eta", "4", "--gamma", "0", "--divergence", "js", "--scalar", "l2",
-                                 "--pooling", "normalised_mean", "--importance", "power", "--utility", "zscore_acc"])
-    assert method_options(args) == MethodOptions(eta=4.0, gamma=0.0, divergence="js", scalar="l2",
-                                                 pooling="normalised_mean", importance="power", utility="zscore_acc")
+    args = _parser().parse_args(
+        [
+            "--eta",
+            "4",
+            "--gamma",
+            "0",
+            "--divergence",
+            "js",
+            "--scalar",
+            "l2",
+            "--pooling",
+            "normalised_mean",
+            "--importance",
+            "power",
+            "--utility",
+            "zscore_acc",
+        ]
+    )
+    assert method_options(args) == MethodOptions(
+        eta=4.0,
+        gamma=0.0,
+        divergence="js",
+        scalar="l2",
+        pooling="normalised_mean",
+        importance="power",
+        utility="zscore_acc",
+    )
 
 
 def test_choices_and_help_show_the_defaults(capsys):
@@ -68,14 +92,16 @@ def test_bounded_reads_the_kind_and_refuses_values_outside_the_range(capsys):
     args = p.parse_args(["--n", "1", "--p", "1", "--q", "0"])
     assert (args.n, args.p, args.q) == (1, 1.0, 0.0) and type(args.n) is int
     assert p.parse_args([]).n is None  # a flag left out is not checked
-    for argv, line in [(["--n", "0"], "argument --n: must be >= 1; got 0"),
-                       (["--n", "1.5"], "argument --n: invalid int value: '1.5'"),
-                       (["--p", "0"], "argument --p: must be > 0 and <= 1; got 0"),
-                       (["--p", "1.01"], "argument --p: must be > 0 and <= 1; got 1.01"),
-                       (["--p", "nan"], "argument --p: must be > 0 and <= 1; got nan"),
-                       (["--q", "1"], "argument --q: must be >= 0 and < 1; got 1"),
-                       (["--q", "-0.5"], "argument --q: must be >= 0 and < 1; got -0.5"),
-                       (["--r", "1"], "unrecognized arguments: --r 1")]:
+    for argv, line in [
+        (["--n", "0"], "argument --n: must be >= 1; got 0"),
+        (["--n", "1.5"], "argument --n: invalid int value: '1.5'"),
+        (["--p", "0"], "argument --p: must be > 0 and <= 1; got 0"),
+        (["--p", "1.01"], "argument --p: must be > 0 and <= 1; got 1.01"),
+        (["--p", "nan"], "argument --p: must be > 0 and <= 1; got nan"),
+        (["--q", "1"], "argument --q: must be >= 0 and < 1; got 1"),
+        (["--q", "-0.5"], "argument --q: must be >= 0 and < 1; got -0.5"),
+        (["--r", "1"], "unrecognized arguments: --r 1"),
+    ]:
         with pytest.raises(SystemExit) as stop:
             p.parse_args(argv)
         assert stop.value.code == 2
@@ -87,10 +113,17 @@ def test_every_numeric_flag_of_the_commands_declares_its_range():
     sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
     method_flags = {f"--{name.replace('_', '-')}" for name in ("source_images", "eta", "gamma")}  # MethodOptions checks
     parsers = list(sub.choices.items())
-    parsers += [(f"{name} {inner}", q) for name, p in sub.choices.items() for a in p._actions
-                if isinstance(a, argparse._SubParsersAction) for inner, q in a.choices.items()]
+    parsers += [
+        (f"{name} {inner}", q)
+        for name, p in sub.choices.items()
+        for a in p._actions
+        if isinstance(a, argparse._SubParsersAction)
+        for inner, q in a.choices.items()
+    ]
     for name, p in parsers:
         for action in p._actions:
             if action.type in (int, float) and not set(action.option_strings) & method_flags:
-                raise AssertionError(f"vlmsel {name} {action.option_strings[0]}: type={action.type.__name__} "
-                                     "without a range; use type=bounded(...)")
+                raise AssertionError(
+                    f"vlmsel {name} {action.option_strings[0]}: type={action.type.__name__} "
+                    "without a range; use type=bounded(...)"
+                )

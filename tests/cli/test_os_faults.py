@@ -44,8 +44,9 @@ def _one_line(capsys, *needles: str) -> str:
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory, build_world, select_zoo, make_images):
-    w = build_world(tmp_path_factory.mktemp("os_faults"), zoo_items=select_zoo, sources=["src0", "src1"], n_src=4,
-                    n_steps=3)
+    w = build_world(
+        tmp_path_factory.mktemp("os_faults"), zoo_items=select_zoo, sources=["src0", "src1"], n_src=4, n_steps=3
+    )
     w["mine"] = make_images(w["base"] / "mine", 3, kind=0, seed=5)
     return w
 
@@ -65,8 +66,22 @@ def test_disk_full_while_writing_the_report(world, tmp_path, monkeypatch, capsys
 def test_disk_full_while_profiling_keeps_every_finished_entry(world, tmp_path, monkeypatch, capsys, make_images):
     failed = _disk_full_for(monkeypatch, "t2.npz")
     store = tmp_path / "store"
-    args = ["profile", "--zoo", str(world["zoo_csv"]), "--model-config", str(world["configs"]), "--random-init",
-            "--n-images", "3", "--n-steps", "2", "--device", "cpu", "--out", str(store)]
+    args = [
+        "profile",
+        "--zoo",
+        str(world["zoo_csv"]),
+        "--model-config",
+        str(world["configs"]),
+        "--random-init",
+        "--n-images",
+        "3",
+        "--n-steps",
+        "2",
+        "--device",
+        "cpu",
+        "--out",
+        str(store),
+    ]
     for name in ("t1", "t2"):
         args += ["--images", f"{name}={make_images(tmp_path / 'images' / name, 3, kind=1, seed=len(name))}"]
     assert main(args) == 2

@@ -64,7 +64,9 @@ def test_interrupted_runs_resume_to_the_same_result(profile_setup, tiny_models):
     for key, (arrays, man) in ref.items():
         arrays2, man2 = got[key]
         for k in ("abs", "l2", "signed", "branch", "f_x", "f_baseline"):
-            np.testing.assert_allclose(arrays2[k], arrays[k], rtol=1e-6, atol=1e-12, equal_nan=True, err_msg=f"{key} {k}")
+            np.testing.assert_allclose(
+                arrays2[k], arrays[k], rtol=1e-6, atol=1e-12, equal_nan=True, err_msg=f"{key} {k}"
+            )
         assert list(arrays2["image_ids"]) == list(arrays["image_ids"]) and man2["image_sha256"] == man["image_sha256"]
     assert not partial_files(store)
     # every npz has its manifest
@@ -72,8 +74,23 @@ def test_interrupted_runs_resume_to_the_same_result(profile_setup, tiny_models):
 
 
 def test_dry_run_prints_plan_and_cost(capsys, tmp_path):
-    assert main(["profile", "--zoo", "openclip48", "--datasets", "all20", "--out", str(tmp_path / "s"), "--dry-run",
-                 "--device", "cpu"]) == 0
+    assert (
+        main(
+            [
+                "profile",
+                "--zoo",
+                "openclip48",
+                "--datasets",
+                "all20",
+                "--out",
+                str(tmp_path / "s"),
+                "--dry-run",
+                "--device",
+                "cpu",
+            ]
+        )
+        == 0
+    )
     out = capsys.readouterr().out
     assert "plan: 48 models x 20 datasets = 960 entries; 0 already done, 960 to compute" in out
     assert "estimated cost:" in out and "GFLOP/s" in out

@@ -25,8 +25,9 @@ def _written(out: str) -> int:
 
 
 @pytest.mark.slow
-def test_three_processes_and_a_killed_one_compute_every_entry_exactly_once(profile_setup, tiny_models,
-                                                                           profile_reference):
+def test_three_processes_and_a_killed_one_compute_every_entry_exactly_once(
+    profile_setup, tiny_models, profile_reference
+):
     base, configs, tasks = profile_setup
     store = base / "shared"
     # 1. the first process claims an entry; kill it hard while it computes (its claim dies with it)
@@ -60,8 +61,9 @@ def test_three_processes_and_a_killed_one_compute_every_entry_exactly_once(profi
             np.testing.assert_array_equal(got[key][0][k], arrays[k], err_msg=f"{key} {k}")
 
 
-def test_a_claimed_entry_is_skipped_and_its_partial_file_kept(profile_setup, tiny_models, profile_reference,
-                                                              tmp_path, capsys):
+def test_a_claimed_entry_is_skipped_and_its_partial_file_kept(
+    profile_setup, tiny_models, profile_reference, tmp_path, capsys
+):
     base, configs, tasks = profile_setup
     store = tmp_path / "store"
     shutil.copytree(profile_reference, store)
@@ -81,8 +83,9 @@ def test_a_claimed_entry_is_skipped_and_its_partial_file_kept(profile_setup, tin
     assert not partial.exists()
 
 
-def test_changed_images_under_a_stored_task_name_are_refused(profile_setup, tiny_models, profile_reference,
-                                                              tmp_path, capsys, make_task):
+def test_changed_images_under_a_stored_task_name_are_refused(
+    profile_setup, tiny_models, profile_reference, tmp_path, capsys, make_task
+):
     base, configs, tasks = profile_setup
     store = tmp_path / "store"
     shutil.copytree(profile_reference, store)
@@ -102,8 +105,9 @@ def test_changed_images_under_a_stored_task_name_are_refused(profile_setup, tiny
     assert "2 written, 6 already done" in out and "overwritten:" in out
 
 
-def test_dry_run_on_a_store_made_with_other_settings_says_the_run_would_stop(profile_setup, tiny_models,
-                                                                             profile_reference, capsys):
+def test_dry_run_on_a_store_made_with_other_settings_says_the_run_would_stop(
+    profile_setup, tiny_models, profile_reference, capsys
+):
     base, configs, tasks = profile_setup
     args = profile_args(tiny_models, configs, tasks, profile_reference, n_steps=7)
     assert main(args + ["--dry-run"]) == 0
@@ -116,8 +120,9 @@ def test_dry_run_on_a_store_made_with_other_settings_says_the_run_would_stop(pro
 
 
 @pytest.mark.parametrize("damage", ["truncate", "random_bytes", "checksum"])
-def test_a_damaged_entry_is_named_never_loaded_and_recomputed(profile_setup, tiny_models, profile_reference,
-                                                              tmp_path, capsys, damage):
+def test_a_damaged_entry_is_named_never_loaded_and_recomputed(
+    profile_setup, tiny_models, profile_reference, tmp_path, capsys, damage
+):
     base, configs, tasks = profile_setup
     store = tmp_path / "store"
     shutil.copytree(profile_reference, store)
@@ -140,6 +145,7 @@ def test_a_damaged_entry_is_named_never_loaded_and_recomputed(profile_setup, tin
     assert main(profile_args(tiny_models, configs, tasks, store)) == 0
     out = capsys.readouterr().out
     assert "1 written, 7 already done" in out and f"note: recomputed: {npz}: damaged" in out
-    np.testing.assert_array_equal(read_profile(store, model, dataset)[0]["abs"],
-                                  read_profile(profile_reference, model, dataset)[0]["abs"])
+    np.testing.assert_array_equal(
+        read_profile(store, model, dataset)[0]["abs"], read_profile(profile_reference, model, dataset)[0]["abs"]
+    )
     assert ProfileStore(store).task_profiles().values.shape[:2] == (2, 4)

@@ -42,13 +42,22 @@ def _kill_first_claimant(store, killed: dict, timeout: float = 180.0) -> None:
 
 
 def _submit_args(models, configs, tasks, store, jobs_dir):
-    return profile_args(models, configs, tasks, store) + ["--submit", "local", "--workers", str(WORKERS),
-                                                         "--jobs-dir", str(jobs_dir), "--timeout-min", "10"]
+    return profile_args(models, configs, tasks, store) + [
+        "--submit",
+        "local",
+        "--workers",
+        str(WORKERS),
+        "--jobs-dir",
+        str(jobs_dir),
+        "--timeout-min",
+        "10",
+    ]
 
 
 @pytest.mark.slow
-def test_submitted_workers_one_killed_then_a_rerun_give_the_single_process_store(profile_setup, tiny_models,
-                                                                                 profile_reference, capsys):
+def test_submitted_workers_one_killed_then_a_rerun_give_the_single_process_store(
+    profile_setup, tiny_models, profile_reference, capsys
+):
     base, configs, tasks = profile_setup
     store, jobs_dir = base / "submitted", base / "jobs"
     # 1. submit 3 jobs and wait for them; meanwhile kill one worker (SIGKILL) while it holds an entry's claim
@@ -104,6 +113,19 @@ def test_submit_needs_workers_and_a_known_engine(profile_setup, tiny_models, tmp
 def test_the_jobs_run_the_same_command_without_the_submit_options():
     from vlmsel.cli.profile import _worker_argv
 
-    argv = ["profile", "--zoo", "z", "--submit", "slurm", "--workers=4", "--no-wait", "--jobs-dir", "j",
-            "--submit-param", "cpus_per_task=8", "--out", "s"]
+    argv = [
+        "profile",
+        "--zoo",
+        "z",
+        "--submit",
+        "slurm",
+        "--workers=4",
+        "--no-wait",
+        "--jobs-dir",
+        "j",
+        "--submit-param",
+        "cpus_per_task=8",
+        "--out",
+        "s",
+    ]
     assert _worker_argv(argv) == ["profile", "--zoo", "z", "--out", "s"]

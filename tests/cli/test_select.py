@@ -11,15 +11,15 @@ import pytest
 from tests.cli.conftest import select_args
 from vlmsel.cli import main
 
-
 # Tiny models on a shared 2-core machine: one torch thread avoids oversubscription stalls.
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory, build_world, select_zoo):
-    return build_world(tmp_path_factory.mktemp("cli_select"), zoo_items=select_zoo, sources=["src0", "src1"],
-                       n_src=4, n_steps=3)
+    return build_world(
+        tmp_path_factory.mktemp("cli_select"), zoo_items=select_zoo, sources=["src0", "src1"], n_src=4, n_steps=3
+    )
 
 
 _args = select_args
@@ -50,13 +50,35 @@ def test_table_json_and_report(world, target, tmp_path, capsys):
     assert set(d) >= {"top1", "ranking", "stability", "explanations", "images", "excluded", "info", "notes"}
     assert len(d["ranking"]) == 3 and d["top1"] == d["ranking"][0]["model"]
     for i, row in enumerate(d["ranking"], 1):
-        assert set(row) == {"rank", "model", "score", "score_lo", "score_hi", "p_top1", "p_top5", "family",
-                            "params_M", "gflops", "image_gflops", "pareto"}
+        assert set(row) == {
+            "rank",
+            "model",
+            "score",
+            "score_lo",
+            "score_hi",
+            "p_top1",
+            "p_top5",
+            "family",
+            "params_M",
+            "gflops",
+            "image_gflops",
+            "pareto",
+        }
         assert row["rank"] == i and isinstance(row["pareto"], bool) and 0 <= row["p_top1"] <= 1
         assert row["gflops"] is None  # unknown: null, not NaN
     assert math.isclose(sum(r["p_top1"] for r in d["ranking"]), 1.0)
     st = d["stability"]
-    assert set(st) >= {"top1", "p_top1", "stable", "threshold", "n_boot", "message", "curve", "suggested_n_images", "fit"}
+    assert set(st) >= {
+        "top1",
+        "p_top1",
+        "stable",
+        "threshold",
+        "n_boot",
+        "message",
+        "curve",
+        "suggested_n_images",
+        "fit",
+    }
     assert st["threshold"] == 0.6 and st["n_boot"] == 50 and st["curve"][-1]["n_images"] == 5
     ex = d["explanations"][d["top1"]]
     assert {s["dataset"] for s in ex["sources"]} == {"src0", "src1"}
@@ -109,7 +131,7 @@ def test_a_list_of_files(world, target, tmp_path, capsys):
     files = sorted(str(p) for p in target.glob("*.png"))[:3]
     args = _args(world, files[0])
     i = args.index("--images")
-    args[i + 1: i + 2] = files
+    args[i + 1 : i + 2] = files
     assert main(args) == 0
     assert "for 3 images" in capsys.readouterr().out
 
@@ -128,11 +150,14 @@ def _mini_ready() -> bool:
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not _mini_ready(), reason="the mini world (trained models, ground truth, profile store) is not built")
+@pytest.mark.skipif(
+    not _mini_ready(), reason="the mini world (trained models, ground truth, profile store) is not built"
+)
 def test_zoo_mini_works_offline_out_of_the_box(tmp_path, capsys):
     """``vlmsel select --images <mini images> --zoo mini --report r.html``: no --profiles, no --benchmark."""
-    from vlmsel.mini.tasks import list_tasks, make_task_data
     from PIL import Image
+
+    from vlmsel.mini.tasks import list_tasks, make_task_data
 
     data = make_task_data(list_tasks()[0], n=6, seed=123)
     folder = tmp_path / "mini_images"
@@ -140,8 +165,23 @@ def test_zoo_mini_works_offline_out_of_the_box(tmp_path, capsys):
     for i, arr in enumerate(data.images):
         Image.fromarray(arr).save(folder / f"{i}.png")
     report = tmp_path / "r.html"
-    rc = main(["select", "--images", str(folder), "--zoo", "mini", "--device", "cpu", "--n-boot", "50",
-               "--work-dir", str(tmp_path / "targets"), "--report", str(report)])
+    rc = main(
+        [
+            "select",
+            "--images",
+            str(folder),
+            "--zoo",
+            "mini",
+            "--device",
+            "cpu",
+            "--n-boot",
+            "50",
+            "--work-dir",
+            str(tmp_path / "targets"),
+            "--report",
+            str(report),
+        ]
+    )
     assert rc == 0, capsys.readouterr().err
     assert report.is_file() and "data:image/png;base64," in report.read_text()
     assert "P(top-1)" in capsys.readouterr().out
@@ -151,5 +191,7 @@ def test_help_gives_the_work_dir_default_of_cache_dir(capsys):
     with pytest.raises(SystemExit):
         main(["select", "--help"])
     help_text = " ".join(capsys.readouterr().out.split())
-    assert ("--work-dir WORK_DIR cache of your images' profiles (default: $VLMSEL_CACHE_DIR/targets, else "
-            "$XDG_CACHE_HOME/vlmsel/targets, else ~/.cache/vlmsel/targets)") in help_text
+    assert (
+        "--work-dir WORK_DIR cache of your images' profiles (default: $VLMSEL_CACHE_DIR/targets, else "
+        "$XDG_CACHE_HOME/vlmsel/targets, else ~/.cache/vlmsel/targets)"
+    ) in help_text

@@ -15,11 +15,16 @@ pytestmark = pytest.mark.usefixtures("one_torch_thread")
 #: Tiny models whose text tower takes open_clip's tokenizer (its 49408 tokens; the profiling tests' tiny
 #: models have a 64-token vocabulary and no text use).
 _CONFIGS = {
-    "vlmsel_zs_vit": {"embed_dim": 16, "vision_cfg": {"image_size": 32, "layers": 2, "width": 32, "head_width": 16,
-                                                      "patch_size": 8},
-                      "text_cfg": {"context_length": 16, "vocab_size": 49408, "width": 32, "heads": 2, "layers": 1}},
-    "vlmsel_zs_rn": {"embed_dim": 16, "vision_cfg": {"image_size": 32, "layers": [1, 1, 1, 1], "width": 8},
-                     "text_cfg": {"context_length": 16, "vocab_size": 49408, "width": 32, "heads": 2, "layers": 1}},
+    "vlmsel_zs_vit": {
+        "embed_dim": 16,
+        "vision_cfg": {"image_size": 32, "layers": 2, "width": 32, "head_width": 16, "patch_size": 8},
+        "text_cfg": {"context_length": 16, "vocab_size": 49408, "width": 32, "heads": 2, "layers": 1},
+    },
+    "vlmsel_zs_rn": {
+        "embed_dim": 16,
+        "vision_cfg": {"image_size": 32, "layers": [1, 1, 1, 1], "width": 8},
+        "text_cfg": {"context_length": 16, "vocab_size": 49408, "width": 32, "heads": 2, "layers": 1},
+    },
 }
 MODELS = ["vlmsel_zs_vit random", "vlmsel_zs_rn random"]
 
@@ -35,15 +40,27 @@ def labelled(tmp_path_factory, make_images):
         (configs / f"{name}.json").write_text(json.dumps(cfg))
     folders = []
     for t in range(2):
-        for k, cls in enumerate(("stripes", "noise")):
+        for cls in ("stripes", "noise"):
             make_images(base / f"task{t}" / cls, 3, kind=2 if cls == "stripes" else 1, seed=t)
         folders.append(base / f"task{t}")
     return base, configs, folders
 
 
 def _args(models, configs, folders, out):
-    args = ["zeroshot", "--models", ",".join(models), "--model-config", str(configs), "--random-init",
-            "--device", "cpu", "--threads", "1", "--out", str(out)]
+    args = [
+        "zeroshot",
+        "--models",
+        ",".join(models),
+        "--model-config",
+        str(configs),
+        "--random-init",
+        "--device",
+        "cpu",
+        "--threads",
+        "1",
+        "--out",
+        str(out),
+    ]
     for f in folders:
         args += ["--images", str(f)]
     return args
@@ -73,9 +90,7 @@ def test_one_process_and_two_shards_give_the_same_table(labelled, capsys):
 def test_the_numbers_are_evaluate_task_s(labelled):
     from vlmsel.data.tasks import open_task
     from vlmsel.data.zeroshot import evaluate_task
-    from vlmsel.data.zoo import load_model, load_zoo
-
-    from vlmsel.data.zoo import register_model_configs
+    from vlmsel.data.zoo import load_model, load_zoo, register_model_configs
 
     base, configs, folders = labelled
     tiny_models = MODELS

@@ -56,8 +56,16 @@ def _build(family: str) -> tuple[torch.nn.Module, int]:
         vc = dict(image_size=32, layers=3, width=32, patch_size=8, head_width=16, ls_init_value=0.5)
         m, size = CLIP(embed_dim=16, vision_cfg=vc, text_cfg=TEXT_CFG), 32
     elif family == "vit_attn_pool":
-        vc = dict(image_size=32, layers=2, width=32, patch_size=8, head_width=16, attentional_pool=True,
-                  attn_pooler_queries=4, attn_pooler_heads=2)
+        vc = dict(
+            image_size=32,
+            layers=2,
+            width=32,
+            patch_size=8,
+            head_width=16,
+            attentional_pool=True,
+            attn_pooler_queries=4,
+            attn_pooler_heads=2,
+        )
         m, size = CLIP(embed_dim=16, vision_cfg=vc, text_cfg=TEXT_CFG), 32
     elif family == "resnet":
         vc = dict(image_size=64, layers=[2, 1, 1, 1], width=8)
@@ -144,8 +152,9 @@ def test_every_block_matches_captum(family, method):
         ref = captum_block_conductance(model, x, block, n_steps=4, method=method, internal_batch_size=6)
         want = _scalars_from_neurons(ref)
         for k in ("abs", "l2", "signed"):
-            np.testing.assert_allclose(res.scalars[k][:, l], want[k], rtol=1e-9, atol=1e-12,
-                                       err_msg=f"{block.name} {k}")
+            np.testing.assert_allclose(
+                res.scalars[k][:, l], want[k], rtol=1e-9, atol=1e-12, err_msg=f"{block.name} {k}"
+            )
         if l == mid:
             assert res.neuron_conductance.shape == tuple(ref.shape)
             np.testing.assert_allclose(res.neuron_conductance, ref.numpy(), rtol=1e-9, atol=1e-12)
@@ -177,11 +186,14 @@ def _brute_force(model, x, xb, alphas, objective=embedding_norm, with_ls=False):
         outs, ls = {}, {}
         handles = []
         for i, b in enumerate(blocks):
-            handles.append(b.module.register_forward_hook(lambda m, args, o, i=i: outs.__setitem__(i, o)))
+            handles.append(b.module.register_forward_hook(lambda m, args, o, i=i, outs=outs: outs.__setitem__(i, o)))
             if with_ls:
                 for name in ("ls_1", "ls_2"):
-                    handles.append(getattr(b.module, name).register_forward_hook(
-                        lambda m, args, o, i=i: ls.setdefault(i, []).append(o)))
+                    handles.append(
+                        getattr(b.module, name).register_forward_hook(
+                            lambda m, args, o, i=i, ls=ls: ls.setdefault(i, []).append(o)
+                        )
+                    )
         try:
             f = objective(model.encode_image(xp, normalize=False))
         finally:
@@ -232,8 +244,9 @@ def test_trapezoid_rule_matches_brute_force(family):
     xb = make_baseline(x, "blur")
     alphas = path_alphas("riemann_trapezoid", 4)
     H, G, _ = _brute_force(model, x, xb, alphas)
-    res = block_conductance(model, x, n_steps=4, method="riemann_trapezoid", rule="trapezoid", baseline="blur",
-                            internal_batch_size=3)
+    res = block_conductance(
+        model, x, n_steps=4, method="riemann_trapezoid", rule="trapezoid", baseline="blur", internal_batch_size=3
+    )
     for l in range(len(H[0])):
         cond = _rule_sum(H, G, l, "trapezoid")
         np.testing.assert_allclose(res.scalars["l2"][:, l], np.linalg.norm(cond, axis=1), rtol=1e-9)
@@ -248,8 +261,12 @@ def test_completeness_gap_shrinks_with_n_steps(family):
     # 0.003-0.22, 0.0004-0.05.
     model, size = _model(family)
     x = _images(size)
-    for method, rule in [("riemann_trapezoid", "left"), ("riemann_trapezoid", "trapezoid"),
-                         ("gausslegendre", "left"), ("gausslegendre", "trapezoid")]:
+    for method, rule in [
+        ("riemann_trapezoid", "left"),
+        ("riemann_trapezoid", "trapezoid"),
+        ("gausslegendre", "left"),
+        ("gausslegendre", "trapezoid"),
+    ]:
         rel = []
         for n in (2, 8, 32):
             res = block_conductance(model, x, n_steps=n, method=method, rule=rule, internal_batch_size=64)
@@ -284,8 +301,9 @@ def test_other_baselines_match_captum(baseline):
     xb = make_baseline(x, baseline, model=model)
     assert not torch.allclose(xb, torch.zeros_like(xb))
     for l, block in enumerate(discover_blocks(model)):
-        want = _scalars_from_neurons(captum_block_conductance(model, x, block, n_steps=3, baseline=xb,
-                                                              internal_batch_size=8))
+        want = _scalars_from_neurons(
+            captum_block_conductance(model, x, block, n_steps=3, baseline=xb, internal_batch_size=8)
+        )
         np.testing.assert_allclose(res.scalars["abs"][:, l], want["abs"], rtol=1e-9)
     with torch.no_grad():
         np.testing.assert_allclose(res.f_baseline, embedding_norm(model.encode_image(xb)).numpy(), rtol=1e-12)
@@ -301,8 +319,9 @@ def test_zero_shot_objective_matches_captum():
     res = block_conductance(model, x, n_steps=3, objective=obj, internal_batch_size=5)
     assert res.settings["objective"] == "zs_max_logit"
     for l, block in enumerate(discover_blocks(model)):
-        want = _scalars_from_neurons(captum_block_conductance(model, x, block, n_steps=3, objective=obj,
-                                                              internal_batch_size=8))
+        want = _scalars_from_neurons(
+            captum_block_conductance(model, x, block, n_steps=3, objective=obj, internal_batch_size=8)
+        )
         np.testing.assert_allclose(res.scalars["signed"][:, l], want["signed"], rtol=1e-9, atol=1e-12)
 
 

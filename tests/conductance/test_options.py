@@ -34,8 +34,10 @@ def test_lazy_exports_are_the_modules_objects():
 
 
 def test_options_import_no_torch():
-    code = ("import sys; from vlmsel.conductance import SCALARS; import vlmsel.conductance.options; "
-            "print(sorted(m for m in ('torch', 'open_clip', 'scipy', 'pandas') if m in sys.modules))")
+    code = (
+        "import sys; from vlmsel.conductance import SCALARS; import vlmsel.conductance.options; "
+        "print(sorted(m for m in ('torch', 'open_clip', 'scipy', 'pandas') if m in sys.modules))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "[]"

@@ -142,7 +142,13 @@ def test_closed_form_quadratic_objective_nonzero_baseline(method, rule):
     xb = rng.normal(size=(3, 4))
     n = 5
     res = block_conductance(
-        model, _as_images(x), baseline=_as_images(xb), objective=_quadratic, n_steps=n, method=method, rule=rule,
+        model,
+        _as_images(x),
+        baseline=_as_images(xb),
+        objective=_quadratic,
+        n_steps=n,
+        method=method,
+        rule=rule,
         internal_batch_size=4,
     )
     a = np.array(path_alphas(method, n))
@@ -184,8 +190,9 @@ def test_left_rule_riemann_closed_form_sum():
     # so every block's signed sum is (n - 1)/(2n) * ||e||^2 = (n - 1)/n * F(x): the left rule's bias, by hand.
     model = _toy(W1, W2)
     for n in (1, 2, 4, 10):
-        res = block_conductance(model, _as_images([[3, 1, -4]]), objective=_quadratic, n_steps=n,
-                                method="riemann_trapezoid")
+        res = block_conductance(
+            model, _as_images([[3, 1, -4]]), objective=_quadratic, n_steps=n, method="riemann_trapezoid"
+        )
         np.testing.assert_allclose(res.scalars["signed"], [[(n - 1) / n * 12.5] * 2], rtol=1e-12, atol=1e-14)
 
 

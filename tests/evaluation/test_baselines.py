@@ -32,11 +32,17 @@ def lovm_way_inb(metric: str) -> pd.DataFrame:
         p = pred.sort_values(c, ascending=False)[c][:5]
         t = truth.sort_values(c, ascending=False)[c][:5]
         acc = np.sum([i in p.index for i in t.index]) / len(t)
-        merged = pd.merge(t.rename_axis("index").reset_index(), p.rename_axis("index").reset_index(),
-                          on="index", suffixes=("_true", "_pred"))
+        merged = pd.merge(
+            t.rename_axis("index").reset_index(),
+            p.rename_axis("index").reset_index(),
+            on="index",
+            suffixes=("_true", "_pred"),
+        )
         if len(merged) > 2:
-            tau = kendalltau(merged[f"{c}_true"].rank(ascending=False).astype(int),
-                             merged[f"{c}_pred"].rank(ascending=False).astype(int)).statistic
+            tau = kendalltau(
+                merged[f"{c}_true"].rank(ascending=False).astype(int),
+                merged[f"{c}_pred"].rank(ascending=False).astype(int),
+            ).statistic
         else:
             tau = 0
         rows[c] = {"r5": acc, "tau5": tau}
@@ -79,9 +85,13 @@ HAND = {
 def test_inb_hand_worked_datasets(metric):
     bench = load_benchmark("lovm", metric)
     top5 = set(bench.wide["imagenet1k"].nlargest(5).index)
-    assert top5 == {"ViT-g-14 laion2b_s34b_b88k", "ViT-H-14 laion2b_s32b_b79k",
-                    "convnext_large_d_320 laion2b_s29b_b131k_ft_soup", "ViT-g-14 laion2b_s12b_b42k",
-                    "convnext_large_d_320 laion2b_s29b_b131k_ft"}
+    assert top5 == {
+        "ViT-g-14 laion2b_s34b_b88k",
+        "ViT-H-14 laion2b_s32b_b79k",
+        "convnext_large_d_320 laion2b_s29b_b131k_ft_soup",
+        "ViT-g-14 laion2b_s12b_b42k",
+        "convnext_large_d_320 laion2b_s29b_b131k_ft",
+    }
     ours = evaluate(bench, Inb(), targets=list(HAND[metric]), n_boot=10)
     for target, (r5, tau5) in HAND[metric].items():
         assert ours.per_target.loc[target, "r5"] == pytest.approx(r5), target
@@ -113,8 +123,9 @@ def test_modelgpt_lite_equals_sklearn_linear_regression():
 
 def test_modelgpt_lite_nested_chooses_subsets_on_sources_only():
     bench = load_benchmark("lovm")
-    result = evaluate(bench, ModelGptLite(nested=True, feature_set=MODELGPT_FEATURES[:4]),
-                      targets=["cars", "dtd", "mnist"], n_boot=10)
+    result = evaluate(
+        bench, ModelGptLite(nested=True, feature_set=MODELGPT_FEATURES[:4]), targets=["cars", "dtd", "mnist"], n_boot=10
+    )
     assert result.method == "modelgpt_lite_nested"
     assert all(isinstance(f, str) and f for f in result.per_target["features"])
     assert np.isfinite(result.per_target["inner_score"]).all()

@@ -8,8 +8,18 @@ import pandas as pd
 import pytest
 
 from vlmsel.conductance.options import DEFAULT_SETTING, PAPER_LIKE_SETTING
-from vlmsel.evaluation.fidelity import (AGREEMENT, cheapest_within_noise, cost_per_image, fidelity_table, image_noise,
-                                        load_sweep, parse_setting, profile_error, selection_agreement, setting_name)
+from vlmsel.evaluation.fidelity import (
+    AGREEMENT,
+    cheapest_within_noise,
+    cost_per_image,
+    fidelity_table,
+    image_noise,
+    load_sweep,
+    parse_setting,
+    profile_error,
+    selection_agreement,
+    setting_name,
+)
 from vlmsel.mini.paths import fidelity_sweep_path
 from vlmsel.profiles.pooling import Profiles
 
@@ -19,7 +29,8 @@ TODAY = setting_name(**PAPER_LIKE_SETTING)
 
 def test_setting_names_round_trip_and_cost():
     assert parse_setting(setting_name("riemann_trapezoid", "trapezoid", 8)) == dict(
-        method="riemann_trapezoid", rule="trapezoid", n_steps=8)
+        method="riemann_trapezoid", rule="trapezoid", n_steps=8
+    )
     assert cost_per_image("riemann_trapezoid-trapezoid-8") == 9
     assert cost_per_image("gausslegendre-left-8") == pytest.approx(9 + 2 / 3)
 
@@ -46,8 +57,16 @@ def test_profile_error_is_total_variation():
 
 
 def test_cheapest_within_noise_takes_the_cheapest_setting_at_or_above_the_noise():
-    table = pd.DataFrame({"cost": [5, 9, 17], "profile_tv": [0.02, 0.01, 0.001], "score_tau": [0.8, 0.95, 0.99],
-                          "top1_same": [1, 1, 1], "top5_overlap": [1, 1, 1]}, index=["cheap", "mid", "dear"])
+    table = pd.DataFrame(
+        {
+            "cost": [5, 9, 17],
+            "profile_tv": [0.02, 0.01, 0.001],
+            "score_tau": [0.8, 0.95, 0.99],
+            "top1_same": [1, 1, 1],
+            "top5_overlap": [1, 1, 1],
+        },
+        index=["cheap", "mid", "dear"],
+    )
     noise = pd.DataFrame({a: [0.9, 0.94] for a in AGREEMENT})  # mean tau 0.92
     assert cheapest_within_noise(table, noise) == "mid"
     assert cheapest_within_noise(table, noise, exclude=["mid"]) == "dear"
@@ -73,8 +92,9 @@ def test_committed_sweep_holds_the_reference_today_and_the_default(world):
     # today's setting comes from the published store: its first 25 images, bit for bit
     i = sweep.settings.index(TODAY)
     m, t = sweep.models[3], sweep.tasks[5]
-    np.testing.assert_array_equal(sweep.scalars[i, 3, 5, :, : sweep.n_blocks[3]],
-                                  world.store.block_scalars(m, t, n_images=25).astype(np.float32))
+    np.testing.assert_array_equal(
+        sweep.scalars[i, 3, 5, :, : sweep.n_blocks[3]], world.store.block_scalars(m, t, n_images=25).astype(np.float32)
+    )
 
 
 def test_the_package_default_is_what_the_sweep_chooses(world):
@@ -103,8 +123,11 @@ def test_committed_variants_change_one_choice_of_the_default():
     tv = profile_error(variants.profiles("default"), sweep.profiles(default))
     assert tv.max() < 1e-5
     meta = dict(zip(variants.settings, variants.meta))
-    field_of = {"baseline": ("baseline", "zeros"), "granularity": ("granularity", "block"),
-                "precision": ("autocast", False)}
+    field_of = {
+        "baseline": ("baseline", "zeros"),
+        "granularity": ("granularity", "block"),
+        "precision": ("autocast", False),
+    }
     for name in variants.settings[1:]:
         kind = name.split("=")[0]
         field, default_value = field_of[kind]

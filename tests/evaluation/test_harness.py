@@ -24,8 +24,9 @@ def synthetic_world(n_models=12, n_datasets=6, seed=0, reference="imagenet1k"):
     models = [f"model{i:02d} tag" for i in range(n_models)]
     datasets = [reference] + [f"d{j}" for j in range(1, n_datasets)]
     skill = rng.normal(size=(n_models, 1))
-    acc = pd.DataFrame(1 / (1 + np.exp(-(skill + rng.normal(0, 0.7, size=(n_models, n_datasets))))),
-                       index=models, columns=datasets)
+    acc = pd.DataFrame(
+        1 / (1 + np.exp(-(skill + rng.normal(0, 0.7, size=(n_models, n_datasets))))), index=models, columns=datasets
+    )
     profiles = Profiles.from_dict(
         {m: rng.dirichlet(np.ones(l), size=n_datasets) for m, l in zip(models, rng.integers(4, 10, n_models))},
         datasets,
@@ -38,9 +39,15 @@ def synthetic_world(n_models=12, n_datasets=6, seed=0, reference="imagenet1k"):
 
 def honest_methods(profiles, feats):
     return [
-        Inb(), AvgRank(), AvgRank("zscore_acc"), OracleSim(), ModelGptLite(feats),
+        Inb(),
+        AvgRank(),
+        AvgRank("zscore_acc"),
+        OracleSim(),
+        ModelGptLite(feats),
         ModelGptLite(feats, feature_set=MODELGPT_FEATURES[:3], nested=True),
-        DcdMethod(profiles), DcdMethod(profiles, divergence="js"), DcdMethod(profiles, divergence="coverage"),
+        DcdMethod(profiles),
+        DcdMethod(profiles, divergence="js"),
+        DcdMethod(profiles, divergence="coverage"),
         DcdMethod(profiles, divergence="cosine", utility="zscore_acc"),
         DcdMethod(profiles, nested=True, eta_grid=(1.0, 2.0), gamma_grid=(0.0, 5.0)),
         DcdMethod(profiles, nested=True, eta_grid=(2.0,), gamma_grid=(1.0, 10.0), selection_metric="r5+tau5"),
@@ -158,7 +165,7 @@ def twin_world(seed=0, n_models=20, n_pairs=4):
     prof = {m: np.zeros((len(datasets), 8)) for m in models}
     for p in range(n_pairs):
         base = rng.random(n_models)
-        for j, s in enumerate("ab"):
+        for j in range(2):
             acc[:, 2 * p + j] = np.clip(base + rng.normal(0, 0.01, n_models), 0, 1)
         for m in models:
             q = rng.dirichlet(np.ones(8) * 0.5)
@@ -168,8 +175,9 @@ def twin_world(seed=0, n_models=20, n_pairs=4):
 
 def test_nested_selection_learns_large_gamma_when_profiles_identify_twins():
     acc, profiles = twin_world()
-    nested = evaluate(acc, DcdMethod(profiles, nested=True, eta_grid=(1.0, 2.0), gamma_grid=(0.0, 2.0, 50.0)),
-                      n_boot=100)
+    nested = evaluate(
+        acc, DcdMethod(profiles, nested=True, eta_grid=(1.0, 2.0), gamma_grid=(0.0, 2.0, 50.0)), n_boot=100
+    )
     avg = evaluate(acc, AvgRank(), n_boot=100)
     assert (nested.per_target["gamma"] == 50.0).all()
     assert {"eta", "gamma", "inner_score"} <= set(nested.per_target.columns)
@@ -217,12 +225,17 @@ def test_targets_exclusion_and_errors():
 
 def test_result_save_json_and_compare(tmp_path):
     acc, profiles, _ = synthetic_world()
-    results = [evaluate(acc, m, n_boot=50) for m in (Inb(), AvgRank(), DcdMethod(profiles, nested=True,
-                                                                              eta_grid=(2.0,), gamma_grid=(0.0, 5.0)))]
+    results = [
+        evaluate(acc, m, n_boot=50)
+        for m in (Inb(), AvgRank(), DcdMethod(profiles, nested=True, eta_grid=(2.0,), gamma_grid=(0.0, 5.0)))
+    ]
     paths = results[2].save(tmp_path)
     assert {p.name for p in paths.values()} == {
-        "custom_value_dcd_nested_per_target.csv", "custom_value_dcd_nested_summary.csv",
-        "custom_value_dcd_nested_predictions.csv", "custom_value_dcd_nested.json"}
+        "custom_value_dcd_nested_per_target.csv",
+        "custom_value_dcd_nested_summary.csv",
+        "custom_value_dcd_nested_predictions.csv",
+        "custom_value_dcd_nested.json",
+    }
     data = json.loads(paths["json"].read_text())
     assert data["method"] == "dcd_nested" and data["info"]["params"]["nested"] is True
     assert set(data["summary"]) == {"r5", "tau5", "ndcg5", "ndcg5_minmax", "tau_b", "top1_regret"}
@@ -245,9 +258,20 @@ def test_dcd_from_profile_store_equals_in_memory(tmp_path):
         for d in acc.columns:
             c = rng.random((5, l))
             scalars.setdefault(m, {})[d] = c
-            store.write(m, d, {"abs": c, "l2": c, "signed": c, "branch": c, "f_x": np.ones(5),
-                               "f_baseline": np.zeros(5), "block_names": [f"b{i}" for i in range(l)],
-                               "image_ids": [str(i) for i in range(5)]})
+            store.write(
+                m,
+                d,
+                {
+                    "abs": c,
+                    "l2": c,
+                    "signed": c,
+                    "branch": c,
+                    "f_x": np.ones(5),
+                    "f_baseline": np.zeros(5),
+                    "block_names": [f"b{i}" for i in range(l)],
+                    "image_ids": [str(i) for i in range(5)],
+                },
+            )
     from_store = evaluate(acc, DcdMethod(store), n_boot=10)
     in_memory = evaluate(acc, DcdMethod(Profiles.from_block_scalars(scalars, list(acc.columns))), n_boot=10)
     np.testing.assert_allclose(from_store.predictions, in_memory.predictions, rtol=1e-13)

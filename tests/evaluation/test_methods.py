@@ -35,7 +35,9 @@ def test_dcd_methods_take_options_or_keywords():
     assert isinstance(by_options, DcdMethod) and by_options.nested
     assert by_options.options == MethodOptions(eta=4.0, utility="zscore_acc")
     # the method name fixes the divergence, over the options'
-    assert make_method("dcd_cosine", profiles=prof, options=MethodOptions(divergence="js")).options.divergence == "cosine"
+    assert (
+        make_method("dcd_cosine", profiles=prof, options=MethodOptions(divergence="js")).options.divergence == "cosine"
+    )
     assert make_method("dcd", profiles=prof, eta=0.5).options == MethodOptions(eta=0.5)
 
 
@@ -44,8 +46,10 @@ def test_names_are_in_the_light_options_module():
     assert DCD_METHODS["dcd"] == "kl" and set(DCD_METHODS.values()) == set(DIVERGENCES)
     assert len(set(METHODS)) == len(METHODS) == len(BASELINES) + 2 * len(DCD_METHODS)
     assert options.K_DEFAULT == 5
-    code = ("import sys, vlmsel.evaluation.options; "
-            "print(sorted(m for m in ('numpy', 'scipy', 'pandas', 'torch') if m in sys.modules))")
+    code = (
+        "import sys, vlmsel.evaluation.options; "
+        "print(sorted(m for m in ('numpy', 'scipy', 'pandas', 'torch') if m in sys.modules))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "[]"

@@ -75,8 +75,12 @@ def lovm_reference(pred: np.ndarray, true: np.ndarray, models: list[str], k: int
     p = pd.Series(pred[order], index=[models[i] for i in order]).sort_values(ascending=False, kind="stable")[:k]
     t = pd.Series(true[order], index=[models[i] for i in order]).sort_values(ascending=False, kind="stable")[:k]
     r = sum(i in p.index for i in t.index) / len(t)
-    merged = pd.merge(t.rename("v").rename_axis("m").reset_index(), p.rename("v").rename_axis("m").reset_index(),
-                      on="m", suffixes=("_true", "_pred"))
+    merged = pd.merge(
+        t.rename("v").rename_axis("m").reset_index(),
+        p.rename("v").rename_axis("m").reset_index(),
+        on="m",
+        suffixes=("_true", "_pred"),
+    )
     if len(merged) <= 2:
         return r, 0.0
     rt = merged["v_true"].rank(ascending=False).astype(int)

@@ -4,9 +4,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from vlmsel.evaluation.baselines import AvgRank
 from vlmsel.evaluation.dcd import DcdMethod
 from vlmsel.evaluation.harness import evaluate
-from vlmsel.evaluation.baselines import AvgRank
 from vlmsel.evaluation.null import paired_differences, permutation_null
 from vlmsel.profiles.pooling import Profiles
 

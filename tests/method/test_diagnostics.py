@@ -27,8 +27,9 @@ def test_shape_diagonal_and_determinism(divergence):
     assert np.isfinite(d).all()
     assert (np.einsum("rtt->rt", d) >= -1e-9).all()
     np.testing.assert_array_equal(d, split_half_divergences(c, n_splits=20, seed=3, divergence=divergence))
-    np.testing.assert_array_equal(d, split_half_divergences(c, n_splits=20, seed=np.random.default_rng(3),
-                                                            divergence=divergence))
+    np.testing.assert_array_equal(
+        d, split_half_divergences(c, n_splits=20, seed=np.random.default_rng(3), divergence=divergence)
+    )
     assert not np.array_equal(d, split_half_divergences(c, n_splits=20, seed=4, divergence=divergence))
 
 

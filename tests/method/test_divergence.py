@@ -8,7 +8,7 @@ from scipy.spatial.distance import cosine as scipy_cosine
 from scipy.spatial.distance import jensenshannon
 from scipy.stats import entropy
 
-from vlmsel.method.divergence import coverage, cosine, divergence_between, js, kl, pairwise_divergence, sym_kl
+from vlmsel.method.divergence import cosine, coverage, divergence_between, js, kl, pairwise_divergence, sym_kl
 from vlmsel.method.importance import block_importance
 from vlmsel.method.options import DIVERGENCES, SYMMETRIC_DIVERGENCES
 
@@ -76,15 +76,17 @@ def test_pairwise_equals_pair_loop_and_ignores_padding(divergence):
     w = block_importance(p, 2.0, mask=mask[:, None, :])
     d = pairwise_divergence(divergence, w=w, p=p)
     assert d.shape == (3, 4, 4)
-    single = {"kl": lambda s, t, m: kl(w[m, t, :n], w[m, s, :n]),
-              "coverage": lambda s, t, m: coverage(w[m, t, :n], p[m, t, :n], p[m, s, :n]),
-              "js": lambda s, t, m: js(w[m, t, :n], w[m, s, :n]),
-              "sym_kl": lambda s, t, m: sym_kl(w[m, t, :n], w[m, s, :n]),
-              "cosine": lambda s, t, m: cosine(p[m, t, :n], p[m, s, :n])}[divergence]
+    single = {
+        "kl": lambda s, t, m, n: kl(w[m, t, :n], w[m, s, :n]),
+        "coverage": lambda s, t, m, n: coverage(w[m, t, :n], p[m, t, :n], p[m, s, :n]),
+        "js": lambda s, t, m, n: js(w[m, t, :n], w[m, s, :n]),
+        "sym_kl": lambda s, t, m, n: sym_kl(w[m, t, :n], w[m, s, :n]),
+        "cosine": lambda s, t, m, n: cosine(p[m, t, :n], p[m, s, :n]),
+    }[divergence]
     for m, n in enumerate(n_blocks):
         for s in range(4):
             for t in range(4):
-                assert d[m, s, t] == pytest.approx(single(s, t, m), abs=1e-12)
+                assert d[m, s, t] == pytest.approx(single(s, t, m, n), abs=1e-12)
     np.testing.assert_allclose(np.einsum("mss->ms", d), 0.0, atol=1e-12)
     if divergence in SYMMETRIC_DIVERGENCES:
         np.testing.assert_allclose(d, np.swapaxes(d, 1, 2), atol=1e-12)

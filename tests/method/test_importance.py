@@ -31,8 +31,10 @@ def test_gibbs_variational_principle():
     p = rng.dirichlet(np.ones(8))
     eta = 2.0
     z = zscore_blocks(p)
+
     def objective(w):
         return w @ z - np.sum(w * np.log(w)) / eta
+
     best = objective(block_importance(p, eta))
     for q in rng.dirichlet(np.ones(8) * 0.5, size=2000):
         assert objective(np.clip(q, 1e-300, None)) <= best + 1e-12

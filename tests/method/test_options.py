@@ -21,12 +21,35 @@ def test_defaults():
     o = MethodOptions()
     assert (o.eta, o.gamma, o.eps) == (2.0, 5.0, 1e-8) == (O.DEFAULT_ETA, O.DEFAULT_GAMMA, O.DEFAULT_EPS)
     assert (o.scalar, o.pooling, o.importance, o.divergence, o.utility) == (
-        "abs", "mean_of_normalised", "softmax_z", "kl", "rank")
+        "abs",
+        "mean_of_normalised",
+        "softmax_z",
+        "kl",
+        "rank",
+    )
     assert o.source_images == O.DEFAULT_SOURCE_IMAGES == 25
-    assert o.to_dict() == {"scalar": "abs", "pooling": "mean_of_normalised", "source_images": 25, "eta": 2.0,
-                           "importance": "softmax_z", "divergence": "kl", "eps": 1e-8, "gamma": 5.0, "utility": "rank"}
-    assert O.OPTION_NAMES == ("scalar", "pooling", "source_images", "eta", "importance", "divergence", "eps", "gamma",
-                              "utility")
+    assert o.to_dict() == {
+        "scalar": "abs",
+        "pooling": "mean_of_normalised",
+        "source_images": 25,
+        "eta": 2.0,
+        "importance": "softmax_z",
+        "divergence": "kl",
+        "eps": 1e-8,
+        "gamma": 5.0,
+        "utility": "rank",
+    }
+    assert O.OPTION_NAMES == (
+        "scalar",
+        "pooling",
+        "source_images",
+        "eta",
+        "importance",
+        "divergence",
+        "eps",
+        "gamma",
+        "utility",
+    )
     assert O.IMPORTANCES == ("softmax_z", "power") and O.UTILITIES == ("rank", "zscore_acc")
     assert O.DIVERGENCES == ("kl", "coverage", "js", "sym_kl", "cosine")
     assert set(O.SYMMETRIC_DIVERGENCES) == {"js", "sym_kl", "cosine"}
@@ -39,8 +62,16 @@ def test_numbers_are_stored_as_floats():
     assert (o.eta, o.gamma, o.eps) == (4.0, 0.0, 0.0) and all(type(v) is float for v in (o.eta, o.gamma, o.eps))
 
 
-@pytest.mark.parametrize("name, choices", [("scalar", SCALARS), ("pooling", POOLINGS), ("importance", O.IMPORTANCES),
-                                           ("divergence", O.DIVERGENCES), ("utility", O.UTILITIES)])
+@pytest.mark.parametrize(
+    "name, choices",
+    [
+        ("scalar", SCALARS),
+        ("pooling", POOLINGS),
+        ("importance", O.IMPORTANCES),
+        ("divergence", O.DIVERGENCES),
+        ("utility", O.UTILITIES),
+    ],
+)
 def test_every_choice_is_accepted_and_others_are_named(name, choices):
     for value in choices:
         assert getattr(MethodOptions(**{name: value}), name) == value

@@ -35,11 +35,14 @@ def test_options_and_keyword_overrides_agree(random_world):
     pd.testing.assert_series_equal(default, dcd_scores(prof, src, "t", MethodOptions()))
     pd.testing.assert_series_equal(default, dcd_scores(prof, src, "t", eta=2.0, gamma=5.0, eps=1e-8))
     opts = MethodOptions(eta=1.0, divergence="js", utility="zscore_acc")
-    pd.testing.assert_series_equal(dcd_scores(prof, src, "t", opts),
-                                   dcd_scores(prof, src, "t", eta=1.0, divergence="js", utility="zscore_acc"))
+    pd.testing.assert_series_equal(
+        dcd_scores(prof, src, "t", opts), dcd_scores(prof, src, "t", eta=1.0, divergence="js", utility="zscore_acc")
+    )
     # a keyword overrides the options it is given with
-    pd.testing.assert_series_equal(dcd_scores(prof, src, "t", opts, eta=4.0),
-                                   dcd_scores(prof, src, "t", eta=4.0, divergence="js", utility="zscore_acc"))
+    pd.testing.assert_series_equal(
+        dcd_scores(prof, src, "t", opts, eta=4.0),
+        dcd_scores(prof, src, "t", eta=4.0, divergence="js", utility="zscore_acc"),
+    )
     assert not np.allclose(dcd_scores(prof, src, "t", opts, eta=4.0), dcd_scores(prof, src, "t", opts))
     with pytest.raises(TypeError, match="unknown method option"):
         dcd_scores(prof, src, "t", temperature=3.0)
@@ -57,8 +60,9 @@ def test_dataset_divergences_shape_and_cosine_ignores_eta(random_world):
     assert d.shape == (6, 4, 4)
     np.testing.assert_allclose(np.einsum("mss->ms", d), 0.0, atol=1e-12)
     assert (d[:, ~np.eye(4, dtype=bool)] > 0).all()
-    np.testing.assert_array_equal(dataset_divergences(prof, eta=1.0, divergence="cosine"),
-                                  dataset_divergences(prof, eta=8.0, divergence="cosine"))
+    np.testing.assert_array_equal(
+        dataset_divergences(prof, eta=1.0, divergence="cosine"), dataset_divergences(prof, eta=8.0, divergence="cosine")
+    )
     np.testing.assert_array_equal(dataset_divergences(prof, MethodOptions(eta=1.0)), dataset_divergences(prof, eta=1.0))
     assert not np.allclose(dataset_divergences(prof, eta=1.0), dataset_divergences(prof, eta=8.0))
 
@@ -82,8 +86,10 @@ def _block_scalars(seed=5, n_models=4, n_images=7, sources=("s1", "s2", "s3")):
     rng = np.random.default_rng(seed)
     models = [f"m{i}" for i in range(n_models)]
     blocks = rng.integers(3, 9, n_models)
-    scalars = {m: {d: rng.gamma(2.0, size=(n_images, int(l))) * rng.uniform(0.5, 2.0, int(l))
-                   for d in (*sources, "target")} for m, l in zip(models, blocks)}
+    scalars = {
+        m: {d: rng.gamma(2.0, size=(n_images, int(l))) * rng.uniform(0.5, 2.0, int(l)) for d in (*sources, "target")}
+        for m, l in zip(models, blocks)
+    }
     acc = pd.DataFrame(rng.random((n_models, len(sources))), index=models, columns=list(sources))
     return scalars, acc, list(sources)
 

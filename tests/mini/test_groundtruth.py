@@ -47,6 +47,7 @@ def test_table_is_complete_and_tidy():
     assert table[["acc1", "mean_per_class_recall"]].apply(lambda c: c.between(0, 1)).all().all()
 
 
+@pytest.mark.slow
 def test_committed_weights_reproduce_the_committed_ground_truth():
     models = ["mini-vit-p8-w32 earth", "mini-rn-w8 med", "mini-convnext docs", "mini-timm-vit web"]  # 4 families
     tasks = ["mnist", "clevr_count", "pcam", BROAD_TASK]

@@ -7,9 +7,9 @@ import json
 import numpy as np
 import pytest
 
+from vlmsel.mini.paths import default_profile_store
 from vlmsel.mini.profiling import profile_mini
 from vlmsel.mini.tasks import list_tasks
-from vlmsel.mini.paths import default_profile_store
 from vlmsel.mini.zoo import list_mini_models
 from vlmsel.profiles.compute import ProfileSettings
 from vlmsel.profiles.registry import open_store
@@ -18,8 +18,9 @@ from vlmsel.profiles.store import ProfileStore, read_profile
 OBJECTIVES = ("norm", "zs_max_logit")
 STORES = {o: default_profile_store(objective=o) for o in OBJECTIVES}
 pytestmark = [
-    pytest.mark.skipif(not all((s / "store.json").is_file() for s in STORES.values()),
-                       reason="mini profile stores not committed"),
+    pytest.mark.skipif(
+        not all((s / "store.json").is_file() for s in STORES.values()), reason="mini profile stores not committed"
+    ),
     pytest.mark.usefixtures("one_torch_thread"),
 ]
 
@@ -58,7 +59,9 @@ def test_the_published_stores_are_found_by_name():
 def test_a_committed_entry_is_reproduced_on_its_first_images(tmp_path, objective):
     """The store's images are a seeded order: profiling 10 images gives the committed entry's first 10."""
     model, task = "mini-convnext web", "fer"
-    settings = ProfileSettings(n_images=10, objective=objective, n_steps=50, method="gausslegendre", rule="left")  # the store's
+    settings = ProfileSettings(
+        n_images=10, objective=objective, n_steps=50, method="gausslegendre", rule="left"
+    )  # the store's
     report = profile_mini(tmp_path / "store", models=[model], tasks=[task], settings=settings, show_progress=False)
     assert not report.failed
     fresh, fresh_manifest = read_profile(tmp_path / "store", model, task)
@@ -71,8 +74,22 @@ def test_a_committed_entry_is_reproduced_on_its_first_images(tmp_path, objective
 def test_evaluate_mini_runs_dcd_the_null_and_the_baselines_from_the_cli(tmp_path, capsys):
     from vlmsel.cli import main
 
-    rc = main(["evaluate", "--benchmark", "mini", "--method", "dcd,baselines", "--n-boot", "200", "--null", "200",
-               "--no-per-target", "--out", str(tmp_path)])
+    rc = main(
+        [
+            "evaluate",
+            "--benchmark",
+            "mini",
+            "--method",
+            "dcd,baselines",
+            "--n-boot",
+            "200",
+            "--null",
+            "200",
+            "--no-per-target",
+            "--out",
+            str(tmp_path),
+        ]
+    )
     assert rc == 0
     out = capsys.readouterr().out
     for name in ("dcd", "inb", "avg_rank", "random", "oracle_sim"):

@@ -54,9 +54,16 @@ def test_figures_match_scipy_and_counting_by_hand():
 
 
 def test_acceptance_rule():
-    table = pd.DataFrame({"LOVM": {"mean_tau": 0.29, "same_domain_tau": 0.47, "cross_domain_tau": 0.18},
-                          "mini": {"mean_tau": 0.29 + MAX_MEAN_TAU_GAP - 0.01, "same_domain_tau": 0.5,
-                                   "cross_domain_tau": 0.5 - MIN_DOMAIN_GAP - 0.01}})
+    table = pd.DataFrame(
+        {
+            "LOVM": {"mean_tau": 0.29, "same_domain_tau": 0.47, "cross_domain_tau": 0.18},
+            "mini": {
+                "mean_tau": 0.29 + MAX_MEAN_TAU_GAP - 0.01,
+                "same_domain_tau": 0.5,
+                "cross_domain_tau": 0.5 - MIN_DOMAIN_GAP - 0.01,
+            },
+        }
+    )
     ok, lines = acceptance(table)
     assert ok and len(lines) == 2 and all(line.startswith("ok") for line in lines)
     table.at["cross_domain_tau", "mini"] = 0.45

@@ -94,6 +94,7 @@ def _domain_pixels(name: str, n: int, seed: int) -> np.ndarray:
     return np.stack(out)
 
 
+@pytest.mark.slow
 def test_every_pair_of_domains_is_separable_from_pixels(one_torch_thread):
     """A simple classifier tells any two domains apart from pixels (>= 0.95 held-out accuracy): the domains
     differ in their images, as LOVM's do. The classifier is a 4-layer CNN trained for 15 epochs on 300
@@ -128,7 +129,7 @@ def test_every_pair_of_domains_is_separable_from_pixels(one_torch_thread):
     for _ in range(epochs):
         perm = torch.randperm(len(x), generator=gen)
         for i in range(0, len(x), batch):
-            idx = perm[i:i + batch]
+            idx = perm[i : i + batch]
             loss = nn.functional.cross_entropy(net(x[idx]), y_tr[idx])
             opt.zero_grad()
             loss.backward()

@@ -7,7 +7,10 @@ import numpy as np
 import pytest
 import torch
 
+from vlmsel.conductance.blocks import discover_blocks
+from vlmsel.mini.mixtures import MIXTURES, get_mixture
 from vlmsel.mini.models import (
+    ARCH_FAMILY,
     MINI_ARCHS,
     create_mini_model,
     load_mini_model,
@@ -15,12 +18,9 @@ from vlmsel.mini.models import (
     register_mini_pretrained,
     to_model_input,
 )
-from vlmsel.mini.zoo import MINI_ZOO, MiniModelSpec, get_spec, model_slug
-from vlmsel.conductance.blocks import discover_blocks
-from vlmsel.mini.mixtures import MIXTURES, get_mixture
-from vlmsel.mini.models import ARCH_FAMILY
 from vlmsel.mini.tasks import make_task_data
 from vlmsel.mini.training import lr_at, save_trained, train
+from vlmsel.mini.zoo import MINI_ZOO, MiniModelSpec, get_spec, model_slug
 
 SPEC = MiniModelSpec("mini-vit-p8-w32", "web", seed=3, steps=3, batch_size=16)
 
@@ -150,7 +150,7 @@ def test_group_pictures_share_all_but_one_attribute_and_captions_name_it():
     mix = Mixture("t", "test", full_prob=0.0)
     pool = pretraining_pool(mix, 0, pool_size=240)
     assert all(n > 0 for n in pool.domain_counts().values())
-    groups = [pool.pictures[g * 4:(g + 1) * 4] for g in range(pool.n_groups)]
+    groups = [pool.pictures[g * 4 : (g + 1) * 4] for g in range(pool.n_groups)]
     texts = group_captions(mix, groups, pool.group_attributes, np.random.default_rng(0))
     for g, attr in enumerate(pool.group_attributes):
         group = groups[g]
@@ -160,14 +160,14 @@ def test_group_pictures_share_all_but_one_attribute_and_captions_name_it():
         # the attributes that only apply to some sub-styles)
         for b in set.intersection(*(set(a) for a in attrs)) - {attr}:
             assert len({a[b] for a in attrs}) == 1, (attr, b, attrs)
-        caps = [set(words_of(t)) for t in texts[g * 4:(g + 1) * 4]]
+        caps = [set(words_of(t)) for t in texts[g * 4 : (g + 1) * 4]]
         for a, cap in zip(attrs, caps):
-            assert set(words_of(a[attr])) <= cap, (a, texts[g * 4:(g + 1) * 4])  # the varied value is named
+            assert set(words_of(a[attr])) <= cap, (a, texts[g * 4 : (g + 1) * 4])  # the varied value is named
         if len({a[attr] for a in attrs}) == 1:
             continue  # an attribute with fewer values than the group may repeat one value throughout
         # the captions of pictures with different values differ (phrasing may be tied to a value:
         # "far away" / "near the camera", "an aerial view" / "a satellite photo")
-        assert set.union(*caps) - set.intersection(*caps), (attr, texts[g * 4:(g + 1) * 4])
+        assert set.union(*caps) - set.intersection(*caps), (attr, texts[g * 4 : (g + 1) * 4])
 
 
 def test_mixture_validation():

@@ -76,17 +76,33 @@ def test_no_mini_module_imports_the_world():
 
 
 def test_the_import_finder_sees_imports_inside_functions():
-    tree = ast.parse("def f():\n    from vlmsel.mini import world\n"
-                     "def g():\n    from .world import register\n"
-                     "import vlmsel.mini.world as w\n")
+    tree = ast.parse(
+        "def f():\n    from vlmsel.mini import world\n"
+        "def g():\n    from .world import register\n"
+        "import vlmsel.mini.world as w\n"
+    )
     assert _imported_modules(tree, "vlmsel.mini") >= {"vlmsel.mini.world", "vlmsel.mini.world.register"}
     assert "vlmsel.mini.world" in _imported_modules(ast.parse("from ..world import NAME"), "vlmsel.mini.domains")
 
 
 def test_the_package_re_exports_nothing():
     public = [n for n in vars(vlmsel.mini) if not n.startswith("_")]
-    assert set(public) <= {"world", "paths", "groundtruth", "models", "tasks", "domains", "captions", "tokenizer",
-                           "training", "mixtures", "zoo", "realism", "profiling", "data"}  # only submodules
+    assert set(public) <= {
+        "world",
+        "paths",
+        "groundtruth",
+        "models",
+        "tasks",
+        "domains",
+        "captions",
+        "tokenizer",
+        "training",
+        "mixtures",
+        "zoo",
+        "realism",
+        "profiling",
+        "data",
+    }  # only submodules
     with pytest.raises(AttributeError):
         vlmsel.mini.load_mini_benchmark  # noqa: B018
 
@@ -108,14 +124,19 @@ def test_a_missing_mini_dir_names_the_variable_and_the_folder(monkeypatch, tmp_p
     missing = tmp_path / "nonexistent"
     monkeypatch.setenv("VLMSEL_MINI_DIR", str(missing))
     monkeypatch.setenv("VLMSEL_CACHE_DIR", str(tmp_path / "cache"))
-    expected = (f"VLMSEL_MINI_DIR={missing}: no such folder; unset it to use the packaged mini world, or point it "
-                "at a folder made by `vlmsel mini train`")
+    expected = (
+        f"VLMSEL_MINI_DIR={missing}: no such folder; unset it to use the packaged mini world, or point it "
+        "at a folder made by `vlmsel mini train`"
+    )
     images = tmp_path / "images"
     images.mkdir()
     for i in range(2):
         Image.new("RGB", (8, 8), (60 * i, 0, 0)).save(images / f"{i}.png")
-    for argv in (["mini", "models"], ["evaluate", "--benchmark", "mini", "--method", "inb"],
-                 ["select", "--images", str(images), "--zoo", "mini", "--device", "cpu"]):
+    for argv in (
+        ["mini", "models"],
+        ["evaluate", "--benchmark", "mini", "--method", "inb"],
+        ["select", "--images", str(images), "--zoo", "mini", "--device", "cpu"],
+    ):
         assert main(argv) == 2
         err = capsys.readouterr().err
         assert err == f"vlmsel {argv[0]}: error: {expected}\n", err

@@ -19,21 +19,42 @@ from vlmsel.profiles.archive import merge_stores, pack_store, store_settings, ve
 from vlmsel.profiles.registry import open_store
 from vlmsel.profiles.store import ProfileStore, claim_path, read_profile, write_profile
 
-SETTINGS = {"n_images": 3, "seed": 0, "n_steps": 4, "method": "gausslegendre", "rule": "left", "baseline": "zeros",
-            "objective": "norm", "granularity": "block", "weights": "random-init", "precision": "fp32",
-            "autocast": False, "quick_gelu": False}
+SETTINGS = {
+    "n_images": 3,
+    "seed": 0,
+    "n_steps": 4,
+    "method": "gausslegendre",
+    "rule": "left",
+    "baseline": "zeros",
+    "objective": "norm",
+    "granularity": "block",
+    "weights": "random-init",
+    "precision": "fp32",
+    "autocast": False,
+    "quick_gelu": False,
+}
 VERSIONS = {"vlmsel": "0.1.0", "torch": "2.0", "open_clip": "2.24"}
 
 
-def _entry(store: Path, model: str, dataset: str, seed: int = 0, images: str = "img", block: str = "b",
-           **changes) -> None:
+def _entry(
+    store: Path, model: str, dataset: str, seed: int = 0, images: str = "img", block: str = "b", **changes
+) -> None:
     rng = np.random.default_rng(seed)
     n, l = 3, 4
     arrays = {k: rng.random((n, l)) for k in ("abs", "l2", "signed", "branch")}
-    arrays.update(f_x=np.ones(n), f_baseline=np.zeros(n), block_names=[f"{block}{i}" for i in range(l)],
-                  image_ids=[f"i{i}" for i in range(n)])
-    manifest = {**SETTINGS, "versions": dict(VERSIONS), "image_sha256": [f"{images}{i}" for i in range(n)],
-                "created": "2026-01-01T00:00:00+00:00", **changes}
+    arrays.update(
+        f_x=np.ones(n),
+        f_baseline=np.zeros(n),
+        block_names=[f"{block}{i}" for i in range(l)],
+        image_ids=[f"i{i}" for i in range(n)],
+    )
+    manifest = {
+        **SETTINGS,
+        "versions": dict(VERSIONS),
+        "image_sha256": [f"{images}{i}" for i in range(n)],
+        "created": "2026-01-01T00:00:00+00:00",
+        **changes,
+    }
     write_profile(store, model, dataset, arrays, manifest)
 
 
@@ -52,7 +73,9 @@ def test_pack_is_reproducible_and_verifies(tmp_path, capsys):
     assert check.ok and check.n_entries == 3 and check.checksums["settings"]["n_steps"] == 4
     assert check.checksums["models"] == ["m1 a", "m2 b"] and check.checksums["datasets"] == ["d1", "d2"]
     assert main(["store", "verify", str(a.path), "--sha256", a.sha256]) == 0
-    assert "OK (3 entries, 7 files checked against its checksum manifest, sha256 as expected)" in capsys.readouterr().out
+    assert (
+        "OK (3 entries, 7 files checked against its checksum manifest, sha256 as expected)" in capsys.readouterr().out
+    )
     assert verify_store(store).ok
     assert store_settings(store)["settings"]["weights"] == "random-init"
 
@@ -106,11 +129,14 @@ def test_merge_copies_the_union_and_keeps_identical_entries_once(tmp_path, capsy
     assert report.copied == [] and len(report.same) == 4
 
 
-@pytest.mark.parametrize("what, changes, message", [
-    ("settings", {"n_steps": 7}, "other settings (n_steps: 4 in"),
-    ("versions", {"versions": {**VERSIONS, "torch": "2.1"}}, "other versions (torch: '2.0' in"),
-    ("images", {"images": "other"}, "dataset 'd1': other images in"),
-])
+@pytest.mark.parametrize(
+    "what, changes, message",
+    [
+        ("settings", {"n_steps": 7}, "other settings (n_steps: 4 in"),
+        ("versions", {"versions": {**VERSIONS, "torch": "2.1"}}, "other versions (torch: '2.0' in"),
+        ("images", {"images": "other"}, "dataset 'd1': other images in"),
+    ],
+)
 def test_merge_never_mixes_silently(tmp_path, capsys, what, changes, message):
     a = _store(tmp_path / "a", entries=[("m1 a", "d1")])
     b = _store(tmp_path / "b", entries=[("m2 b", "d1")], **changes)
@@ -160,8 +186,22 @@ def test_pack_publish_fetch_over_http(tmp_path, http_root, monkeypatch, capsys):
     store = _store(tmp_path / "profiles_demo")
     assert main(["store", "pack", str(store), "--out", str(www / "demo.tar.gz")]) == 0
     reg = tmp_path / "registry.json"
-    assert main(["store", "publish", str(www / "demo.tar.gz"), "--url", f"{base}/demo.tar.gz", "--zoo", "openclip48",
-                 "--registry", str(reg)]) == 0
+    assert (
+        main(
+            [
+                "store",
+                "publish",
+                str(www / "demo.tar.gz"),
+                "--url",
+                f"{base}/demo.tar.gz",
+                "--zoo",
+                "openclip48",
+                "--registry",
+                str(reg),
+            ]
+        )
+        == 0
+    )
     out = capsys.readouterr().out
     assert "store 'profiles_demo' for zoo 'openclip48'" in out and "2 models x 2 datasets, N=3, n_steps=4" in out
     entry = json.loads(reg.read_text())["stores"]["profiles_demo"]
@@ -184,8 +224,24 @@ def test_a_changed_upload_is_refused_and_nothing_cached(tmp_path, http_root, mon
     store = _store(tmp_path / "profiles_demo")
     packed = pack_store(store, www / "demo.tar.gz")
     reg = tmp_path / "registry.json"
-    assert main(["store", "publish", str(packed.path), "--url", f"{base}/demo.tar.gz", "--zoo", "openclip48",
-                 "--registry", str(reg), "--name", "demo"]) == 0
+    assert (
+        main(
+            [
+                "store",
+                "publish",
+                str(packed.path),
+                "--url",
+                f"{base}/demo.tar.gz",
+                "--zoo",
+                "openclip48",
+                "--registry",
+                str(reg),
+                "--name",
+                "demo",
+            ]
+        )
+        == 0
+    )
     raw = bytearray(packed.path.read_bytes())
     raw[len(raw) // 2] ^= 0x01
     packed.path.write_bytes(bytes(raw))
@@ -195,6 +251,20 @@ def test_a_changed_upload_is_refused_and_nothing_cached(tmp_path, http_root, mon
     err = capsys.readouterr().err
     assert "sha256" in err and "nothing was saved" in err and err.count("\n") == 1
     assert not any(p.is_file() for p in (tmp_path / "cache").rglob("*"))
-    assert main(["store", "publish", str(packed.path), "--url", f"{base}/demo.tar.gz", "--zoo", "openclip48",
-                 "--registry", str(reg)]) == 2
+    assert (
+        main(
+            [
+                "store",
+                "publish",
+                str(packed.path),
+                "--url",
+                f"{base}/demo.tar.gz",
+                "--zoo",
+                "openclip48",
+                "--registry",
+                str(reg),
+            ]
+        )
+        == 2
+    )
     assert "does not verify" in capsys.readouterr().err

@@ -10,14 +10,13 @@ import numpy as np
 import pytest
 import torch
 
-from vlmsel.conductance.options import DEFAULT_METHOD, DEFAULT_N_STEPS, DEFAULT_RULE
-
 from vlmsel.conductance import block_conductance
-from vlmsel.profiles import compute
-from vlmsel.data.tasks import sample
+from vlmsel.conductance.options import DEFAULT_METHOD, DEFAULT_N_STEPS, DEFAULT_RULE
 from vlmsel.data.images import ImageReadError
-from vlmsel.profiles.store import MANIFEST_FIELDS, ProfileStore, read_profile
+from vlmsel.data.tasks import sample
 from vlmsel.data.zoo import ModelLoadError, load_model, load_zoo
+from vlmsel.profiles import compute
+from vlmsel.profiles.store import MANIFEST_FIELDS, ProfileStore, read_profile
 
 SETTINGS = compute.ProfileSettings(n_images=3, n_steps=4, internal_batch_size=8, pretrained=False)
 
@@ -54,12 +53,23 @@ def test_writes_one_complete_entry_per_model_and_task(env, tiny_models, tmp_path
             assert set(MANIFEST_FIELDS) <= set(man)
             smp = sample(task, 3, seed=0)
             assert man["image_ids"] == smp.ids and man["image_sha256"] == smp.sha256
-            assert man["weights"] == "random-init" and man["n_steps"] == 4 and man["method"] == DEFAULT_METHOD and man["rule"] == DEFAULT_RULE
+            assert (
+                man["weights"] == "random-init"
+                and man["n_steps"] == 4
+                and man["method"] == DEFAULT_METHOD
+                and man["rule"] == DEFAULT_RULE
+            )
             assert set(man["versions"]) >= {"python", "torch", "open_clip", "vlmsel"}
             assert man["wall_time_s"] > 0 and man["device"] == "cpu" and man["quick_gelu"] is False
             # the stored arrays are exactly what the engine gives for the same model and images
-            ref = block_conductance(model, torch.stack([pre(im) for im in smp.images]), n_steps=4, internal_batch_size=8,
-                                      method=DEFAULT_METHOD, rule=DEFAULT_RULE)
+            ref = block_conductance(
+                model,
+                torch.stack([pre(im) for im in smp.images]),
+                n_steps=4,
+                internal_batch_size=8,
+                method=DEFAULT_METHOD,
+                rule=DEFAULT_RULE,
+            )
             for k in ("abs", "l2", "signed"):
                 np.testing.assert_allclose(arrays[k], ref.scalars[k], rtol=1e-6, atol=1e-9)
             np.testing.assert_allclose(arrays["f_x"], ref.f_x, rtol=1e-6)
@@ -154,7 +164,9 @@ def test_a_model_that_cannot_load_does_not_stop_the_others(env, tmp_path):
 
 def test_plan_and_cost_estimate(env, tmp_path):
     entries = load_zoo(["ViT-B-32 openai", "RN50 openai"])
-    jobs = compute.plan_profiles(entries, ["cifar100", "dtd"], tmp_path / "none", compute.ProfileSettings(), device="cpu")
+    jobs = compute.plan_profiles(
+        entries, ["cifar100", "dtd"], tmp_path / "none", compute.ProfileSettings(), device="cpu"
+    )
     assert [j.status for j in jobs] == ["todo"] * 4
     rate = compute.THROUGHPUT_GFLOPS["cpu"]
     assert jobs[0].est_seconds == pytest.approx(8.82 * 25 * (DEFAULT_N_STEPS + 1) * 3 / rate)

@@ -19,17 +19,30 @@ from vlmsel.cli import main
 from vlmsel.profiles.archive import pack_store, verify_store
 from vlmsel.profiles.store import entry_digest, write_profile
 
-SETTINGS = {"n_images": 3, "seed": 0, "n_steps": 4, "method": "gausslegendre", "rule": "left", "baseline": "zeros",
-            "objective": "norm", "granularity": "block", "weights": "random-init", "precision": "fp32",
-            "autocast": False, "quick_gelu": False, "versions": {"vlmsel": "0.1.0", "torch": "2.0", "open_clip": "2.24"},
-            "image_sha256": ["a", "b", "c"]}
+SETTINGS = {
+    "n_images": 3,
+    "seed": 0,
+    "n_steps": 4,
+    "method": "gausslegendre",
+    "rule": "left",
+    "baseline": "zeros",
+    "objective": "norm",
+    "granularity": "block",
+    "weights": "random-init",
+    "precision": "fp32",
+    "autocast": False,
+    "quick_gelu": False,
+    "versions": {"vlmsel": "0.1.0", "torch": "2.0", "open_clip": "2.24"},
+    "image_sha256": ["a", "b", "c"],
+}
 
 
 def _arrays(seed: int = 0) -> dict:
     rng = np.random.default_rng(seed)
     arrays = {k: rng.random((3, 4)) for k in ("abs", "l2", "signed", "branch")}
-    arrays.update(f_x=np.ones(3), f_baseline=np.zeros(3), block_names=[f"b{i}" for i in range(4)],
-                  image_ids=["i0", "i1", "i2"])
+    arrays.update(
+        f_x=np.ones(3), f_baseline=np.zeros(3), block_names=[f"b{i}" for i in range(4)], image_ids=["i0", "i1", "i2"]
+    )
     return arrays
 
 
@@ -67,8 +80,10 @@ def _forge(json_path: Path, **fields) -> None:
 
 # --- crafted stores: merge and verify ---------------------------------------------------------------
 
-@pytest.mark.parametrize("field, value", [("model", ".."), ("model", "../../evil"), ("dataset", "../victim"),
-                                          ("dataset", "d2")])
+
+@pytest.mark.parametrize(
+    "field, value", [("model", ".."), ("model", "../../evil"), ("dataset", "../victim"), ("dataset", "d2")]
+)
 def test_a_manifest_naming_another_place_cannot_make_merge_write_outside(tmp_path, capsys, field, value):
     src = _store(tmp_path / "src")
     dest = _store(tmp_path / "work" / "dest", entries=(("m3 c", "d1"),))
@@ -112,14 +127,30 @@ def test_mixed_settings_fail_verify_pack_and_publish_unless_allowed(tmp_path, ca
     assert main(["store", "verify", str(tmp_path / "s.tar.gz")]) == 1  # the archive too
     assert "different settings" in capsys.readouterr().out
     reg = tmp_path / "reg.json"
-    assert main(["store", "publish", str(tmp_path / "s.tar.gz"), "--url", "https://example.org/s.tar.gz",
-                 "--zoo", "z", "--registry", str(reg)]) == 2
+    assert (
+        main(
+            [
+                "store",
+                "publish",
+                str(tmp_path / "s.tar.gz"),
+                "--url",
+                "https://example.org/s.tar.gz",
+                "--zoo",
+                "z",
+                "--registry",
+                str(reg),
+            ]
+        )
+        == 2
+    )
     _one_error_line(capsys, "does not verify", "different settings")
     assert not reg.exists()
 
 
-@pytest.mark.parametrize("content", ["{not json", "", "[]", '{"format": "vlmsel-profile-store", "version": 99}',
-                                     '{"format": "other", "version": 2}'])
+@pytest.mark.parametrize(
+    "content",
+    ["{not json", "", "[]", '{"format": "vlmsel-profile-store", "version": 99}', '{"format": "other", "version": 2}'],
+)
 def test_a_damaged_or_foreign_store_json_is_refused_by_every_command(tmp_path, capsys, content):
     store = _store(tmp_path / "s")
     (store / "store.json").write_text(content)
@@ -128,9 +159,12 @@ def test_a_damaged_or_foreign_store_json_is_refused_by_every_command(tmp_path, c
 
     with pytest.raises(ValueError, match="store.json"):  # `vlmsel profile` and `--status` plan first
         plan_profiles([], ["d1"], store)
-    for argv in (["store", "verify", str(store)], ["store", "pack", str(store)],
-                 ["store", "merge", str(_store(tmp_path / "other")), "--into", str(store)],
-                 ["store", "merge", str(store), "--into", str(tmp_path / "new")]):
+    for argv in (
+        ["store", "verify", str(store)],
+        ["store", "pack", str(store)],
+        ["store", "merge", str(_store(tmp_path / "other")), "--into", str(store)],
+        ["store", "merge", str(store), "--into", str(tmp_path / "new")],
+    ):
         code = main(argv)
         if argv[1] == "verify":
             assert code == 1 and "store.json" in capsys.readouterr().out
@@ -154,8 +188,10 @@ def test_a_store_file_that_is_a_link_out_is_refused(tmp_path, capsys):
 
 # --- crafted archives: verify and fetch -------------------------------------------------------------
 
-def _member(name: str, data: bytes = b"", kind: bytes = tarfile.REGTYPE, size: int | None = None,
-            link: str = "") -> tuple[tarfile.TarInfo, bytes]:
+
+def _member(
+    name: str, data: bytes = b"", kind: bytes = tarfile.REGTYPE, size: int | None = None, link: str = ""
+) -> tuple[tarfile.TarInfo, bytes]:
     info = tarfile.TarInfo(name)
     info.type, info.linkname = kind, link
     info.size = len(data) if size is None else size
@@ -206,15 +242,21 @@ def _evil_archives(tmp_path: Path) -> dict[str, tuple[Path, str]]:
         "escaping name": (good + [_member("st/../evil.txt", b"x")], "relative folder"),
         "absolute name": (good + [_member("/tmp/evil.txt", b"x")], "absolute path"),
         "second top folder": (good + [_member("other/store.json", b"{}")], "outside the archive's top folder"),
-        "symlink": (_with_listed(good, "st/m1__a/d9.npz", b"") + [_member("st/m1__a/d9.npz", kind=tarfile.SYMTYPE,
-                                                                          link="/etc/passwd")], "symbolic link"),
+        "symlink": (
+            _with_listed(good, "st/m1__a/d9.npz", b"")
+            + [_member("st/m1__a/d9.npz", kind=tarfile.SYMTYPE, link="/etc/passwd")],
+            "symbolic link",
+        ),
         "hard link": (good + [_member("st/m1__a/d9.npz", kind=tarfile.LNKTYPE, link="st/store.json")], "hard link"),
         "device": (good + [_member("st/m1__a/d9.npz", kind=tarfile.CHRTYPE)], "a device"),
         "duplicate": (good + [good[-1]], "appears twice"),
         "manifest not first": ([m for m in good if not m[0].name.endswith("checksums.json")], "not st/checksums.json"),
         "listed escaping name": (_with_listed(good, "st/../x.json", b"{}"), "relative folder"),
         "too deep": (good + [_member("st/a/b/c.npz", b"x")], "deeper than 3"),
-        "member claims 2 GiB": (good + [_member("st/m1__a/big.npz", b"x" * 512, size=2 << 30)], "claims 2147483648 bytes"),
+        "member claims 2 GiB": (
+            good + [_member("st/m1__a/big.npz", b"x" * 512, size=2 << 30)],
+            "claims 2147483648 bytes",
+        ),
     }
     return {k: (_craft(tmp_path / f"{i}.tar.gz", members), why) for i, (k, (members, why)) in enumerate(cases.items())}
 
@@ -228,8 +270,14 @@ def test_store_verify_names_every_crafted_member(tmp_path):
 
 def _registry_for(tmp_path: Path, archive: Path, name: str = "evil", root: str = "st", **fields) -> Path:
     reg = tmp_path / f"reg-{archive.stem}.json"
-    entry = {"zoo": "openclip48", "url": archive.as_uri(), "sha256": hashlib.sha256(archive.read_bytes()).hexdigest(),
-             "bytes": archive.stat().st_size, "root": root, **fields}
+    entry = {
+        "zoo": "openclip48",
+        "url": archive.as_uri(),
+        "sha256": hashlib.sha256(archive.read_bytes()).hexdigest(),
+        "bytes": archive.stat().st_size,
+        "root": root,
+        **fields,
+    }
     reg.write_text(json.dumps({"format": "vlmsel-profile-registry", "version": 1, "stores": {name: entry}}))
     return reg
 
@@ -258,9 +306,12 @@ def test_registry_names_and_roots_that_leave_the_cache_are_refused(tmp_path, mon
         Image.new("RGB", (32, 32), (80 * i, 10, 200 - 60 * i)).save(photos / f"{i}.png")
     monkeypatch.setenv("VLMSEL_CACHE_DIR", str(tmp_path / "cache"))
     before = _listing(tmp_path)
-    for name, root, why in (("../../escape", "st", "store name: '../../escape' holds a path separator"),
-                            ("ok", "../st", "archive root ('root'): '../st' holds a path separator"),
-                            ("ok", "..", "is a relative folder reference"), ("ok", "", "is not a name")):
+    for name, root, why in (
+        ("../../escape", "st", "store name: '../../escape' holds a path separator"),
+        ("ok", "../st", "archive root ('root'): '../st' holds a path separator"),
+        ("ok", "..", "is a relative folder reference"),
+        ("ok", "", "is not a name"),
+    ):
         monkeypatch.setenv("VLMSEL_PROFILE_REGISTRY", str(_registry_for(tmp_path, archive, name=name, root=root)))
         assert main(["store", "fetch", name]) == 2
         _one_error_line(capsys, why)
@@ -280,11 +331,39 @@ def test_plain_http_is_refused_unless_asked_for(tmp_path, monkeypatch, capsys):
     assert main(["store", "list"]) == 2
     _one_error_line(capsys, "VLMSEL_PROFILE_REGISTRY", "plain http")
     monkeypatch.delenv("VLMSEL_PROFILE_REGISTRY")
-    assert main(["store", "publish", str(archive), "--url", "http://example.org/st.tar.gz", "--zoo", "z",
-                 "--registry", str(tmp_path / "new.json")]) == 2
+    assert (
+        main(
+            [
+                "store",
+                "publish",
+                str(archive),
+                "--url",
+                "http://example.org/st.tar.gz",
+                "--zoo",
+                "z",
+                "--registry",
+                str(tmp_path / "new.json"),
+            ]
+        )
+        == 2
+    )
     _one_error_line(capsys, "--url", "plain http")
-    assert main(["store", "publish", str(archive), "--url", "ftp://example.org/st.tar.gz", "--zoo", "z",
-                 "--registry", str(tmp_path / "new.json")]) == 2
+    assert (
+        main(
+            [
+                "store",
+                "publish",
+                str(archive),
+                "--url",
+                "ftp://example.org/st.tar.gz",
+                "--zoo",
+                "z",
+                "--registry",
+                str(tmp_path / "new.json"),
+            ]
+        )
+        == 2
+    )
     _one_error_line(capsys, "not an https:// or file:// URL")
     assert not (tmp_path / "new.json").exists()
     monkeypatch.setenv("VLMSEL_ALLOW_HTTP", "1")
@@ -316,18 +395,34 @@ def test_a_registry_file_that_is_not_json_is_named(tmp_path, capsys):
     archive = pack_store(_store(tmp_path / "st"), tmp_path / "st.tar.gz").path
     jpeg = tmp_path / "photo.jpg"
     jpeg.write_bytes(b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + bytes(range(256)))
-    assert main(["store", "publish", str(archive), "--url", "https://example.org/st.tar.gz", "--zoo", "z",
-                 "--registry", str(jpeg)]) == 2
+    assert (
+        main(
+            [
+                "store",
+                "publish",
+                str(archive),
+                "--url",
+                "https://example.org/st.tar.gz",
+                "--zoo",
+                "z",
+                "--registry",
+                str(jpeg),
+            ]
+        )
+        == 2
+    )
     _one_error_line(capsys, f"registry file {jpeg}: not a text (JSON) file")
 
 
 # --- resource exhaustion ------------------------------------------------------------------------------
 
+
 def test_unpacked_size_is_bounded_and_a_gzip_tail_counts(tmp_path, monkeypatch, capsys):
     good = _good_members(tmp_path)
     zeros = b"\0" * (3 << 20)
-    bomb = _craft(tmp_path / "bomb.tar.gz", _with_listed(good, "st/m1__a/zz.npz", zeros)
-                  + [_member("st/m1__a/zz.npz", zeros)])
+    bomb = _craft(
+        tmp_path / "bomb.tar.gz", _with_listed(good, "st/m1__a/zz.npz", zeros) + [_member("st/m1__a/zz.npz", zeros)]
+    )
     tail = _craft(tmp_path / "tail.tar.gz", good, tail=b"\0" * (20 << 20))
     assert bomb.stat().st_size < 64 << 10 and tail.stat().st_size < 64 << 10
     monkeypatch.setenv("VLMSEL_ARCHIVE_MAX_RATIO", "40")  # 40 x 64 KiB = 2.5 MiB for a small archive
@@ -382,14 +477,17 @@ def test_verify_streams_a_large_member_through_the_hash(tmp_path):
                 info = _member(info.name, data)[0]
             tar.addfile(info, io.BytesIO(data) if info.isreg() else None)
         tar.addfile(_member("st/m1__a/big.npz", size=size)[0], io.BufferedReader(_Zeros(size)))
-    code = ("import re, sys; from vlmsel.profiles.archive import verify_store; "
-            "c = verify_store(sys.argv[1]); print(c.ok, c.problems); "
-            "print(re.search(r'VmHWM:\\s+(\\d+)', open('/proc/self/status').read()).group(1))")
+    code = (
+        "import re, sys; from vlmsel.profiles.archive import verify_store; "
+        "c = verify_store(sys.argv[1]); print(c.ok, c.problems); "
+        "print(re.search(r'VmHWM:\\s+(\\d+)', open('/proc/self/status').read()).group(1))"
+    )
     env = dict(os.environ, VLMSEL_ARCHIVE_MAX_RATIO="100000")
     peaks = []
     for archive in (tmp_path / "good.tar.gz", path):  # the same store without the large member: the baseline
-        out = subprocess.run([sys.executable, "-c", code, str(archive)], capture_output=True, text=True, env=env,
-                             check=True).stdout.splitlines()
+        out = subprocess.run(
+            [sys.executable, "-c", code, str(archive)], capture_output=True, text=True, env=env, check=True
+        ).stdout.splitlines()
         assert out[0] == "True []", out  # read to the end, checked against its listed sha256
         peaks.append(int(out[1]) / 1024)
     assert peaks[1] - peaks[0] < 100, f"verify peaked {peaks[1] - peaks[0]:.0f} MB higher with a 600 MB member"

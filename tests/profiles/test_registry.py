@@ -24,8 +24,12 @@ def _store(folder: Path) -> Path:
     n, l = 3, 4
     rng = np.random.default_rng(0)
     arrays = {k: rng.random((n, l)) for k in ("abs", "l2", "signed", "branch")}
-    arrays.update(f_x=np.ones(n), f_baseline=np.zeros(n), block_names=[f"b{i}" for i in range(l)],
-                  image_ids=[f"i{i}" for i in range(n)])
+    arrays.update(
+        f_x=np.ones(n),
+        f_baseline=np.zeros(n),
+        block_names=[f"b{i}" for i in range(l)],
+        image_ids=[f"i{i}" for i in range(n)],
+    )
     write_profile(folder, "RN50 openai", "dtd", arrays, {"n_steps": 2})
     return folder
 
@@ -39,9 +43,19 @@ def _archive(tmp_path: Path, root: str = "store") -> Path:
 
 
 def _registry(tmp_path: Path, archive: Path, sha: str | None = None, root: str = "store") -> Path:
-    reg = {"format": "vlmsel-profile-registry", "version": 1, "stores": {
-        "tiny": {"zoo": "openclip48", "url": archive.as_uri(), "sha256": sha or sha256_file(archive),
-                 "bytes": archive.stat().st_size, "root": root}}}
+    reg = {
+        "format": "vlmsel-profile-registry",
+        "version": 1,
+        "stores": {
+            "tiny": {
+                "zoo": "openclip48",
+                "url": archive.as_uri(),
+                "sha256": sha or sha256_file(archive),
+                "bytes": archive.stat().st_size,
+                "root": root,
+            }
+        },
+    }
     path = tmp_path / "registry.json"
     path.write_text(json.dumps(reg))
     return path

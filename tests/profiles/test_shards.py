@@ -76,8 +76,18 @@ def test_shard_plan_uses_the_cost_model_and_parse_shard_checks_its_text():
 
 
 def test_dry_run_of_a_shard_shows_every_shard_and_its_own_entries(capsys, tmp_path):
-    args = ["profile", "--zoo", "lovm35", "--datasets", "cifar100,dtd,eurosat", "--out", str(tmp_path / "s"),
-            "--dry-run", "--device", "cuda"]
+    args = [
+        "profile",
+        "--zoo",
+        "lovm35",
+        "--datasets",
+        "cifar100,dtd,eurosat",
+        "--out",
+        str(tmp_path / "s"),
+        "--dry-run",
+        "--device",
+        "cuda",
+    ]
     assert main(args + ["--shard", "1/3"]) == 0
     out = capsys.readouterr().out
     assert "the plan split into 3 by estimated cost (on cuda); this is shard 1" in out

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import torch
 
+from vlmsel.profiles.pooling import Profiles, task_profile
 from vlmsel.profiles.store import (
     ProfileStore,
     has_profile,
@@ -17,7 +18,6 @@ from vlmsel.profiles.store import (
     read_profile,
     write_profile,
 )
-from vlmsel.profiles.pooling import Profiles, task_profile
 
 MODEL = "ViT-B-32 laion2b_s34b_b79k"
 
@@ -66,7 +66,8 @@ def test_writes_a_conductance_result_with_tensors(tmp_path):
     a = arrays()
     result = SimpleNamespace(
         scalars={k: torch.tensor(a[k]) for k in ("abs", "l2", "signed", "branch")},
-        block_names=a["block_names"], f_x=torch.tensor(a["f_x"], requires_grad=True),
+        block_names=a["block_names"],
+        f_x=torch.tensor(a["f_x"], requires_grad=True),
         f_baseline=torch.tensor(a["f_baseline"]),
     )
     write_profile(tmp_path, MODEL, "cars", result, {"image_ids": a["image_ids"]})
@@ -150,8 +151,9 @@ def test_store_listing_and_task_profiles(tmp_path):
     assert isinstance(prof, Profiles) and prof.shape == (2, 2, 5) and list(prof.n_blocks) == [5, 3]
     np.testing.assert_allclose(prof.profile("a x", "pets"), task_profile(raw["a x"]["pets"]["abs"]))
     signed = store.task_profiles(scalar="signed", pooling="normalised_mean")
-    np.testing.assert_allclose(signed.profile("b y", "cars"),
-                               task_profile(np.abs(raw["b y"]["cars"]["signed"]), "normalised_mean"))
+    np.testing.assert_allclose(
+        signed.profile("b y", "cars"), task_profile(np.abs(raw["b y"]["cars"]["signed"]), "normalised_mean")
+    )
     with pytest.raises(ValueError, match="NaN .*'a x'.*'cars'"):
         store.task_profiles(scalar="branch")
     with pytest.raises(ValueError, match="unknown block scalar"):
@@ -165,11 +167,13 @@ def test_task_profiles_pool_the_first_n_images(tmp_path):
     prof = store.task_profiles(["a x"], ["pets"], n_images=2)
     np.testing.assert_allclose(prof.profile("a x", "pets"), task_profile(c[:2]))
     assert not np.allclose(prof.profile("a x", "pets"), task_profile(c))
-    np.testing.assert_allclose(store.task_profiles(["a x"], ["pets"], n_images=len(c)).profile("a x", "pets"),
-                               task_profile(c))
+    np.testing.assert_allclose(
+        store.task_profiles(["a x"], ["pets"], n_images=len(c)).profile("a x", "pets"), task_profile(c)
+    )
     # "at most": an entry holding fewer images than asked is pooled whole
-    np.testing.assert_allclose(store.task_profiles(["a x"], ["pets"], n_images=len(c) + 1).profile("a x", "pets"),
-                               task_profile(c))
+    np.testing.assert_allclose(
+        store.task_profiles(["a x"], ["pets"], n_images=len(c) + 1).profile("a x", "pets"), task_profile(c)
+    )
     with pytest.raises(ValueError, match="n_images must be >= 1"):
         store.task_profiles(n_images=0)
 

@@ -14,16 +14,15 @@ import pytest
 from PIL import Image
 from scipy.stats import norm
 
-from vlmsel.method.aggregation import utilities
 from vlmsel.data.images import ImageReadError
-from vlmsel.profiles.store import ProfileStore, read_profile
-from vlmsel.profiles.pooling import Profiles, task_profile
+from vlmsel.method.aggregation import utilities
 from vlmsel.method.scoring import dcd_scores
+from vlmsel.profiles.pooling import Profiles, task_profile
+from vlmsel.profiles.store import ProfileStore, read_profile
 from vlmsel.recommend.options import STABLE_AT
 from vlmsel.recommend.pipeline import select
 from vlmsel.recommend.stability import curve_sizes, images_for_stability, pareto_optimal, top_k_probabilities
 from vlmsel.recommend.target import TARGET, target_sample
-
 
 # Tiny models on a shared 2-core machine: one torch thread avoids oversubscription stalls.
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
@@ -77,7 +76,7 @@ def test_scores_equal_dcd_scores_from_the_stores(world):
     src = ProfileStore(world["store"]).task_profiles(models, sources)
     tstore = Path(r.info["target_stores"][0])
     rows = {}
-    for i, m in enumerate(models):
+    for m in models:
         tp = task_profile(read_profile(tstore, m, TARGET)[0]["abs"])
         rows[m] = np.vstack([src.profile(m, d) for d in sources] + [tp])
     prof = Profiles.from_dict(rows, [*sources, "T"])
@@ -175,8 +174,12 @@ def test_pareto_optimal_matches_brute_force():
             assert not got[i]
             continue
         dominated = any(
-            j != i and not np.isnan(cost[j]) and score[j] >= score[i] and cost[j] <= cost[i]
-            and (score[j] > score[i] or cost[j] < cost[i]) for j in range(12)
+            j != i
+            and not np.isnan(cost[j])
+            and score[j] >= score[i]
+            and cost[j] <= cost[i]
+            and (score[j] > score[i] or cost[j] < cost[i])
+            for j in range(12)
         )
         assert got[i] == (not dominated)
     assert got.any()
@@ -217,8 +220,15 @@ def test_a_damaged_cached_target_profile_is_recomputed(world, tmp_path):
 
 def test_settings_must_match_the_store(world, tmp_path):
     with pytest.raises(ValueError, match=r"model 'vlmsel_sel_vit a'.*weights.*--random-init"):
-        select(world["folders"]["src0"], zoo=world["zoo"], profiles=world["store"], benchmark=world["acc"],
-               pretrained=True, device="cpu", work_dir=tmp_path)
+        select(
+            world["folders"]["src0"],
+            zoo=world["zoo"],
+            profiles=world["store"],
+            benchmark=world["acc"],
+            pretrained=True,
+            device="cpu",
+            work_dir=tmp_path,
+        )
     with pytest.raises(ValueError, match=rf"model 'vlmsel_sel_vit a'.*n_steps: store {world['n_steps']}, this run 7"):
         _select(world, world["folders"]["src0"], n_steps=7, work_dir=tmp_path)
     assert not list(tmp_path.rglob("*.npz"))  # nothing was computed
@@ -337,10 +347,10 @@ def test_openclip48_random_init_end_to_end(make_images, tmp_path):
     """The ``--zoo openclip48 --random-init`` path: two real architectures (random weights), a source
     store of two benchmark datasets made of generated folders, ground truth from open_clip's table."""
     import vlmsel
-    from vlmsel.data.tasks import open_task
     from vlmsel.data.benchmarks import load_benchmark
-    from vlmsel.profiles.compute import ProfileSettings, run_profiles
+    from vlmsel.data.tasks import open_task
     from vlmsel.data.zoo import load_zoo
+    from vlmsel.profiles.compute import ProfileSettings, run_profiles
 
     assert vlmsel.select is select
     entries = [e for e in load_zoo("openclip48") if e.name in OPENCLIP_MODELS]
@@ -348,15 +358,25 @@ def test_openclip48_random_init_end_to_end(make_images, tmp_path):
     settings = ProfileSettings(n_images=2, n_steps=2, pretrained=False, internal_batch_size=8)
     run_profiles(entries, tasks, tmp_path / "store", settings, device="cpu", show_progress=False)
     target = make_images(tmp_path / "mine", 2, kind=2)
-    r = select(target, zoo="openclip48", profiles=tmp_path / "store", models=OPENCLIP_MODELS, pretrained=False,
-               device="cpu", n_boot=50, work_dir=tmp_path / "targets")
+    r = select(
+        target,
+        zoo="openclip48",
+        profiles=tmp_path / "store",
+        models=OPENCLIP_MODELS,
+        pretrained=False,
+        device="cpu",
+        n_boot=50,
+        work_dir=tmp_path / "targets",
+    )
     bench = load_benchmark("openclip48")
     assert sorted(r.models) == sorted(OPENCLIP_MODELS)
     assert r.info["benchmark"] == "openclip48" and list(r.alpha.columns) == ["cifar100", "dtd"]
     pd.testing.assert_frame_equal(r.source_acc, bench.wide.loc[r.models, ["cifar100", "dtd"]], check_names=False)
     info = r.ranking.set_index("model")
     assert info.loc["ViT-B-32 openai", "family"] == "OpenAI CLIP"
-    assert info.loc["ViT-B-32 openai", "image_gflops"] == pytest.approx(bench.model_info.loc["ViT-B-32 openai", "image_gflops"])
+    assert info.loc["ViT-B-32 openai", "image_gflops"] == pytest.approx(
+        bench.model_info.loc["ViT-B-32 openai", "image_gflops"]
+    )
     assert r.info["settings"]["weights"] == "random-init" and r.info["settings"]["n_steps"] == 2
     assert r.ranking["p_top1"].sum() == pytest.approx(1.0)
     for m in r.models:  # the target was profiled like the sources: same blocks
@@ -364,12 +384,15 @@ def test_openclip48_random_init_end_to_end(make_images, tmp_path):
         assert len(r.target_importance[m]) == 12
 
 
+@pytest.mark.slow
 def test_select_is_exported_lazily():
     import subprocess
     import sys
 
-    code = ("import sys, vlmsel; assert 'vlmsel.recommend.pipeline' not in sys.modules; "
-            "from vlmsel.recommend.pipeline import select; assert vlmsel.select is select; print('ok')")
+    code = (
+        "import sys, vlmsel; assert 'vlmsel.recommend.pipeline' not in sys.modules; "
+        "from vlmsel.recommend.pipeline import select; assert vlmsel.select is select; print('ok')"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.stdout.strip() == "ok", out.stderr
     import vlmsel

@@ -19,8 +19,9 @@ from vlmsel.recommend.pipeline import select
 from vlmsel.recommend.report import report_html, write_report
 
 #: Headless Chromium under the names Debian (``apt-get install chromium``), Ubuntu and Google give it.
-CHROMIUM = next(filter(None, map(shutil.which, ("chromium", "chromium-headless-shell", "chromium-browser",
-                                                "google-chrome"))), None)
+CHROMIUM = next(
+    filter(None, map(shutil.which, ("chromium", "chromium-headless-shell", "chromium-browser", "google-chrome"))), None
+)
 
 # Tiny models on a shared 2-core machine: one torch thread for this module, restored after it.
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
@@ -33,8 +34,16 @@ def result(tmp_path_factory, build_world, select_zoo, make_images):
     target = make_images(base / "mine", 3, kind=0, seed=3)
     make_images(target, 2, kind=1, seed=4)
     (target / "notes.txt").write_text("not an image")
-    return select(target, zoo=world["zoo"], profiles=world["store"], benchmark=world["acc"], pretrained=False,
-                  device="cpu", n_boot=50, work_dir=base / "targets")
+    return select(
+        target,
+        zoo=world["zoo"],
+        profiles=world["store"],
+        benchmark=world["acc"],
+        pretrained=False,
+        device="cpu",
+        n_boot=50,
+        work_dir=base / "targets",
+    )
 
 
 class _Collect(HTMLParser):
@@ -94,9 +103,18 @@ def test_report_renders_in_headless_chromium(result, tmp_path):
     path = write_report(result, tmp_path / "report.html")
     shot = tmp_path / "report.png"
     proc = subprocess.run(
-        [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--window-size=1300,2000",
-         f"--screenshot={shot}", path.as_uri()],
-        capture_output=True, text=True, timeout=180,
+        [
+            CHROMIUM,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--window-size=1300,2000",
+            f"--screenshot={shot}",
+            path.as_uri(),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=180,
     )
     assert shot.is_file(), proc.stderr[-2000:]
     with Image.open(shot) as im:

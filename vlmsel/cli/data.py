@@ -11,8 +11,11 @@ from vlmsel.files import cache_dir
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("data", help="fetch and inspect the ground-truth benchmark tables",
-                       description="Fetch (download and sha256-check) and inspect the benchmark tables.")
+    p = sub.add_parser(
+        "data",
+        help="fetch and inspect the ground-truth benchmark tables",
+        description="Fetch (download and sha256-check) and inspect the benchmark tables.",
+    )
     actions = p.add_subparsers(dest="action", metavar="ACTION", required=True)
 
     fetch = actions.add_parser("fetch", help="download every pinned upstream file into the cache")
@@ -46,8 +49,11 @@ def _where(args: argparse.Namespace) -> int:
     folder = local if local is not None else cache_dir("data")
     missing = [rel for rel in upstream.registry() if not (folder / rel).is_file()]
     if missing:
-        fix = ("copy them there or unset the variable" if local is not None
-               else "`vlmsel data fetch` downloads them (or set VLMSEL_DATA_DIR to a local copy)")
+        fix = (
+            "copy them there or unset the variable"
+            if local is not None
+            else "`vlmsel data fetch` downloads them (or set VLMSEL_DATA_DIR to a local copy)"
+        )
         print(f"missing in {folder}: {len(missing)} of {len(upstream.registry())} files ({fix}):")
         for rel in missing:
             print(f"  {rel}")

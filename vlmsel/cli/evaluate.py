@@ -27,44 +27,77 @@ from vlmsel.evaluation.options import BASELINES, K_DEFAULT, METHODS
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    p = one_line_errors(subparsers.add_parser(
-        "evaluate",
-        help="leave-one-dataset-out evaluation of selection methods on a benchmark",
-        description="Leave-one-dataset-out evaluation: every dataset is the target once, the others are sources. "
-        "Prints per-target metrics (R5, tau5 as LOVM; NDCG@5 with gain = accuracy and min-max accuracy; "
-        "Kendall tau-b; top-1 regret) and their means with seeded bootstrap intervals over targets.",
-    ))
+    p = one_line_errors(
+        subparsers.add_parser(
+            "evaluate",
+            help="leave-one-dataset-out evaluation of selection methods on a benchmark",
+            description="Leave-one-dataset-out evaluation: every dataset is the target once, the others are sources. "
+            "Prints per-target metrics (R5, tau5 as LOVM; NDCG@5 with gain = accuracy and min-max accuracy; "
+            "Kendall tau-b; top-1 regret) and their means with seeded bootstrap intervals over targets.",
+        )
+    )
     p.add_argument("--benchmark", required=True, help="lovm, openclip48, openclip121, swab, or a registered one (mini)")
     p.add_argument("--metric", default="acc1", help="ground-truth metric (lovm: acc1 or mean_per_class_recall)")
-    p.add_argument("--method", action="append", required=True, metavar="NAME",
-                   help=f"method(s), repeat or comma-separate: {', '.join(METHODS)}; "
-                   f"'baselines' = {', '.join(BASELINES)}")
-    p.add_argument("--profiles",
-                   help="profile store: a folder or a published store's name (needed by the dcd methods; default: "
-                        "the published store of the benchmark's zoo, if any, e.g. mini)")
-    p.add_argument("--restrict-to-profiles", action="store_true",
-                   help="evaluate only the benchmark's models and datasets that the profile store covers "
-                        "(a partial store, e.g. a few models profiled on a few datasets)")
+    p.add_argument(
+        "--method",
+        action="append",
+        required=True,
+        metavar="NAME",
+        help=f"method(s), repeat or comma-separate: {', '.join(METHODS)}; 'baselines' = {', '.join(BASELINES)}",
+    )
+    p.add_argument(
+        "--profiles",
+        help="profile store: a folder or a published store's name (needed by the dcd methods; default: "
+        "the published store of the benchmark's zoo, if any, e.g. mini)",
+    )
+    p.add_argument(
+        "--restrict-to-profiles",
+        action="store_true",
+        help="evaluate only the benchmark's models and datasets that the profile store covers "
+        "(a partial store, e.g. a few models profiled on a few datasets)",
+    )
     add_method_options(p, ("scalar", "pooling", "source_images", "eta", "importance", "gamma", "utility"))
     p.add_argument("--selection-metric", default="ndcg5", help="criterion of nested selection: ndcg5, r5+tau5, tau_b")
-    p.add_argument("--random-draws", type=bounded(int, minimum=1), default=None,
-                   help="random: average this many seeded draws instead of the exact expectation")
-    p.add_argument("--inb-on-imagenet", choices=("own_column", "error"), default="own_column",
-                   help="INB on the imagenet1k target: rank it by its own column as LOVM does (flagged), or refuse")
+    p.add_argument(
+        "--random-draws",
+        type=bounded(int, minimum=1),
+        default=None,
+        help="random: average this many seeded draws instead of the exact expectation",
+    )
+    p.add_argument(
+        "--inb-on-imagenet",
+        choices=("own_column", "error"),
+        default="own_column",
+        help="INB on the imagenet1k target: rank it by its own column as LOVM does (flagged), or refuse",
+    )
     p.add_argument("--targets", help="comma-separated targets (default: every dataset)")
     p.add_argument("--exclude-targets", default="", help="comma-separated datasets not to predict (they stay sources)")
-    p.add_argument("--include-reference", action="store_true",
-                   help="also predict the benchmark's broad reference dataset (imagenet1k, mini's broad), as LOVM's "
-                        "protocol does; by default it is not a target, because INB ranks it by its own ground truth")
-    p.add_argument("--null", type=bounded(int, minimum=0), default=1000, metavar="N",
-                   help="permutation null of each fixed-hyperparameter dcd method: N shuffles of each model's "
-                        "divergences over the sources (default 1000; 0 = off)")
-    p.add_argument("--k", type=bounded(int, minimum=1), default=K_DEFAULT,
-                   help=f"cutoff of R@k, tau@k, NDCG@k (default {K_DEFAULT}, as LOVM)")
-    p.add_argument("--n-boot", type=bounded(int, minimum=10), default=10_000,
-                   help="bootstrap resamples (default 10000)")
-    p.add_argument("--level", type=bounded(float, above=0, below=1), default=0.95,
-                   help="interval coverage (default 0.95)")
+    p.add_argument(
+        "--include-reference",
+        action="store_true",
+        help="also predict the benchmark's broad reference dataset (imagenet1k, mini's broad), as LOVM's "
+        "protocol does; by default it is not a target, because INB ranks it by its own ground truth",
+    )
+    p.add_argument(
+        "--null",
+        type=bounded(int, minimum=0),
+        default=1000,
+        metavar="N",
+        help="permutation null of each fixed-hyperparameter dcd method: N shuffles of each model's "
+        "divergences over the sources (default 1000; 0 = off)",
+    )
+    p.add_argument(
+        "--k",
+        type=bounded(int, minimum=1),
+        default=K_DEFAULT,
+        help=f"cutoff of R@k, tau@k, NDCG@k (default {K_DEFAULT}, as LOVM)",
+    )
+    p.add_argument(
+        "--n-boot", type=bounded(int, minimum=10), default=10_000, help="bootstrap resamples (default 10000)"
+    )
+    p.add_argument(
+        "--level", type=bounded(float, above=0, below=1), default=0.95, help="interval coverage (default 0.95)"
+    )
     p.add_argument("--seed", type=bounded(int, minimum=0), default=0, help="bootstrap seed (default 0)")
     p.add_argument("--no-per-target", action="store_true", help="print only the means")
     p.add_argument("--out", type=Path, help="folder for CSV and JSON results")
@@ -86,7 +119,7 @@ def _method_names(requested: list[str], benchmark: str = "lovm") -> list[str]:
         print(f"note: the modelgpt_lite baselines need LOVM's text features; skipped on {benchmark!r}")
     names: list[str] = []
     for name in _split(requested):
-        for n in (supported if name == "baselines" else [name]):
+        for n in supported if name == "baselines" else [name]:
             if n not in METHODS:
                 raise UserError(f"unknown method {n!r}; choose from {', '.join(METHODS)} or 'baselines'")
             if n not in names:
@@ -111,8 +144,10 @@ def _store(name_or_path: str | None, benchmark: str):
     from vlmsel.profiles.registry import open_store, store_for_zoo
 
     if name_or_path is None and store_for_zoo(benchmark) is None:
-        raise UserError("the dcd methods need --profiles STORE (a profile store written by `vlmsel profile`); "
-                        f"no published store covers benchmark {benchmark!r}")
+        raise UserError(
+            "the dcd methods need --profiles STORE (a profile store written by `vlmsel profile`); "
+            f"no published store covers benchmark {benchmark!r}"
+        )
     return open_store(name_or_path, zoo=benchmark)
 
 
@@ -144,23 +179,42 @@ def run(args: argparse.Namespace) -> int:
     if not args.include_reference and reference in benchmark.datasets and reference not in exclude:
         exclude.append(reference)
         n_left = len([d for d in (targets or benchmark.datasets) if d not in exclude])
-        print(f"note: {reference!r}, the reference dataset INB ranks by, is not a target ({n_left} targets remain; "
-              "--include-reference predicts it too, as LOVM's protocol does)")
+        print(
+            f"note: {reference!r}, the reference dataset INB ranks by, is not a target ({n_left} targets remain; "
+            "--include-reference predicts it too, as LOVM's protocol does)"
+        )
     if "inb" in names and benchmark.reference_dataset not in benchmark.datasets:
         names = [n for n in names if n != "inb"]
-        print(f"note: inb skipped: it ranks by {benchmark.reference_dataset!r}, which is not among the evaluated "
-              "datasets (with --restrict-to-profiles, profile that dataset too)")
+        print(
+            f"note: inb skipped: it ranks by {benchmark.reference_dataset!r}, which is not among the evaluated "
+            "datasets (with --restrict-to-profiles, profile that dataset too)"
+        )
     results, nulls = [], {}
     for name in names:
         method = make_method(name, profiles=store, **_options(name, args))
-        result = evaluate(benchmark, method, targets=targets, exclude_targets=exclude, k=args.k,
-                          n_boot=args.n_boot, level=args.level, seed=args.seed)
+        result = evaluate(
+            benchmark,
+            method,
+            targets=targets,
+            exclude_targets=exclude,
+            k=args.k,
+            n_boot=args.n_boot,
+            level=args.level,
+            seed=args.seed,
+        )
         results.append(result)
         print(result.format(per_target=not args.no_per_target))
         print()
         if args.null and isinstance(method, DcdMethod) and not method.nested:
-            null = permutation_null(benchmark, method, n_shuffles=args.null, seed=args.seed, targets=targets,
-                                    exclude_targets=exclude, k=args.k)
+            null = permutation_null(
+                benchmark,
+                method,
+                n_shuffles=args.null,
+                seed=args.seed,
+                targets=targets,
+                exclude_targets=exclude,
+                k=args.k,
+            )
             nulls[name] = null
             print(null.format())
             print()
@@ -175,9 +229,11 @@ def run(args: argparse.Namespace) -> int:
             print()
     if len(results) > 1:
         table = compare(results)
-        print(f"means over targets with {int(round(args.level * 100))}% bootstrap intervals "
-              f"({benchmark.name}, {benchmark.metric}; ndcg{args.k}: gain = accuracy, "
-              f"ndcg{args.k}_minmax: gain = min-max normalised accuracy)")
+        print(
+            f"means over targets with {int(round(args.level * 100))}% bootstrap intervals "
+            f"({benchmark.name}, {benchmark.metric}; ndcg{args.k}: gain = accuracy, "
+            f"ndcg{args.k}_minmax: gain = min-max normalised accuracy)"
+        )
         print(table.to_string())
         by_name = {r.method: r for r in results}
         for r in results:
@@ -187,9 +243,11 @@ def run(args: argparse.Namespace) -> int:
                 if other in by_name:
                     diff = paired_differences(r, by_name[other], n_boot=args.n_boot, level=args.level, seed=args.seed)
                     print()
-                    print(f"{r.method} minus {other}, target by target ({int(diff['n_targets'].max())} targets; "
-                          f"mean and {int(round(args.level * 100))}% bootstrap interval; wins = targets where "
-                          f"one is strictly better)")
+                    print(
+                        f"{r.method} minus {other}, target by target ({int(diff['n_targets'].max())} targets; "
+                        f"mean and {int(round(args.level * 100))}% bootstrap interval; wins = targets where "
+                        f"one is strictly better)"
+                    )
                     print(diff.to_string(float_format=lambda v: f"{v:+.3f}"))
         if args.out:
             stem = f"{benchmark.name}_{benchmark.metric.split(' ')[0]}_comparison"

@@ -29,8 +29,9 @@ def zoo_entries(args: argparse.Namespace) -> list:
     models = model_names(args.models)
     if not args.zoo:
         if not models:
-            raise UserError("say which models: --zoo NAME|FILE (narrowed by --models if you like) or --models "
-                            "'arch pretrained,...'")
+            raise UserError(
+                "say which models: --zoo NAME|FILE (narrowed by --models if you like) or --models 'arch pretrained,...'"
+            )
         return load_zoo(models)  # rejects duplicates
     entries = load_zoo(args.zoo)
     if not models:
@@ -38,8 +39,10 @@ def zoo_entries(args: argparse.Namespace) -> list:
     names = [e.name for e in entries]
     unknown = [m for m in models if m not in names]
     if unknown:
-        raise UserError(f"--models: {', '.join(unknown)} not in --zoo {args.zoo} ({len(names)} models, e.g. "
-                        f"{', '.join(names[:3])}); without --zoo, --models lists the models itself")
+        raise UserError(
+            f"--models: {', '.join(unknown)} not in --zoo {args.zoo} ({len(names)} models, e.g. "
+            f"{', '.join(names[:3])}); without --zoo, --models lists the models itself"
+        )
     return [e for e in entries if e.name in models]
 
 

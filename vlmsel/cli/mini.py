@@ -23,18 +23,22 @@ import argparse
 import csv
 import time
 
-from vlmsel.cli import UserError
-from vlmsel.cli.options import bounded, one_line_errors, plain_help
-from vlmsel.files import atomic_write
-
 # The mini world's modules are imported inside the functions below: they pull in torch, which parsing
 # (and `vlmsel mini --help`) must not wait for.
 from pathlib import Path
 
+from vlmsel.cli import UserError
+from vlmsel.cli.options import bounded, one_line_errors, plain_help
+from vlmsel.files import atomic_write
+
 
 def register(subparsers) -> None:
-    parser = subparsers.add_parser("mini", help="the mini world: train the tiny CLIP zoo, tasks, ground truth",
-                                   description=plain_help(__doc__), formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = subparsers.add_parser(
+        "mini",
+        help="the mini world: train the tiny CLIP zoo, tasks, ground truth",
+        description=plain_help(__doc__),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     sub = parser.add_subparsers(dest="mini_command", metavar="MINI_COMMAND")
 
     p = sub.add_parser("models", help="list the mini zoo and which models are trained")
@@ -48,12 +52,20 @@ def register(subparsers) -> None:
     p.set_defaults(func=_tasks)
 
     p = sub.add_parser("train", help="train mini models (skips finished ones unless --force)")
-    p.add_argument("--model", action="append", default=None,
-                   help="full model name '<arch> <mixture>' (repeatable; default: the whole zoo)")
+    p.add_argument(
+        "--model",
+        action="append",
+        default=None,
+        help="full model name '<arch> <mixture>' (repeatable; default: the whole zoo)",
+    )
     p.add_argument("--dir", type=Path, default=None, help="mini data folder (default: data/mini or $VLMSEL_MINI_DIR)")
     p.add_argument("--steps", type=bounded(int, minimum=1), default=None, help="override the number of training steps")
-    p.add_argument("--threads", type=bounded(int, minimum=1), default=1,
-                   help="torch threads (weights are reproducible per thread count)")
+    p.add_argument(
+        "--threads",
+        type=bounded(int, minimum=1),
+        default=1,
+        help="torch threads (weights are reproducible per thread count)",
+    )
     p.add_argument("--shard", default=None, help="K/N: train only models with index %% N == K (parallel workers)")
     p.add_argument("--force", action="store_true", help="retrain models that are already trained")
     p.set_defaults(func=_train)
@@ -72,16 +84,28 @@ def register(subparsers) -> None:
 
     p = sub.add_parser("profile", help="profile the mini zoo on the mini tasks (resumable)")
     p.add_argument("--dir", type=Path, default=None, help="mini data folder (default: data/mini or $VLMSEL_MINI_DIR)")
-    p.add_argument("--out", type=Path, default=None,
-                   help="profile store (default: <dir>/profiles, or <dir>/profiles_zs_max_logit for that objective)")
+    p.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="profile store (default: <dir>/profiles, or <dir>/profiles_zs_max_logit for that objective)",
+    )
     p.add_argument("--model", action="append", default=None, help="full model name (repeatable; default: all)")
     p.add_argument("--task", action="append", default=None, help="task name (repeatable; default: all)")
-    p.add_argument("--n-images", type=bounded(int, minimum=1), default=100,
-                   help="images per task (default 100, as the committed stores; the method pools the first 25)")
-    p.add_argument("--n-steps", type=bounded(int, minimum=1), default=50,
-                   help="integration steps (default 50: the committed stores' setting, Gauss-Legendre points and the "
-                        "left rule, which this command rebuilds; `vlmsel profile` defaults to the cheaper setting "
-                        "chosen by the fidelity sweep)")
+    p.add_argument(
+        "--n-images",
+        type=bounded(int, minimum=1),
+        default=100,
+        help="images per task (default 100, as the committed stores; the method pools the first 25)",
+    )
+    p.add_argument(
+        "--n-steps",
+        type=bounded(int, minimum=1),
+        default=50,
+        help="integration steps (default 50: the committed stores' setting, Gauss-Legendre points and the "
+        "left rule, which this command rebuilds; `vlmsel profile` defaults to the cheaper setting "
+        "chosen by the fidelity sweep)",
+    )
     p.add_argument("--method", default="gausslegendre", help="gausslegendre (default) or riemann_trapezoid")
     p.add_argument("--rule", default="left", help="left (default) or trapezoid")
     p.add_argument("--objective", default="norm", help="norm (default) or zs_max_logit")
@@ -123,7 +147,6 @@ def _tasks(args) -> int:
             print(f"{task.name:14s} {task.n_classes:3d} classes  {task.description}")
         return 0
     from PIL import Image
-
 
     t0 = time.perf_counter()
     for name in TASKS:
@@ -168,8 +191,11 @@ def _train(args) -> int:
             continue
         state = train(spec, steps=args.steps)
         folder = save_trained(state, spec, args.dir, steps=args.steps)
-        print(f"{spec.name}: loss {state.losses[0]:.3f} -> {sum(state.losses[-50:]) / len(state.losses[-50:]):.3f}, "
-              f"{state.wall_time_s:.0f} s -> {folder}", flush=True)
+        print(
+            f"{spec.name}: loss {state.losses[0]:.3f} -> {sum(state.losses[-50:]) / len(state.losses[-50:]):.3f}, "
+            f"{state.wall_time_s:.0f} s -> {folder}",
+            flush=True,
+        )
     return 0
 
 
@@ -185,8 +211,10 @@ def _groundtruth(args) -> int:
     out = args.out or default_groundtruth_path(args.dir)
     t0 = time.perf_counter()
     table = compute_groundtruth(root=args.dir, n_images=args.n or DEFAULT_N_IMAGES, out=out)
-    print(f"wrote {out}: {table['model'].nunique()} models x {table['dataset'].nunique()} tasks "
-          f"in {time.perf_counter() - t0:.1f} s")
+    print(
+        f"wrote {out}: {table['model'].nunique()} models x {table['dataset'].nunique()} tasks "
+        f"in {time.perf_counter() - t0:.1f} s"
+    )
     return 0
 
 
@@ -218,8 +246,9 @@ def _profile(args) -> int:
     _check_dir(args)
     if args.threads:
         torch.set_num_threads(args.threads)
-    settings = ProfileSettings(n_images=args.n_images, n_steps=args.n_steps, method=args.method, rule=args.rule,
-                               objective=args.objective)
+    settings = ProfileSettings(
+        n_images=args.n_images, n_steps=args.n_steps, method=args.method, rule=args.rule, objective=args.objective
+    )
     store = args.out or default_profile_store(args.dir, objective=args.objective)
     t0 = time.perf_counter()
     report = profile_mini(store, args.model, args.task, settings, root=args.dir)

@@ -18,7 +18,7 @@ from vlmsel.method.options import DIVERGENCES, IMPORTANCES, UTILITIES, MethodOpt
 from vlmsel.profiles.pooling import POOLINGS
 
 _DEFAULTS = {f.name: f.default for f in dataclasses.fields(MethodOptions)}
-_HELP = {
+_HELP: dict[str, tuple[str, Any]] = {
     "scalar": ("block scalar pooled into profiles", SCALARS),
     "pooling": ("how per-image scalars become a task profile", POOLINGS),
     "source_images": ("images per source task pooled from the store, at most", int),
@@ -30,8 +30,14 @@ _HELP = {
 }
 
 
-def bounded(kind: type, minimum: float | None = None, maximum: float | None = None, *,
-            above: float | None = None, below: float | None = None) -> Callable[[str], Any]:
+def bounded(
+    kind: type,
+    minimum: float | None = None,
+    maximum: float | None = None,
+    *,
+    above: float | None = None,
+    below: float | None = None,
+) -> Callable[[str], Any]:
     """An argparse ``type=`` that declares a flag's range with the flag: ``type=bounded(int, minimum=1)``.
 
     Parameters
@@ -46,13 +52,18 @@ def bounded(kind: type, minimum: float | None = None, maximum: float | None = No
     read : text -> value; a value outside the range (NaN included) is an :class:`argparse.ArgumentTypeError`,
         which argparse reports as ``argument --top: must be >= 1; got 0``.
     """
-    bounds = [f"{op} {b:g}" for op, b in ((">=", minimum), (">", above), ("<=", maximum), ("<", below))
-              if b is not None]
+    bounds = [
+        f"{op} {b:g}" for op, b in ((">=", minimum), (">", above), ("<=", maximum), ("<", below)) if b is not None
+    ]
 
     def read(text: str):
         value = kind(text)
-        inside = ((minimum is None or value >= minimum) and (above is None or value > above)
-                  and (maximum is None or value <= maximum) and (below is None or value < below))
+        inside = (
+            (minimum is None or value >= minimum)
+            and (above is None or value > above)
+            and (maximum is None or value <= maximum)
+            and (below is None or value < below)
+        )
         if not inside:
             raise argparse.ArgumentTypeError(f"must be {' and '.join(bounds)}; got {text}")
         return value
@@ -69,7 +80,7 @@ def one_line_errors(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     def error(message: str) -> NoReturn:
         parser.exit(2, f"{parser.prog}: error: {' '.join(message.split())}\n")
 
-    parser.error = error  # argparse calls self.error(message) for every parsing error
+    parser.error = error  # type: ignore[method-assign]  # (argparse calls self.error for every parsing error)
     return parser
 
 
@@ -165,9 +176,14 @@ def add_method_options(parser: argparse.ArgumentParser, names: tuple[str, ...] =
     for name in names:
         text, choices = _HELP[name]
         kind = float if choices is None else choices if isinstance(choices, type) else str
-        group.add_argument(f"--{name.replace('_', '-')}", dest=name, type=kind, default=None,
-                           choices=None if isinstance(choices, type) else choices,
-                           help=f"{text} (default {_DEFAULTS[name]})")
+        group.add_argument(
+            f"--{name.replace('_', '-')}",
+            dest=name,
+            type=kind,
+            default=None,
+            choices=None if isinstance(choices, type) else choices,
+            help=f"{text} (default {_DEFAULTS[name]})",
+        )
 
 
 def method_options(args: argparse.Namespace) -> MethodOptions:

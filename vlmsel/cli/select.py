@@ -19,58 +19,115 @@ import sys
 from pathlib import Path
 
 from vlmsel.cli import UserError, inputs
-from vlmsel.cli.options import (add_method_options, bounded, check_folders, check_outputs, method_options,
-                                one_line_errors)
+from vlmsel.cli.options import (
+    add_method_options,
+    bounded,
+    check_folders,
+    check_outputs,
+    method_options,
+    one_line_errors,
+)
 from vlmsel.conductance.options import DEFAULT_INTERNAL_BATCH_SIZE
 from vlmsel.recommend.options import DEFAULT_N_BOOT, DEFAULT_N_IMAGES, STABLE_AT
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = one_line_errors(sub.add_parser(
-        "select",
-        help="rank the models of a zoo for your own unlabeled images (table, JSON, HTML report)",
-        description="Rank a zoo's models for a folder of unlabeled images: profiles your images with every model, "
-        "compares them with the source datasets' profiles (DCD) and aggregates the models' ranks on the sources. "
-        "Prints the ranking, how stable the top-1 choice is, and why the leading model ranks first.",
-    ))
-    p.add_argument("--images", nargs="+", required=True, metavar="DIR|FILE",
-                   help="a folder of images (read recursively) or image files")
-    p.add_argument("--zoo", default="openclip48",
-                   help="a named zoo (openclip48, lovm35, openclip121, or a registered one such as mini) or a model list file (.csv/.yaml/.txt; "
-                   "then give --benchmark) (default openclip48)")
-    p.add_argument("--models", help="comma-separated '<arch> <pretrained>': rank only these models of --zoo "
-                   "(each must be in it)")
-    p.add_argument("--model-config", action="append", default=[], metavar="PATH",
-                   help="register open_clip model config JSON(s) (a file or folder) for custom architectures")
-    p.add_argument("--profiles", help="source profile store: a folder, or a published store's name "
-                   "(default: the zoo's published store)")
-    p.add_argument("--benchmark", help="source ground truth: a benchmark name or a CSV (tidy model,dataset,acc1 or wide) "
-                   "(default: the zoo's)")
+    p = one_line_errors(
+        sub.add_parser(
+            "select",
+            help="rank the models of a zoo for your own unlabeled images (table, JSON, HTML report)",
+            description="Rank a zoo's models for a folder of unlabeled images: profiles your images with every model, "
+            "compares them with the source datasets' profiles (DCD) and aggregates the models' ranks on the sources. "
+            "Prints the ranking, how stable the top-1 choice is, and why the leading model ranks first.",
+        )
+    )
+    p.add_argument(
+        "--images",
+        nargs="+",
+        required=True,
+        metavar="DIR|FILE",
+        help="a folder of images (read recursively) or image files",
+    )
+    p.add_argument(
+        "--zoo",
+        default="openclip48",
+        help="a named zoo (openclip48, lovm35, openclip121, or a registered one such as mini) or a model list file (.csv/.yaml/.txt; "
+        "then give --benchmark) (default openclip48)",
+    )
+    p.add_argument(
+        "--models", help="comma-separated '<arch> <pretrained>': rank only these models of --zoo (each must be in it)"
+    )
+    p.add_argument(
+        "--model-config",
+        action="append",
+        default=[],
+        metavar="PATH",
+        help="register open_clip model config JSON(s) (a file or folder) for custom architectures",
+    )
+    p.add_argument(
+        "--profiles",
+        help="source profile store: a folder, or a published store's name (default: the zoo's published store)",
+    )
+    p.add_argument(
+        "--benchmark",
+        help="source ground truth: a benchmark name or a CSV (tidy model,dataset,acc1 or wide) (default: the zoo's)",
+    )
     p.add_argument("--top", type=bounded(int, minimum=1), default=10, help="rows of the printed table (default 10)")
     p.add_argument("--json", dest="json_out", metavar="FILE", help="write the result as JSON")
     p.add_argument("--report", metavar="FILE", help="write a self-contained HTML report")
-    p.add_argument("--max-gflops", type=bounded(float, above=0), default=None,
-                   help="rank only models whose image tower costs at most this many GFLOPs per image")
-    p.add_argument("--skip-bad", action="store_true", help="skip images that cannot be decoded (listed) instead of stopping")
-    p.add_argument("--random-init", action="store_true",
-                   help="random weights (offline; only against a store built with --random-init; tests and CI)")
+    p.add_argument(
+        "--max-gflops",
+        type=bounded(float, above=0),
+        default=None,
+        help="rank only models whose image tower costs at most this many GFLOPs per image",
+    )
+    p.add_argument(
+        "--skip-bad", action="store_true", help="skip images that cannot be decoded (listed) instead of stopping"
+    )
+    p.add_argument(
+        "--random-init",
+        action="store_true",
+        help="random weights (offline; only against a store built with --random-init; tests and CI)",
+    )
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1, mps (default auto)")
-    p.add_argument("--n-images", type=bounded(int, minimum=2), default=DEFAULT_N_IMAGES,
-                   help=f"use at most this many images (default {DEFAULT_N_IMAGES})")
-    p.add_argument("--n-steps", type=bounded(int, minimum=1), default=None,
-                   help="integration steps (default: the store's)")
-    p.add_argument("--seed", type=bounded(int, minimum=0), default=0,
-                   help="which images are used when there are more (default 0)")
-    p.add_argument("--n-boot", type=bounded(int, minimum=10), default=DEFAULT_N_BOOT,
-                   help=f"bootstrap resamples (default {DEFAULT_N_BOOT})")
-    p.add_argument("--stable-at", type=bounded(float, above=0, maximum=1), default=STABLE_AT,
-                   help=f"top-1 probability below which the choice is called unstable (default {STABLE_AT})")
-    p.add_argument("--internal-batch-size", type=bounded(int, minimum=1), default=DEFAULT_INTERNAL_BATCH_SIZE,
-                   help=f"path points per pass (memory bound; default {DEFAULT_INTERNAL_BATCH_SIZE})")
-    p.add_argument("--work-dir", help="cache of your images' profiles (default: $VLMSEL_CACHE_DIR/targets, else "
-                   "$XDG_CACHE_HOME/vlmsel/targets, else ~/.cache/vlmsel/targets)")
-    p.add_argument("--threads", type=bounded(int, minimum=1), default=None,
-                   help="CPU threads for torch (default: torch's choice)")
+    p.add_argument(
+        "--n-images",
+        type=bounded(int, minimum=2),
+        default=DEFAULT_N_IMAGES,
+        help=f"use at most this many images (default {DEFAULT_N_IMAGES})",
+    )
+    p.add_argument(
+        "--n-steps", type=bounded(int, minimum=1), default=None, help="integration steps (default: the store's)"
+    )
+    p.add_argument(
+        "--seed", type=bounded(int, minimum=0), default=0, help="which images are used when there are more (default 0)"
+    )
+    p.add_argument(
+        "--n-boot",
+        type=bounded(int, minimum=10),
+        default=DEFAULT_N_BOOT,
+        help=f"bootstrap resamples (default {DEFAULT_N_BOOT})",
+    )
+    p.add_argument(
+        "--stable-at",
+        type=bounded(float, above=0, maximum=1),
+        default=STABLE_AT,
+        help=f"top-1 probability below which the choice is called unstable (default {STABLE_AT})",
+    )
+    p.add_argument(
+        "--internal-batch-size",
+        type=bounded(int, minimum=1),
+        default=DEFAULT_INTERNAL_BATCH_SIZE,
+        help=f"path points per pass (memory bound; default {DEFAULT_INTERNAL_BATCH_SIZE})",
+    )
+    p.add_argument(
+        "--work-dir",
+        help="cache of your images' profiles (default: $VLMSEL_CACHE_DIR/targets, else "
+        "$XDG_CACHE_HOME/vlmsel/targets, else ~/.cache/vlmsel/targets)",
+    )
+    p.add_argument(
+        "--threads", type=bounded(int, minimum=1), default=None, help="CPU threads for torch (default: torch's choice)"
+    )
     add_method_options(p)
     p.set_defaults(func=_run)
 
@@ -107,11 +164,23 @@ def _run(args: argparse.Namespace) -> int:
     models = inputs.model_names(args.models) or None
     try:
         result = select(
-            images, zoo=zoo, profiles=args.profiles, benchmark=args.benchmark, models=models,
-            n_images=args.n_images, seed=args.seed, n_steps=args.n_steps, device=args.device,
-            pretrained=not args.random_init, max_gflops=args.max_gflops, skip_bad=args.skip_bad,
-            n_boot=args.n_boot, options=method_options(args), internal_batch_size=args.internal_batch_size,
-            work_dir=args.work_dir, stable_at=args.stable_at,
+            images,
+            zoo=zoo,
+            profiles=args.profiles,
+            benchmark=args.benchmark,
+            models=models,
+            n_images=args.n_images,
+            seed=args.seed,
+            n_steps=args.n_steps,
+            device=args.device,
+            pretrained=not args.random_init,
+            max_gflops=args.max_gflops,
+            skip_bad=args.skip_bad,
+            n_boot=args.n_boot,
+            options=method_options(args),
+            internal_batch_size=args.internal_batch_size,
+            work_dir=args.work_dir,
+            stable_at=args.stable_at,
         )
     except ImageReadError as err:
         raise UserError(str(err)) from err

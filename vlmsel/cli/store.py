@@ -22,23 +22,32 @@ from vlmsel.cli.options import plain_help
 
 def register(subparsers) -> None:
     parser = subparsers.add_parser(
-        "store", help="pack, verify, merge, publish and fetch profile stores",
-        description=plain_help(__doc__), formatter_class=argparse.RawDescriptionHelpFormatter)
+        "store",
+        help="pack, verify, merge, publish and fetch profile stores",
+        description=plain_help(__doc__),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     sub = parser.add_subparsers(dest="store_command", metavar="STORE_COMMAND")
 
     p = sub.add_parser("pack", help="pack a store into one reproducible .tar.gz with a checksum manifest")
     p.add_argument("store", help="the store folder")
     p.add_argument("--out", help="the archive (default: STORE.tar.gz beside the folder)")
     p.add_argument("--root", help="folder name inside the archive (default: the store folder's name)")
-    p.add_argument("--allow-mixed", action="store_true",
-                   help="pack a store whose entries were made with different settings (select refuses such a store)")
+    p.add_argument(
+        "--allow-mixed",
+        action="store_true",
+        help="pack a store whose entries were made with different settings (select refuses such a store)",
+    )
     p.set_defaults(func=_pack)
 
     p = sub.add_parser("verify", help="check a packed store or a store folder (every file, every entry)")
     p.add_argument("path", help="a .tar.gz made by `vlmsel store pack`, or a store folder")
     p.add_argument("--sha256", help="the archive's expected sha256 (as in a registry)")
-    p.add_argument("--allow-mixed", action="store_true",
-                   help="report entries made with different settings instead of failing on them")
+    p.add_argument(
+        "--allow-mixed",
+        action="store_true",
+        help="report entries made with different settings instead of failing on them",
+    )
     p.set_defaults(func=_verify)
 
     p = sub.add_parser("upgrade", help="give a version-1 store's manifests their own checksums (store version 2)")
@@ -48,18 +57,27 @@ def register(subparsers) -> None:
     p = sub.add_parser("merge", help="copy the entries of stores into one; refuses other settings, versions or images")
     p.add_argument("sources", nargs="+", help="store folders to merge")
     p.add_argument("--into", required=True, help="the destination store (created if missing)")
-    p.add_argument("--allow-other-versions", action="store_true",
-                   help="merge stores made with other vlmsel / torch / open_clip versions")
+    p.add_argument(
+        "--allow-other-versions",
+        action="store_true",
+        help="merge stores made with other vlmsel / torch / open_clip versions",
+    )
     p.add_argument("--dry-run", action="store_true", help="say what would be copied; write nothing")
     p.set_defaults(func=_merge)
 
     p = sub.add_parser("publish", help="verify an archive and write its registry entry (url, sha256, bytes, root)")
     p.add_argument("archive", help="the .tar.gz made by `vlmsel store pack` (upload it to --url yourself)")
     p.add_argument("--url", required=True, help="where everyone downloads the archive from")
-    p.add_argument("--zoo", required=True, help="the zoo it profiles (openclip48, lovm35, ...): `select --zoo` finds it")
+    p.add_argument(
+        "--zoo", required=True, help="the zoo it profiles (openclip48, lovm35, ...): `select --zoo` finds it"
+    )
     p.add_argument("--name", help="the store's registry name (default: the archive's root folder)")
-    p.add_argument("--registry", required=True, help="the registry file to write the entry into "
-                   "(vlmsel/resources/profile_stores.json in a pull request, or a file of your own for VLMSEL_PROFILE_REGISTRY)")
+    p.add_argument(
+        "--registry",
+        required=True,
+        help="the registry file to write the entry into "
+        "(vlmsel/resources/profile_stores.json in a pull request, or a file of your own for VLMSEL_PROFILE_REGISTRY)",
+    )
     p.add_argument("--description", default="", help="what it holds (default: models, datasets, N, n_steps, versions)")
     p.set_defaults(func=_publish)
 
@@ -115,8 +133,10 @@ def _merge(args) -> int:
 
     report = merge_stores(args.sources, args.into, allow_other_versions=args.allow_other_versions, dry_run=args.dry_run)
     verb = "would copy" if args.dry_run else "copied"
-    print(f"{args.into}: {verb} {len(report.copied)} entries from {len(args.sources)} store(s); "
-          f"{len(report.same)} held twice with identical arrays (kept once)")
+    print(
+        f"{args.into}: {verb} {len(report.copied)} entries from {len(args.sources)} store(s); "
+        f"{len(report.same)} held twice with identical arrays (kept once)"
+    )
     return 0
 
 

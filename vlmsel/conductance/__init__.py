@@ -16,12 +16,22 @@ scalars. Modules:
 # The names below are imported on first use (PEP 562): ``vlmsel.conductance.options`` and the command
 # line stay free of torch, which every other module of this package needs.
 _EXPORTS = {
-    "Block": "blocks", "UnknownArchitectureError": "blocks", "discover_blocks": "blocks",
-    "register_blocks": "blocks", "registered_architectures": "blocks",
-    "ConductanceResult": "engine", "block_conductance": "engine", "path_point_flops": "engine",
-    "embedding_norm": "objectives", "zs_max_logit": "objectives",
-    "make_baseline": "paths", "path_alphas": "paths",
-    "BASELINES": "options", "METHODS": "options", "RULES": "options", "SCALARS": "options",
+    "Block": "blocks",
+    "UnknownArchitectureError": "blocks",
+    "discover_blocks": "blocks",
+    "register_blocks": "blocks",
+    "registered_architectures": "blocks",
+    "ConductanceResult": "engine",
+    "block_conductance": "engine",
+    "path_point_flops": "engine",
+    "embedding_norm": "objectives",
+    "zs_max_logit": "objectives",
+    "make_baseline": "paths",
+    "path_alphas": "paths",
+    "BASELINES": "options",
+    "METHODS": "options",
+    "RULES": "options",
+    "SCALARS": "options",
 }
 __all__ = sorted(_EXPORTS)
 

@@ -38,7 +38,7 @@ teach it with :func:`register_blocks`.
 from __future__ import annotations
 
 import dataclasses
-from typing import Callable
+from typing import Any, Callable
 
 import torch.nn as nn
 
@@ -200,27 +200,22 @@ def discover_blocks(model: nn.Module, granularity: str = "block") -> list[Block]
 # open_clip nor timm.
 
 
-def _open_clip_vit_blocks(tower: nn.Module, granularity: str) -> list[Block]:
+def _open_clip_vit_blocks(tower: Any, granularity: str) -> list[Block]:
     transformer = tower.transformer
     batch_dim = 0 if getattr(transformer, "batch_first", True) else 1
     return [
-        Block(f"transformer.resblocks.{i}", blk, "residual", batch_dim)
-        for i, blk in enumerate(transformer.resblocks)
+        Block(f"transformer.resblocks.{i}", blk, "residual", batch_dim) for i, blk in enumerate(transformer.resblocks)
     ]
 
 
-def _modified_resnet_blocks(tower: nn.Module, granularity: str) -> list[Block]:
+def _modified_resnet_blocks(tower: Any, granularity: str) -> list[Block]:
     layers = [f"layer{k}" for k in range(1, 5)]
     if granularity == "stage":
         return [Block(name, getattr(tower, name), "stage") for name in layers]
-    return [
-        Block(f"{name}.{j}", blk, "bottleneck")
-        for name in layers
-        for j, blk in enumerate(getattr(tower, name))
-    ]
+    return [Block(f"{name}.{j}", blk, "bottleneck") for name in layers for j, blk in enumerate(getattr(tower, name))]
 
 
-def _timm_model_blocks(tower: nn.Module, granularity: str) -> list[Block]:
+def _timm_model_blocks(tower: Any, granularity: str) -> list[Block]:
     trunk = tower.trunk
     finder = _finder_for(trunk)
     if finder is None:
@@ -233,12 +228,12 @@ def _timm_model_blocks(tower: nn.Module, granularity: str) -> list[Block]:
     return [dataclasses.replace(b, name="trunk." + b.name) for b in finder(trunk, granularity)]
 
 
-def _timm_blocks_attr(trunk: nn.Module, granularity: str) -> list[Block]:
+def _timm_blocks_attr(trunk: Any, granularity: str) -> list[Block]:
     """timm ``VisionTransformer`` (SigLIP, ...) and ``Eva`` (EVA01, EVA02): ``trunk.blocks[i]``."""
     return [Block(f"blocks.{i}", blk, "residual") for i, blk in enumerate(trunk.blocks)]
 
 
-def _timm_convnext_blocks(trunk: nn.Module, granularity: str) -> list[Block]:
+def _timm_convnext_blocks(trunk: Any, granularity: str) -> list[Block]:
     if granularity == "stage":
         return [Block(f"stages.{s}", stage, "stage") for s, stage in enumerate(trunk.stages)]
     blocks = []

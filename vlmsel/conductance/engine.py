@@ -45,8 +45,8 @@ import torch
 import torch.nn as nn
 
 from vlmsel.conductance.blocks import Block, discover_blocks
-from vlmsel.conductance.options import DEFAULT_INTERNAL_BATCH_SIZE, RULES, SCALARS
 from vlmsel.conductance.objectives import Objective, objective_name, resolve_objective
+from vlmsel.conductance.options import DEFAULT_INTERNAL_BATCH_SIZE, RULES, SCALARS
 from vlmsel.conductance.paths import make_baseline, path_alphas, path_points
 from vlmsel.progress import progress
 
@@ -358,15 +358,15 @@ def block_conductance(
     # Results (filled as images complete).
     res = {k: np.full((N, L), np.nan) for k in SCALARS}
     f_path = np.full((N, P), np.nan)
-    neuron = None
-    neuron_shape = None
+    neuron: torch.Tensor | None = None
+    neuron_shape: tuple[int, ...] = ()
 
     # Carry between chunks: the last point of the previous chunk and the running sums of its image.
-    carry_h = [None] * L
-    carry_g = [None] * L
-    carry_d = [None] * L
-    carry_acc = [None] * L
-    carry_bacc = [None] * L
+    carry_h: list[Any] = [None] * L
+    carry_g: list[Any] = [None] * L
+    carry_d: list[Any] = [None] * L
+    carry_acc: list[Any] = [None] * L
+    carry_bacc: list[Any] = [None] * L
     has_branch = [b.has_branch for b in blocks]
 
     recorder = _BlockRecorder(blocks)
@@ -387,10 +387,11 @@ def block_conductance(
                     values = evaluate(xp)
                 finally:
                     recorder.recording = False
-                outs = recorder.outputs
-                missing = [blocks[i].name for i, o in enumerate(outs) if o is None]
+                missing = [blocks[i].name for i, o in enumerate(recorder.outputs) if o is None]
                 if missing:
                     raise RuntimeError(f"these blocks did not run in the forward pass: {missing}")
+                outs = [o for o in recorder.outputs if o is not None]  # (all of them: checked above)
+                ins: list[Any] = recorder.inputs
                 try:
                     grads = torch.autograd.grad(values.sum(), outs)
                 except RuntimeError as err:
@@ -421,7 +422,7 @@ def block_conductance(
                         acc.index_add_(0, local[1:], terms)
                     bacc = None
                     if has_branch[l]:
-                        D = (outs[l].detach() - recorder.inputs[l].detach())
+                        D = outs[l].detach() - ins[l].detach()
                         D = _flat(D, blk.batch_dim, acc_dtype)
                         bacc = torch.zeros(n_local, dtype=acc_dtype, device=device)
                         if carry_valid:
@@ -460,8 +461,8 @@ def block_conductance(
             else:
                 with torch.no_grad():
                     ends = torch.cat([x, xb])
-                    vals = torch.cat([evaluate(ends[i : i + B]) for i in range(0, 2 * N, B)])
-                vals = vals.double().cpu().numpy()
+                    ends_f = torch.cat([evaluate(ends[i : i + B]) for i in range(0, 2 * N, B)])
+                vals = ends_f.double().cpu().numpy()
                 f_x, f_baseline = vals[:N], vals[N:]
     finally:
         recorder.remove()

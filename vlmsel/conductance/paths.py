@@ -30,7 +30,6 @@ from vlmsel.conductance.options import BASELINES, METHODS
 __all__ = ["METHODS", "BASELINES", "path_alphas", "make_baseline", "gaussian_blur", "path_points"]
 
 
-
 def path_alphas(method: str = "gausslegendre", n_steps: int = 50) -> list[float]:
     """The ``n_steps + 1`` path points ``α_0 < ... < α_n`` that captum's LayerConductance uses.
 

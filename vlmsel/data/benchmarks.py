@@ -171,8 +171,11 @@ class Benchmark:
 class CoversProfiles(Protocol):
     """What :meth:`Benchmark.covered_by` needs of a profile store (:class:`vlmsel.profiles.store.ProfileStore`)."""
 
-    models: list[str]
-    datasets: list[str]
+    @property
+    def models(self) -> list[str]: ...
+
+    @property
+    def datasets(self) -> list[str]: ...
 
     def has(self, model: str, dataset: str) -> bool: ...
 

@@ -269,6 +269,13 @@ class FolderSource:
         return img, digest, label
 
 
+def _member_bytes(tar: tarfile.TarFile, name: str, shard: Path) -> bytes:
+    fh = tar.extractfile(name)
+    if fh is None:
+        raise ImageReadError(f"{shard}: member {name!r} is not a regular file")
+    return fh.read()
+
+
 class WebDatasetSource:
     """Images in webdataset ``.tar`` shards (CLIP_benchmark's format: ``<key>.<jpg|png|webp>`` and
     ``<key>.cls`` per sample). ``path`` is a folder holding the shards, or their ``test/`` subfolder."""
@@ -306,17 +313,19 @@ class WebDatasetSource:
                 index[f"{shard.name}/{key}"] = (shard, exts[img_ext], exts.get("cls"))
         return index
 
-    def ids(self) -> list[str]:
+    def _members(self) -> dict[str, tuple[Path, str, str | None]]:
         if self._index is None:
             self._index = self._build_index()
-        return sorted(self._index)
+        return self._index
+
+    def ids(self) -> list[str]:
+        return sorted(self._members())
 
     def read(self, image_id: str) -> tuple[Image.Image, str, Any]:
-        self.ids()
-        shard, img_name, cls_name = self._index[image_id]
+        shard, img_name, cls_name = self._members()[image_id]
         with tarfile.open(shard) as tar:
-            data = tar.extractfile(img_name).read()
-            label = int(tar.extractfile(cls_name).read().decode().strip()) if cls_name else None
+            data = _member_bytes(tar, img_name, shard)
+            label = int(_member_bytes(tar, cls_name, shard).decode().strip()) if cls_name else None
         return image_from_bytes(data, f"{shard}:{img_name}"), hashlib.sha256(data).hexdigest(), label
 
 
@@ -536,7 +545,7 @@ def sample(
     ids = task.source.ids()
     unreadable = getattr(task.source, "unreadable", [])
     if unreadable and not skip_bad:
-        raise _cannot_list(task.source.root, unreadable)
+        raise _cannot_list(getattr(task.source, "root", Path(task.name)), unreadable)
     skipped: list[tuple[str, str]] = [(f, "not an image file") for f in getattr(task.source, "non_images", [])]
     skipped += getattr(task.source, "not_read", []) + unreadable
     why = _not_used(task.source, skipped)

@@ -18,7 +18,7 @@ and ``encode_text`` (open_clip models, or the tiny models of the mini world) and
 
 from __future__ import annotations
 
-from typing import Callable, Iterable, Sequence
+from typing import Any, Callable, Iterable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -43,7 +43,7 @@ def _check_prompts(classnames: Sequence[str], templates: Sequence[str]) -> None:
 
 
 def zero_shot_classifier(
-    model: torch.nn.Module,
+    model: Any,  # a CLIP-style model: encode_image, encode_text
     tokenizer: Tokenizer,
     classnames: Sequence[str],
     templates: Sequence[str],
@@ -107,7 +107,7 @@ def _batches(
 
 
 def evaluate_zero_shot(
-    model: torch.nn.Module,
+    model: Any,  # a CLIP-style model: encode_image, encode_text
     tokenizer: Tokenizer,
     images_or_loader: torch.Tensor | Iterable,
     labels: Sequence[int] | np.ndarray | torch.Tensor | None,
@@ -189,7 +189,7 @@ def evaluate_zero_shot(
 
 
 def evaluate_task(
-    model: torch.nn.Module,
+    model: Any,  # a CLIP-style model: encode_image, encode_text
     preprocess: Callable,
     tokenizer: Tokenizer,
     task,
@@ -345,8 +345,8 @@ def run_zero_shot(
 
     def wanted_for(dataset: str) -> dict:
         task = views[dataset]
-        return {**wanted, "n_images": len(task.source.ids()), "classnames_sha256": _text_sha(task.classnames),
-                "templates_sha256": _text_sha(task.templates)}
+        return {**wanted, "n_images": len(task.source.ids()), "classnames_sha256": _text_sha(task.classnames or []),
+                "templates_sha256": _text_sha(task.templates or [])}  # (both checked non-empty above)
 
     stored: dict[tuple[str, str], dict] = {}
 
@@ -377,6 +377,7 @@ def run_zero_shot(
             loaded = None
             loaded = (model, load_model(by_name[model], pretrained=pretrained, device=dev, seed=seed))
         net, preprocess, tokenizer = loaded[1]
+        assert tokenizer is not None  # (loaded with its tokenizer)
         t0 = _time.perf_counter()
         res = evaluate_task(net, preprocess, tokenizer, views[dataset], batch_size=batch_size, device=dev,
                             skip_bad=skip_bad)

@@ -483,7 +483,7 @@ def load_model(
     )
     if not entry.quick_gelu and open_clip.get_model_config(entry.arch).get("quick_gelu", False):
         kwargs["quick_gelu"] = False  # a user override of a *-quickgelu config
-    seed_ctx = contextlib.nullcontext()
+    seed_ctx: contextlib.AbstractContextManager[Any] = contextlib.nullcontext()
     if not pretrained:
         seed_ctx = torch.random.fork_rng(devices=[])
     try:
@@ -562,6 +562,7 @@ def measure_image_gflops(entry: ZooEntry) -> float:
 
     from torch.utils.flop_counter import FlopCounterMode
 
+    model: Any
     model, _, _ = load_model(entry, pretrained=False, device="meta", with_tokenizer=False)
     size = model.visual.image_size if hasattr(model.visual, "image_size") else 224
     size = tuple(size) if isinstance(size, (tuple, list)) else (size, size)

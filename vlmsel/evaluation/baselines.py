@@ -32,7 +32,6 @@ import numpy as np
 import pandas as pd
 
 from vlmsel.data.lovm import MODELGPT_FEATURES, modelgpt_features
-from vlmsel.method.aggregation import Utility, utilities
 from vlmsel.evaluation.harness import LeaveOneOutTask, Method
 from vlmsel.evaluation.metrics import (
     K_DEFAULT,
@@ -43,6 +42,7 @@ from vlmsel.evaluation.metrics import (
     ranking_metrics,
     selection_score,
 )
+from vlmsel.method.aggregation import Utility, utilities
 from vlmsel.method.scoring import weighted_scores
 
 
@@ -207,8 +207,9 @@ class ModelGptLite(Method):
             raise ValueError("feature_set is empty")
         self.nested, self.selection_metric, self.k, self.reference = nested, selection_metric, k, reference
         self.name = name or ("modelgpt_lite_nested" if nested else "modelgpt_lite")
-        self.description = ("linear regression on text features, "
-                            + ("subset chosen by nested leave-one-out" if nested else f"features {list(self.feature_set)}"))
+        self.description = "linear regression on text features, " + (
+            "subset chosen by nested leave-one-out" if nested else f"features {list(self.feature_set)}"
+        )
         self._selected: dict[str, dict[str, Any]] = {}
 
     def params(self) -> dict[str, Any]:
@@ -246,8 +247,11 @@ class ModelGptLite(Method):
         self._design = np.concatenate([np.ones((len(datasets), len(models), 1)), x.transpose(1, 0, 2)], axis=2)
         self.models, self.datasets = tuple(models), tuple(datasets)
         self._ranks = name_ranks(self.models)
-        self._subsets = [tuple(c) for r in range(1, len(self.feature_set) + 1)
-                         for c in itertools.combinations(range(len(self.feature_set)), r)]
+        self._subsets = [
+            tuple(c)
+            for r in range(1, len(self.feature_set) + 1)
+            for c in itertools.combinations(range(len(self.feature_set)), r)
+        ]
         self._selected = {}
 
     def _fit_predict(self, src: list[int], y: np.ndarray, target: int, cols: list[int]) -> np.ndarray:
@@ -266,8 +270,10 @@ class ModelGptLite(Method):
         subset = tuple(range(len(self.feature_set)))
         if self.nested:
             subset, best = self._select(src, y)
-            self._selected[task.target] = {"features": "+".join(self.feature_set[i] for i in subset),
-                                           "inner_score": best}
+            self._selected[task.target] = {
+                "features": "+".join(self.feature_set[i] for i in subset),
+                "inner_score": best,
+            }
         return self._fit_predict(src, y, t, [0, *(1 + i for i in subset)])
 
     def _select(self, src: list[int], y: np.ndarray) -> tuple[tuple[int, ...], float]:

@@ -62,8 +62,10 @@ class DcdMethod(Method):
         if selection_metric not in SELECTION_METRICS:
             raise ValueError(f"unknown selection metric {selection_metric!r}; choose one of {SELECTION_METRICS}")
         if not isinstance(profiles, (Profiles, ProfileStore)):
-            raise TypeError(f"profiles must be Profiles or a ProfileStore, not {type(profiles).__name__} "
-                            "(a dict {model: array (n_datasets, L_m)} becomes Profiles via Profiles.from_dict(d, datasets))")
+            raise TypeError(
+                f"profiles must be Profiles or a ProfileStore, not {type(profiles).__name__} "
+                "(a dict {model: array (n_datasets, L_m)} becomes Profiles via Profiles.from_dict(d, datasets))"
+            )
         self.source = profiles
         self.nested = nested
         self.eta_grid = tuple(float(e) for e in eta_grid)
@@ -74,7 +76,9 @@ class DcdMethod(Method):
         base = "dcd" if o.divergence == "kl" else f"dcd_{o.divergence}"
         self.name = name or (base + ("_nested" if nested else ""))
         kind = "DCD (KL)" if o.divergence == "kl" else f"DCD ablation: divergence={o.divergence}"
-        self.description = kind + (" with nested eta/gamma selection" if nested else f", eta={o.eta:g}, gamma={o.gamma:g}")
+        self.description = kind + (
+            " with nested eta/gamma selection" if nested else f", eta={o.eta:g}, gamma={o.gamma:g}"
+        )
         self._divergences: dict[float, np.ndarray] = {}
         self._selected: dict[str, dict[str, Any]] = {}
 
@@ -93,15 +97,17 @@ class DcdMethod(Method):
         else:
             del out["scalar"], out["pooling"], out["source_images"]  # in-memory profiles are pooled already
         if self.nested:
-            out.update(eta_grid=list(self.eta_grid), gamma_grid=list(self.gamma_grid),
-                       selection_metric=self.selection_metric)
+            out.update(
+                eta_grid=list(self.eta_grid), gamma_grid=list(self.gamma_grid), selection_metric=self.selection_metric
+            )
         return out
 
     def fit(self, models: Sequence[str], datasets: Sequence[str]) -> None:
         o = self.options
         if isinstance(self.source, ProfileStore):
-            profiles = self.source.task_profiles(models, datasets, scalar=o.scalar, pooling=o.pooling,
-                                                  n_images=o.source_images)
+            profiles = self.source.task_profiles(
+                models, datasets, scalar=o.scalar, pooling=o.pooling, n_images=o.source_images
+            )
         else:
             profiles = self.source.subset(models, datasets)
         self.models, self.datasets = tuple(models), tuple(datasets)
@@ -119,11 +125,14 @@ class DcdMethod(Method):
         (default: the method's); :meth:`fit` computes them."""
         eta = self.options.eta if eta is None else float(eta)
         if eta not in self._divergences:
-            raise ValueError(f"{self.name}: no divergences at eta={eta:g} (fit() first; fitted: {sorted(self._divergences)})")
+            raise ValueError(
+                f"{self.name}: no divergences at eta={eta:g} (fit() first; fitted: {sorted(self._divergences)})"
+            )
         return self._divergences[eta]
 
-    def _scores(self, d_full: np.ndarray, src: list[int], tgt: list[int], u: np.ndarray, gamma: float,
-                exclude_self: bool) -> np.ndarray:
+    def _scores(
+        self, d_full: np.ndarray, src: list[int], tgt: list[int], u: np.ndarray, gamma: float, exclude_self: bool
+    ) -> np.ndarray:
         d = d_full[:, src][:, :, tgt]  # (M, S, T)
         valid = np.asarray(src)[:, None] != np.asarray(tgt)[None, :] if exclude_self else None
         return weighted_scores(d, u, gamma, valid)[0]

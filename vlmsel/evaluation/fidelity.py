@@ -31,14 +31,25 @@ import numpy as np
 import pandas as pd
 
 from vlmsel.evaluation.harness import evaluate
-from vlmsel.evaluation.metrics import K_DEFAULT, kendall_tau_b, name_ranks
 from vlmsel.evaluation.methods import make_method
+from vlmsel.evaluation.metrics import K_DEFAULT, kendall_tau_b, name_ranks
 from vlmsel.method.options import MethodOptions
 from vlmsel.profiles.pooling import Profiles
 
-__all__ = ["Sweep", "load_sweep", "setting_name", "parse_setting", "points_per_image", "cost_per_image",
-           "profile_error",
-           "selection_agreement", "image_noise", "fidelity_table", "cheapest_within_noise", "AGREEMENT"]
+__all__ = [
+    "Sweep",
+    "load_sweep",
+    "setting_name",
+    "parse_setting",
+    "points_per_image",
+    "cost_per_image",
+    "profile_error",
+    "selection_agreement",
+    "image_noise",
+    "fidelity_table",
+    "cheapest_within_noise",
+    "AGREEMENT",
+]
 
 #: The agreement measures of :func:`selection_agreement`, higher is closer.
 AGREEMENT: tuple[str, ...] = ("score_tau", "top1_same", "top5_overlap")
@@ -108,8 +119,10 @@ class Sweep:
         s = self.index(setting)
         x = self.scalars[s]
         n_blocks = self.n_blocks if self.n_blocks.ndim == 1 else self.n_blocks[s]
-        per_model = {m: {t: x[i, j, :, : n_blocks[i]].astype(np.float64) for j, t in enumerate(self.tasks)}
-                     for i, m in enumerate(self.models)}
+        per_model = {
+            m: {t: x[i, j, :, : n_blocks[i]].astype(np.float64) for j, t in enumerate(self.tasks)}
+            for i, m in enumerate(self.models)
+        }
         return Profiles.from_block_scalars(per_model, self.tasks, pooling=o.pooling)
 
 
@@ -121,9 +134,13 @@ def load_sweep(path: str | os.PathLike) -> Sweep:
         raise FileNotFoundError(f"no fidelity sweep at {path}: run perf/fidelity_sweep.py run, then collect")
     with np.load(path, allow_pickle=False) as z:
         return Sweep(
-            settings=tuple(str(s) for s in z["settings"]), models=tuple(str(m) for m in z["models"]),
-            tasks=tuple(str(t) for t in z["tasks"]), n_blocks=z["n_blocks"].astype(np.int64),
-            scalars=z["scalars"], completeness_gap=z["completeness_gap"], seconds=z["seconds"],
+            settings=tuple(str(s) for s in z["settings"]),
+            models=tuple(str(m) for m in z["models"]),
+            tasks=tuple(str(t) for t in z["tasks"]),
+            n_blocks=z["n_blocks"].astype(np.int64),
+            scalars=z["scalars"],
+            completeness_gap=z["completeness_gap"],
+            seconds=z["seconds"],
             meta=tuple(json.loads(str(z["meta"]))),
         )
 
@@ -149,19 +166,28 @@ def selection_agreement(scores: pd.DataFrame, reference: pd.DataFrame, k: int = 
     for t in scores.columns:
         a, b = scores[t].to_numpy(float), reference[t].to_numpy(float)
         ta, tb = np.lexsort((ranks, -a))[:k], np.lexsort((ranks, -b))[:k]
-        rows[t] = {"score_tau": kendall_tau_b(a, b), "top1_same": float(ta[0] == tb[0]),
-                   "top5_overlap": len(set(ta) & set(tb)) / k}
+        rows[t] = {
+            "score_tau": kendall_tau_b(a, b),
+            "top1_same": float(ta[0] == tb[0]),
+            "top5_overlap": len(set(ta) & set(tb)) / k,
+        }
     return pd.DataFrame.from_dict(rows, orient="index")
 
 
 def _predict(benchmark, profiles: Profiles, exclude: Sequence[str], options: MethodOptions | None):
-    res = evaluate(benchmark, make_method("dcd", profiles=profiles, options=options), exclude_targets=exclude,
-                   n_boot=200, show_progress=False)
+    res = evaluate(
+        benchmark,
+        make_method("dcd", profiles=profiles, options=options),
+        exclude_targets=exclude,
+        n_boot=200,
+        show_progress=False,
+    )
     return res
 
 
-def image_noise(store, benchmark, *, n_images: int = 25, exclude: Sequence[str] = (),
-                options: MethodOptions | None = None) -> pd.DataFrame:
+def image_noise(
+    store, benchmark, *, n_images: int = 25, exclude: Sequence[str] = (), options: MethodOptions | None = None
+) -> pd.DataFrame:
     """Agreement between the selections from disjoint samples of ``n_images`` images of one store.
 
     Sample ``i`` is images ``i n .. (i + 1) n - 1`` of every stored entry (the store's sample order is a
@@ -178,19 +204,27 @@ def image_noise(store, benchmark, *, n_images: int = 25, exclude: Sequence[str] 
     scalars = {m: {t: store.block_scalars(m, t, o.scalar) for t in tasks} for m in models}
     preds = []
     for i in range(n_samples):
-        part = {m: {t: c[i * n_images:(i + 1) * n_images] for t, c in per.items()} for m, per in scalars.items()}
+        part = {m: {t: c[i * n_images : (i + 1) * n_images] for t, c in per.items()} for m, per in scalars.items()}
         prof = Profiles.from_block_scalars(part, tasks, pooling=o.pooling)
         preds.append(_predict(benchmark, prof, exclude, o).predictions)
     rows = []
     for i in range(1, n_samples):
         agree = selection_agreement(preds[i], preds[0])
-        rows.append({"samples": f"images 0-{n_images - 1} vs {i * n_images}-{(i + 1) * n_images - 1}",
-                     **agree.mean().to_dict()})
+        rows.append(
+            {"samples": f"images 0-{n_images - 1} vs {i * n_images}-{(i + 1) * n_images - 1}", **agree.mean().to_dict()}
+        )
     return pd.DataFrame(rows).set_index("samples")
 
 
-def fidelity_table(sweep: Sweep, benchmark, *, reference: str, today: str, exclude: Sequence[str] = (),
-                   options: MethodOptions | None = None) -> pd.DataFrame:
+def fidelity_table(
+    sweep: Sweep,
+    benchmark,
+    *,
+    reference: str,
+    today: str,
+    exclude: Sequence[str] = (),
+    options: MethodOptions | None = None,
+) -> pd.DataFrame:
     """Every setting of the sweep against the ``reference`` setting: cost and agreement.
 
     Columns: ``method, rule, n_steps, points`` (per image), ``cost`` (:func:`cost_per_image`),
@@ -209,13 +243,17 @@ def fidelity_table(sweep: Sweep, benchmark, *, reference: str, today: str, exclu
         res = ref if name == reference else _predict(benchmark, prof, exclude, o)
         agree = selection_agreement(res.predictions, ref.predictions).mean()
         rows[name] = {
-            **parse_setting(name), "points": points_per_image(name), "cost": cost_per_image(name),
+            **parse_setting(name),
+            "points": points_per_image(name),
+            "cost": cost_per_image(name),
             "cost_vs_today": cost_per_image(today) / cost_per_image(name),
             "cpu_min": float(np.nansum(sweep.seconds[s]) / 60),
             "completeness_gap": float(np.nanmedian(sweep.completeness_gap[s])),
             "profile_tv": float(np.median(profile_error(prof, ref_prof))),
             **agree.to_dict(),
-            "ndcg5": res.mean("ndcg5"), "r5": res.mean("r5"), "top1_regret": res.mean("top1_regret"),
+            "ndcg5": res.mean("ndcg5"),
+            "r5": res.mean("r5"),
+            "top1_regret": res.mean("top1_regret"),
         }
     return pd.DataFrame.from_dict(rows, orient="index").sort_values(["method", "rule", "n_steps"])
 

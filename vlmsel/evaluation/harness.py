@@ -32,8 +32,8 @@ from typing import Any, Iterable, Sequence
 import numpy as np
 import pandas as pd
 
-from vlmsel.files import atomic_write
 from vlmsel.evaluation.metrics import K_DEFAULT, metric_names, ranking_metrics, summarise
+from vlmsel.files import atomic_write
 from vlmsel.progress import progress
 
 
@@ -156,6 +156,7 @@ class EvaluationResult:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict: method, benchmark, info, summary and per-target metrics."""
+
         def clean(v: Any) -> Any:
             if isinstance(v, (float, np.floating)):
                 return None if np.isnan(v) else float(v)
@@ -186,7 +187,11 @@ class EvaluationResult:
             "predictions": out / f"{stem}_predictions.csv",
             "json": out / f"{stem}.json",
         }
-        for key, frame in (("per_target", self.per_target), ("summary", self.summary), ("predictions", self.predictions)):
+        for key, frame in (
+            ("per_target", self.per_target),
+            ("summary", self.summary),
+            ("predictions", self.predictions),
+        ):
             with atomic_write(paths[key], "w") as fh:
                 frame.to_csv(fh)
         with atomic_write(paths["json"], "w") as fh:
@@ -196,7 +201,9 @@ class EvaluationResult:
 
     def format(self, per_target: bool = True, digits: int = 3) -> str:
         """Plain-text tables: per target (optional) and the means with their intervals."""
-        lines = [f"{self.method} on {self.benchmark} ({self.metric})" + (f": {self.description}" if self.description else "")]
+        lines = [
+            f"{self.method} on {self.benchmark} ({self.metric})" + (f": {self.description}" if self.description else "")
+        ]
         if per_target:
             cols = [c for c in self.per_target.columns if c != "uses_target_gt"]
             table = self.per_target[cols].copy()
@@ -286,7 +293,9 @@ def evaluate(
         else:
             scores = np.asarray(method.predict(task), dtype=np.float64)
             if scores.shape != (len(models),):
-                raise ValueError(f"{method.name} predicted shape {scores.shape} for {target!r}, expected ({len(models)},)")
+                raise ValueError(
+                    f"{method.name} predicted shape {scores.shape} for {target!r}, expected ({len(models)},)"
+                )
             if not np.all(np.isfinite(scores)):
                 raise ValueError(f"{method.name} predicted NaN or inf scores for {target!r}")
             row = ranking_metrics(scores, true, models, k)
@@ -298,14 +307,22 @@ def evaluate(
     summary = summarise(per_target, metric_names(k), n_boot=n_boot, level=level, seed=seed)
     predictions = pd.DataFrame(preds, index=pd.Index(models, name="model"))
     info = {
-        "k": k, "n_boot": n_boot, "level": level, "seed": seed, "params": method.params(),
-        "n_models": len(models), "n_datasets": len(datasets), "targets": chosen,
-        "excluded_targets": sorted(excluded), "uses_target_gt": [t for t, r in zip(chosen, rows) if r["uses_target_gt"]],
+        "k": k,
+        "n_boot": n_boot,
+        "level": level,
+        "seed": seed,
+        "params": method.params(),
+        "n_models": len(models),
+        "n_datasets": len(datasets),
+        "targets": chosen,
+        "excluded_targets": sorted(excluded),
+        "uses_target_gt": [t for t, r in zip(chosen, rows) if r["uses_target_gt"]],
     }
     if not isinstance(benchmark, pd.DataFrame):
         info["notes"] = list(getattr(benchmark, "notes", ()))
-    return EvaluationResult(method.name, method.description, bench_name, bench_metric, per_target, summary,
-                            predictions, info)
+    return EvaluationResult(
+        method.name, method.description, bench_name, bench_metric, per_target, summary, predictions, info
+    )
 
 
 def compare(results: Sequence[EvaluationResult], metrics: Sequence[str] | None = None, digits: int = 3) -> pd.DataFrame:
@@ -317,7 +334,7 @@ def compare(results: Sequence[EvaluationResult], metrics: Sequence[str] | None =
     for r in results:
         table[r.method] = {
             m: f"{r.summary.loc[m, 'mean']:.{digits}f} [{r.summary.loc[m, 'ci_low']:.{digits}f}, "
-               f"{r.summary.loc[m, 'ci_high']:.{digits}f}]"
+            f"{r.summary.loc[m, 'ci_high']:.{digits}f}]"
             for m in metrics
         }
     return pd.DataFrame.from_dict(table, orient="index").rename_axis("method")

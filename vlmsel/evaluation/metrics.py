@@ -36,11 +36,11 @@ from scipy.stats import rankdata
 from vlmsel.evaluation.options import K_DEFAULT
 
 
-
 def metric_labels(k: int = K_DEFAULT) -> dict[str, str]:
     """Readable labels of the metric columns, for tables and figure axes (every table says its gain)."""
     return {
-        f"r{k}": f"R{k}", f"tau{k}": f"tau{k}",
+        f"r{k}": f"R{k}",
+        f"tau{k}": f"tau{k}",
         f"ndcg{k}": f"NDCG@{k} (gain: accuracy)",
         f"ndcg{k}_minmax": f"NDCG@{k} (gain: min-max)",
         "tau_b": "Kendall tau-b, full list",
@@ -312,8 +312,10 @@ def metrics_table(
     models = [f"{i:08d}" for i in range(p.shape[0])] if models is None else list(models)
     targets = [str(i) for i in range(p.shape[1])] if targets is None else list(targets)
     ranks = name_ranks(models)
-    rows = [_ranking_metrics(_vec(p[:, j], "predicted scores"), _vec(t[:, j], "true accuracies"), ranks, k)
-            for j in range(p.shape[1])]
+    rows = [
+        _ranking_metrics(_vec(p[:, j], "predicted scores"), _vec(t[:, j], "true accuracies"), ranks, k)
+        for j in range(p.shape[1])
+    ]
     return pd.DataFrame(rows, index=pd.Index(targets, name="target"))
 
 

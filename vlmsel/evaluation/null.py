@@ -66,14 +66,23 @@ class PermutationNull:
 
     def summary(self) -> pd.DataFrame:
         """Per metric: the method's mean, the null's mean and standard deviation, share at least as good, p."""
-        rows = {m: {"observed": self.observed[m], "null_mean": float(self.null[m].mean()),
-                    "null_sd": float(self.null[m].std(ddof=1)), "share_at_least": self.share_at_least(m),
-                    "p": self.p_value(m)} for m in self.null.columns}
+        rows = {
+            m: {
+                "observed": self.observed[m],
+                "null_mean": float(self.null[m].mean()),
+                "null_sd": float(self.null[m].std(ddof=1)),
+                "share_at_least": self.share_at_least(m),
+                "p": self.p_value(m),
+            }
+            for m in self.null.columns
+        }
         return pd.DataFrame.from_dict(rows, orient="index").rename_axis("metric")
 
     def format(self, digits: int = 3) -> str:
-        head = (f"permutation null of {self.method}: each model's divergences shuffled over the sources, "
-                f"{self.n} shuffles (seed {self.seed}), {len(self.targets)} targets")
+        head = (
+            f"permutation null of {self.method}: each model's divergences shuffled over the sources, "
+            f"{self.n} shuffles (seed {self.seed}), {len(self.targets)} targets"
+        )
         return head + "\n" + self.summary().to_string(float_format=lambda v: f"{v:.{digits}f}")
 
 
@@ -118,8 +127,7 @@ def permutation_null(
     rng = np.random.default_rng(seed)
     observed_rows, null_rows = [], np.zeros((n_shuffles, len(chosen), len(names)))
     gamma = method.gamma
-    for j, target in enumerate(progress(chosen, total=len(chosen), desc=f"null {method.name}",
-                                        enabled=show_progress)):
+    for j, target in enumerate(progress(chosen, total=len(chosen), desc=f"null {method.name}", enabled=show_progress)):
         t = datasets.index(target)
         src = [i for i in range(len(datasets)) if i != t]
         u = utilities(values[:, src], method.options.utility)  # (M, S)
@@ -135,12 +143,24 @@ def permutation_null(
             null_rows[b, j] = [row[m] for m in names]
     observed = pd.DataFrame(observed_rows)[names].mean(axis=0).to_dict()
     null = pd.DataFrame(np.nanmean(null_rows, axis=1), columns=names)
-    return PermutationNull(method.name, chosen, {m: float(v) for m, v in observed.items()}, null, seed,
-                           info={"k": k, "gamma": gamma, "eta": method.eta, "excluded_targets": sorted(excluded)})
+    return PermutationNull(
+        method.name,
+        chosen,
+        {m: float(v) for m, v in observed.items()},
+        null,
+        seed,
+        info={"k": k, "gamma": gamma, "eta": method.eta, "excluded_targets": sorted(excluded)},
+    )
 
 
-def paired_differences(a: EvaluationResult, b: EvaluationResult, metrics: Sequence[str] | None = None,
-                       n_boot: int = 10_000, level: float = 0.95, seed: int = 0) -> pd.DataFrame:
+def paired_differences(
+    a: EvaluationResult,
+    b: EvaluationResult,
+    metrics: Sequence[str] | None = None,
+    n_boot: int = 10_000,
+    level: float = 0.95,
+    seed: int = 0,
+) -> pd.DataFrame:
     """Per metric, the mean over common targets of ``a - b`` with its bootstrap interval.
 
     Returns a DataFrame indexed by metric with ``mean, ci_low, ci_high, n_targets, a_wins, b_wins``
@@ -155,6 +175,12 @@ def paired_differences(a: EvaluationResult, b: EvaluationResult, metrics: Sequen
         diff = a.per_target.loc[common, m].to_numpy(float) - b.per_target.loc[common, m].to_numpy(float)
         mean, lo, hi = bootstrap_ci(diff, n_boot=n_boot, level=level, seed=seed)
         sign = -1.0 if m in LOWER_IS_BETTER else 1.0
-        rows[m] = {"mean": mean, "ci_low": lo, "ci_high": hi, "n_targets": int(np.isfinite(diff).sum()),
-                   "a_wins": int((sign * diff > 0).sum()), "b_wins": int((sign * diff < 0).sum())}
+        rows[m] = {
+            "mean": mean,
+            "ci_low": lo,
+            "ci_high": hi,
+            "n_targets": int(np.isfinite(diff).sum()),
+            "a_wins": int((sign * diff > 0).sum()),
+            "b_wins": int((sign * diff < 0).sum()),
+        }
     return pd.DataFrame.from_dict(rows, orient="index").rename_axis("metric")

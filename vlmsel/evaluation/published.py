@@ -70,17 +70,20 @@ def claims_markdown(measured: list[dict]) -> str:
     measured : one dict per measured result with ``who``, ``world`` and any of ``ndcg5``, ``tau_b``,
         ``r5``, ``tau5`` (floats); ``source`` says where it is computed (default "computed here").
     """
-    head = ("| result | world | NDCG@5 | Kendall tau | R5 | tau5 | from |\n"
-            "|---|---|---|---|---|---|---|")
+    head = "| result | world | NDCG@5 | Kendall tau | R5 | tau5 | from |\n|---|---|---|---|---|---|---|"
     lines = [head]
     for r in PUBLISHED:
         v = r.values
         note = r.source + ", quoted"
         if "ndcg5_gain_over_swab" in v:
             note += f"; NDCG@5 {v['ndcg5_gain_over_swab']:+.1%} over SWAB"
-        lines.append(f"| {r.who} | {r.world} | {_cell(v.get('ndcg5'))} | {_cell(v.get('kendall_tau'))} | "
-                     f"{_cell(v.get('r5'))} | {_cell(v.get('tau5'))} | {note} |")
+        lines.append(
+            f"| {r.who} | {r.world} | {_cell(v.get('ndcg5'))} | {_cell(v.get('kendall_tau'))} | "
+            f"{_cell(v.get('r5'))} | {_cell(v.get('tau5'))} | {note} |"
+        )
     for m in measured:
-        lines.append(f"| {m['who']} | {m['world']} | {_cell(m.get('ndcg5'))} | {_cell(m.get('tau_b'))} | "
-                     f"{_cell(m.get('r5'))} | {_cell(m.get('tau5'))} | {m.get('source', 'computed here')} |")
+        lines.append(
+            f"| {m['who']} | {m['world']} | {_cell(m.get('ndcg5'))} | {_cell(m.get('tau_b'))} | "
+            f"{_cell(m.get('r5'))} | {_cell(m.get('tau5'))} | {m.get('source', 'computed here')} |"
+        )
     return "\n".join(lines)

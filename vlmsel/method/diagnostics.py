@@ -64,8 +64,14 @@ def split_half_divergences(
     p_b = np.stack([pool_resamples(ct, perms[:, half:], o.pooling) for ct in c], axis=1)
     w_a = block_importance(p_a, o.eta, o.importance, eps=o.eps)
     w_b = block_importance(p_b, o.eta, o.importance, eps=o.eps)
-    return divergence_between(o.divergence, w_t=w_b[:, None, :, :], w_s=w_a[:, :, None, :],
-                              p_t=p_b[:, None, :, :], p_s=p_a[:, :, None, :], eps=o.eps)
+    return divergence_between(
+        o.divergence,
+        w_t=w_b[:, None, :, :],
+        w_s=w_a[:, :, None, :],
+        p_t=p_b[:, None, :, :],
+        p_s=p_a[:, :, None, :],
+        eps=o.eps,
+    )
 
 
 def effective_blocks(w: np.ndarray, axis: int = -1) -> np.ndarray:

@@ -32,8 +32,6 @@ import numpy as np
 from vlmsel.method.options import DEFAULT_EPS, DIVERGENCES, Divergence
 
 
-
-
 def kl(w_t: np.ndarray, w_s: np.ndarray, eps: float = DEFAULT_EPS) -> np.ndarray:
     """DCD: ``sum_l w_t * log((w_t + eps) / (w_s + eps))`` over the last axis. Shapes (..., L) -> (...)."""
     w_t, w_s = np.asarray(w_t, dtype=np.float64), np.asarray(w_s, dtype=np.float64)
@@ -102,6 +100,7 @@ def divergence_between(
     -------
     array: the arrays' broadcast shape without its last (block) axis.
     """
+
     def need(name: str, a: np.ndarray | None) -> np.ndarray:
         if a is None:
             raise ValueError(f"divergence {divergence!r} needs {name}")

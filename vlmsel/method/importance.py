@@ -24,7 +24,6 @@ import numpy as np
 from vlmsel.method.options import DEFAULT_EPS, DEFAULT_ETA, IMPORTANCES, Importance
 
 
-
 def _mask_for(p: np.ndarray, mask: np.ndarray | None) -> np.ndarray:
     if mask is None:
         return np.ones(p.shape, dtype=bool)
@@ -32,7 +31,9 @@ def _mask_for(p: np.ndarray, mask: np.ndarray | None) -> np.ndarray:
     try:
         return np.broadcast_to(mask, p.shape)
     except ValueError:
-        raise ValueError(f"block mask of shape {mask.shape} does not broadcast to profiles of shape {p.shape}") from None
+        raise ValueError(
+            f"block mask of shape {mask.shape} does not broadcast to profiles of shape {p.shape}"
+        ) from None
 
 
 def _check_profiles(p: np.ndarray, mask: np.ndarray) -> np.ndarray:

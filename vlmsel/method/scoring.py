@@ -45,8 +45,9 @@ def dataset_divergences(profiles: Profiles, options: MethodOptions | None = None
     return pairwise_divergence(o.divergence, w=w, p=profiles.values, eps=o.eps)
 
 
-def weighted_scores(divergences: np.ndarray, u: np.ndarray, gamma: float, valid: np.ndarray | None = None,
-                    *, axis: int = -2) -> tuple[np.ndarray, np.ndarray]:
+def weighted_scores(
+    divergences: np.ndarray, u: np.ndarray, gamma: float, valid: np.ndarray | None = None, *, axis: int = -2
+) -> tuple[np.ndarray, np.ndarray]:
     """Steps 3-4: softmin weights over the sources and the weighted utilities.
 
     Parameters
@@ -113,8 +114,9 @@ class TargetScorer:
     :meth:`scores` with ``idx = arange(n)[None]`` equals :func:`dcd_scores` on the pooled target.
     """
 
-    def __init__(self, sources: Profiles, source_acc: pd.DataFrame, options: MethodOptions | None = None,
-                 **overrides: Any):
+    def __init__(
+        self, sources: Profiles, source_acc: pd.DataFrame, options: MethodOptions | None = None, **overrides: Any
+    ):
         self.options = o = resolve(options, **overrides)
         self.models, self.sources = list(sources.models), list(sources.datasets)
         w = block_importance(sources.values, o.eta, o.importance, mask=sources.mask, eps=o.eps)
@@ -142,8 +144,14 @@ class TargetScorer:
         for m, c in enumerate(target):
             p = pool_resamples(c, idx, o.pooling)  # (B, L)
             w = block_importance(p, o.eta, o.importance, eps=o.eps)
-            d = divergence_between(o.divergence, w_t=w[:, None, :], w_s=self.w_s[m][None], p_t=p[:, None, :],
-                                   p_s=self.p_s[m][None], eps=o.eps)  # (B, S)
+            d = divergence_between(
+                o.divergence,
+                w_t=w[:, None, :],
+                w_s=self.w_s[m][None],
+                p_t=p[:, None, :],
+                p_s=self.p_s[m][None],
+                eps=o.eps,
+            )  # (B, S)
             out["divergence"].append(d)
             out["p"].append(p)
             out["w"].append(w)

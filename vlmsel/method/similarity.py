@@ -18,7 +18,6 @@ import numpy as np
 from vlmsel.method.options import DEFAULT_GAMMA
 
 
-
 def softmin_weights(
     divergences: np.ndarray,
     gamma: float = DEFAULT_GAMMA,

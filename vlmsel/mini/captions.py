@@ -47,8 +47,9 @@ VOCABULARY: tuple[str, ...] = _vocabulary()
 CAPTION_MODES = ("focused", "noisy", "sparse", "full")
 
 
-def caption(domain: str, attrs: Mapping[str, str], varied: str | None, mode: str, rng: np.random.Generator,
-            full: bool = False) -> str:
+def caption(
+    domain: str, attrs: Mapping[str, str], varied: str | None, mode: str, rng: np.random.Generator, full: bool = False
+) -> str:
     """The caption of one picture.
 
     ``mode`` ``"focused"`` names the ``varied`` attribute (the one a group of hard negatives differs in),

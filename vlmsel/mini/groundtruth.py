@@ -81,10 +81,18 @@ def compute_groundtruth(
     for model in progress(models, total=len(models), desc="mini ground truth"):
         net, _, tokenizer = load_mini_model(model, root)
         for t in tasks:
-            res = evaluate_zero_shot(net, tokenizer, inputs[t], data[t].labels, data[t].classnames,
-                                     data[t].templates, batch_size=batch_size)
-            rows.append(dict(model=model, dataset=t, acc1=res["acc1"],
-                             mean_per_class_recall=res["mean_per_class_recall"], n=res["n"]))
+            res = evaluate_zero_shot(
+                net, tokenizer, inputs[t], data[t].labels, data[t].classnames, data[t].templates, batch_size=batch_size
+            )
+            rows.append(
+                dict(
+                    model=model,
+                    dataset=t,
+                    acc1=res["acc1"],
+                    mean_per_class_recall=res["mean_per_class_recall"],
+                    n=res["n"],
+                )
+            )
     table = pd.DataFrame(rows)
     if out is not None:
         out = Path(out)
@@ -133,12 +141,20 @@ def mini_model_info(root: str | os.PathLike | None = None, compute: bool = False
         mpath = model_dir(spec.name, root) / "training.json"
         if mpath.is_file():
             manifest = json.loads(mpath.read_text())
-        rows.append(dict(
-            model=spec.name, arch=spec.arch, pretrained=spec.mixture, family=ARCH_FAMILY[spec.arch],
-            params_M=c["params_M"], gflops=c["gflops"], image_params_M=c["visual_params_M"],
-            image_gflops=c["gflops"], steps=manifest.get("steps", spec.steps),
-            train_time_s=manifest.get("wall_time_s", float("nan")),
-        ))
+        rows.append(
+            dict(
+                model=spec.name,
+                arch=spec.arch,
+                pretrained=spec.mixture,
+                family=ARCH_FAMILY[spec.arch],
+                params_M=c["params_M"],
+                gflops=c["gflops"],
+                image_params_M=c["visual_params_M"],
+                image_gflops=c["gflops"],
+                steps=manifest.get("steps", spec.steps),
+                train_time_s=manifest.get("wall_time_s", float("nan")),
+            )
+        )
     return pd.DataFrame(rows).set_index("model")
 
 
@@ -179,9 +195,17 @@ def summary(wide: pd.DataFrame, reference: str = BROAD_TASK) -> pd.DataFrame:
     rows = []
     for t in wide.columns:
         col = wide[t]
-        rows.append(dict(
-            dataset=t, chance=1.0 / get_task(t).n_classes, best_model=col.idxmax(), best=col.max(),
-            median=col.median(), worst=col.min(), inb_pick=inb, inb_regret=col.max() - col[inb],
-            tau_with_reference=col.corr(wide[reference], method="kendall"),
-        ))
+        rows.append(
+            dict(
+                dataset=t,
+                chance=1.0 / get_task(t).n_classes,
+                best_model=col.idxmax(),
+                best=col.max(),
+                median=col.median(),
+                worst=col.min(),
+                inb_pick=inb,
+                inb_regret=col.max() - col[inb],
+                tau_with_reference=col.corr(wide[reference], method="kendall"),
+            )
+        )
     return pd.DataFrame(rows).set_index("dataset")

@@ -71,26 +71,57 @@ class Mixture:
             raise ValueError(f"mixture {self.name!r}: domain weights must be >= 0")
 
 
-MIXTURES: dict[str, Mixture] = {m.name: m for m in (
-    Mixture("web", "every domain equally, focused captions (a generalist, like LAION)"),
-    Mixture("web-long", "as web, trained 1.5 times as long", steps=2100),
-    Mixture("web-small", "as web, but only 1,600 distinct pictures (little data)", pool_size=1600),
-    Mixture("web-noisy", "as web, a quarter of the caption words dropped and some replaced (noisy alt-text)",
-            captions="noisy"),
-    Mixture("web-sparse", "as web, one random attribute per caption (short alt-text)", captions="sparse"),
-    Mixture("openai", "web-like, more text, faces and signs, little aerial, 3-D and medical imagery (like WIT)",
-            domains=(("text", 2.0), ("faces", 2.0), ("signs", 2.0), ("aerial", 0.5), ("scenes3d", 0.5),
-                     ("cells", 0.25))),
-    Mixture("docs", "mostly digits and text (documents and screenshots)",
-            domains=(("handwriting", 3.0), ("text", 3.0)), rest=0.25),
-    Mixture("earth", "mostly aerial and satellite images, and textures",
-            domains=(("aerial", 3.0), ("textures", 2.0)), rest=0.25),
-    Mixture("med", "mostly microscopy, some textures", domains=(("cells", 4.0), ("textures", 1.0)), rest=0.25),
-    Mixture("street", "mostly traffic signs and faces (street photos)",
-            domains=(("signs", 3.0), ("faces", 2.0)), rest=0.25),
-    Mixture("synth", "mostly 3-D renderings and rendered text (synthetic data)",
-            domains=(("scenes3d", 3.0), ("text", 1.5)), rest=0.25),
-)}
+MIXTURES: dict[str, Mixture] = {
+    m.name: m
+    for m in (
+        Mixture("web", "every domain equally, focused captions (a generalist, like LAION)"),
+        Mixture("web-long", "as web, trained 1.5 times as long", steps=2100),
+        Mixture("web-small", "as web, but only 1,600 distinct pictures (little data)", pool_size=1600),
+        Mixture(
+            "web-noisy",
+            "as web, a quarter of the caption words dropped and some replaced (noisy alt-text)",
+            captions="noisy",
+        ),
+        Mixture("web-sparse", "as web, one random attribute per caption (short alt-text)", captions="sparse"),
+        Mixture(
+            "openai",
+            "web-like, more text, faces and signs, little aerial, 3-D and medical imagery (like WIT)",
+            domains=(
+                ("text", 2.0),
+                ("faces", 2.0),
+                ("signs", 2.0),
+                ("aerial", 0.5),
+                ("scenes3d", 0.5),
+                ("cells", 0.25),
+            ),
+        ),
+        Mixture(
+            "docs",
+            "mostly digits and text (documents and screenshots)",
+            domains=(("handwriting", 3.0), ("text", 3.0)),
+            rest=0.25,
+        ),
+        Mixture(
+            "earth",
+            "mostly aerial and satellite images, and textures",
+            domains=(("aerial", 3.0), ("textures", 2.0)),
+            rest=0.25,
+        ),
+        Mixture("med", "mostly microscopy, some textures", domains=(("cells", 4.0), ("textures", 1.0)), rest=0.25),
+        Mixture(
+            "street",
+            "mostly traffic signs and faces (street photos)",
+            domains=(("signs", 3.0), ("faces", 2.0)),
+            rest=0.25,
+        ),
+        Mixture(
+            "synth",
+            "mostly 3-D renderings and rendered text (synthetic data)",
+            domains=(("scenes3d", 3.0), ("text", 1.5)),
+            rest=0.25,
+        ),
+    )
+}
 """Every pretraining mixture by name."""
 
 

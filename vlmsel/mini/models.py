@@ -27,7 +27,7 @@ import json
 import os
 import tempfile
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 import numpy as np
 import torch
@@ -46,7 +46,7 @@ IMAGE_STD = (0.26862954, 0.26130258, 0.27577711)
 
 EMBED_DIM = 64
 
-_TEXT_CFG = dict(
+_TEXT_CFG: dict[str, Any] = dict(
     context_length=DEFAULT_CONTEXT_LENGTH,
     vocab_size=MiniTokenizer().vocab_size,
     width=32,
@@ -67,16 +67,23 @@ def _vit(patch: int, width: int, layers: int, head_width: int = 16) -> dict:
 def _timm(name: str) -> dict:
     return dict(
         embed_dim=EMBED_DIM,
-        vision_cfg=dict(image_size=IMAGE_SIZE, timm_model_name=name, timm_model_pretrained=False,
-                        timm_pool="avg", timm_proj="linear"),
+        vision_cfg=dict(
+            image_size=IMAGE_SIZE,
+            timm_model_name=name,
+            timm_model_pretrained=False,
+            timm_pool="avg",
+            timm_proj="linear",
+        ),
         text_cfg=dict(_TEXT_CFG),
     )
 
 
 TIMM_TOWERS: dict[str, tuple[str, dict]] = {
     "vlmsel_mini_convnext": ("convnext", dict(depths=(2, 2, 6, 2), dims=(16, 24, 40, 64))),
-    "vlmsel_mini_timm_vit": ("vit", dict(img_size=IMAGE_SIZE, patch_size=8, embed_dim=32, depth=12, num_heads=2,
-                                          mlp_ratio=3.0)),
+    "vlmsel_mini_timm_vit": (
+        "vit",
+        dict(img_size=IMAGE_SIZE, patch_size=8, embed_dim=32, depth=12, num_heads=2, mlp_ratio=3.0),
+    ),
 }
 """The timm towers of the mini zoo, timm model name -> (timm family, constructor arguments). timm has no
 12-block tower this small, so :func:`register_timm_towers` registers these with ``timm.register_model``
@@ -117,8 +124,9 @@ def mini_config(arch: str) -> dict:
 
 def preprocess_cfg() -> dict:
     """open_clip preprocessing config of every mini model (64 px, the mini world's mean and std)."""
-    return dict(size=IMAGE_SIZE, mean=list(IMAGE_MEAN), std=list(IMAGE_STD), interpolation="bicubic",
-                resize_mode="shortest")
+    return dict(
+        size=IMAGE_SIZE, mean=list(IMAGE_MEAN), std=list(IMAGE_STD), interpolation="bicubic", resize_mode="shortest"
+    )
 
 
 _REGISTERED: set[str] = set()
@@ -135,15 +143,22 @@ def register_timm_towers() -> None:
         if timm.is_model(name):
             continue
         # the test_* variants lend their (unused, pretrained=False) default config: input size, mean, std
-        create, variant = (_create_convnext, "test_convnext") if family == "convnext" else (
-            _create_vision_transformer, "test_vit")
+        create, variant = (
+            (_create_convnext, "test_convnext") if family == "convnext" else (_create_vision_transformer, "test_vit")
+        )
 
-        def build(pretrained: bool = False, _args=dict(kwargs), _create=create, _variant=variant, **kw):
-            return _create(_variant, pretrained=pretrained, **dict(_args, **kw))
+        register_model(_timm_builder(name, create, variant, dict(kwargs)))
 
-        build.__name__ = name
-        build.__module__ = __name__
-        register_model(build)
+
+def _timm_builder(name: str, create, variant: str, kwargs: dict):
+    """The function timm registers under ``name``: ``create(variant, ...)`` with the tower's arguments."""
+
+    def build(pretrained: bool = False, **kw):
+        return create(variant, pretrained=pretrained, **dict(kwargs, **kw))
+
+    build.__name__ = name
+    build.__module__ = __name__
+    return build
 
 
 def register_mini_configs() -> list[str]:
@@ -192,7 +207,7 @@ def create_mini_model(arch: str, seed: int | None = None) -> torch.nn.Module:
 
 def mini_tokenizer() -> MiniTokenizer:
     """The tokenizer of every mini model."""
-    return MiniTokenizer(context_length=_TEXT_CFG["context_length"])
+    return MiniTokenizer(context_length=int(_TEXT_CFG["context_length"]))
 
 
 def to_model_input(images: np.ndarray) -> torch.Tensor:
@@ -246,7 +261,9 @@ def load_mini_model(
     net.eval()
     cfg = json.loads((folder / "open_clip_config.json").read_text())
     tok = cfg.get("tokenizer", {})
-    tokenizer = MiniTokenizer(tok.get("words", mini_tokenizer().words), tok.get("context_length", DEFAULT_CONTEXT_LENGTH))
+    tokenizer = MiniTokenizer(
+        tok.get("words", mini_tokenizer().words), tok.get("context_length", DEFAULT_CONTEXT_LENGTH)
+    )
     return net, preprocess, tokenizer
 
 
@@ -254,7 +271,7 @@ def model_cost(arch: str) -> dict:
     """Parameter counts (millions) and image-tower GFLOPs for one 64x64 image (multiply-add = 2 FLOPs)."""
     from torch.utils.flop_counter import FlopCounterMode
 
-    net = create_mini_model(arch, seed=0).eval()
+    net: Any = create_mini_model(arch, seed=0).eval()
     x = torch.zeros(1, 3, IMAGE_SIZE, IMAGE_SIZE)
     counter = FlopCounterMode(display=False)
     with counter, torch.no_grad():
@@ -285,9 +302,16 @@ def register_mini_pretrained(root: str | os.PathLike | None = None) -> list[str]
         folder = model_dir(spec.name, root)
         if not (folder / "training.json").is_file():
             continue
-        cfg = dict(url="", hf_hub="", file=str((folder / "open_clip_model.safetensors").resolve()),
-                   mean=IMAGE_MEAN, std=IMAGE_STD, interpolation="bicubic", resize_mode="shortest",
-                   quick_gelu=False)
+        cfg = dict(
+            url="",
+            hf_hub="",
+            file=str((folder / "open_clip_model.safetensors").resolve()),
+            mean=IMAGE_MEAN,
+            std=IMAGE_STD,
+            interpolation="bicubic",
+            resize_mode="shortest",
+            quick_gelu=False,
+        )
         # open_clip looks tags up normalised (lower case, "-" -> "_": "web-long" is found as "web_long")
         oc_pretrained._PRETRAINED.setdefault(spec.arch, {})[spec.mixture.lower().replace("-", "_")] = cfg
         names.append(spec.name)

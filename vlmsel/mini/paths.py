@@ -40,10 +40,13 @@ def check_mini_dir() -> Path:
         return path
     env = os.environ.get(MINI_DIR_ENV)
     if env:
-        raise FileNotFoundError(f"{MINI_DIR_ENV}={env}: no such folder; unset it to use the packaged mini world, "
-                                "or point it at a folder made by `vlmsel mini train`")
-    raise FileNotFoundError(f"the mini world's folder {path} is missing; set {MINI_DIR_ENV} to a folder made by "
-                            "`vlmsel mini train`")
+        raise FileNotFoundError(
+            f"{MINI_DIR_ENV}={env}: no such folder; unset it to use the packaged mini world, "
+            "or point it at a folder made by `vlmsel mini train`"
+        )
+    raise FileNotFoundError(
+        f"the mini world's folder {path} is missing; set {MINI_DIR_ENV} to a folder made by `vlmsel mini train`"
+    )
 
 
 def default_profile_store(root: str | os.PathLike | None = None, objective: str = "norm") -> Path:

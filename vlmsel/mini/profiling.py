@@ -24,7 +24,6 @@ from PIL import Image
 
 from vlmsel.data.tasks import Task, pixels_sha256
 from vlmsel.data.zoo import ZooEntry
-
 from vlmsel.mini.models import ARCH_FAMILY, is_trained, register_mini_pretrained
 from vlmsel.mini.paths import default_mini_dir, default_profile_store
 from vlmsel.mini.tasks import DEFAULT_N_IMAGES, TaskData, list_tasks, make_task_data

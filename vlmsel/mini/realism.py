@@ -111,10 +111,9 @@ def baseline_figures(world: WorldTable) -> dict[str, float]:
     from vlmsel.evaluation.methods import make_method
 
     out = {}
-    exclude = (world.reference,) if world.reference in world.wide.columns else ()
+    exclude = tuple(r for r in (world.reference,) if r is not None and r in world.wide.columns)
     for name in BASELINES:
-        result = evaluate(world.benchmark, make_method(name), exclude_targets=exclude, n_boot=200,
-                          show_progress=False)
+        result = evaluate(world.benchmark, make_method(name), exclude_targets=exclude, n_boot=200, show_progress=False)
         for metric in BASELINE_METRICS:
             out[f"{name}_{metric}"] = result.mean(metric)
     return out
@@ -145,8 +144,9 @@ def mini_world_table(root=None) -> WorldTable:
 
     bench = load_mini_benchmark(root=root)
     tasks = list(bench.wide.columns)
-    return WorldTable("mini", bench, {t: get_task(t).domain for t in tasks},
-                      {t: 1.0 / get_task(t).n_classes for t in tasks})
+    return WorldTable(
+        "mini", bench, {t: get_task(t).domain for t in tasks}, {t: 1.0 / get_task(t).n_classes for t in tasks}
+    )
 
 
 def realism_table(worlds: list[WorldTable] | None = None, baselines: bool = True) -> pd.DataFrame:
@@ -168,9 +168,7 @@ def acceptance(table: pd.DataFrame, world: str = "mini", reference: str = "LOVM"
     gap = table.at["same_domain_tau", world] - table.at["cross_domain_tau", world]
     dist = abs(table.at["mean_tau", world] - table.at["mean_tau", reference])
     checks = [
-        (gap >= MIN_DOMAIN_GAP,
-         f"same-domain minus cross-domain tau = {gap:+.2f} (needs >= {MIN_DOMAIN_GAP:.2f})"),
-        (dist <= MAX_MEAN_TAU_GAP,
-         f"|mean tau - {reference}'s| = {dist:.2f} (needs <= {MAX_MEAN_TAU_GAP:.2f})"),
+        (gap >= MIN_DOMAIN_GAP, f"same-domain minus cross-domain tau = {gap:+.2f} (needs >= {MIN_DOMAIN_GAP:.2f})"),
+        (dist <= MAX_MEAN_TAU_GAP, f"|mean tau - {reference}'s| = {dist:.2f} (needs <= {MAX_MEAN_TAU_GAP:.2f})"),
     ]
     return all(ok for ok, _ in checks), [("ok   " if ok else "FAIL ") + line for ok, line in checks]

@@ -127,104 +127,267 @@ def _build_tasks() -> dict[str, MiniTask]:
     T: list[MiniTask] = []
 
     digits = d["handwriting"]["digit"]
-    T.append(MiniTask(
-        "mnist", "handwriting", "which handwritten digit, in ink on paper?", "MNIST", digits,
-        ("a handwritten digit {c}.", "a photo of the digit {c}.", "the number {c} in ink on paper.",
-         "a picture of a handwritten {c}."),
-        _per_value("handwriting", "digit", digits, style="ink")))
-    T.append(MiniTask(
-        "svhn", "handwriting", "which digit is on the house-number plate?", "SVHN", digits,
-        ("a photo of the number {c} on a house plate.", "the digit {c}.", "a house number {c}.",
-         "an image of the number {c}."),
-        _per_value("handwriting", "digit", digits, style="plate")))
+    T.append(
+        MiniTask(
+            "mnist",
+            "handwriting",
+            "which handwritten digit, in ink on paper?",
+            "MNIST",
+            digits,
+            (
+                "a handwritten digit {c}.",
+                "a photo of the digit {c}.",
+                "the number {c} in ink on paper.",
+                "a picture of a handwritten {c}.",
+            ),
+            _per_value("handwriting", "digit", digits, style="ink"),
+        )
+    )
+    T.append(
+        MiniTask(
+            "svhn",
+            "handwriting",
+            "which digit is on the house-number plate?",
+            "SVHN",
+            digits,
+            (
+                "a photo of the number {c} on a house plate.",
+                "the digit {c}.",
+                "a house number {c}.",
+                "an image of the number {c}.",
+            ),
+            _per_value("handwriting", "digit", digits, style="plate"),
+        )
+    )
 
     letters = d["text"]["letter"]
-    T.append(MiniTask(
-        "letters", "text", "which letter (any font, either case)?", "rendered SST2 (text)", letters,
-        ("the letter {c}.", "a rendering of the letter {c}.", "an image of the letter {c} in a font.",
-         "a picture of the letter {c}."),
-        _per_value("text", "letter", letters)))
+    T.append(
+        MiniTask(
+            "letters",
+            "text",
+            "which letter (any font, either case)?",
+            "rendered SST2 (text)",
+            letters,
+            (
+                "the letter {c}.",
+                "a rendering of the letter {c}.",
+                "an image of the letter {c} in a font.",
+                "a picture of the letter {c}.",
+            ),
+            _per_value("text", "letter", letters),
+        )
+    )
     fonts = d["text"]["font"]
-    T.append(MiniTask(
-        "fonts", "text", "which typeface (any letter)?", "rendered SST2 (text)", fonts,
-        ("a letter in a {c} font.", "a rendering of a letter in a {c} font.", "text in a {c} font.",
-         "an image of a {c} font."),
-        _per_value("text", "font", fonts)))
+    T.append(
+        MiniTask(
+            "fonts",
+            "text",
+            "which typeface (any letter)?",
+            "rendered SST2 (text)",
+            fonts,
+            (
+                "a letter in a {c} font.",
+                "a rendering of a letter in a {c} font.",
+                "text in a {c} font.",
+                "an image of a {c} font.",
+            ),
+            _per_value("text", "font", fonts),
+        )
+    )
 
     textures = d["textures"]["texture"]
-    T.append(MiniTask(
-        "dtd", "textures", "which texture?", "DTD", textures,
-        ("a photo of a {c} texture.", "a {c} pattern.", "a close up of a {c} surface.",
-         "an image of a {c} texture."),
-        _per_value("textures", "texture", textures)))
+    T.append(
+        MiniTask(
+            "dtd",
+            "textures",
+            "which texture?",
+            "DTD",
+            textures,
+            (
+                "a photo of a {c} texture.",
+                "a {c} pattern.",
+                "a close up of a {c} surface.",
+                "an image of a {c} texture.",
+            ),
+            _per_value("textures", "texture", textures),
+        )
+    )
 
     lands = d["aerial"]["land"]
-    T.append(MiniTask(
-        "eurosat", "aerial", "which land use, in a low-resolution satellite image?", "EuroSAT", lands,
-        ("a satellite image of {c}.", "a satellite photo of {c}.", "a centered satellite image of {c}.",
-         "a picture of {c} from a satellite."),
-        _per_value("aerial", "land", lands, sensor="satellite")))
-    T.append(MiniTask(
-        "resisc", "aerial", "which land use, in a sharp aerial photo?", "RESISC45", lands,
-        ("an aerial photo of {c}.", "an aerial image of {c}.", "a photo of {c} from above.",
-         "an aerial picture of {c}."),
-        _per_value("aerial", "land", lands, sensor="aerial")))
+    T.append(
+        MiniTask(
+            "eurosat",
+            "aerial",
+            "which land use, in a low-resolution satellite image?",
+            "EuroSAT",
+            lands,
+            (
+                "a satellite image of {c}.",
+                "a satellite photo of {c}.",
+                "a centered satellite image of {c}.",
+                "a picture of {c} from a satellite.",
+            ),
+            _per_value("aerial", "land", lands, sensor="satellite"),
+        )
+    )
+    T.append(
+        MiniTask(
+            "resisc",
+            "aerial",
+            "which land use, in a sharp aerial photo?",
+            "RESISC45",
+            lands,
+            (
+                "an aerial photo of {c}.",
+                "an aerial image of {c}.",
+                "a photo of {c} from above.",
+                "an aerial picture of {c}.",
+            ),
+            _per_value("aerial", "land", lands, sensor="aerial"),
+        )
+    )
 
     counts = d["scenes3d"]["count"]
-    T.append(MiniTask(
-        "clevr_count", "scenes3d", "how many objects?", "CLEVR count", counts,
-        ("a rendered scene with {c} objects.", "a rendering of {c} objects.", "a 3d scene with {c} objects.",
-         "a picture of {c} objects."),
-        _per_value("scenes3d", "count", counts)))
+    T.append(
+        MiniTask(
+            "clevr_count",
+            "scenes3d",
+            "how many objects?",
+            "CLEVR count",
+            counts,
+            (
+                "a rendered scene with {c} objects.",
+                "a rendering of {c} objects.",
+                "a 3d scene with {c} objects.",
+                "a picture of {c} objects.",
+            ),
+            _per_value("scenes3d", "count", counts),
+        )
+    )
     distances = d["scenes3d"]["distance"]
-    T.append(MiniTask(
-        "clevr_distance", "scenes3d", "how far is the closest object?", "CLEVR closest-object distance",
-        distances,
-        ("a rendered scene, the closest object is {c}.", "a 3d scene with objects {c}.",
-         "a rendering, the closest one is {c}.", "a picture of objects {c}."),
-        _per_value("scenes3d", "distance", distances)))
+    T.append(
+        MiniTask(
+            "clevr_distance",
+            "scenes3d",
+            "how far is the closest object?",
+            "CLEVR closest-object distance",
+            distances,
+            (
+                "a rendered scene, the closest object is {c}.",
+                "a 3d scene with objects {c}.",
+                "a rendering, the closest one is {c}.",
+                "a picture of objects {c}.",
+            ),
+            _per_value("scenes3d", "distance", distances),
+        )
+    )
     shapes = tuple(s for s in d["scenes3d"]["shape"] if s != "mixed")
-    T.append(MiniTask(
-        "clevr_shape", "scenes3d", "spheres, cubes or cylinders?", "CLEVR (shape)", shapes,
-        ("a rendered scene of {c}.", "a rendering of {c}.", "a 3d scene with {c}.", "a picture of {c}."),
-        _per_value("scenes3d", "shape", shapes)))
+    T.append(
+        MiniTask(
+            "clevr_shape",
+            "scenes3d",
+            "spheres, cubes or cylinders?",
+            "CLEVR (shape)",
+            shapes,
+            ("a rendered scene of {c}.", "a rendering of {c}.", "a 3d scene with {c}.", "a picture of {c}."),
+            _per_value("scenes3d", "shape", shapes),
+        )
+    )
 
     expressions = d["faces"]["expression"]
-    T.append(MiniTask(
-        "fer", "faces", "which facial expression?", "FER2013", expressions,
-        ("a photo of a {c} face.", "a photo of a person looking {c}.", "a {c} face.",
-         "a black and white photo of a {c} face."),
-        _per_value("faces", "expression", expressions)))
+    T.append(
+        MiniTask(
+            "fer",
+            "faces",
+            "which facial expression?",
+            "FER2013",
+            expressions,
+            (
+                "a photo of a {c} face.",
+                "a photo of a person looking {c}.",
+                "a {c} face.",
+                "a black and white photo of a {c} face.",
+            ),
+            _per_value("faces", "expression", expressions),
+        )
+    )
 
     signs = d["signs"]["sign"]
-    T.append(MiniTask(
-        "gtsrb", "signs", "which traffic sign?", "GTSRB", tuple(f"{s} sign" for s in signs),
-        ("a photo of a {c}.", "a traffic sign: {c}.", "a photo of a traffic sign, a {c}.", "an image of a {c}."),
-        _per_value("signs", "sign", signs)))
+    T.append(
+        MiniTask(
+            "gtsrb",
+            "signs",
+            "which traffic sign?",
+            "GTSRB",
+            tuple(f"{s} sign" for s in signs),
+            ("a photo of a {c}.", "a traffic sign: {c}.", "a photo of a traffic sign, a {c}.", "an image of a {c}."),
+            _per_value("signs", "sign", signs),
+        )
+    )
     arrows = ("turn left", "turn right", "ahead only", "keep right")
-    T.append(MiniTask(
-        "sign_arrows", "signs", "which way does the blue sign point?", "GTSRB (arrows)", arrows,
-        ("a traffic sign: {c}.", "a photo of a {c} sign.", "a blue traffic sign, {c}.", "a sign: {c}."),
-        _per_value("signs", "sign", arrows)))
+    T.append(
+        MiniTask(
+            "sign_arrows",
+            "signs",
+            "which way does the blue sign point?",
+            "GTSRB (arrows)",
+            arrows,
+            ("a traffic sign: {c}.", "a photo of a {c} sign.", "a blue traffic sign, {c}.", "a sign: {c}."),
+            _per_value("signs", "sign", arrows),
+        )
+    )
     limits = d["signs"]["limit"]
-    T.append(MiniTask(
-        "speed_limits", "signs", "which speed limit?", "GTSRB (speed limits)", limits,
-        ("a speed limit sign of {c}.", "a photo of a traffic sign with a speed limit of {c}.",
-         "a speed limit of {c}.", "a photo of a speed limit sign, {c}."),
-        _per_value("signs", "limit", limits, sign="speed limit")))
+    T.append(
+        MiniTask(
+            "speed_limits",
+            "signs",
+            "which speed limit?",
+            "GTSRB (speed limits)",
+            limits,
+            (
+                "a speed limit sign of {c}.",
+                "a photo of a traffic sign with a speed limit of {c}.",
+                "a speed limit of {c}.",
+                "a photo of a speed limit sign, {c}.",
+            ),
+            _per_value("signs", "limit", limits, sign="speed limit"),
+        )
+    )
 
     tissues = d["cells"]["tissue"]
-    T.append(MiniTask(
-        "pcam", "cells", "normal or tumour tissue?", "PCam", tuple(f"{t} tissue" for t in tissues),
-        ("a histology slide of {c}.", "a microscope image of {c}.", "a histology image of {c}.",
-         "a photo of {c} under a microscope."),
-        _per_value("cells", "tissue", tissues, style="histology")))
+    T.append(
+        MiniTask(
+            "pcam",
+            "cells",
+            "normal or tumour tissue?",
+            "PCam",
+            tuple(f"{t} tissue" for t in tissues),
+            (
+                "a histology slide of {c}.",
+                "a microscope image of {c}.",
+                "a histology image of {c}.",
+                "a photo of {c} under a microscope.",
+            ),
+            _per_value("cells", "tissue", tissues, style="histology"),
+        )
+    )
     cells = d["cells"]["cell"]
-    T.append(MiniTask(
-        "blood_cells", "cells", "which white blood cell?", "blood-cell datasets (medical)", cells,
-        ("a blood smear with a {c}.", "a microscope image of a {c}.", "a microscope photo of a {c} in a blood smear.",
-         "a picture of a {c}."),
-        _per_value("cells", "cell", cells, style="smear")))
+    T.append(
+        MiniTask(
+            "blood_cells",
+            "cells",
+            "which white blood cell?",
+            "blood-cell datasets (medical)",
+            cells,
+            (
+                "a blood smear with a {c}.",
+                "a microscope image of a {c}.",
+                "a microscope photo of a {c} in a blood smear.",
+                "a picture of a {c}.",
+            ),
+            _per_value("cells", "cell", cells, style="smear"),
+        )
+    )
 
     broad = (
         ("handwritten three", ClassSpec.of("handwriting", digit="three")),
@@ -244,11 +407,17 @@ def _build_tasks() -> dict[str, MiniTask]:
         ("tumour tissue", ClassSpec.of("cells", style="histology", tissue="tumour")),
         ("lymphocyte", ClassSpec.of("cells", style="smear", cell="lymphocyte")),
     )
-    T.append(MiniTask(
-        "broad", "mixed", "the broad task (ImageNet's role): 16 kinds of picture from every domain", "ImageNet",
-        tuple(n for n, _ in broad),
-        ("a photo of a {c}.", "a picture of a {c}.", "an image of a {c}.", "a {c}."),
-        tuple(s for _, s in broad)))
+    T.append(
+        MiniTask(
+            "broad",
+            "mixed",
+            "the broad task (ImageNet's role): 16 kinds of picture from every domain",
+            "ImageNet",
+            tuple(n for n, _ in broad),
+            ("a photo of a {c}.", "a picture of a {c}.", "an image of a {c}.", "a {c}."),
+            tuple(s for _, s in broad),
+        )
+    )
     return {t.name: t for t in T}
 
 

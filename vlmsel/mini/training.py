@@ -25,6 +25,7 @@ import time
 import zlib
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -95,7 +96,7 @@ def sample_group(rng: np.random.Generator, domain: str, k: int) -> tuple[list[Pi
     chosen = rng.choice(len(values), size=k, replace=len(values) < k)
     seed = int(rng.integers(2**31 - 1))
     group, seen = [], set()
-    for j, v in enumerate(chosen):
+    for v in chosen:
         value = values[int(v)]
         keep = {b: (x,) for b, x in base.items() if b != attr}
         attrs = dom.sample(rng, {**keep, attr: (value,)})
@@ -127,16 +128,19 @@ def pretraining_pool(mixture: Mixture, seed: int, pool_size: int | None = None) 
     return Pool(pictures, attrs, render_pictures(pictures), k)
 
 
-def group_captions(mixture: Mixture, groups: list[list[Picture]], attributes: list[str],
-                   rng: np.random.Generator) -> list[str]:
+def group_captions(
+    mixture: Mixture, groups: list[list[Picture]], attributes: list[str], rng: np.random.Generator
+) -> list[str]:
     """Captions of groups of pictures: per group one caption seed (so one phrasing) and one decision
     whether the captions name every attribute; within a group they differ only in the varied attribute."""
     out: list[str] = []
     for group, attr in zip(groups, attributes):
         full = bool(rng.random() < mixture.full_prob)
         seed = int(rng.integers(2**63 - 1))
-        out.extend(caption(p.domain, dict(p.attrs), attr, mixture.captions, np.random.default_rng(seed), full=full)
-                   for p in group)
+        out.extend(
+            caption(p.domain, dict(p.attrs), attr, mixture.captions, np.random.default_rng(seed), full=full)
+            for p in group
+        )
     return out
 
 
@@ -175,13 +179,15 @@ def train(
     pool = pretraining_pool(mixture, spec.seed, pool_size)
     pool_time = time.perf_counter() - t0
     tokenizer = mini_tokenizer()
-    model = create_mini_model(spec.arch, seed=spec.seed)
+    model: Any = create_mini_model(spec.arch, seed=spec.seed)
     model.train()
     decay = [p for n, p in model.named_parameters() if p.ndim >= 2 and "embedding" not in n]
     no_decay = [p for n, p in model.named_parameters() if not (p.ndim >= 2 and "embedding" not in n)]
     opt = torch.optim.AdamW(
         [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}],
-        lr=lr, betas=(0.9, 0.98), eps=1e-6,
+        lr=lr,
+        betas=(0.9, 0.98),
+        eps=1e-6,
     )
     loss_fn = open_clip.ClipLoss()
     rng = np.random.default_rng([spec.seed, zlib.crc32(spec.name.encode())])
@@ -195,7 +201,7 @@ def train(
             group["lr"] = lr_at(step, steps, lr, warmup)
         chosen = rng.choice(pool.n_groups, size=per_batch, replace=pool.n_groups < per_batch)
         idx = (chosen[:, None] * k + np.arange(k)[None, :]).reshape(-1)
-        groups = [pool.pictures[g * k:(g + 1) * k] for g in chosen]
+        groups = [pool.pictures[g * k : (g + 1) * k] for g in chosen]
         text = tokenizer(group_captions(mixture, groups, [pool.group_attributes[g] for g in chosen], rng))
         x = to_model_input(pool.images[idx])
         out = model(image=x, text=text)
@@ -207,10 +213,24 @@ def train(
             model.logit_scale.clamp_(0, math.log(100))
         losses.append(float(loss.detach()))
     model.eval()
-    hparams = dict(name="AdamW", lr=lr, weight_decay=weight_decay, betas=[0.9, 0.98], eps=1e-6, warmup=warmup,
-                   schedule="linear warm-up, cosine to 0", logit_scale_max=100.0)
-    return TrainingState(model=model, losses=losses, wall_time_s=time.perf_counter() - t0, pool_time_s=pool_time,
-                         optimizer=hparams, pool_size=len(pool.pictures))
+    hparams = dict(
+        name="AdamW",
+        lr=lr,
+        weight_decay=weight_decay,
+        betas=[0.9, 0.98],
+        eps=1e-6,
+        warmup=warmup,
+        schedule="linear warm-up, cosine to 0",
+        logit_scale_max=100.0,
+    )
+    return TrainingState(
+        model=model,
+        losses=losses,
+        wall_time_s=time.perf_counter() - t0,
+        pool_time_s=pool_time,
+        optimizer=hparams,
+        pool_size=len(pool.pictures),
+    )
 
 
 def loss_summary(losses: list[float], n_points: int = 14) -> dict:
@@ -218,17 +238,21 @@ def loss_summary(losses: list[float], n_points: int = 14) -> dict:
     arr = np.asarray(losses, dtype=float)
     edges = np.linspace(0, len(arr), min(n_points, len(arr)) + 1).astype(int)
     curve = [[int(b), round(float(arr[a:b].mean()), 4)] for a, b in zip(edges[:-1], edges[1:]) if b > a]
-    tail = arr[-max(1, len(arr) // 10):]
-    return dict(first=round(float(arr[0]), 4), last_10pct_mean=round(float(tail.mean()), 4),
-                min=round(float(arr.min()), 4), curve_step_mean=curve)
+    tail = arr[-max(1, len(arr) // 10) :]
+    return dict(
+        first=round(float(arr[0]), 4),
+        last_10pct_mean=round(float(tail.mean()), 4),
+        min=round(float(arr.min()), 4),
+        curve_step_mean=curve,
+    )
 
 
-def save_trained(state: TrainingState, spec: MiniModelSpec, root: str | os.PathLike | None = None,
-                 steps: int | None = None) -> Path:
+def save_trained(
+    state: TrainingState, spec: MiniModelSpec, root: str | os.PathLike | None = None, steps: int | None = None
+) -> Path:
     """Write ``<root>/models/<slug>/``: config, fp16 safetensors weights, then ``training.json``."""
-    from safetensors.torch import save_file
-
     import open_clip
+    from safetensors.torch import save_file
 
     folder = model_dir(spec.name, root)
     folder.mkdir(parents=True, exist_ok=True)
@@ -237,13 +261,17 @@ def save_trained(state: TrainingState, spec: MiniModelSpec, root: str | os.PathL
     config = dict(
         model_cfg=mini_config(spec.arch),
         preprocess_cfg=preprocess_cfg(),
-        tokenizer=dict(kind="vlmsel.mini.tokenizer.MiniTokenizer", words=tokenizer.words,
-                       context_length=tokenizer.context_length),
+        tokenizer=dict(
+            kind="vlmsel.mini.tokenizer.MiniTokenizer", words=tokenizer.words, context_length=tokenizer.context_length
+        ),
     )
     with atomic_write(folder / "open_clip_config.json", "w") as fh:
         json.dump(config, fh, indent=1)
-    sd = {k: v.detach().to(torch.float16).contiguous() for k, v in state.model.state_dict().items()
-          if v.is_floating_point()}
+    sd = {
+        k: v.detach().to(torch.float16).contiguous()
+        for k, v in state.model.state_dict().items()
+        if v.is_floating_point()
+    }
     sd.update({k: v.detach().contiguous() for k, v in state.model.state_dict().items() if not v.is_floating_point()})
     weights = folder / "open_clip_model.safetensors"
     tmp = folder / ".open_clip_model.safetensors.partial"
@@ -268,8 +296,12 @@ def save_trained(state: TrainingState, spec: MiniModelSpec, root: str | os.PathL
         weights_file=weights.name,
         weights_dtype="float16",
         weights_sha256=sha256_file(weights),
-        versions=dict(python=platform.python_version(), torch=torch.__version__,
-                      open_clip=open_clip.__version__, numpy=np.__version__),
+        versions=dict(
+            python=platform.python_version(),
+            torch=torch.__version__,
+            open_clip=open_clip.__version__,
+            numpy=np.__version__,
+        ),
         created=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     )
     with atomic_write(folder / "training.json", "w") as fh:
@@ -277,8 +309,9 @@ def save_trained(state: TrainingState, spec: MiniModelSpec, root: str | os.PathL
     return folder
 
 
-def train_mini_model(model: str, root: str | os.PathLike | None = None, *, steps: int | None = None,
-                     show_progress: bool | None = None) -> Path:
+def train_mini_model(
+    model: str, root: str | os.PathLike | None = None, *, steps: int | None = None, show_progress: bool | None = None
+) -> Path:
     """Train the zoo entry ``model`` (full name) and save it under ``root``; returns its folder."""
     spec = get_spec(model)
     state = train(spec, steps=steps, show_progress=show_progress)

@@ -24,8 +24,10 @@ from vlmsel.profiles.registry import PublishedStore, register_store
 #: The name of the mini world's benchmark, zoo and published store.
 NAME = "mini"
 #: Printed with every result on the mini zoo.
-ZOO_NOTE = ("the mini zoo: 26 tiny CLIP-style models that vlmsel trained on generated 64x64 images (data/mini), "
-            "not real CLIP models; its ranking says nothing about which open_clip model suits your images")
+ZOO_NOTE = (
+    "the mini zoo: 26 tiny CLIP-style models that vlmsel trained on generated 64x64 images (data/mini), "
+    "not real CLIP models; its ranking says nothing about which open_clip model suits your images"
+)
 
 
 # Imports inside the loaders: the mini modules import torch, and registration must stay cheap (see above).
@@ -38,8 +40,8 @@ def _benchmark(metric: str) -> Benchmark:
 
 def _zoo() -> list[ZooEntry]:
     from vlmsel.mini.models import is_trained
-    from vlmsel.mini.zoo import list_mini_models
     from vlmsel.mini.profiling import mini_zoo_entries
+    from vlmsel.mini.zoo import list_mini_models
 
     root = check_mini_dir()
     trained = [m for m in list_mini_models() if is_trained(m)]
@@ -52,12 +54,23 @@ def register() -> None:
     """Register the benchmark, the zoo and the published profile store ``mini``."""
     register_benchmark(NAME, _benchmark, replace=True)
     register_zoo(NAME, NAME, _zoo, replace=True, note=ZOO_NOTE)
-    register_store(PublishedStore(
-        name=NAME, zoo=NAME, path=str(default_profile_store()),
-        description="the mini world's zoo profiled on the mini tasks (100 images per task, pooled at N = 25 by default; n_steps = 50), "
-                    "committed in data/mini/profiles; build it with `vlmsel mini profile`"), replace=True)
-    register_store(PublishedStore(
-        name=f"{NAME}-zs_max_logit", zoo=NAME, path=str(default_profile_store(objective="zs_max_logit")),
-        description="the same with the task-aware objective zs_max_logit (class names needed), committed in "
-                    "data/mini/profiles_zs_max_logit; build it with `vlmsel mini profile --objective zs_max_logit`"),
-        replace=True)
+    register_store(
+        PublishedStore(
+            name=NAME,
+            zoo=NAME,
+            path=str(default_profile_store()),
+            description="the mini world's zoo profiled on the mini tasks (100 images per task, pooled at N = 25 by default; n_steps = 50), "
+            "committed in data/mini/profiles; build it with `vlmsel mini profile`",
+        ),
+        replace=True,
+    )
+    register_store(
+        PublishedStore(
+            name=f"{NAME}-zs_max_logit",
+            zoo=NAME,
+            path=str(default_profile_store(objective="zs_max_logit")),
+            description="the same with the task-aware objective zs_max_logit (class names needed), committed in "
+            "data/mini/profiles_zs_max_logit; build it with `vlmsel mini profile --objective zs_max_logit`",
+        ),
+        replace=True,
+    )

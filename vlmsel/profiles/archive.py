@@ -33,9 +33,21 @@ from pathlib import Path
 from typing import IO, Any, Iterable, Iterator, Sequence
 
 from vlmsel.files import CLAIM_SUFFIX, atomic_write, claim_owner, sha256_file
-from vlmsel.profiles.store import (MAX_MANIFEST_BYTES, READABLE_VERSIONS, STORE_FILE, STORE_FORMAT, DamagedEntryError,
-                                   ProfileStore, _init_store, _paths, _write_manifest, check_store_folder, entry_digest,
-                                   model_slug, read_profile)
+from vlmsel.profiles.store import (
+    MAX_MANIFEST_BYTES,
+    READABLE_VERSIONS,
+    STORE_FILE,
+    STORE_FORMAT,
+    DamagedEntryError,
+    ProfileStore,
+    _init_store,
+    _paths,
+    _write_manifest,
+    check_store_folder,
+    entry_digest,
+    model_slug,
+    read_profile,
+)
 from vlmsel.untrusted import LIMIT_ENV, ArchiveLimits, UnsafeInputError, inside, relative_parts, safe_name
 
 CHECKSUMS_FILE = "checksums.json"
@@ -125,8 +137,13 @@ def _tarinfo(name: str, size: int, is_dir: bool = False) -> tarfile.TarInfo:
     return info
 
 
-def pack_store(store: str | os.PathLike, archive: str | os.PathLike | None = None, *, root: str | None = None,
-               allow_mixed: bool = False) -> PackedStore:
+def pack_store(
+    store: str | os.PathLike,
+    archive: str | os.PathLike | None = None,
+    *,
+    root: str | None = None,
+    allow_mixed: bool = False,
+) -> PackedStore:
     """Pack a complete store into a reproducible ``.tar.gz`` with a checksum manifest.
 
     Parameters
@@ -147,8 +164,10 @@ def pack_store(store: str | os.PathLike, archive: str | os.PathLike | None = Non
     safe_name(root, "the archive's root folder (--root)")
     running = [p for p in src.glob(f"*/.*{CLAIM_SUFFIX}") if claim_owner(p) is not None]
     if running:
-        raise ValueError(f"profile store {src}: {len(running)} entries are being computed (e.g. {running[0]}); "
-                         "pack it when every worker has finished (vlmsel profile --status)")
+        raise ValueError(
+            f"profile store {src}: {len(running)} entries are being computed (e.g. {running[0]}); "
+            "pack it when every worker has finished (vlmsel profile --status)"
+        )
     manifests = _manifests(ps)  # raises DamagedEntryError naming a damaged entry
     if not manifests:
         raise ValueError(f"profile store {src} holds no complete entry; nothing to pack")
@@ -158,7 +177,10 @@ def pack_store(store: str | os.PathLike, archive: str | os.PathLike | None = Non
         raise ValueError(f"{check.problems[0]}; nothing packed")
     files = store_files(src)
     checksums = {
-        "format": CHECKSUMS_FORMAT, "version": 1, "root": root, **_summary(manifests),
+        "format": CHECKSUMS_FORMAT,
+        "version": 1,
+        "root": root,
+        **_summary(manifests),
         "files": {rel: sha256_file(src / rel) for rel in files},
     }
     out = Path(archive) if archive is not None else src.resolve().with_name(f"{root}.tar.gz")
@@ -199,8 +221,13 @@ class Verification:
         return not self.problems
 
 
-def verify_store(path: str | os.PathLike, sha256: str | None = None, *, allow_mixed: bool = False,
-                 limits: ArchiveLimits | None = None) -> Verification:
+def verify_store(
+    path: str | os.PathLike,
+    sha256: str | None = None,
+    *,
+    allow_mixed: bool = False,
+    limits: ArchiveLimits | None = None,
+) -> Verification:
     """Check a packed store (``.tar.gz``) or a store folder; never raises for a bad store (see ``problems``).
 
     An archive is read as a stream, never unpacked (:func:`read_archive`): its own sha256 (when ``sha256``
@@ -230,8 +257,11 @@ def verify_store(path: str | os.PathLike, sha256: str | None = None, *, allow_mi
 def _check_settings(report: Verification, allow_mixed: bool) -> None:
     mixed = {k: v for k, v in _summary(report.manifests or {}).get("settings", {}).items() if isinstance(v, list)}
     if mixed:
-        line = (f"{report.path}: entries made with different settings (" +
-                "; ".join(f"{k}: {', '.join(map(repr, v))}" for k, v in mixed.items()) + ")")
+        line = (
+            f"{report.path}: entries made with different settings ("
+            + "; ".join(f"{k}: {', '.join(map(repr, v))}" for k, v in mixed.items())
+            + ")"
+        )
         if allow_mixed:
             report.notes.append(line)
         else:
@@ -245,7 +275,9 @@ def _check_against(files: dict[str, str], listed: dict[str, str], where: str, re
         report.problems.append(f"{where}: {rel} is not listed in {CHECKSUMS_FILE}")
     for rel in sorted(set(files) & set(listed)):
         if files[rel] != listed[rel]:
-            report.problems.append(f"{where}: {rel} has sha256 {files[rel][:16]}..., {CHECKSUMS_FILE} says {listed[rel][:16]}...")
+            report.problems.append(
+                f"{where}: {rel} has sha256 {files[rel][:16]}..., {CHECKSUMS_FILE} says {listed[rel][:16]}..."
+            )
 
 
 _HEX = frozenset("0123456789abcdef")
@@ -272,7 +304,9 @@ def _bounded_read(fh: IO[bytes], size: int, cap: int, what: str) -> bytes:
     return fh.read(size)
 
 
-def read_archive(p: Path, report: Verification, *, dest: Path | None = None, limits: ArchiveLimits | None = None) -> None:
+def read_archive(
+    p: Path, report: Verification, *, dest: Path | None = None, limits: ArchiveLimits | None = None
+) -> None:
     """Read a packed store as one stream, checking it as it goes; with ``dest``, unpack it there.
 
     Refused (one line in ``report.problems``; with ``dest``, the first problem stops it): a member whose
@@ -298,18 +332,26 @@ def read_archive(p: Path, report: Verification, *, dest: Path | None = None, lim
         nonlocal total
         total += n
         if total > budget:
-            raise UnsafeInputError(f"{p}: unpacks to more than {budget} bytes ({what}); refused (a limit of "
-                                   f"{LIMIT_ENV['max_total_bytes']} / {LIMIT_ENV['max_ratio']})")
+            raise UnsafeInputError(
+                f"{p}: unpacks to more than {budget} bytes ({what}); refused (a limit of "
+                f"{LIMIT_ENV['max_total_bytes']} / {LIMIT_ENV['max_ratio']})"
+            )
 
     try:
-        with open(p, "rb") as raw, gzip.GzipFile(fileobj=raw, mode="rb") as gz, tarfile.open(fileobj=gz, mode="r|") as tar:
+        with (
+            open(p, "rb") as raw,
+            gzip.GzipFile(fileobj=raw, mode="rb") as gz,
+            tarfile.open(fileobj=gz, mode="r|") as tar,
+        ):
             for member in tar:
                 count += 1
                 if count > limits.max_members:
-                    raise UnsafeInputError(f"{p}: more than {limits.max_members} members; refused "
-                                           f"(limit {LIMIT_ENV['max_members']})")
-                parts = relative_parts(member.name.rstrip("/") if member.isdir() else member.name,
-                                       f"{p}: member", depth=3)
+                    raise UnsafeInputError(
+                        f"{p}: more than {limits.max_members} members; refused (limit {LIMIT_ENV['max_members']})"
+                    )
+                parts = relative_parts(
+                    member.name.rstrip("/") if member.isdir() else member.name, f"{p}: member", depth=3
+                )
                 root = root or parts[0]
                 if parts[0] != root:
                     raise UnsafeInputError(f"{p}: member {member.name!r} is outside the archive's top folder {root!r}")
@@ -319,14 +361,23 @@ def read_archive(p: Path, report: Verification, *, dest: Path | None = None, lim
                 if member.isdir() and len(parts) <= 2:
                     continue
                 if not member.isreg() or member.issparse() or len(parts) == 1:
-                    kind = {tarfile.SYMTYPE: "a symbolic link", tarfile.LNKTYPE: "a hard link",
-                            tarfile.CHRTYPE: "a device", tarfile.BLKTYPE: "a device", tarfile.FIFOTYPE: "a FIFO",
-                            tarfile.GNUTYPE_SPARSE: "a sparse file"}.get(member.type, "not a regular file")
-                    raise UnsafeInputError(f"{p}: member {member.name!r} is {kind if len(parts) > 1 else 'not a folder'}; "
-                                           "refused (a store archive holds folders and regular files only)")
+                    kind = {
+                        tarfile.SYMTYPE: "a symbolic link",
+                        tarfile.LNKTYPE: "a hard link",
+                        tarfile.CHRTYPE: "a device",
+                        tarfile.BLKTYPE: "a device",
+                        tarfile.FIFOTYPE: "a FIFO",
+                        tarfile.GNUTYPE_SPARSE: "a sparse file",
+                    }.get(member.type, "not a regular file")
+                    raise UnsafeInputError(
+                        f"{p}: member {member.name!r} is {kind if len(parts) > 1 else 'not a folder'}; "
+                        "refused (a store archive holds folders and regular files only)"
+                    )
                 if member.size > limits.max_member_bytes:
-                    raise UnsafeInputError(f"{p}: member {member.name!r} claims {member.size} bytes, more than "
-                                           f"{limits.max_member_bytes} (limit {LIMIT_ENV['max_member_bytes']}); refused")
+                    raise UnsafeInputError(
+                        f"{p}: member {member.name!r} claims {member.size} bytes, more than "
+                        f"{limits.max_member_bytes} (limit {LIMIT_ENV['max_member_bytes']}); refused"
+                    )
                 spend(member.size, f"member {member.name!r}")
                 rel = "/".join(parts[1:])
                 fh = tar.extractfile(member)
@@ -334,8 +385,10 @@ def read_archive(p: Path, report: Verification, *, dest: Path | None = None, lim
                 target = inside(dest, *parts, what=f"{p}: member") if dest is not None else None
                 if listed is None:
                     if rel != CHECKSUMS_FILE:
-                        raise UnsafeInputError(f"{p}: its first file is {member.name!r}, not {root}/{CHECKSUMS_FILE} "
-                                               "(not packed by `vlmsel store pack`); refused")
+                        raise UnsafeInputError(
+                            f"{p}: its first file is {member.name!r}, not {root}/{CHECKSUMS_FILE} "
+                            "(not packed by `vlmsel store pack`); refused"
+                        )
                     data = _bounded_read(fh, member.size, MAX_MANIFEST_BYTES, member.name)
                     try:
                         checksums = json.loads(data)
@@ -456,8 +509,10 @@ def _entry_manifest(data: bytes, rel: str, p: Path, version: int) -> dict[str, A
         raise UnsafeInputError(f"{p}: {rel} is not a profile manifest")
     own = f"{model_slug(man['model'])}/{safe_name(man['dataset'], f'{p}: {rel}: dataset')}.json"
     if own != rel:
-        raise UnsafeInputError(f"{p}: {rel} describes model {man['model']!r} / dataset {man['dataset']!r}, whose entry "
-                               f"is {own}: a misplaced or crafted entry; refused")
+        raise UnsafeInputError(
+            f"{p}: {rel} describes model {man['model']!r} / dataset {man['dataset']!r}, whose entry "
+            f"is {own}: a misplaced or crafted entry; refused"
+        )
     if ("entry_sha256" in man or version >= 2) and man.get("entry_sha256") != entry_digest(man):
         raise UnsafeInputError(f"{p}: {rel} was edited after it was written (its entry_sha256 differs)")
     return man
@@ -482,8 +537,10 @@ def _verify_folder(p: Path, report: Verification) -> None:
         if not js.name.startswith(".") and not js.with_suffix(".npz").exists():
             report.problems.append(f"{js}: a manifest without its arrays ({js.with_suffix('.npz').name} is missing)")
     if json.loads((p / STORE_FILE).read_text(encoding="utf-8")).get("version") == 1:
-        report.problems.append(f"{p}: a version-1 store, whose manifests carry no checksum of their own "
-                               f"(`vlmsel store upgrade {p}` adds them)")
+        report.problems.append(
+            f"{p}: a version-1 store, whose manifests carry no checksum of their own "
+            f"(`vlmsel store upgrade {p}` adds them)"
+        )
     report.n_files, report.n_entries = len(files), len(entries)
     if (p / CHECKSUMS_FILE).is_file():
         try:
@@ -512,7 +569,9 @@ def _disagreement(summaries: dict[str, dict[str, Any]], part: str) -> str:
     out = []
     for k in keys:
         values = {name: s.get(part, {}).get(k) for name, s in summaries.items() if s.get("n_entries")}
-        if len({json.dumps(v, sort_keys=True) for v in values.values()}) > 1 or any(isinstance(v, list) for v in values.values()):
+        if len({json.dumps(v, sort_keys=True) for v in values.values()}) > 1 or any(
+            isinstance(v, list) for v in values.values()
+        ):
             out.append(f"{k}: " + ", ".join(f"{v!r} in {name}" for name, v in values.items()))
     return "; ".join(out)
 
@@ -549,8 +608,10 @@ def merge_stores(
         raise ValueError(f"the stores were made with other settings ({what}); nothing merged")
     what = _disagreement(summaries, "versions")
     if what and not allow_other_versions:
-        raise ValueError(f"the stores were made with other versions ({what}); nothing merged "
-                         "(--allow-other-versions merges them anyway)")
+        raise ValueError(
+            f"the stores were made with other versions ({what}); nothing merged "
+            "(--allow-other-versions merges them anyway)"
+        )
     images: dict[str, tuple[str, list]] = {}
     blocks: dict[str, tuple[str, list]] = {}
     problems: list[str] = []
@@ -591,4 +652,3 @@ def merge_stores(
             shutil.copyfileobj(fin, fout)
         _write_manifest(dst_json, owner[(m, d)][1])  # the manifest last (the completion marker), with its checksum
     return report
-

@@ -47,22 +47,36 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
-import numpy as np
 import pandas as pd
 import torch
 
-import vlmsel
 from vlmsel.conductance.engine import block_conductance
-from vlmsel.conductance.options import DEFAULT_INTERNAL_BATCH_SIZE, DEFAULT_METHOD, DEFAULT_N_STEPS, DEFAULT_RULE
 from vlmsel.conductance.objectives import zs_max_logit
+from vlmsel.conductance.options import DEFAULT_INTERNAL_BATCH_SIZE, DEFAULT_METHOD, DEFAULT_N_STEPS, DEFAULT_RULE
 from vlmsel.data.tasks import Sample, Task, lovm_dataset_specs, open_task, sample
-from vlmsel.profiles.store import (DamagedEntryError, _init_store, check_store_folder, claim_path, has_profile, partial_files, read_profile,
-                                   write_profile)
-from vlmsel.jobs import run_claimed, versions
-from vlmsel.progress import progress
 from vlmsel.data.zeroshot import zero_shot_classifier
-from vlmsel.data.zoo import ModelLoadError, ZooEntry, check_entry, init_seed, load_model, resolve_device, with_image_gflops
+from vlmsel.data.zoo import (
+    ModelLoadError,
+    ZooEntry,
+    check_entry,
+    init_seed,
+    load_model,
+    resolve_device,
+    with_image_gflops,
+)
 from vlmsel.files import claim_owner
+from vlmsel.jobs import run_claimed, versions
+from vlmsel.profiles.store import (
+    DamagedEntryError,
+    _init_store,
+    check_store_folder,
+    claim_path,
+    has_profile,
+    partial_files,
+    read_profile,
+    write_profile,
+)
+from vlmsel.progress import progress
 from vlmsel.shards import parse_shard, partition  # noqa: F401 (parse_shard: part of this module's API)
 
 #: Effective GFLOP/s of the whole profiling step (forward + backward over the path points, hooks,
@@ -84,8 +98,20 @@ THROUGHPUT_SOURCE: dict[str, str] = {
 PASSES_PER_POINT = 3
 
 #: Manifest fields that determine the result; an existing entry must agree on all of them to be reused.
-RESULT_FIELDS = ("n_images", "seed", "n_steps", "method", "rule", "baseline", "objective", "granularity", "weights",
-                 "precision", "autocast", "quick_gelu")
+RESULT_FIELDS = (
+    "n_images",
+    "seed",
+    "n_steps",
+    "method",
+    "rule",
+    "baseline",
+    "objective",
+    "granularity",
+    "weights",
+    "precision",
+    "autocast",
+    "quick_gelu",
+)
 #: Values of result fields that manifests written before the field was recorded lack.
 RESULT_FIELD_DEFAULTS: dict[str, Any] = {"autocast": False}
 
@@ -151,7 +177,11 @@ class Job:
 
 
 def estimate_seconds(
-    image_gflops: float, n_images: int, n_steps: int, device: str | torch.device = "cpu", throughput_gflops: float | None = None
+    image_gflops: float,
+    n_images: int,
+    n_steps: int,
+    device: str | torch.device = "cpu",
+    throughput_gflops: float | None = None,
 ) -> float:
     """Estimated wall time (s) of one (model, dataset): ``image_gflops x N x (n_steps+1) x 3 / throughput``.
 
@@ -159,7 +189,9 @@ def estimate_seconds(
     model's GFLOPs are unknown.
     """
     dtype = torch.device(device).type if str(device) != "auto" else resolve_device("auto").type
-    rate = throughput_gflops if throughput_gflops is not None else THROUGHPUT_GFLOPS.get(dtype, THROUGHPUT_GFLOPS["cpu"])
+    rate = (
+        throughput_gflops if throughput_gflops is not None else THROUGHPUT_GFLOPS.get(dtype, THROUGHPUT_GFLOPS["cpu"])
+    )
     return float(image_gflops) * n_images * (n_steps + 1) * PASSES_PER_POINT / rate
 
 
@@ -251,8 +283,17 @@ def plan_table(jobs: Sequence[Job]) -> pd.DataFrame:
     shard (None unless the plan was split)."""
     return pd.DataFrame(
         [
-            dict(model=j.model.name, dataset=j.dataset, status=j.status, image_gflops=j.model.image_gflops,
-                 est_seconds=j.est_seconds, wall_time_s=j.wall_time_s, error=j.error, note=j.note, shard=j.shard)
+            dict(
+                model=j.model.name,
+                dataset=j.dataset,
+                status=j.status,
+                image_gflops=j.model.image_gflops,
+                est_seconds=j.est_seconds,
+                wall_time_s=j.wall_time_s,
+                error=j.error,
+                note=j.note,
+                shard=j.shard,
+            )
             for j in jobs
         ],
         columns=["model", "dataset", "status", "image_gflops", "est_seconds", "wall_time_s", "error", "note", "shard"],
@@ -282,8 +323,10 @@ def _classify(store: Path, job: Job, settings: ProfileSettings, overwrite: bool,
     elif sample_ is not None and list(manifest.get("image_sha256", [])) != list(sample_.sha256):
         old, new = list(manifest.get("image_sha256", [])), list(sample_.sha256)
         changed = sum(a != b for a, b in zip(old, new)) + abs(len(old) - len(new))
-        reason = (f"{where} was profiled on other images than the task now has ({changed} of {len(new)} differ; "
-                  f"stored from {manifest.get('source', '?')}, now {sample_.source})")
+        reason = (
+            f"{where} was profiled on other images than the task now has ({changed} of {len(new)} differ; "
+            f"stored from {manifest.get('source', '?')}, now {sample_.source})"
+        )
         hint = "; overwrite=True (--overwrite) recomputes it, or give the new images another task name (NAME=DIR)"
     else:
         job.status = "done"
@@ -302,10 +345,18 @@ def _owner_text(owner: dict) -> str:
 
 def _result_fields(settings: ProfileSettings, entry: ZooEntry) -> dict[str, Any]:
     return {
-        "n_images": settings.n_images, "seed": settings.seed, "n_steps": settings.n_steps, "method": settings.method,
-        "rule": settings.rule, "baseline": settings.baseline, "objective": settings.objective,
-        "granularity": settings.granularity, "weights": settings.weights, "precision": settings.precision,
-        "autocast": settings.autocast, "quick_gelu": entry.quick_gelu,
+        "n_images": settings.n_images,
+        "seed": settings.seed,
+        "n_steps": settings.n_steps,
+        "method": settings.method,
+        "rule": settings.rule,
+        "baseline": settings.baseline,
+        "objective": settings.objective,
+        "granularity": settings.granularity,
+        "weights": settings.weights,
+        "precision": settings.precision,
+        "autocast": settings.autocast,
+        "quick_gelu": entry.quick_gelu,
     }
 
 
@@ -374,7 +425,6 @@ def profile_one(
         "threads": torch.get_num_threads(),
     }
     if not settings.pretrained:
-
         manifest["init_seed"] = init_seed(entry, settings.seed)
     return result, manifest
 
@@ -482,9 +532,13 @@ def run_profiles(
         return job.status != "todo"
 
     plan = progress(todo, total=len(todo), desc="profiling models x datasets", enabled=show_progress)
-    for job, state in run_claimed(plan, is_done=is_done, claim=lambda j: claim_path(store, j.model.name, j.dataset),
-                                  owner=lambda j: {"model": j.model.name, "dataset": j.dataset},
-                                  partials=lambda j: partial_files(store, j.model.name, j.dataset)):
+    for job, state in run_claimed(
+        plan,
+        is_done=is_done,
+        claim=lambda j: claim_path(store, j.model.name, j.dataset),
+        owner=lambda j: {"model": j.model.name, "dataset": j.dataset},
+        partials=lambda j: partial_files(store, j.model.name, j.dataset),
+    ):
         name = job.model.name
         if state == "claimed":  # another living process computes it: skip (a rerun picks up what is missing)
             job.status, job.error = "claimed", _owner_text(claim_owner(claim_path(store, name, job.dataset)) or {})
@@ -509,8 +563,9 @@ def run_profiles(
             current = (name, loaded)
         model, preprocess, tokenizer = current[1]
         task = by_name[job.dataset]
-        result, manifest = profile_one(model, preprocess, tokenizer, job.model, task, samples[job.dataset],
-                                       settings, dev)
+        result, manifest = profile_one(
+            model, preprocess, tokenizer, job.model, task, samples[job.dataset], settings, dev
+        )
         write_profile(store, name, job.dataset, result.to_arrays(), manifest)
         job.status, job.wall_time_s = "written", manifest["wall_time_s"]
     return RunReport(jobs, samples)

@@ -189,7 +189,9 @@ class Profiles:
         if len(set(models)) != len(models) or len(set(datasets)) != len(datasets):
             raise ValueError("model and dataset names of profiles must be unique")
         if n_blocks.shape != (n_m,) or not np.issubdtype(n_blocks.dtype, np.integer):
-            raise ValueError(f"n_blocks must be an integer array of shape ({n_m},), got {n_blocks.dtype} {n_blocks.shape}")
+            raise ValueError(
+                f"n_blocks must be an integer array of shape ({n_m},), got {n_blocks.dtype} {n_blocks.shape}"
+            )
         if np.any(n_blocks < 1) or np.any(n_blocks > n_l):
             bad = int(np.flatnonzero((n_blocks < 1) | (n_blocks > n_l))[0])
             raise ValueError(f"model {models[bad]!r} has n_blocks={n_blocks[bad]}, outside 1..{n_l}")
@@ -200,7 +202,9 @@ class Profiles:
             raise ValueError(f"profile holds NaN or inf at block {l}{_where(models[m], datasets[d])}")
         if np.any(values < 0):
             m, d, l = np.argwhere(values < 0)[0]
-            raise ValueError(f"profile has negative mass {values[m, d, l]:.3g} at block {l}{_where(models[m], datasets[d])}")
+            raise ValueError(
+                f"profile has negative mass {values[m, d, l]:.3g} at block {l}{_where(models[m], datasets[d])}"
+            )
         if np.any(values[~np.broadcast_to(mask, values.shape)] != 0):
             m, d, l = np.argwhere((values != 0) & ~mask)[0]
             raise ValueError(
@@ -248,8 +252,12 @@ class Profiles:
         cls, values: np.ndarray, n_blocks: Iterable[int], models: Sequence[str], datasets: Sequence[str]
     ) -> "Profiles":
         """Build from an already padded array (n_models, n_datasets, L_max) and block counts."""
-        return cls(np.asarray(values, dtype=np.float64), np.asarray(list(n_blocks), dtype=np.int64),
-                   tuple(models), tuple(datasets))
+        return cls(
+            np.asarray(values, dtype=np.float64),
+            np.asarray(list(n_blocks), dtype=np.int64),
+            tuple(models),
+            tuple(datasets),
+        )
 
     @classmethod
     def from_block_scalars(
@@ -280,7 +288,7 @@ class Profiles:
     @property
     def shape(self) -> tuple[int, int, int]:
         """(n_models, n_datasets, L_max)."""
-        return self.values.shape  # type: ignore[return-value]
+        return self.values.shape
 
     def profile(self, model: str, dataset: str) -> np.ndarray:
         """The profile (L_m,) of one model on one dataset, without padding."""

@@ -81,8 +81,10 @@ def check_url(url: object, what: str) -> str:
     if scheme == "http":
         if os.environ.get(ALLOW_HTTP_ENV, "") in ("1", "true", "yes"):
             return url
-        raise UnsafeInputError(f"{what}: {url!r} is plain http, which anyone on the way can change; use https "
-                               f"(or set {ALLOW_HTTP_ENV}=1 for a server you run yourself)")
+        raise UnsafeInputError(
+            f"{what}: {url!r} is plain http, which anyone on the way can change; use https "
+            f"(or set {ALLOW_HTTP_ENV}=1 for a server you run yourself)"
+        )
     raise UnsafeInputError(f"{what}: {url!r} is not an https:// or file:// URL")
 
 
@@ -134,7 +136,12 @@ def _parse(raw: Mapping[str, Any], where: str) -> dict[str, PublishedStore]:
         if not isinstance(size, int) or isinstance(size, bool) or size < 0:
             raise ValueError(f"{where}: store {name!r}: bytes {size!r} is not a size")
         out[name] = PublishedStore(
-            name=name, zoo=entry["zoo"], url=entry["url"], sha256=digest, bytes=size, root=str(root),
+            name=name,
+            zoo=entry["zoo"],
+            url=entry["url"],
+            sha256=digest,
+            bytes=size,
+            root=str(root),
             description=str(entry.get("description", "")),
         )
     return out
@@ -173,8 +180,10 @@ def registry(path: str | os.PathLike | None = None) -> dict[str, PublishedStore]
     own = STORE_REGISTRY.items()
     clash = sorted(set(out) & set(own))
     if clash:
-        raise DataFileError(f"{REGISTRY_ENV}={extra} lists the store(s) {clash}, whose name(s) a packaged or registered "
-                            "store has already; rename them in that file")
+        raise DataFileError(
+            f"{REGISTRY_ENV}={extra} lists the store(s) {clash}, whose name(s) a packaged or registered "
+            "store has already; rename them in that file"
+        )
     out.update(own)
     return out
 
@@ -228,8 +237,10 @@ def publish_entry(
 
     check = verify_store(archive)
     if not check.ok:
-        raise ValueError(f"{archive} does not verify: {check.problems[0]}"
-                         + (f" (and {len(check.problems) - 1} more problems)" if len(check.problems) > 1 else ""))
+        raise ValueError(
+            f"{archive} does not verify: {check.problems[0]}"
+            + (f" (and {len(check.problems) - 1} more problems)" if len(check.problems) > 1 else "")
+        )
     if not url or "://" not in url:
         raise ValueError(f"--url {url!r}: give the URL the archive can be downloaded from (https://..., file://...)")
     check_url(url, "--url")
@@ -237,15 +248,24 @@ def publish_entry(
     info = check.checksums or {}
     if not description:
         settings = info.get("settings", {})
-        description = (f"{len(info.get('models', []))} models x {len(info.get('datasets', []))} datasets, "
-                       f"N={settings.get('n_images')}, n_steps={settings.get('n_steps')}, {settings.get('weights')}, "
-                       f"objective={settings.get('objective')}; vlmsel {info.get('versions', {}).get('vlmsel')}")
+        description = (
+            f"{len(info.get('models', []))} models x {len(info.get('datasets', []))} datasets, "
+            f"N={settings.get('n_images')}, n_steps={settings.get('n_steps')}, {settings.get('weights')}, "
+            f"objective={settings.get('objective')}; vlmsel {info.get('versions', {}).get('vlmsel')}"
+        )
     path = Path(registry_file)
-    raw: dict[str, Any] = (_registry_json(path) if path.exists()
-                           else {"format": REGISTRY_FORMAT, "version": 1, "stores": {}})
+    raw: dict[str, Any] = (
+        _registry_json(path) if path.exists() else {"format": REGISTRY_FORMAT, "version": 1, "stores": {}}
+    )
     _parse(raw, str(path))  # refuse to write into a file that is not a registry (it is a JSON object, then)
-    entry = {"zoo": zoo, "url": url, "sha256": sha256_file(archive), "bytes": Path(archive).stat().st_size,
-             "root": check.root, "description": description}
+    entry = {
+        "zoo": zoo,
+        "url": url,
+        "sha256": sha256_file(archive),
+        "bytes": Path(archive).stat().st_size,
+        "root": check.root,
+        "description": description,
+    }
     raw.setdefault("stores", {})[name] = entry
     with atomic_write(path, "w") as fh:
         json.dump(raw, fh, indent=1)
@@ -289,8 +309,9 @@ def open_store(profiles: "str | os.PathLike | ProfileStore | None" = None, zoo: 
         return ProfileStore(profiles)
     if isinstance(profiles, str) and profiles in registry():
         return ProfileStore(fetch_store(profiles))
-    raise FileNotFoundError(f"profiles {str(profiles)!r}: not a profile store folder and not a published store "
-                            f"({sorted(registry())})")
+    raise FileNotFoundError(
+        f"profiles {str(profiles)!r}: not a profile store folder and not a published store ({sorted(registry())})"
+    )
 
 
 def _local_path(entry: PublishedStore) -> Path:
@@ -342,16 +363,22 @@ def fetch_store(
             raise DataFileError(f"{folder}: the unpacked store lacks {entry.root}/store.json; delete the folder")
         return store
     if os.environ.get(OFFLINE_ENV, "").lower() in {"1", "true", "yes"}:
-        raise DataFileError(f"profile store {name!r} is not in the cache ({folder}) and {OFFLINE_ENV} forbids "
-                            f"downloading it from {entry.url}")
+        raise DataFileError(
+            f"profile store {name!r} is not in the cache ({folder}) and {OFFLINE_ENV} forbids "
+            f"downloading it from {entry.url}"
+        )
     check_url(entry.url, f"published store {name!r}")
     base.mkdir(parents=True, exist_ok=True)
     archive = base / f"{name}-{entry.sha256[:12]}.tar.gz"
     if not (archive.is_file() and sha256_file(archive) == entry.sha256):
-        download(UpstreamFile(f"profiles/{name}", entry.url, entry.sha256, entry.bytes), archive, timeout=timeout,
-                 max_bytes=ArchiveLimits.from_env().max_total_bytes,
-                 hint=f"Check the URL of the published store {name!r} (`vlmsel store list`), or pass a local store "
-                      "folder with --profiles.")
+        download(
+            UpstreamFile(f"profiles/{name}", entry.url, entry.sha256, entry.bytes),
+            archive,
+            timeout=timeout,
+            max_bytes=ArchiveLimits.from_env().max_total_bytes,
+            hint=f"Check the URL of the published store {name!r} (`vlmsel store list`), or pass a local store "
+            "folder with --profiles.",
+        )
     from vlmsel.profiles.archive import Verification, read_archive, verify_store
 
     tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", suffix=".partial", dir=base))

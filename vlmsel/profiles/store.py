@@ -38,31 +38,48 @@ from __future__ import annotations
 import datetime as _dt
 import io
 import json
-import zipfile
 import os
+import zipfile
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 
-from vlmsel.conductance.options import SCALARS, SIGNED_SCALARS
 from vlmsel import jobs
+from vlmsel.conductance.options import SCALARS, SIGNED_SCALARS
 from vlmsel.files import atomic_write, sha256_bytes
-from vlmsel.jobs import entry_path, model_slug
+from vlmsel.jobs import entry_path
+from vlmsel.jobs import model_slug as model_slug  # (re-exported: the store names its folders so)
 from vlmsel.profiles.pooling import Pooling, Profiles, task_profile
 from vlmsel.untrusted import UnsafeInputError, safe_name
 
 STORE_FORMAT = "vlmsel-profile-store"
 STORE_VERSION = 2
-#: Store versions this vlmsel reads (1: manifests without ``entry_sha256``).
+#: Store versions this vlmsel reads (version 1 stores have no ``entry_sha256`` in their manifests).
 READABLE_VERSIONS = (1, 2)
 STORE_FILE = "store.json"
 #: Scalars that can be negative; :meth:`ProfileStore.task_profiles` takes their absolute value.
 #: Manifest fields the profiling pipeline records (``write_profile`` fills the first five itself).
 MANIFEST_FIELDS: tuple[str, ...] = (
-    "model", "dataset", "n_images", "image_ids", "block_names", "image_sha256", "seed", "n_steps", "method",
-    "rule", "baseline", "objective", "granularity", "versions", "wall_time_s", "device", "created", "arrays_sha256",
+    "model",
+    "dataset",
+    "n_images",
+    "image_ids",
+    "block_names",
+    "image_sha256",
+    "seed",
+    "n_steps",
+    "method",
+    "rule",
+    "baseline",
+    "objective",
+    "granularity",
+    "versions",
+    "wall_time_s",
+    "device",
+    "created",
+    "arrays_sha256",
     "entry_sha256",
 )
 
@@ -121,12 +138,16 @@ def _check_marker(marker: Path) -> int:
         if not isinstance(info, dict):
             raise ValueError("not a JSON object")
     except (ValueError, UnicodeDecodeError) as err:
-        raise ValueError(f"{marker} is not a profile store's marker file ({err}); is {marker.parent} a profile store?") from None
+        raise ValueError(
+            f"{marker} is not a profile store's marker file ({err}); is {marker.parent} a profile store?"
+        ) from None
     if info.get("format") != STORE_FORMAT:
         raise ValueError(f"{marker} says format {info.get('format')!r}, expected {STORE_FORMAT!r}")
     if info.get("version") not in READABLE_VERSIONS:
-        raise ValueError(f"{marker}: profile store version {info.get('version')!r}; this vlmsel reads versions "
-                         f"{', '.join(map(str, READABLE_VERSIONS))} (a newer vlmsel made it? upgrade vlmsel)")
+        raise ValueError(
+            f"{marker}: profile store version {info.get('version')!r}; this vlmsel reads versions "
+            f"{', '.join(map(str, READABLE_VERSIONS))} (a newer vlmsel made it? upgrade vlmsel)"
+        )
     return int(info["version"])
 
 
@@ -144,8 +165,10 @@ def check_store_folder(store: str | os.PathLike) -> int | None:
     if root.is_dir():
         other = [p.name for p in root.iterdir() if not p.name.startswith(".") and not p.is_dir()]
         if other:
-            raise ValueError(f"{root} holds files ({', '.join(sorted(other)[:3])}) but no {STORE_FILE}: not a profile "
-                             "store; give an empty or new folder")
+            raise ValueError(
+                f"{root} holds files ({', '.join(sorted(other)[:3])}) but no {STORE_FILE}: not a profile "
+                "store; give an empty or new folder"
+            )
     return None
 
 
@@ -162,12 +185,14 @@ def _as_arrays(result_or_arrays: Any, manifest: Mapping[str, Any]) -> dict[str, 
     else:
         try:
             src = dict(result_or_arrays.scalars)
-            src.update(block_names=result_or_arrays.block_names, f_x=result_or_arrays.f_x,
-                       f_baseline=result_or_arrays.f_baseline)
+            src.update(
+                block_names=result_or_arrays.block_names,
+                f_x=result_or_arrays.f_x,
+                f_baseline=result_or_arrays.f_baseline,
+            )
         except AttributeError:
             raise TypeError(
-                "write_profile takes a ConductanceResult or a dict of arrays, "
-                f"not {type(result_or_arrays).__name__}"
+                f"write_profile takes a ConductanceResult or a dict of arrays, not {type(result_or_arrays).__name__}"
             ) from None
     if "image_ids" not in src and "image_ids" in manifest:
         src["image_ids"] = manifest["image_ids"]
@@ -237,7 +262,8 @@ def write_profile(
     if json_path.exists():
         json_path.unlink()  # an entry being rewritten is incomplete until its new manifest lands
     buffer = io.BytesIO()
-    np.savez_compressed(buffer, **arrays)
+    payload: dict[str, Any] = dict(arrays)
+    np.savez_compressed(buffer, **payload)
     data = buffer.getvalue()
     manifest["arrays_sha256"] = sha256_bytes(data)  # read_profile checks it: a damaged file is named
     with atomic_write(npz_path, "wb") as fh:
@@ -296,21 +322,28 @@ def read_profile(
     manifest = _read_manifest(json_path)
     if "entry_sha256" in manifest or _version(root) >= 2:
         if manifest.get("entry_sha256") != entry_digest(manifest):
-            raise DamagedEntryError(f"{json_path}: damaged or edited profile manifest (its content differs from its "
-                                    f"entry_sha256); {_REPAIR}")
+            raise DamagedEntryError(
+                f"{json_path}: damaged or edited profile manifest (its content differs from its "
+                f"entry_sha256); {_REPAIR}"
+            )
     if not npz_path.exists():
         raise FileNotFoundError(f"{npz_path} is missing but its manifest exists (model {model!r}, dataset {dataset!r})")
     raw = npz_path.read_bytes()
     expected = manifest.get("arrays_sha256")
     if expected is not None and sha256_bytes(raw) != expected:
-        raise DamagedEntryError(f"{npz_path}: damaged profile entry (its sha256 differs from the one in "
-                                f"{json_path.name}); {_REPAIR}")
+        raise DamagedEntryError(
+            f"{npz_path}: damaged profile entry (its sha256 differs from the one in {json_path.name}); {_REPAIR}"
+        )
     try:
         with np.load(io.BytesIO(raw), allow_pickle=False) as data:
             arrays = {k: data[k] for k in data.files}
     except (zipfile.BadZipFile, ValueError, OSError, EOFError, KeyError) as err:
         # (numpy's message for non-npz bytes suggests allow_pickle, which would execute the file: never)
-        reason = "not an .npz archive" if not raw.startswith(b"PK") else f"truncated or corrupt archive: {type(err).__name__}"
+        reason = (
+            "not an .npz archive"
+            if not raw.startswith(b"PK")
+            else f"truncated or corrupt archive: {type(err).__name__}"
+        )
         raise DamagedEntryError(f"{npz_path}: damaged profile entry ({reason}); {_REPAIR}") from None
     try:
         checked = _as_arrays(arrays, {})
@@ -319,7 +352,9 @@ def read_profile(
     if manifest.get("model") != model or manifest.get("dataset") != dataset:
         raise ValueError(f"{json_path} describes {manifest.get('model')!r} / {manifest.get('dataset')!r}")
     if manifest.get("n_images") != len(checked["image_ids"]):
-        raise ValueError(f"{json_path}: n_images={manifest.get('n_images')} but the arrays hold {len(checked['image_ids'])}")
+        raise ValueError(
+            f"{json_path}: n_images={manifest.get('n_images')} but the arrays hold {len(checked['image_ids'])}"
+        )
     return checked, manifest
 
 
@@ -392,14 +427,18 @@ class ProfileStore:
             info = _read_manifest(json_path)
             model, dataset = info.get("model"), info.get("dataset")
             if not isinstance(model, str) or not isinstance(dataset, str):
-                raise DamagedEntryError(f"{json_path}: a profile manifest without its model and dataset names; {_REPAIR}")
+                raise DamagedEntryError(
+                    f"{json_path}: a profile manifest without its model and dataset names; {_REPAIR}"
+                )
             try:
                 own = _paths(self.path, model, dataset)[1]
             except UnsafeInputError as err:
                 raise UnsafeInputError(f"{json_path}: {err}") from None
             if own != json_path:
-                raise UnsafeInputError(f"{json_path} describes model {model!r} / dataset {dataset!r}, whose entry is "
-                                       f"{own}: a misplaced or crafted entry; refused")
+                raise UnsafeInputError(
+                    f"{json_path} describes model {model!r} / dataset {dataset!r}, whose entry is "
+                    f"{own}: a misplaced or crafted entry; refused"
+                )
             out.append((model, dataset))
         return out
 

@@ -35,8 +35,9 @@ def plot_ranking(result: "SelectionResult", top: int | None = 15, ax=None):
             bar.set_hatch("//")
             bar.set_facecolor("#dd8452")
     for yi, p in zip(y, t["p_top1"]):  # in a column right of the axes: the score axis ends at its maximum, 1
-        ax.text(1.01, yi, f"P(top-1) {p:.0%}", va="center", fontsize=8, transform=ax.get_yaxis_transform(),
-                clip_on=False)
+        ax.text(
+            1.01, yi, f"P(top-1) {p:.0%}", va="center", fontsize=8, transform=ax.get_yaxis_transform(), clip_on=False
+        )
     ax.set_yticks(y, t["model"], fontsize=8)
     ax.set_xlim(0, 1)
     ax.set_xlabel("predicted score (weighted source rank utility, 1 = best)")
@@ -53,8 +54,9 @@ def plot_explanation(result: "SelectionResult", model: str | None = None, k: int
     bl = result.blocks(model)
     # one panel above the other at the book's page width (7.5 in), so that the text keeps its size
     top_h = max(1.8, 0.42 * len(ex) + 1.0)
-    fig, (a1, a2) = plt.subplots(2, 1, figsize=(7.5, top_h + 3.4),
-                                 gridspec_kw={"height_ratios": [top_h, 3.4]}, layout="constrained")
+    fig, (a1, a2) = plt.subplots(
+        2, 1, figsize=(7.5, top_h + 3.4), gridspec_kw={"height_ratios": [top_h, 3.4]}, layout="constrained"
+    )
     y = np.arange(len(ex))[::-1]
     a1.barh(y, ex["alpha"], color="#55a868", height=0.6)
     for yi, r in zip(y, ex.itertuples()):
@@ -63,9 +65,11 @@ def plot_explanation(result: "SelectionResult", model: str | None = None, k: int
     a1.set_xlim(0, min(1.0, float(ex["alpha"].max())) * 1.9 + 0.05)
     a1.set_xlabel("weight alpha of the source (softmin of DCD)")
     if result.uniform_weights(model):  # equal bars carry no information: say so instead
-        a1.set_title(f"No source stands out: {result.effective_sources(model):.1f} effective sources of "
-                     f"{result.alpha.shape[1]}\n(nearly equal weights: the score is essentially the average rank)",
-                     fontsize=9)
+        a1.set_title(
+            f"No source stands out: {result.effective_sources(model):.1f} effective sources of "
+            f"{result.alpha.shape[1]}\n(nearly equal weights: the score is essentially the average rank)",
+            fontsize=9,
+        )
     else:
         a1.set_title("Sources that resemble your images")
     x = np.arange(len(bl))
@@ -90,20 +94,34 @@ def plot_pareto(result: "SelectionResult", ax=None, label: int = 8):
         _, ax = plt.subplots(figsize=(6.4, 4.6), layout="constrained")
     par = t[t["pareto"]].sort_values("image_gflops")
     rest = t[~t["pareto"]]
-    ax.scatter(rest["image_gflops"], rest["score"], marker="o", facecolors="none", edgecolors="#4c72b0",
-               label="other models")
+    ax.scatter(
+        rest["image_gflops"], rest["score"], marker="o", facecolors="none", edgecolors="#4c72b0", label="other models"
+    )
     ax.scatter(par["image_gflops"], par["score"], marker="D", color="#dd8452", zorder=3, label="Pareto-optimal")
     if len(par):
         ax.step(par["image_gflops"], par["score"], where="post", color="#dd8452", linestyle="--", linewidth=1)
     top = t[t["model"] == result.top1]
-    ax.scatter(top["image_gflops"], top["score"], s=220, facecolors="none", edgecolors="black", linewidths=1.5,
-               label="recommended", zorder=4)
+    ax.scatter(
+        top["image_gflops"],
+        top["score"],
+        s=220,
+        facecolors="none",
+        edgecolors="black",
+        linewidths=1.5,
+        label="recommended",
+        zorder=4,
+    )
     named = set(t.head(label)["model"]) | set(par["model"])
     # labels alternate above and below their points in score order, so neighbours do not overlap
     shown = t[t["model"].isin(named)].sort_values("score")
     for k, r in enumerate(shown.itertuples()):
-        ax.annotate(_short_model(r.model), (r.image_gflops, r.score), xytext=(5, 5 if k % 2 else -11),
-                    textcoords="offset points", fontsize=8)
+        ax.annotate(
+            _short_model(r.model),
+            (r.image_gflops, r.score),
+            xytext=(5, 5 if k % 2 else -11),
+            textcoords="offset points",
+            fontsize=8,
+        )
     ax.margins(x=0.25, y=0.12)
     if len(t) and t["image_gflops"].max() / max(t["image_gflops"].min(), 1e-12) > 20:
         ax.set_xscale("log")
@@ -129,12 +147,16 @@ def plot_stability(result: "SelectionResult", ax=None):
     ax.plot(result.curve["n_images"], result.curve["p_top1"], marker="o", linestyle="-", label="bootstrap")
     n = len(result.images)
     if np.isfinite(result.estimate.b):
-        hi = n * 2
+        hi: float = n * 2
         if result.estimate.n_needed is not None:
             hi = max(hi, min(result.estimate.n_needed * 1.2, 10 * n))
         k = np.linspace(2, hi, 100)
-        ax.plot(k, norm.cdf(result.estimate.a + result.estimate.b * np.sqrt(k)), linestyle="--",
-                label="fit: probit linear in sqrt(images)")
+        ax.plot(
+            k,
+            norm.cdf(result.estimate.a + result.estimate.b * np.sqrt(k)),
+            linestyle="--",
+            label="fit: probit linear in sqrt(images)",
+        )
     ax.axhline(result.stable_at, color="grey", linestyle=":", label=f"stable at {result.stable_at:.0%}")
     ax.set_ylim(0, 1.02)
     ax.set_xlabel("number of images")

@@ -40,26 +40,42 @@ from PIL import Image
 from vlmsel.conductance.options import DEFAULT_INTERNAL_BATCH_SIZE
 from vlmsel.data.benchmarks import Benchmark, benchmark_names, load_benchmark, read_accuracy_table
 from vlmsel.data.tasks import Sample, Task
-from vlmsel.data.zoo import (ModelLoadError, ZooEntry, load_model, load_zoo, named_zoo, resolve_device,
-                             with_image_gflops)
+from vlmsel.data.zoo import ModelLoadError, ZooEntry, load_model, load_zoo, named_zoo, resolve_device, with_image_gflops
 from vlmsel.files import cache_dir
+from vlmsel.jobs import versions
 from vlmsel.method.aggregation import ranking_orders
 from vlmsel.method.options import MethodOptions, resolve
 from vlmsel.method.scoring import TargetScorer
-from vlmsel.jobs import versions
 from vlmsel.profiles.compute import RESULT_FIELD_DEFAULTS, ProfileSettings, profile_one
 from vlmsel.profiles.pooling import Profiles
 from vlmsel.profiles.registry import open_store
-from vlmsel.profiles.store import SIGNED_SCALARS, DamagedEntryError, ProfileStore, has_profile, read_profile, write_profile
+from vlmsel.profiles.store import (
+    SIGNED_SCALARS,
+    DamagedEntryError,
+    ProfileStore,
+    has_profile,
+    read_profile,
+    write_profile,
+)
 from vlmsel.progress import progress
-from vlmsel.recommend.result import SelectionResult
 from vlmsel.recommend.options import DEFAULT_N_BOOT, DEFAULT_N_IMAGES, STABLE_AT
+from vlmsel.recommend.result import SelectionResult
 from vlmsel.recommend.stability import curve_sizes, images_for_stability, pareto_optimal, top_k_probabilities
 from vlmsel.recommend.target import TARGET, ListedSample, target_key, target_sample, write_images_json
 
 #: Manifest fields on which the target's profiles must agree with the sources' (plus ``seed`` for random weights).
-MATCH_FIELDS: tuple[str, ...] = ("weights", "n_steps", "method", "rule", "baseline", "objective", "granularity",
-                                 "precision", "autocast", "quick_gelu")
+MATCH_FIELDS: tuple[str, ...] = (
+    "weights",
+    "n_steps",
+    "method",
+    "rule",
+    "baseline",
+    "objective",
+    "granularity",
+    "precision",
+    "autocast",
+    "quick_gelu",
+)
 
 
 # ------------------------------------------------------------------------------------------ inputs
@@ -79,8 +95,10 @@ def _benchmark(benchmark: Any, zoo: Any) -> tuple[str, pd.DataFrame, pd.DataFram
     if benchmark is None:
         named = named_zoo(zoo) if isinstance(zoo, str) else None
         if named is None:
-            raise ValueError("the zoo is not a named zoo: say which ground truth to use with benchmark= "
-                             f"(one of {benchmark_names()}, a Benchmark, a models x datasets DataFrame or a CSV file)")
+            raise ValueError(
+                "the zoo is not a named zoo: say which ground truth to use with benchmark= "
+                f"(one of {benchmark_names()}, a Benchmark, a models x datasets DataFrame or a CSV file)"
+            )
         benchmark = named.benchmark
     if isinstance(benchmark, Benchmark):
         return benchmark.name, benchmark.wide, benchmark.model_info
@@ -108,8 +126,14 @@ def _fmt_settings(d: dict[str, Any]) -> str:
 
 
 # ------------------------------------------------------------------------------------------ steps
-def _candidates(entries: list[ZooEntry], acc: pd.DataFrame, model_info: pd.DataFrame | None, store: ProfileStore,
-                bench_name: str, max_gflops: float | None) -> tuple[list[ZooEntry], dict[str, str]]:
+def _candidates(
+    entries: list[ZooEntry],
+    acc: pd.DataFrame,
+    model_info: pd.DataFrame | None,
+    store: ProfileStore,
+    bench_name: str,
+    max_gflops: float | None,
+) -> tuple[list[ZooEntry], dict[str, str]]:
     """Step 3: the models with ground truth and source profiles, within the compute budget."""
     stored = set(store.models)
     excluded: dict[str, str] = {}
@@ -144,18 +168,22 @@ def _candidates(entries: list[ZooEntry], acc: pd.DataFrame, model_info: pd.DataF
     return filled, excluded
 
 
-def _sources(store: ProfileStore, acc: pd.DataFrame, names: list[str], bench_name: str,
-             notes: list[str]) -> list[str]:
+def _sources(store: ProfileStore, acc: pd.DataFrame, names: list[str], bench_name: str, notes: list[str]) -> list[str]:
     """Step 3b: the source datasets profiled for every candidate and with ground truth for all of them."""
     avail = store.available()
-    sources = [d for d in acc.columns if d in avail.columns and bool(avail.loc[names, d].all())
-               and not acc.loc[names, d].isna().any()]
+    sources = [
+        d
+        for d in acc.columns
+        if d in avail.columns and bool(avail.loc[names, d].all()) and not acc.loc[names, d].isna().any()
+    ]
     dropped = [d for d in acc.columns if d in avail.columns and d not in sources]
     if dropped:
         notes.append(f"sources left out (not profiled for every candidate, or no ground truth): {dropped}")
     if not sources:
-        raise ValueError(f"profile store {store.path} holds no dataset of benchmark {bench_name!r} for every candidate "
-                         f"model (store datasets: {list(avail.columns)[:10]})")
+        raise ValueError(
+            f"profile store {store.path} holds no dataset of benchmark {bench_name!r} for every candidate "
+            f"model (store datasets: {list(avail.columns)[:10]})"
+        )
     if len(sources) < 3:
         notes.append(f"only {len(sources)} source dataset(s): the ranking can only echo them")
     return sources
@@ -179,16 +207,26 @@ def _read_sources(store: ProfileStore, names: list[str], sources: list[str], sca
             if m not in settings_of:
                 settings_of[m], block_names[m] = s, list(arrays["block_names"])
             elif s != settings_of[m] or list(arrays["block_names"]) != block_names[m]:
-                raise ValueError(f"profile store {store.path}: model {m!r} was profiled with different settings "
-                                 f"on {d!r} ({_fmt_settings(s)}) than on {sources[0]!r} ({_fmt_settings(settings_of[m])})")
+                raise ValueError(
+                    f"profile store {store.path}: model {m!r} was profiled with different settings "
+                    f"on {d!r} ({_fmt_settings(s)}) than on {sources[0]!r} ({_fmt_settings(settings_of[m])})"
+                )
             per[d] = _block_scalars(arrays, scalar)[:n_images]  # at most source_images images (None: all)
         scalars[m] = per
     return scalars, settings_of, block_names
 
 
-def _target_settings(entries: list[ZooEntry], settings_of: dict[str, dict[str, Any]], store: ProfileStore, *,
-                     pretrained: bool, n_steps: int | None, n_images: int, seed: int,
-                     internal_batch_size: int) -> dict[str, ProfileSettings]:
+def _target_settings(
+    entries: list[ZooEntry],
+    settings_of: dict[str, dict[str, Any]],
+    store: ProfileStore,
+    *,
+    pretrained: bool,
+    n_steps: int | None,
+    n_images: int,
+    seed: int,
+    internal_batch_size: int,
+) -> dict[str, ProfileSettings]:
     """Step 4b: each model's target settings are the store's, checked against what this run asked for."""
     weights = "pretrained" if pretrained else "random-init"
     out: dict[str, ProfileSettings] = {}
@@ -200,24 +238,52 @@ def _target_settings(entries: list[ZooEntry], settings_of: dict[str, dict[str, A
         diff = {k: (s.get(k), v) for k, v in asked.items() if s.get(k) != v}
         if diff:
             shown = ", ".join(f"{k}: store {a!r}, this run {b!r}" for k, (a, b) in diff.items())
-            hint = " (pass pretrained=False / --random-init)" if "weights" in diff and s.get("weights") == "random-init" else ""
-            raise ValueError(f"model {e.name!r}: the source profiles in {store.path} were made with other settings "
-                             f"({shown}){hint}; the target must be profiled like its sources")
+            hint = (
+                " (pass pretrained=False / --random-init)"
+                if "weights" in diff and s.get("weights") == "random-init"
+                else ""
+            )
+            raise ValueError(
+                f"model {e.name!r}: the source profiles in {store.path} were made with other settings "
+                f"({shown}){hint}; the target must be profiled like its sources"
+            )
         if s.get("objective") != "norm":
-            raise ValueError(f"model {e.name!r}: the store's objective is {s.get('objective')!r}; your images have no "
-                             "class names, so only the label-free 'norm' objective can profile them")
+            raise ValueError(
+                f"model {e.name!r}: the store's objective is {s.get('objective')!r}; your images have no "
+                "class names, so only the label-free 'norm' objective can profile them"
+            )
         init = s["seed"] if weights == "random-init" else seed
         out[e.name] = ProfileSettings(
-            n_images=n_images, n_steps=int(s["n_steps"]), seed=int(init), method=s["method"], rule=s["rule"],
-            baseline=s["baseline"], objective="norm", granularity=s["granularity"],
-            internal_batch_size=internal_batch_size, pretrained=pretrained, precision=s["precision"],
-            autocast=bool(s["autocast"]))
+            n_images=n_images,
+            n_steps=int(s["n_steps"]),
+            seed=int(init),
+            method=s["method"],
+            rule=s["rule"],
+            baseline=s["baseline"],
+            objective="norm",
+            granularity=s["granularity"],
+            internal_batch_size=internal_batch_size,
+            pretrained=pretrained,
+            precision=s["precision"],
+            autocast=bool(s["autocast"]),
+        )
     return out
 
 
-def _profile_target(entries: list[ZooEntry], sample_: Sample, run_settings: dict[str, ProfileSettings],
-                    settings_of: dict[str, dict[str, Any]], block_names: dict[str, list[str]], scalar: str, *,
-                    root: Path, device, pretrained: bool, seed: int, show_progress: bool | None):
+def _profile_target(
+    entries: list[ZooEntry],
+    sample_: Sample,
+    run_settings: dict[str, ProfileSettings],
+    settings_of: dict[str, dict[str, Any]],
+    block_names: dict[str, list[str]],
+    scalar: str,
+    *,
+    root: Path,
+    device,
+    pretrained: bool,
+    seed: int,
+    show_progress: bool | None,
+):
     """Step 5: the target's block scalars per model, read from the cache or computed (one model at a time)."""
     # the key holds the run's settings; per-model facts (quick_gelu) are checked against each manifest instead
     task = Task(TARGET, ListedSample(sample_))
@@ -233,20 +299,25 @@ def _profile_target(entries: list[ZooEntry], sample_: Sample, run_settings: dict
                 arrays, man = read_profile(tdir, e.name, TARGET)
             except DamagedEntryError:  # a damaged cache entry is recomputed, never used
                 arrays, man = None, {}
-            if arrays is not None and (man.get("image_sha256") != list(sample_.sha256)
-                                       or _settings_of(man) != settings_of[e.name]
-                                       or list(arrays["block_names"]) != block_names[e.name]):
+            if arrays is not None and (
+                man.get("image_sha256") != list(sample_.sha256)
+                or _settings_of(man) != settings_of[e.name]
+                or list(arrays["block_names"]) != block_names[e.name]
+            ):
                 arrays = None
         if arrays is None:
             st = run_settings[e.name]
-            model, preprocess, _ = load_model(e, pretrained=pretrained, device=device, precision=st.precision,
-                                              seed=st.seed, with_tokenizer=False)
+            model, preprocess, _ = load_model(
+                e, pretrained=pretrained, device=device, precision=st.precision, seed=st.seed, with_tokenizer=False
+            )
             result, manifest = profile_one(model, preprocess, None, e, task, sample_, st, device)
             del model
             if [str(b) for b in result.block_names] != block_names[e.name]:
-                raise ValueError(f"model {e.name!r}: its blocks on your images differ from the stored ones "
-                                 f"({len(result.block_names)} vs {len(block_names[e.name])}); was the store made with "
-                                 "another open_clip version or architecture?")
+                raise ValueError(
+                    f"model {e.name!r}: its blocks on your images differ from the stored ones "
+                    f"({len(result.block_names)} vs {len(block_names[e.name])}); was the store made with "
+                    "another open_clip version or architecture?"
+                )
             manifest.update(sample_seed=seed, purpose="vlmsel select target")
             write_profile(tdir, e.name, TARGET, result.to_arrays(), manifest)
             write_images_json(tdir, sample_)
@@ -264,12 +335,16 @@ def _store_cost(zoo: str, entries: list[ZooEntry], acc: pd.DataFrame) -> str:
 
     n_sets = acc.shape[1]
     known = [e for e in entries if not math.isnan(e.image_gflops)]
-    times = {dev: n_sets * sum(estimate_seconds(e.image_gflops, DEFAULT_N_IMAGES, 50, dev) for e in known)
-             for dev in ("cpu", "cuda")}
-    return (f"For zoo {zoo!r} that is {len(entries)} models x {n_sets} datasets: about {times['cpu'] / 3600:,.0f} h on "
-            f"this kind of CPU ({THROUGHPUT_GFLOPS['cpu']:g} GFLOP/s measured) or {times['cuda'] / 3600:,.1f} h on a "
-            f"GPU ({THROUGHPUT_GFLOPS['cuda']:g} GFLOP/s assumed), N = {DEFAULT_N_IMAGES}, 50 steps; "
-            f"`vlmsel profile --zoo {zoo} --dry-run ...` plans it. Or try it out of the box with --zoo mini")
+    times = {
+        dev: n_sets * sum(estimate_seconds(e.image_gflops, DEFAULT_N_IMAGES, 50, dev) for e in known)
+        for dev in ("cpu", "cuda")
+    }
+    return (
+        f"For zoo {zoo!r} that is {len(entries)} models x {n_sets} datasets: about {times['cpu'] / 3600:,.0f} h on "
+        f"this kind of CPU ({THROUGHPUT_GFLOPS['cpu']:g} GFLOP/s measured) or {times['cuda'] / 3600:,.1f} h on a "
+        f"GPU ({THROUGHPUT_GFLOPS['cuda']:g} GFLOP/s assumed), N = {DEFAULT_N_IMAGES}, 50 steps; "
+        f"`vlmsel profile --zoo {zoo} --dry-run ...` plans it. Or try it out of the box with --zoo mini"
+    )
 
 
 def _thumbnail(img: Image.Image, size: int = 112) -> Image.Image:
@@ -359,13 +434,31 @@ def select(
     # 4: the sources' profiles and settings; the target's settings follow them
     scalars_src, settings_of, block_names = _read_sources(store, names, sources, opts.scalar, opts.source_images)
     dev = resolve_device(device)
-    run_settings = _target_settings(filled, settings_of, store, pretrained=pretrained, n_steps=n_steps,
-                                    n_images=len(sample_), seed=seed, internal_batch_size=internal_batch_size)
+    run_settings = _target_settings(
+        filled,
+        settings_of,
+        store,
+        pretrained=pretrained,
+        n_steps=n_steps,
+        n_images=len(sample_),
+        seed=seed,
+        internal_batch_size=internal_batch_size,
+    )
     # 5: the target's profiles
     root = Path(work_dir) if work_dir is not None else cache_dir("targets")
     target_c, computed, reused, target_stores = _profile_target(
-        filled, sample_, run_settings, settings_of, block_names, opts.scalar, root=root, device=dev,
-        pretrained=pretrained, seed=seed, show_progress=show_progress)
+        filled,
+        sample_,
+        run_settings,
+        settings_of,
+        block_names,
+        opts.scalar,
+        root=root,
+        device=dev,
+        pretrained=pretrained,
+        seed=seed,
+        show_progress=show_progress,
+    )
 
     # 6: scores of the images and of their bootstrap resamples, by the method's one scorer
     source_acc = acc.loc[names, sources].astype(float)
@@ -396,19 +489,24 @@ def select(
         for col in ("family", "params_M", "gflops"):
             if col in model_info.columns:
                 info_df[col] = info_df[col].where(info_df[col].notna(), model_info[col].reindex(info_df.index))
-    ranking = pd.DataFrame({
-        "rank": np.arange(1, len(names) + 1),
-        "model": [names[i] for i in order],
-        "score": point[order],
-        "score_lo": np.percentile(boot, 2.5, axis=1)[order],
-        "score_hi": np.percentile(boot, 97.5, axis=1)[order],
-        "p_top1": p1[order], "p_top5": p5[order],
-    })
+    ranking = pd.DataFrame(
+        {
+            "rank": np.arange(1, len(names) + 1),
+            "model": [names[i] for i in order],
+            "score": point[order],
+            "score_lo": np.percentile(boot, 2.5, axis=1)[order],
+            "score_hi": np.percentile(boot, 97.5, axis=1)[order],
+            "p_top1": p1[order],
+            "p_top5": p5[order],
+        }
+    )
     for col in ("family", "params_M", "gflops", "image_gflops"):
         ranking[col] = info_df.loc[ranking["model"], col].to_numpy()
     ranking["pareto"] = pareto_optimal(ranking["score"], ranking["image_gflops"].astype(float))
 
-    alpha = pd.DataFrame(full["alpha"][:, 0, :], index=pd.Index(names, name="model"), columns=pd.Index(sources, name="dataset"))
+    alpha = pd.DataFrame(
+        full["alpha"][:, 0, :], index=pd.Index(names, name="model"), columns=pd.Index(sources, name="dataset")
+    )
     div = pd.DataFrame(full["divergence"][:, 0, :], index=alpha.index, columns=alpha.columns)
     src_w = {m: pd.DataFrame(scorer.w_s[i], index=sources, columns=block_names[m]) for i, m in enumerate(names)}
     src_p = {m: pd.DataFrame(scorer.p_s[i], index=sources, columns=block_names[m]) for i, m in enumerate(names)}
@@ -416,8 +514,10 @@ def select(
     tgt_p = {m: pd.Series(full["p"][i][0], index=block_names[m], name="target") for i, m in enumerate(names)}
 
     if n < DEFAULT_N_IMAGES:
-        notes.append(f"{n} images were used; the method was calibrated with {DEFAULT_N_IMAGES} per task, so expect "
-                     "a noisier ranking (see the stability numbers)")
+        notes.append(
+            f"{n} images were used; the method was calibrated with {DEFAULT_N_IMAGES} per task, so expect "
+            "a noisier ranking (see the stability numbers)"
+        )
     if not pretrained:
         notes.append("random weights (pretrained=False): the ranking exercises the pipeline and means nothing")
     named = named_zoo(zoo) if isinstance(zoo, str) else None
@@ -430,23 +530,44 @@ def select(
         "profiles": str(store.path),
         "target_stores": sorted(set(target_stores.values())),
         "sources": sources,
-        "computed": computed, "reused": reused,
+        "computed": computed,
+        "reused": reused,
         "device": str(dev),
         "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         "image_source": sample_.source,
         "settings": {
-            "n_images": n, "n_images_asked": n_images, "seed": seed, "n_boot": n_boot, **opts.to_dict(),
-            "max_gflops": max_gflops, "skip_bad": skip_bad, "stable_at": stable_at,
-            **{k: first.get(k) for k in ("weights", "n_steps", "method", "rule", "baseline", "objective",
-                                         "granularity", "precision")},
+            "n_images": n,
+            "n_images_asked": n_images,
+            "seed": seed,
+            "n_boot": n_boot,
+            **opts.to_dict(),
+            "max_gflops": max_gflops,
+            "skip_bad": skip_bad,
+            "stable_at": stable_at,
+            **{
+                k: first.get(k)
+                for k in ("weights", "n_steps", "method", "rule", "baseline", "objective", "granularity", "precision")
+            },
         },
         "versions": versions(),
     }
     return SelectionResult(
-        ranking=ranking, alpha=alpha, divergence=div, source_acc=source_acc, source_importance=src_w,
-        source_profiles=src_p, target_importance=tgt_w, target_profile=tgt_p,
-        curve=pd.DataFrame({"n_images": sizes, "p_top1": curve}), estimate=estimate,
-        images=list(sample_.ids), image_sha256=list(sample_.sha256), skipped=list(sample_.skipped),
-        thumbnails=[_thumbnail(im) for im in sample_.images], excluded=excluded, info=info, notes=notes,
+        ranking=ranking,
+        alpha=alpha,
+        divergence=div,
+        source_acc=source_acc,
+        source_importance=src_w,
+        source_profiles=src_p,
+        target_importance=tgt_w,
+        target_profile=tgt_p,
+        curve=pd.DataFrame({"n_images": sizes, "p_top1": curve}),
+        estimate=estimate,
+        images=list(sample_.ids),
+        image_sha256=list(sample_.sha256),
+        skipped=list(sample_.skipped),
+        thumbnails=[_thumbnail(im) for im in sample_.images],
+        excluded=excluded,
+        info=info,
+        notes=notes,
         stable_at=stable_at,
     )

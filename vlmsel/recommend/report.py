@@ -18,7 +18,7 @@ import html
 import io
 import os
 from pathlib import Path
-from typing import Any
+from typing import AbstractSet, Any
 
 import pandas as pd
 
@@ -69,7 +69,7 @@ def _figure(fig, alt: str, caption: str) -> str:
     return f'<div class="card fig">{_img(_png(fig), alt)}<div class="caption">{caption}</div></div>'
 
 
-def _table(df: pd.DataFrame, num: set[str] = frozenset(), top_row: bool = False) -> str:
+def _table(df: pd.DataFrame, num: AbstractSet[str] = frozenset(), top_row: bool = False) -> str:
     head = "".join(f'<th class="num">{_e(c)}</th>' if c in num else f"<th>{_e(c)}</th>" for c in df.columns)
     rows = []
     for i, (_, r) in enumerate(df.iterrows()):
@@ -85,14 +85,20 @@ def _fmt(v: Any, f: str) -> str:
 
 def _ranking_table(result, top: int | None) -> str:
     t = result.ranking if top is None else result.ranking.head(top)
-    show = pd.DataFrame({
-        "rank": t["rank"], "model": t["model"], "predicted score": t["score"].map(lambda v: _fmt(v, ".3f")),
-        "95% interval": [f"{lo:.2f} – {hi:.2f}" for lo, hi in zip(t["score_lo"], t["score_hi"])],
-        "P(top-1)": t["p_top1"].map(lambda v: f"{v:.0%}"), "P(top-5)": t["p_top5"].map(lambda v: f"{v:.0%}"),
-        "image GFLOPs": t["image_gflops"].map(lambda v: _fmt(v, ".3g")),
-        "params (M)": t["params_M"].map(lambda v: _fmt(v, ".3g")),
-        "Pareto": t["pareto"].map({True: "★ yes", False: ""}), "family": t["family"].fillna(""),
-    })
+    show = pd.DataFrame(
+        {
+            "rank": t["rank"],
+            "model": t["model"],
+            "predicted score": t["score"].map(lambda v: _fmt(v, ".3f")),
+            "95% interval": [f"{lo:.2f} – {hi:.2f}" for lo, hi in zip(t["score_lo"], t["score_hi"])],
+            "P(top-1)": t["p_top1"].map(lambda v: f"{v:.0%}"),
+            "P(top-5)": t["p_top5"].map(lambda v: f"{v:.0%}"),
+            "image GFLOPs": t["image_gflops"].map(lambda v: _fmt(v, ".3g")),
+            "params (M)": t["params_M"].map(lambda v: _fmt(v, ".3g")),
+            "Pareto": t["pareto"].map({True: "★ yes", False: ""}),
+            "family": t["family"].fillna(""),
+        }
+    )
     return _table(show, num={"predicted score", "P(top-1)", "P(top-5)", "image GFLOPs", "params (M)"}, top_row=True)
 
 
@@ -106,7 +112,9 @@ def _thumbs(result, limit: int = 40) -> str:
     return f'<div class="thumbs">{"".join(items)}</div>'
 
 
-def report_html(result, *, top: int = 15, explain: int = 3, title: str = "Which vision-language model for these images?") -> str:
+def report_html(
+    result, *, top: int = 15, explain: int = 3, title: str = "Which vision-language model for these images?"
+) -> str:
     """The report as an HTML string (see the module docstring).
 
     Parameters
@@ -117,34 +125,49 @@ def report_html(result, *, top: int = 15, explain: int = 3, title: str = "Which 
     """
     import matplotlib.pyplot as plt
 
-
     info, s = result.info, result.info.get("settings", {})
     stable = result.stable
     cls = "unstable" if not stable or result.uniform_weights() else "stable"
     with plt.rc_context():
         use_style()
-        fig_rank = _figure(result.plot_ranking(top=top).figure, "ranking",
-                           "Bars: predicted score of each model (higher is better); whiskers: 95% bootstrap interval "
-                           "over your images; hatched orange bars: Pareto-optimal models.")
-        fig_pareto = _figure(result.plot_pareto().figure, "score vs GFLOPs",
-                             "Each point is a model. Orange diamonds joined by the dashed step line are Pareto-optimal: "
-                             "no other model is predicted better <i>and</i> cheaper. The black circle marks the recommendation.")
-        fig_stab = _figure(result.plot_stability().figure, "stability curve",
-                           "Probability that the recommended model stays top-1 when only k of your images are used "
-                           "(bootstrap), with the fitted curve used to estimate how many images would make the choice stable.")
+        fig_rank = _figure(
+            result.plot_ranking(top=top).figure,
+            "ranking",
+            "Bars: predicted score of each model (higher is better); whiskers: 95% bootstrap interval "
+            "over your images; hatched orange bars: Pareto-optimal models.",
+        )
+        fig_pareto = _figure(
+            result.plot_pareto().figure,
+            "score vs GFLOPs",
+            "Each point is a model. Orange diamonds joined by the dashed step line are Pareto-optimal: "
+            "no other model is predicted better <i>and</i> cheaper. The black circle marks the recommendation.",
+        )
+        fig_stab = _figure(
+            result.plot_stability().figure,
+            "stability curve",
+            "Probability that the recommended model stays top-1 when only k of your images are used "
+            "(bootstrap), with the fitted curve used to estimate how many images would make the choice stable.",
+        )
         explanations = []
         for model in result.models[:explain]:
             ex = result.explain(model, 5)
-            ex_show = pd.DataFrame({
-                "source dataset": ex["dataset"], "weight α": ex["alpha"].map(lambda v: f"{v:.3f}"),
-                "DCD": ex["dcd"].map(lambda v: f"{v:.3f}"), "model's accuracy there": ex["accuracy"].map(lambda v: f"{v:.3f}"),
-                "model's rank there": [f"{r:g} / {n}" for r, n in zip(ex["rank"], ex["n_models"])],
-            })
-            fig = _figure(result.plot_explanation(model, 5), f"explanation {model}",
-                          "Left: the source datasets whose profile, for this model, most resembles your images (weight α), "
-                          "with the model's ground-truth accuracy and rank there. Right: the block-importance distribution "
-                          "of your images against the best-covering source's; similar curves mean the source covers the "
-                          "blocks your images rely on.")
+            ex_show = pd.DataFrame(
+                {
+                    "source dataset": ex["dataset"],
+                    "weight α": ex["alpha"].map(lambda v: f"{v:.3f}"),
+                    "DCD": ex["dcd"].map(lambda v: f"{v:.3f}"),
+                    "model's accuracy there": ex["accuracy"].map(lambda v: f"{v:.3f}"),
+                    "model's rank there": [f"{r:g} / {n}" for r, n in zip(ex["rank"], ex["n_models"])],
+                }
+            )
+            fig = _figure(
+                result.plot_explanation(model, 5),
+                f"explanation {model}",
+                "Left: the source datasets whose profile, for this model, most resembles your images (weight α), "
+                "with the model's ground-truth accuracy and rank there. Right: the block-importance distribution "
+                "of your images against the best-covering source's; similar curves mean the source covers the "
+                "blocks your images rely on.",
+            )
             row = result.ranking[result.ranking["model"] == model].iloc[0]
             ex_table = _table(ex_show, num={"weight α", "DCD", "model's accuracy there"})
             explanations.append(
@@ -154,44 +177,64 @@ def report_html(result, *, top: int = 15, explain: int = 3, title: str = "Which 
     skipped = ""
     if result.skipped:
         sk = pd.DataFrame(result.skipped, columns=["file", "reason"])
-        skipped = f"<h3>Skipped files ({len(sk)})</h3><div class=\"card\">{_table(sk)}</div>"
+        skipped = f'<h3>Skipped files ({len(sk)})</h3><div class="card">{_table(sk)}</div>'
     excluded = ""
     if result.excluded:
         ex = pd.DataFrame(list(result.excluded.items()), columns=["model", "why it was not ranked"])
-        excluded = f"<h2>Models not ranked ({len(ex)})</h2><div class=\"card\">{_table(ex)}</div>"
+        excluded = f'<h2>Models not ranked ({len(ex)})</h2><div class="card">{_table(ex)}</div>'
     notes = "".join(f"<li>{_e(n)}</li>" for n in result.notes)
     notes_html = f'<div class="card"><b>Notes</b><ul>{notes}</ul></div>' if notes else ""
     settings_rows = pd.DataFrame(
-        [("zoo", info.get("zoo")), ("benchmark (source ground truth)", info.get("benchmark")),
-         ("source profiles", info.get("profiles")), ("source datasets", ", ".join(info.get("sources", []))),
-         ("images", f"{len(result.images)} used of {s.get('n_images_asked')} asked, seed {s.get('seed')}, from {info.get('image_source')}"),
-         ("weights", s.get("weights")), ("conductance", f"n_steps {s.get('n_steps')}, {s.get('method')}, rule {s.get('rule')}, "
-                                        f"baseline {s.get('baseline')}, objective {s.get('objective')}, granularity {s.get('granularity')}"),
-         ("method", f"eta {s.get('eta')}, gamma {s.get('gamma')}, importance {s.get('importance')}, divergence "
-                    f"{s.get('divergence')}, utility {s.get('utility')}, scalar {s.get('scalar')}, pooling {s.get('pooling')}"),
-         ("bootstrap", f"{s.get('n_boot')} resamples; stable at P(top-1) ≥ {s.get('stable_at')}"),
-         ("max GFLOPs", "none" if s.get("max_gflops") is None else s.get("max_gflops")), ("target profiles", ", ".join(info.get("target_stores", []))),
-         ("computed / reused", f"{len(info.get('computed', []))} computed, {len(info.get('reused', []))} reused from the cache"),
-         ("device", info.get("device")), ("created", info.get("created")),
-         ("versions", ", ".join(f"{k} {v}" for k, v in info.get("versions", {}).items()))],
-        columns=["setting", "value"])
+        [
+            ("zoo", info.get("zoo")),
+            ("benchmark (source ground truth)", info.get("benchmark")),
+            ("source profiles", info.get("profiles")),
+            ("source datasets", ", ".join(info.get("sources", []))),
+            (
+                "images",
+                f"{len(result.images)} used of {s.get('n_images_asked')} asked, seed {s.get('seed')}, from {info.get('image_source')}",
+            ),
+            ("weights", s.get("weights")),
+            (
+                "conductance",
+                f"n_steps {s.get('n_steps')}, {s.get('method')}, rule {s.get('rule')}, "
+                f"baseline {s.get('baseline')}, objective {s.get('objective')}, granularity {s.get('granularity')}",
+            ),
+            (
+                "method",
+                f"eta {s.get('eta')}, gamma {s.get('gamma')}, importance {s.get('importance')}, divergence "
+                f"{s.get('divergence')}, utility {s.get('utility')}, scalar {s.get('scalar')}, pooling {s.get('pooling')}",
+            ),
+            ("bootstrap", f"{s.get('n_boot')} resamples; stable at P(top-1) ≥ {s.get('stable_at')}"),
+            ("max GFLOPs", "none" if s.get("max_gflops") is None else s.get("max_gflops")),
+            ("target profiles", ", ".join(info.get("target_stores", []))),
+            (
+                "computed / reused",
+                f"{len(info.get('computed', []))} computed, {len(info.get('reused', []))} reused from the cache",
+            ),
+            ("device", info.get("device")),
+            ("created", info.get("created")),
+            ("versions", ", ".join(f"{k} {v}" for k, v in info.get("versions", {}).items())),
+        ],
+        columns=["setting", "value"],
+    )
     top1 = result.ranking.iloc[0]
     # stable under resampling of the images means little when the weights ignore them (average rank)
     verdict = "AVERAGE RANK" if result.uniform_weights() else "STABLE" if stable else "UNSTABLE"
     pareto_models = list(result.ranking.loc[result.ranking["pareto"], "model"])
     cheap = ""
     if pareto_models and pareto_models[0] != result.top1:
-        cheap = (f"<p>Cheapest Pareto-optimal alternatives: {', '.join(_e(m) for m in pareto_models[:4])}.</p>")
+        cheap = f"<p>Cheapest Pareto-optimal alternatives: {', '.join(_e(m) for m in pareto_models[:4])}.</p>"
     body = f"""
 <main>
 <h1>{_e(title)}</h1>
-<p class="sub">vlmsel {_e(info.get('versions', {}).get('vlmsel', ''))} · {len(result.images)} images · zoo {_e(info.get('zoo'))}
- ({len(result.ranking)} models ranked) · ground truth {_e(info.get('benchmark'))} · {_e(info.get('created', ''))}</p>
+<p class="sub">vlmsel {_e(info.get("versions", {}).get("vlmsel", ""))} · {len(result.images)} images · zoo {_e(info.get("zoo"))}
+ ({len(result.ranking)} models ranked) · ground truth {_e(info.get("benchmark"))} · {_e(info.get("created", ""))}</p>
 <div class="card verdict {cls}">
 <div><span class="badge {cls}">{verdict}</span>Recommended model</div>
 <div class="big">{_e(result.top1)}</div>
-<p>Predicted score {top1['score']:.3f} (95% interval {top1['score_lo']:.2f} – {top1['score_hi']:.2f}),
- image tower {_fmt(top1['image_gflops'], '.3g')} GFLOPs per image{', Pareto-optimal' if top1['pareto'] else ''}.</p>
+<p>Predicted score {top1["score"]:.3f} (95% interval {top1["score_lo"]:.2f} – {top1["score_hi"]:.2f}),
+ image tower {_fmt(top1["image_gflops"], ".3g")} GFLOPs per image{", Pareto-optimal" if top1["pareto"] else ""}.</p>
 <p>{_e(result.stability_message)}</p>{cheap}
 </div>
 {notes_html}
@@ -212,7 +255,7 @@ def report_html(result, *, top: int = 15, explain: int = 3, title: str = "Which 
 {fig_rank}
 <div class="grid2">{fig_pareto}{fig_stab}</div>
 <h2>Why these models</h2>
-{''.join(explanations)}
+{"".join(explanations)}
 <h2>Your images</h2>
 <div class="card">{_thumbs(result)}</div>
 {skipped}
@@ -220,9 +263,11 @@ def report_html(result, *, top: int = 15, explain: int = 3, title: str = "Which 
 <h2>Settings and provenance</h2>
 <div class="card">{_table(settings_rows)}</div>
 </main>"""
-    return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
-            f'<meta name="viewport" content="width=device-width, initial-scale=1">'
-            f"<title>{_e(title)}: {_e(result.top1)}</title><style>{_CSS}</style></head><body>{body}</body></html>\n")
+    return (
+        f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        f'<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>{_e(title)}: {_e(result.top1)}</title><style>{_CSS}</style></head><body>{body}</body></html>\n"
+    )
 
 
 def write_report(result, path: str | os.PathLike, **kwargs: Any) -> Path:

@@ -25,10 +25,10 @@ from PIL import Image
 from vlmsel.files import atomic_write
 from vlmsel.recommend import figures
 from vlmsel.recommend.options import STABLE_AT
+from vlmsel.recommend.stability import StabilityEstimate
 
 #: Source weights count as uniform when the effective number of sources is at least this share of them.
 UNIFORM_SHARE = 0.9
-from vlmsel.recommend.stability import StabilityEstimate
 
 RESULT_FORMAT = "vlmsel-selection"
 RESULT_VERSION = 1
@@ -137,29 +137,39 @@ class SelectionResult:
     def stability_message(self) -> str:
         """Whether the top-1 choice is stable and, if not, what would help (one paragraph)."""
         n, b = len(self.images), self.n_boot
-        head = (f"'{self.top1}' is top-1 in {self.p_top1:.0%} of {b} bootstrap resamples of your {n} images")
+        head = f"'{self.top1}' is top-1 in {self.p_top1:.0%} of {b} bootstrap resamples of your {n} images"
         if self.stable and self.uniform_weights():
-            return (f"{head}, but no source stands out for it (effective number of sources {self.effective_sources():.1f} of "
-                    f"{self.alpha.shape[1]}): its score is essentially its average rank over the sources, which does not "
-                    "depend on your images, so resampling them cannot show whether they chose it.")
+            return (
+                f"{head}, but no source stands out for it (effective number of sources {self.effective_sources():.1f} of "
+                f"{self.alpha.shape[1]}): its score is essentially its average rank over the sources, which does not "
+                "depend on your images, so resampling them cannot show whether they chose it."
+            )
         if self.stable:
             return f"Stable choice: {head} (threshold {self.stable_at:.0%})."
         rivals = self.ranking[(self.ranking["p_top1"] >= 0.1) & (self.ranking["model"] != self.top1)]
         rival_text = ""
         if len(rivals):
-            rival_text = " Contenders: " + ", ".join(f"'{m}' ({p:.0%})" for m, p in zip(rivals["model"], rivals["p_top1"])) + "."
+            rival_text = (
+                " Contenders: " + ", ".join(f"'{m}' ({p:.0%})" for m, p in zip(rivals["model"], rivals["p_top1"])) + "."
+            )
         msg = f"Unstable choice: {head}, below the {self.stable_at:.0%} threshold.{rival_text}"
         need = self.suggested_n_images
         if need is not None:
-            msg += (f" About {need - n} more images ({need} in all) should make it stable (estimated from the "
-                    f"bootstrap curve: the probability of the same top-1 at {', '.join(map(str, self.curve['n_images']))} "
-                    f"images, extrapolated).")
+            msg += (
+                f" About {need - n} more images ({need} in all) should make it stable (estimated from the "
+                f"bootstrap curve: the probability of the same top-1 at {', '.join(map(str, self.curve['n_images']))} "
+                f"images, extrapolated)."
+            )
         elif self.estimate.n_needed is not None:
-            msg += (f" More images help only slowly (the bootstrap curve suggests over {10 * n}); the leading "
-                    "models are predicted nearly equally well, so choose among them by cost (Pareto view).")
+            msg += (
+                f" More images help only slowly (the bootstrap curve suggests over {10 * n}); the leading "
+                "models are predicted nearly equally well, so choose among them by cost (Pareto view)."
+            )
         else:
-            msg += (" The bootstrap curve does not rise with more images: the leading models are predicted about "
-                    "equally well and more images are unlikely to separate them; choose among them by cost (Pareto view).")
+            msg += (
+                " The bootstrap curve does not rise with more images: the leading models are predicted about "
+                "equally well and more images are unlikely to separate them; choose among them by cost (Pareto view)."
+            )
         return msg
 
     def explain(self, model: str, k: int = 5) -> pd.DataFrame:
@@ -169,11 +179,16 @@ class SelectionResult:
         self._check_model(model)
         a = self.alpha.loc[model].sort_values(ascending=False).head(k)
         ranks = self.source_acc.rank(ascending=False, method="average")
-        return pd.DataFrame({
-            "dataset": a.index, "alpha": a.to_numpy(), "dcd": self.divergence.loc[model, a.index].to_numpy(),
-            "accuracy": self.source_acc.loc[model, a.index].to_numpy(),
-            "rank": ranks.loc[model, a.index].to_numpy(), "n_models": len(self.source_acc),
-        }).reset_index(drop=True)
+        return pd.DataFrame(
+            {
+                "dataset": a.index,
+                "alpha": a.to_numpy(),
+                "dcd": self.divergence.loc[model, a.index].to_numpy(),
+                "accuracy": self.source_acc.loc[model, a.index].to_numpy(),
+                "rank": ranks.loc[model, a.index].to_numpy(),
+                "n_models": len(self.source_acc),
+            }
+        ).reset_index(drop=True)
 
     def best_source(self, model: str) -> str:
         """The source that covers the target best for ``model`` (largest alpha, smallest divergence)."""
@@ -185,10 +200,14 @@ class SelectionResult:
         ``target_w, source_w`` (importances) and ``target_p, source_p`` (profiles)."""
         self._check_model(model)
         s = self.best_source(model)
-        return pd.DataFrame({
-            "target_w": self.target_importance[model], "source_w": self.source_importance[model].loc[s],
-            "target_p": self.target_profile[model], "source_p": self.source_profiles[model].loc[s],
-        })
+        return pd.DataFrame(
+            {
+                "target_w": self.target_importance[model],
+                "source_w": self.source_importance[model].loc[s],
+                "target_p": self.target_profile[model],
+                "source_p": self.source_profiles[model].loc[s],
+            }
+        )
 
     def _check_model(self, model: str) -> None:
         if model not in self.alpha.index:
@@ -198,24 +217,43 @@ class SelectionResult:
     def table(self, top: int | None = 10) -> str:
         """The ranking as plain text (``top`` rows; all when None)."""
         t = self.ranking if top is None else self.ranking.head(top)
-        show = pd.DataFrame({
-            "rank": t["rank"], "model": t["model"], "score": t["score"].map("{:.3f}".format),
-            "95% interval": [f"{lo:.2f}-{hi:.2f}" for lo, hi in zip(t["score_lo"], t["score_hi"])],
-            "P(top-1)": t["p_top1"].map("{:.0%}".format), "P(top-5)": t["p_top5"].map("{:.0%}".format),
-            "GFLOPs/img": t["image_gflops"].map(lambda v: "?" if pd.isna(v) else f"{v:.3g}"),
-            "Pareto": t["pareto"].map({True: "*", False: ""}), "family": t["family"].fillna(""),
-        })
+        show = pd.DataFrame(
+            {
+                "rank": t["rank"],
+                "model": t["model"],
+                "score": t["score"].map("{:.3f}".format),
+                "95% interval": [f"{lo:.2f}-{hi:.2f}" for lo, hi in zip(t["score_lo"], t["score_hi"])],
+                "P(top-1)": t["p_top1"].map("{:.0%}".format),
+                "P(top-5)": t["p_top5"].map("{:.0%}".format),
+                "GFLOPs/img": t["image_gflops"].map(lambda v: "?" if pd.isna(v) else f"{v:.3g}"),
+                "Pareto": t["pareto"].map({True: "*", False: ""}),
+                "family": t["family"].fillna(""),
+            }
+        )
         return show.to_string(index=False)
 
     def summary(self, top: int = 5) -> str:
         """A short text report: the table, the stability message and why the top model ranks first."""
-        lines = [f"Ranking of {len(self.ranking)} models ({self.info.get('zoo')}) for {len(self.images)} images "
-                 f"(benchmark {self.info.get('benchmark')}):", "", self.table(top), "",
-                 "* = Pareto-optimal in predicted score vs image-tower GFLOPs.", "", self.stability_message, ""]
+        lines = [
+            f"Ranking of {len(self.ranking)} models ({self.info.get('zoo')}) for {len(self.images)} images "
+            f"(benchmark {self.info.get('benchmark')}):",
+            "",
+            self.table(top),
+            "",
+            "* = Pareto-optimal in predicted score vs image-tower GFLOPs.",
+            "",
+            self.stability_message,
+            "",
+        ]
         ex = self.explain(self.top1, 3)
-        lines.append(f"Why '{self.top1}': its profile on your images is closest to "
-                     + ", ".join(f"{r.dataset} (alpha {r.alpha:.2f}; there it ranks {r.rank:g}/{r.n_models}, "
-                                 f"accuracy {r.accuracy:.2f})" for r in ex.itertuples()) + ".")
+        lines.append(
+            f"Why '{self.top1}': its profile on your images is closest to "
+            + ", ".join(
+                f"{r.dataset} (alpha {r.alpha:.2f}; there it ranks {r.rank:g}/{r.n_models}, accuracy {r.accuracy:.2f})"
+                for r in ex.itertuples()
+            )
+            + "."
+        )
         if self.skipped:
             lines.append(f"Skipped {len(self.skipped)} file(s):")
             lines += [f"  {f}: {why}" for f, why in self.skipped[:20]]
@@ -224,8 +262,10 @@ class SelectionResult:
         if self.excluded:
             lines.append(f"Not ranked: {len(self.excluded)} model(s) (see .excluded).")
         if self.uniform_weights() and not self.stable:
-            lines.append(f"Note: no source stands out for '{self.top1}' (effective number of sources "
-                         f"{self.effective_sources():.1f} of {self.alpha.shape[1]}): its score is essentially its average rank.")
+            lines.append(
+                f"Note: no source stands out for '{self.top1}' (effective number of sources "
+                f"{self.effective_sources():.1f} of {self.alpha.shape[1]}): its score is essentially its average rank."
+            )
         lines += [f"Note: {n}" for n in self.notes]
         return "\n".join(lines)
 
@@ -244,20 +284,32 @@ class SelectionResult:
                 "source_importance": [float(v) for v in bl["source_w"]],
             }
         return {
-            "format": RESULT_FORMAT, "version": RESULT_VERSION,
+            "format": RESULT_FORMAT,
+            "version": RESULT_VERSION,
             "top1": self.top1,
             "ranking": ranking,
             "stability": {
-                "top1": self.top1, "p_top1": self.p_top1, "stable": self.stable, "threshold": self.stable_at,
-                "n_boot": self.n_boot, "message": self.stability_message,
+                "top1": self.top1,
+                "p_top1": self.p_top1,
+                "stable": self.stable,
+                "threshold": self.stable_at,
+                "n_boot": self.n_boot,
+                "message": self.stability_message,
                 "curve": [{"n_images": int(r.n_images), "p_top1": float(r.p_top1)} for r in self.curve.itertuples()],
                 "suggested_n_images": self.suggested_n_images,
-                "fit": {"a": _finite(self.estimate.a), "b": _finite(self.estimate.b),
-                        "n_needed": _finite(self.estimate.n_needed)},
+                "fit": {
+                    "a": _finite(self.estimate.a),
+                    "b": _finite(self.estimate.b),
+                    "n_needed": _finite(self.estimate.n_needed),
+                },
             },
             "explanations": explanations,
-            "images": {"n": len(self.images), "used": list(self.images), "sha256": list(self.image_sha256),
-                       "skipped": [{"file": f, "reason": r} for f, r in self.skipped]},
+            "images": {
+                "n": len(self.images),
+                "used": list(self.images),
+                "sha256": list(self.image_sha256),
+                "skipped": [{"file": f, "reason": r} for f, r in self.skipped],
+            },
             "excluded": [{"model": m, "reason": r} for m, r in self.excluded.items()],
             "info": json.loads(json.dumps(self.info, default=str)),
             "notes": list(self.notes),

@@ -79,8 +79,9 @@ class StabilityEstimate:
     n_needed: float | None
 
 
-def images_for_stability(sizes: Sequence[int], p_top1: Sequence[float], threshold: float = STABLE_AT,
-                         n_boot: int = 200) -> StabilityEstimate:
+def images_for_stability(
+    sizes: Sequence[int], p_top1: Sequence[float], threshold: float = STABLE_AT, n_boot: int = 200
+) -> StabilityEstimate:
     """Images needed for the chosen model to be top-1 with probability ``threshold`` (module docstring).
 
     Parameters

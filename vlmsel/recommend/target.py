@@ -27,7 +27,6 @@ from PIL import Image
 from vlmsel.data.images import is_image_name, load_image
 from vlmsel.data.tasks import FolderSource, Sample, Task, sample
 from vlmsel.files import atomic_write
-
 from vlmsel.recommend.options import DEFAULT_N_IMAGES
 
 #: Dataset name of the target inside its cache store.
@@ -135,5 +134,14 @@ def write_images_json(folder: Path, sample_: Sample) -> None:
     if path.exists():
         return
     with atomic_write(path, "w") as fh:
-        json.dump({"source": sample_.source, "seed": sample_.seed, "ids": sample_.ids, "sha256": sample_.sha256,
-                   "skipped": [list(s) for s in sample_.skipped]}, fh, indent=1)
+        json.dump(
+            {
+                "source": sample_.source,
+                "seed": sample_.seed,
+                "ids": sample_.ids,
+                "sha256": sample_.sha256,
+                "skipped": [list(s) for s in sample_.skipped],
+            },
+            fh,
+            indent=1,
+        )

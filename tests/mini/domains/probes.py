@@ -61,12 +61,13 @@ def random_abs_conv(x32: np.ndarray) -> np.ndarray:
     filters -= filters.mean(axis=(1, 2, 3), keepdims=True)
     response = np.zeros((n, 28, 28, 32), np.float32)
     for i, j in itertools.product(range(5), range(5)):
-        response += x32[:, i:i + 28, j:j + 28, :] @ filters[:, i, j, :].T
+        response += x32[:, i : i + 28, j : j + 28, :] @ filters[:, i, j, :].T
     return np.abs(response).mean(axis=(1, 2))
 
 
-def heldout_score(x: np.ndarray, y: np.ndarray, n_train: int, C: float = 1.0, max_iter: int = 2000,
-                  scale: bool = True) -> float:
+def heldout_score(
+    x: np.ndarray, y: np.ndarray, n_train: int, C: float = 1.0, max_iter: int = 2000, scale: bool = True
+) -> float:
     """Held-out accuracy of a logistic regression fitted on the first ``n_train`` rows (features
     standardised unless ``scale=False``), with one BLAS thread: threaded BLAS on a shared 2-core machine
     makes these small fits 5-20x slower."""

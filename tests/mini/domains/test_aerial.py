@@ -17,8 +17,11 @@ def test_interface():
     assert D.name == "aerial"
     assert list(D.attributes) == ["sensor", "land"]
     assert D.attributes["sensor"] == SENSORS == ("aerial", "satellite")
-    assert D.attributes["land"] == LANDS == (
-        "forest", "river", "lake", "farmland", "residential", "industrial", "highway", "pasture")
+    assert (
+        D.attributes["land"]
+        == LANDS
+        == ("forest", "river", "lake", "farmland", "residential", "industrial", "highway", "pasture")
+    )
     assert all(w == w.lower() and " " not in w for w in D.words)
     assert set(SENSORS) | set(LANDS) | {"area"} <= set(D.words)
     assert D.description and D.applicable({"sensor": "aerial", "land": "lake"}) == ("sensor", "land")

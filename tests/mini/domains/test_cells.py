@@ -24,8 +24,11 @@ def _diff(a: np.ndarray, b: np.ndarray) -> float:
 def test_attributes_and_names():
     assert D.name == "cells" and D.description
     assert list(D.attributes) == ["style", "tissue", "cell"]
-    assert D.attributes == {"style": ("histology", "smear"), "tissue": ("normal", "tumour"),
-                            "cell": ("neutrophil", "lymphocyte", "monocyte", "eosinophil")}
+    assert D.attributes == {
+        "style": ("histology", "smear"),
+        "tissue": ("normal", "tumour"),
+        "cell": ("neutrophil", "lymphocyte", "monocyte", "eosinophil"),
+    }
     assert len(set(D.words)) == len(D.words) and all(w == w.lower() for w in D.words)
 
 
@@ -115,7 +118,6 @@ def _pictures(constraints, attr, n, seed):
     attrs = [D.sample(rng, constraints) for _ in range(n)]
     imgs = [D.render(a, 70_000 + 1000 * seed + i) for i, a in enumerate(attrs)]
     return imgs, np.array([a[attr] for a in attrs])
-
 
 
 def test_tissue_is_learnable_but_not_by_mean_colour():

@@ -47,8 +47,9 @@ def _train_pictures(domain: str) -> list[Picture]:
     """:data:`N_TRAIN` pictures of ``domain`` in split ``"train"``, attribute values drawn freely."""
     rng = np.random.default_rng(len(domain))
     dom = DOMAINS[domain]
-    return [Picture(domain, tuple(dom.sample(rng).items()), int(rng.integers(2**31 - 1)), "train")
-            for _ in range(N_TRAIN)]
+    return [
+        Picture(domain, tuple(dom.sample(rng).items()), int(rng.integers(2**31 - 1)), "train") for _ in range(N_TRAIN)
+    ]
 
 
 def _hashes(pictures: list[Picture]) -> list[str]:
@@ -59,8 +60,10 @@ def _hashes(pictures: list[Picture]) -> list[str]:
 
 def picture_hashes() -> dict[str, dict[str, list[str]]]:
     """``{"task": {task: hashes at INDICES}, "train": {domain: N_TRAIN hashes}}`` of the code as it is."""
-    return {"task": {name: _hashes(_task_pictures(name)) for name in TASKS},
-            "train": {name: _hashes(_train_pictures(name)) for name in DOMAINS}}
+    return {
+        "task": {name: _hashes(_task_pictures(name)) for name in TASKS},
+        "train": {name: _hashes(_train_pictures(name)) for name in DOMAINS},
+    }
 
 
 def domain_words() -> dict[str, list[str]]:
@@ -86,8 +89,13 @@ def test_every_checked_picture_is_bit_identical():
     expected = json.loads(HASHES.read_text())["pictures"]
     got = picture_hashes()
     assert got.keys() == expected.keys() and all(got[k].keys() == expected[k].keys() for k in got)
-    changed = [f"{kind} {name} #{i}" for kind in got for name in got[kind]
-               for i, (a, b) in enumerate(zip(got[kind][name], expected[kind][name], strict=True)) if a != b]
+    changed = [
+        f"{kind} {name} #{i}"
+        for kind in got
+        for name in got[kind]
+        for i, (a, b) in enumerate(zip(got[kind][name], expected[kind][name], strict=True))
+        if a != b
+    ]
     assert not changed, f"{len(changed)} pictures changed, e.g. {changed[:8]} (# counts INDICES, or train pictures)"
 
 
@@ -103,8 +111,9 @@ def test_every_domain_phrases_the_same_captions():
 
 def _write() -> None:
     if HASHES.exists():
-        raise SystemExit(f"{HASHES} exists: it holds the hashes of commit 14b08a9 and is never regenerated "
-                         "to make a change pass")
+        raise SystemExit(
+            f"{HASHES} exists: it holds the hashes of commit 14b08a9 and is never regenerated to make a change pass"
+        )
     expected = {"pictures": picture_hashes(), "words": domain_words(), "captions": caption_hashes()}
     HASHES.write_text(json.dumps(expected, indent=1) + "\n")
     print(f"wrote {HASHES}")

@@ -115,7 +115,9 @@ def test_layout_counts_the_objects_and_the_closest_decides_the_distance():
     for seed in range(60):
         _, objects = D._layout({"count": "six", "distance": "far", "shape": "spheres"}, seed)
         for p, q in itertools.combinations(objects, 2):
-            assert np.hypot(p["cx"] - q["cx"], p["cy"] - q["cy"]) >= 0.999 * (max(p["r"], q["r"]) + 0.35 * min(p["r"], q["r"]))
+            assert np.hypot(p["cx"] - q["cx"], p["cy"] - q["cy"]) >= 0.999 * (
+                max(p["r"], q["r"]) + 0.35 * min(p["r"], q["r"])
+            )
 
 
 def test_captions_use_the_vocabulary_and_name_the_values():

@@ -35,7 +35,7 @@ def test_render_is_pure_shape_and_dtype(split):
     a, b = D.render(attrs, 11, split), D.render(dict(attrs), 11, split)
     assert a.shape == (IMAGE_SIZE, IMAGE_SIZE, 3) and a.dtype == np.uint8
     np.testing.assert_array_equal(a, b)
-    assert _diff(a, D.render(attrs, 12, split)) > 5.0       # another seed: another photo
+    assert _diff(a, D.render(attrs, 12, split)) > 5.0  # another seed: another photo
 
 
 def test_different_seeds_give_different_pictures():
@@ -108,12 +108,12 @@ def test_captions_use_the_words_and_name_the_values():
         text = D.caption(a, named, rng)
         tokens = TOKENS.findall(text)
         assert set(tokens) <= words, text
-        assert "sign" in tokens, text                         # names the kind of picture
-        assert len(tokens) <= 18, text                        # fits the tokenizer's context
+        assert "sign" in tokens, text  # names the kind of picture
+        assert len(tokens) <= 18, text  # fits the tokenizer's context
         padded = f" {' '.join(tokens)} "
         for x in named:
             assert f" {a[x]} " in padded, (text, x)
-        assert " a e" not in padded and " a a" not in padded and " a o" not in padded, text   # articles
+        assert " a e" not in padded and " a a" not in padded and " a o" not in padded, text  # articles
 
 
 def _random_conv_features(imgs, size=32, filters=96):

@@ -16,8 +16,11 @@ D = Textures()
 def test_interface():
     assert D.name == "textures"
     assert list(D.attributes) == ["texture", "colour"]
-    assert D.attributes["texture"] == TEXTURES == (
-        "striped", "checkered", "dotted", "zigzag", "grid", "wavy", "marbled", "honeycomb")
+    assert (
+        D.attributes["texture"]
+        == TEXTURES
+        == ("striped", "checkered", "dotted", "zigzag", "grid", "wavy", "marbled", "honeycomb")
+    )
     assert D.attributes["colour"] == COLOURS == ("red", "blue", "green", "brown", "grey", "yellow")
     assert all(w == w.lower() and " " not in w for w in D.words)
     assert set(TEXTURES) | set(COLOURS) <= set(D.words)

@@ -31,9 +31,19 @@ from vlmsel.mini.domains.signs import Signs
 from vlmsel.mini.domains.text import Text
 from vlmsel.mini.domains.textures import Textures
 
-DOMAINS: dict[str, Domain] = {d.name: d for d in (
-    Handwriting(), Text(), Textures(), Aerial(), Scenes3D(), Faces(), Signs(), Cells(),
-)}
+DOMAINS: dict[str, Domain] = {
+    d.name: d
+    for d in (
+        Handwriting(),
+        Text(),
+        Textures(),
+        Aerial(),
+        Scenes3D(),
+        Faces(),
+        Signs(),
+        Cells(),
+    )
+}
 """Every domain by name, in the book's order."""
 
 

@@ -36,38 +36,90 @@ from vlmsel.mini.domains.base import CARRIERS, IMAGE_SIZE, Domain, check_split, 
 SENSORS = ("aerial", "satellite")
 LANDS = ("forest", "river", "lake", "farmland", "residential", "industrial", "highway", "pasture")
 
-_C = {k: np.array(v, dtype=np.float32).reshape(3, 1, 1) for k, v in {
-    "grass": (0.42, 0.54, 0.26), "meadow": (0.55, 0.66, 0.33), "dry": (0.64, 0.61, 0.38),
-    "forest": (0.14, 0.27, 0.12), "hedge": (0.18, 0.30, 0.14),
-    "crop_green": (0.33, 0.50, 0.20), "crop_light": (0.52, 0.64, 0.30), "crop_yellow": (0.80, 0.72, 0.42),
-    "soil": (0.52, 0.42, 0.31), "dark_soil": (0.36, 0.29, 0.21), "stubble": (0.70, 0.62, 0.45),
-    "water_blue": (0.09, 0.24, 0.42), "water_mud": (0.45, 0.38, 0.22), "water_green": (0.14, 0.28, 0.26),
-    "sand": (0.76, 0.71, 0.58), "asphalt": (0.30, 0.30, 0.32), "concrete": (0.66, 0.66, 0.64),
-    "path": (0.70, 0.63, 0.50), "mark": (0.93, 0.93, 0.90),
-}.items()}
+_C = {
+    k: np.array(v, dtype=np.float32).reshape(3, 1, 1)
+    for k, v in {
+        "grass": (0.42, 0.54, 0.26),
+        "meadow": (0.55, 0.66, 0.33),
+        "dry": (0.64, 0.61, 0.38),
+        "forest": (0.14, 0.27, 0.12),
+        "hedge": (0.18, 0.30, 0.14),
+        "crop_green": (0.33, 0.50, 0.20),
+        "crop_light": (0.52, 0.64, 0.30),
+        "crop_yellow": (0.80, 0.72, 0.42),
+        "soil": (0.52, 0.42, 0.31),
+        "dark_soil": (0.36, 0.29, 0.21),
+        "stubble": (0.70, 0.62, 0.45),
+        "water_blue": (0.09, 0.24, 0.42),
+        "water_mud": (0.45, 0.38, 0.22),
+        "water_green": (0.14, 0.28, 0.26),
+        "sand": (0.76, 0.71, 0.58),
+        "asphalt": (0.30, 0.30, 0.32),
+        "concrete": (0.66, 0.66, 0.64),
+        "path": (0.70, 0.63, 0.50),
+        "mark": (0.93, 0.93, 0.90),
+    }.items()
+}
 _TINT_INDEX = {name: i % 8 for i, name in enumerate(_C)}  # which per-image colour jitter a colour takes
 _CROPS = ("crop_green", "crop_light", "crop_yellow", "soil", "dark_soil", "stubble", "crop_green", "dry")
-_ROOFS = np.array([(0.66, 0.33, 0.23), (0.32, 0.32, 0.34), (0.48, 0.32, 0.24), (0.62, 0.61, 0.60),
-                   (0.58, 0.22, 0.19), (0.72, 0.46, 0.32), (0.40, 0.40, 0.45), (0.55, 0.28, 0.22)], dtype=np.float32)
-_FLAT_ROOFS = np.array([(0.90, 0.90, 0.88), (0.74, 0.75, 0.76), (0.56, 0.62, 0.70), (0.80, 0.76, 0.66),
-                        (0.46, 0.47, 0.49), (0.84, 0.85, 0.86)], dtype=np.float32)
-_CARS = np.array([(0.92, 0.92, 0.92), (0.10, 0.10, 0.12), (0.70, 0.12, 0.10), (0.15, 0.25, 0.60),
-                  (0.65, 0.66, 0.68), (0.85, 0.80, 0.20)], dtype=np.float32)
+_ROOFS = np.array(
+    [
+        (0.66, 0.33, 0.23),
+        (0.32, 0.32, 0.34),
+        (0.48, 0.32, 0.24),
+        (0.62, 0.61, 0.60),
+        (0.58, 0.22, 0.19),
+        (0.72, 0.46, 0.32),
+        (0.40, 0.40, 0.45),
+        (0.55, 0.28, 0.22),
+    ],
+    dtype=np.float32,
+)
+_FLAT_ROOFS = np.array(
+    [
+        (0.90, 0.90, 0.88),
+        (0.74, 0.75, 0.76),
+        (0.56, 0.62, 0.70),
+        (0.80, 0.76, 0.66),
+        (0.46, 0.47, 0.49),
+        (0.84, 0.85, 0.86),
+    ],
+    dtype=np.float32,
+)
+_CARS = np.array(
+    [
+        (0.92, 0.92, 0.92),
+        (0.10, 0.10, 0.12),
+        (0.70, 0.12, 0.10),
+        (0.15, 0.25, 0.60),
+        (0.65, 0.66, 0.68),
+        (0.85, 0.80, 0.20),
+    ],
+    dtype=np.float32,
+)
 
-_KIND = {"aerial": ("an aerial photo", "an aerial image", "aerial imagery", "an aerial view"),
-         "satellite": ("a satellite image", "a satellite photo", "satellite imagery", "a centered satellite photo"),
-         None: ("a remote sensing image", "an overhead image", "an overhead photo", "a top down view")}
+_KIND = {
+    "aerial": ("an aerial photo", "an aerial image", "aerial imagery", "an aerial view"),
+    "satellite": ("a satellite image", "a satellite photo", "satellite imagery", "a centered satellite photo"),
+    None: ("a remote sensing image", "an overhead image", "an overhead photo", "a top down view"),
+}
 _VIEW = {"aerial": "an aerial view", "satellite": "a satellite view", None: "an overhead view"}
-_LAND = {"forest": ("a forest", "forest", "a forest area"), "river": ("a river", "a river area"),
-         "lake": ("a lake", "a lake area"), "farmland": ("farmland", "a farmland area"),
-         "residential": ("a residential area",), "industrial": ("an industrial area",),
-         "highway": ("a highway", "a highway area"), "pasture": ("a pasture", "pasture land")}
+_LAND = {
+    "forest": ("a forest", "forest", "a forest area"),
+    "river": ("a river", "a river area"),
+    "lake": ("a lake", "a lake area"),
+    "farmland": ("farmland", "a farmland area"),
+    "residential": ("a residential area",),
+    "industrial": ("an industrial area",),
+    "highway": ("a highway", "a highway area"),
+    "pasture": ("a pasture", "pasture land"),
+}
 
 
 def _smooth(values: np.ndarray, size: int) -> np.ndarray:
     """A small random grid upsampled bicubically over the whole frame to (size, size)."""
     img = Image.fromarray(np.ascontiguousarray(values, dtype=np.float32), mode="F")
-    return np.asarray(img.resize((size, size), Image.BICUBIC), dtype=np.float32)
+    return np.asarray(img.resize((size, size), Image.Resampling.BICUBIC), dtype=np.float32)
 
 
 def _step(d: np.ndarray, e: float) -> np.ndarray:
@@ -186,8 +238,10 @@ class _Ground:
         s = rnd["sun"]
         self.sun = float(np.cos(s)), float(np.sin(s))
         # the sun's shadow offset in the rotated (U, V) frame
-        self.shadow_uv = (1.3 * (self.sun[0] * self.ca + self.sun[1] * self.sa),
-                          1.3 * (-self.sun[0] * self.sa + self.sun[1] * self.ca))
+        self.shadow_uv = (
+            1.3 * (self.sun[0] * self.ca + self.sun[1] * self.sa),
+            1.3 * (-self.sun[0] * self.sa + self.sun[1] * self.ca),
+        )
 
     def noise(self, key: str) -> np.ndarray:
         if key not in self._noise:
@@ -248,7 +302,6 @@ class _Ground:
         boundary = _step(0.7 - edge, e) * (0.6 + 0.4 * q.field_edge)
         track = self.col("path") if q.field_track < 0.5 else self.col("hedge")
         return _paint(img, track, boundary)
-
 
 
 # -- the land types ----------------------------------------------------------------------------
@@ -409,13 +462,13 @@ def _highway(g: _Ground) -> np.ndarray:
     within = ad - med / 2  # distance from the median edge into the carriageway
     img = _paint(img, g.col("mark"), _step(0.3 - np.abs(within - 0.45), e) * 0.8)  # solid lines
     img = _paint(img, g.col("mark"), _step(0.3 - np.abs(within - (lanes * lane - 0.05)), e) * 0.8)
-    dash = (np.floor(g.U / 5.0) % 2 == 0)
+    dash = np.floor(g.U / 5.0) % 2 == 0
     for k in range(1, lanes):
         img = _paint(img, g.col("mark"), _step(0.28 - np.abs(within - k * lane - 0.2), e) * dash * 0.9)
     # cars: short rectangles in the lanes, one slot every 7 units
     slot = np.floor(g.U / 7.0)
     lk = np.floor((within - 0.2) / lane)
-    key = ((slot.astype(np.int64) * 3 + lk.astype(np.int64) * 5 + (d > 0) * 7) % 16)
+    key = (slot.astype(np.int64) * 3 + lk.astype(np.int64) * 5 + (d > 0) * 7) % 16
     cu = g.U - (slot + 0.3 + 0.4 * tab[18, key, 1]) * 7.0
     cv = within - 0.2 - (lk + 0.5) * lane
     car = _rect(cu, cv, 1.3, 0.75, e) * (tab[18, key, 0] < 0.45) * (lk >= 0) * (lk < lanes)
@@ -448,8 +501,16 @@ def _pasture(g: _Ground) -> np.ndarray:
     return img
 
 
-_LANDS = {"forest": _forest, "river": _river, "lake": _lake, "farmland": _farmland, "residential": _residential,
-          "industrial": _industrial, "highway": _highway, "pasture": _pasture}
+_LANDS = {
+    "forest": _forest,
+    "river": _river,
+    "lake": _lake,
+    "farmland": _farmland,
+    "residential": _residential,
+    "industrial": _industrial,
+    "highway": _highway,
+    "pasture": _pasture,
+}
 
 
 def _draw_scene(rng: np.random.Generator) -> dict:
@@ -460,11 +521,16 @@ def _draw_scene(rng: np.random.Generator) -> dict:
         "sun": float(rng.uniform(0, 2 * np.pi)),
         "q": _Uniforms(*rng.random(72).tolist()[: len(_Uniforms._fields)]),
         "tab": rng.random((20, 16, 16), dtype=np.float32),
-        "grids": {"low": rng.standard_normal((4, 4)), "low2": rng.standard_normal((5, 5)),
-                  "mid": rng.standard_normal((9, 9)), "crown": rng.standard_normal((15, 15)),
-                  "crown2": rng.standard_normal((23, 23))},
-        "tint": ((1 + 0.04 * rng.standard_normal((8, 3, 1, 1))) * (1 + 0.06 * rng.standard_normal((8, 1, 1, 1)))
-                 ).astype(np.float32),
+        "grids": {
+            "low": rng.standard_normal((4, 4)),
+            "low2": rng.standard_normal((5, 5)),
+            "mid": rng.standard_normal((9, 9)),
+            "crown": rng.standard_normal((15, 15)),
+            "crown2": rng.standard_normal((23, 23)),
+        },
+        "tint": (
+            (1 + 0.04 * rng.standard_normal((8, 3, 1, 1))) * (1 + 0.06 * rng.standard_normal((8, 1, 1, 1)))
+        ).astype(np.float32),
     }
 
 
@@ -477,12 +543,13 @@ class Aerial(Domain):
     """Top-down pictures of land use (the mini world's RESISC45 and EuroSAT): a sensor and a land type."""
 
     name = "aerial"
-    description = ("Top-down pictures of land (forest, river, lake, farmland, residential, industrial, highway, "
-                   "pasture), either sharp rotated aerial photos or hazy low-resolution satellite images, with "
-                   "random layout, sun, colours, haze and sensor noise.")
+    description = (
+        "Top-down pictures of land (forest, river, lake, farmland, residential, industrial, highway, "
+        "pasture), either sharp rotated aerial photos or hazy low-resolution satellite images, with "
+        "random layout, sun, colours, haze and sensor noise."
+    )
     attributes = {"sensor": SENSORS, "land": LANDS}
-    words = vocabulary(CARRIERS, *_KIND.values(), _VIEW.values(), *_LAND.values(), SENSORS, LANDS, "of a an",
-                       sort=True)
+    words = vocabulary(CARRIERS, *_KIND.values(), _VIEW.values(), *_LAND.values(), SENSORS, LANDS, "of a an", sort=True)
 
     def render(self, attrs: Mapping[str, str], seed: int, split: str = "eval") -> np.ndarray:
         check_split(split)
@@ -526,7 +593,7 @@ class Aerial(Domain):
         img = exposure * img * (1 + tone * (1 - img)) * cast
         img = img * (1 - haze) + haze * haze_col
         img = img + noise_small[:small, :small]
-        img = _resize(img, IMAGE_SIZE, Image.NEAREST if blocky else Image.BILINEAR)
+        img = _resize(img, IMAGE_SIZE, Image.Resampling.NEAREST if blocky else Image.Resampling.BILINEAR)
         return to_uint8(img + noise_level * noise_full)
 
     def caption(self, attrs: Mapping[str, str], named: Sequence[str], rng: np.random.Generator) -> str:

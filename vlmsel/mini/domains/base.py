@@ -65,7 +65,9 @@ class Domain:
         """Whether these values go together (default: always; a domain with impossible pairs overrides it)."""
         return True
 
-    def sample(self, rng: np.random.Generator, constraints: Mapping[str, Sequence[str]] | None = None) -> dict[str, str]:
+    def sample(
+        self, rng: np.random.Generator, constraints: Mapping[str, Sequence[str]] | None = None
+    ) -> dict[str, str]:
         """Draw attribute values uniformly; ``constraints`` maps an attribute to its allowed values.
 
         Returns only the applicable attributes (:meth:`applicable`). Attributes are drawn in the
@@ -81,7 +83,9 @@ class Domain:
             allowed = tuple(constraints.get(attr, values))
             bad = [v for v in allowed if v not in values]
             if bad or not allowed:
-                raise ValueError(f"domain {self.name!r}: {attr} has no value(s) {bad or '(empty)'}; values: {list(values)}")
+                raise ValueError(
+                    f"domain {self.name!r}: {attr} has no value(s) {bad or '(empty)'}; values: {list(values)}"
+                )
             attrs[attr] = allowed[int(rng.integers(len(allowed)))]
         keep = self.applicable(attrs)
         return {a: v for a, v in attrs.items() if a in keep}

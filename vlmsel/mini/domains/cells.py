@@ -27,14 +27,22 @@ from typing import Mapping, NamedTuple, Sequence
 import numpy as np
 from PIL import Image, ImageDraw
 
-from vlmsel.mini.domains.base import (CARRIERS, IMAGE_SIZE, Domain, article, check_split, to_uint8, vocabulary,
-                                      with_carrier)
+from vlmsel.mini.domains.base import (
+    CARRIERS,
+    IMAGE_SIZE,
+    Domain,
+    article,
+    check_split,
+    to_uint8,
+    vocabulary,
+    with_carrier,
+)
 
 STYLES = ("histology", "smear")
 TISSUES = ("normal", "tumour")
 CELLS = ("neutrophil", "lymphocyte", "monocyte", "eosinophil")
 
-_SS = 2                      # supersampling of the drawn masks
+_SS = 2  # supersampling of the drawn masks
 _BIG = IMAGE_SIZE * _SS
 _N = IMAGE_SIZE
 
@@ -78,7 +86,7 @@ def _mask(draw_fn) -> np.ndarray:
     """An L mask drawn by ``draw_fn(ImageDraw)`` at 2x, returned at 64 px in [0, 1]."""
     im = Image.new("L", (_BIG, _BIG), 0)
     draw_fn(ImageDraw.Draw(im))
-    return np.asarray(im.resize((_N, _N), Image.BOX), dtype=np.float32) * np.float32(1 / 255)
+    return np.asarray(im.resize((_N, _N), Image.Resampling.BOX), dtype=np.float32) * np.float32(1 / 255)
 
 
 _X, _Y = np.meshgrid(np.arange(_N, dtype=np.float32) + 0.5, np.arange(_N, dtype=np.float32) + 0.5)
@@ -92,18 +100,19 @@ def _jitter_vec(vec, rng: np.random.Generator, sd: float) -> np.ndarray:
 # histology
 
 
-_H_VEC = (0.95, 1.05, 0.42)    # optical density of hematoxylin per unit (natural log): purple-blue
-_E_VEC = (0.16, 0.85, 0.40)    # eosin: pink
-_POOL = 90                     # nuclei drawn from one pool of random shapes, whatever the tissue
+_H_VEC = (0.95, 1.05, 0.42)  # optical density of hematoxylin per unit (natural log): purple-blue
+_E_VEC = (0.16, 0.85, 0.40)  # eosin: pink
+_POOL = 90  # nuclei drawn from one pool of random shapes, whatever the tissue
 _VERTS = 10
 
 
-def _nuclei_polygons(xy: np.ndarray, radius: np.ndarray, aspect: np.ndarray, rot: np.ndarray,
-                     wobble: np.ndarray) -> np.ndarray:
+def _nuclei_polygons(
+    xy: np.ndarray, radius: np.ndarray, aspect: np.ndarray, rot: np.ndarray, wobble: np.ndarray
+) -> np.ndarray:
     """(n, _VERTS, 2) polygon vertices at 2x of nuclei with these centres (64 px) and shapes."""
     t = np.linspace(0, 2 * np.pi, _VERTS, endpoint=False)[None, :]
     r = radius[:, None] * (1 + wobble)
-    px = r * np.cos(t) * np.sqrt(aspect[:, None])       # elongated, same area
+    px = r * np.cos(t) * np.sqrt(aspect[:, None])  # elongated, same area
     py = r * np.sin(t) / np.sqrt(aspect[:, None])
     c, s = np.cos(rot)[:, None], np.sin(rot)[:, None]
     x = xy[:, 0:1] + c * px - s * py
@@ -120,9 +129,9 @@ class _HistologyDraws:
         self.e_vec = _jitter_vec(_E_VEC, rng, 0.2)
         self.h_int = float(np.exp(rng.uniform(np.log(0.55), np.log(1.5))))
         self.e_int = float(np.exp(rng.uniform(np.log(0.4), np.log(1.6))))
-        self.counter = float(rng.uniform(0.0, 0.8))              # hematoxylin taken up by the stroma
+        self.counter = float(rng.uniform(0.0, 0.8))  # hematoxylin taken up by the stroma
         self.light = (rng.uniform(0.88, 1.0) + rng.normal(0, 0.02, 3)).astype(np.float32)
-        self.exposure = float(rng.uniform(0.2, 0.75))    # strength of the camera's auto exposure / white balance
+        self.exposure = float(rng.uniform(0.2, 0.75))  # strength of the camera's auto exposure / white balance
         self.target = (np.array([0.78, 0.6, 0.76]) + rng.normal(0, 0.06, 3)).astype(np.float32)
         # the stroma: collagen fibres, smooth density, white spaces, the nuclei's chromatin
         self.fibre_angle = float(rng.uniform(0, np.pi))
@@ -136,7 +145,7 @@ class _HistologyDraws:
         self.fine_grid = rng.standard_normal((24, 24)).astype(np.float32)
         self.space_grid = rng.standard_normal((5, 5)).astype(np.float32)
         self.space_fine = rng.standard_normal((13, 13)).astype(np.float32)
-        self.space_amount = float(rng.uniform(-2.4, 0.8))          # how much white space (fat, lumen, tears)
+        self.space_amount = float(rng.uniform(-2.4, 0.8))  # how much white space (fat, lumen, tears)
         self.chromatin = rng.standard_normal((_N, _N)).astype(np.float32)
         # one pool of random nuclear shapes and placements, used by either tissue
         self.pool_size = rng.random(_POOL)
@@ -150,7 +159,7 @@ class _HistologyDraws:
         # the normal layout: glands or rows of cells, and a few stromal cells
         self.rows_layout = rng.random() < 0.35
         self.n_glands = int(rng.integers(1, 4))
-        self.glands = rng.random((3, 5))                           # centre x, y, size, elongation, angle
+        self.glands = rng.random((3, 5))  # centre x, y, size, elongation, angle
         self.n_rows = int(rng.integers(2, 5))
         self.row_phase = rng.random(5)
         self.n_stromal = int(rng.integers(6, 14))
@@ -208,11 +217,16 @@ def _stroma(d: _HistologyDraws) -> tuple[np.ndarray, np.ndarray]:
         s = np.linspace(-0.5, 0.5, 7)
         for i in range(d.n_fibres):
             pts = d.fibre_pts[i] + np.outer(s * d.fibre_len[i], along) + np.outer(d.fibre_wave[i] * 10, across)
-            draw.line([tuple(p) for p in pts.tolist()], fill=int(d.fibre_val[i]), width=int(d.fibre_width[i]),
-                      joint="curve")
+            draw.line(
+                [tuple(p) for p in pts.tolist()], fill=int(d.fibre_val[i]), width=int(d.fibre_width[i]), joint="curve"
+            )
 
-    stroma = (0.45 + 0.55 * _gauss(_mask(fibres), 0.6) + 0.12 * (u6 @ d.stroma_grid @ u6.T)
-              + 0.08 * (u24 @ d.fine_grid @ u24.T))
+    stroma = (
+        0.45
+        + 0.55 * _gauss(_mask(fibres), 0.6)
+        + 0.12 * (u6 @ d.stroma_grid @ u6.T)
+        + 0.08 * (u24 @ d.fine_grid @ u24.T)
+    )
     space = np.clip((u5 @ d.space_grid @ u5.T + 0.35 * (u13 @ d.space_fine @ u13.T) + d.space_amount) * 1.8, 0, 1)
     return stroma, space
 
@@ -228,12 +242,12 @@ def _normal_nuclei(d: _HistologyDraws) -> tuple[_Nuclei, np.ndarray, np.ndarray]
     dark = 0.58 + 0.14 * d.pool_dark[:n]
     # scattered stromal cells: elongated fibroblasts along the fibres and small round lymphocytes
     m = d.n_stromal
-    fibroblast = d.pool_aspect[n: n + m] < 0.5
-    xy = np.concatenate([xy, d.pool_uv[n: n + m] * 64])
-    radius = np.concatenate([radius, np.where(fibroblast, 1.15, 1.45) + 0.3 * d.pool_size[n: n + m]])
+    fibroblast = d.pool_aspect[n : n + m] < 0.5
+    xy = np.concatenate([xy, d.pool_uv[n : n + m] * 64])
+    radius = np.concatenate([radius, np.where(fibroblast, 1.15, 1.45) + 0.3 * d.pool_size[n : n + m]])
     aspect = np.concatenate([aspect, np.where(fibroblast, 2.6, 1.05)])
-    rot = np.concatenate([rot, np.where(fibroblast, d.fibre_angle, d.pool_rot[n: n + m])])
-    dark = np.concatenate([dark, 0.62 + 0.14 * d.pool_dark[n: n + m]])
+    rot = np.concatenate([rot, np.where(fibroblast, d.fibre_angle, d.pool_rot[n : n + m])])
+    dark = np.concatenate([dark, 0.62 + 0.14 * d.pool_dark[n : n + m]])
     return _Nuclei(xy, radius, aspect, rot, dark, d.pool_wobble[: n + m] * 0.05), lumen, epithelium
 
 
@@ -248,9 +262,9 @@ def _cords(d: _HistologyDraws) -> tuple[np.ndarray, ...]:
         ts = np.arange(-44, 44, 6.0) + d.row_phase[j] * 6
         xy.append(32 + np.outer(ts, along) + np.outer(offset + np.sin(ts / 9 + j) * 1.5, across))
         rot.append(np.full(len(ts), d.fibre_angle))
-    xy, rot = np.concatenate(xy), np.concatenate(rot)
+    xy_all, rot_all = np.concatenate(xy), np.concatenate(rot)
     empty = np.zeros((_N, _N), np.float32)
-    return xy, rot, np.full(len(xy), 1.5), empty, empty
+    return xy_all, rot_all, np.full(len(xy_all), 1.5), empty, empty
 
 
 def _glands(d: _HistologyDraws) -> tuple[np.ndarray, ...]:
@@ -259,7 +273,7 @@ def _glands(d: _HistologyDraws) -> tuple[np.ndarray, ...]:
     lumen = np.zeros((_N, _N), np.float32)
     epithelium = np.zeros((_N, _N), np.float32)
     xy, rot = [], []
-    for g in d.glands[:d.n_glands]:
+    for g in d.glands[: d.n_glands]:
         gx, gy = 8 + g[0] * 48, 8 + g[1] * 48
         ra = 6.5 + g[2] * 6.5
         rb = ra * (0.6 + 0.4 * g[3])
@@ -269,19 +283,19 @@ def _glands(d: _HistologyDraws) -> tuple[np.ndarray, ...]:
         ex, ey = 0.92 * ra * np.cos(t), 0.92 * rb * np.sin(t)
         ca, sa = np.cos(ga), np.sin(ga)
         xy.append(np.stack([gx + ca * ex - sa * ey, gy + sa * ex + ca * ey], axis=1))
-        rot.append(np.arctan2(ey * ra / rb, ex * rb / ra) + ga)    # elongated across the ring
+        rot.append(np.arctan2(ey * ra / rb, ex * rb / ra) + ga)  # elongated across the ring
         dx, dy = _X - gx, _Y - gy
         q = np.sqrt(((ca * dx + sa * dy) / ra) ** 2 + ((-sa * dx + ca * dy) / rb) ** 2)
         lumen = np.maximum(lumen, np.clip((0.55 - q) * 8, 0, 1))
         epithelium = np.maximum(epithelium, np.clip((1.12 - q) * 5, 0, 1))
-    xy, rot = np.concatenate(xy), np.concatenate(rot)
-    return xy, rot, np.full(len(xy), 1.35), lumen, epithelium
+    xy_all, rot_all = np.concatenate(xy), np.concatenate(rot)
+    return xy_all, rot_all, np.full(len(xy_all), 1.35), lumen, epithelium
 
 
 def _tumour_nuclei(d: _HistologyDraws) -> _Nuclei:
     """Tumour: crowded, pleomorphic, hyperchromatic nuclei in clusters and sheets, a few scattered."""
     n = d.n_tumour
-    centres = 6 + d.clusters[:d.n_clusters, :2] * 52
+    centres = 6 + d.clusters[: d.n_clusters, :2] * 52
     which = (d.pool_uv[:n, 0] * d.n_clusters).astype(int)
     spread = 9 + d.clusters[which, 2] * 9
     angle = d.pool_uv[:n, 1] * 2 * np.pi
@@ -290,21 +304,27 @@ def _tumour_nuclei(d: _HistologyDraws) -> _Nuclei:
     scattered = d.pool_dark[:n] < 0.3
     xy[scattered] = np.stack([d.pool_uv[:n, 1], d.pool_dist[:n]], axis=1)[scattered] * 64
     radius = 2.1 * np.exp(0.5 * (d.pool_size[:n] * 2 - 1)) + 0.4
-    return _Nuclei(xy, radius, 1 + 0.6 * d.pool_aspect[:n], d.pool_rot[:n], 0.8 + 0.2 * d.pool_dark[:n],
-                   d.pool_wobble[:n] * 0.17)
+    return _Nuclei(
+        xy, radius, 1 + 0.6 * d.pool_aspect[:n], d.pool_rot[:n], 0.8 + 0.2 * d.pool_dark[:n], d.pool_wobble[:n] * 0.17
+    )
 
 
 def _stained(d: _HistologyDraws, stroma: np.ndarray, space: np.ndarray, nuclei: _Nuclei) -> np.ndarray:
     """The section stained (Beer-Lambert) and photographed: RGB float (64, 64, 3)."""
-    polys = _nuclei_polygons(np.asarray(nuclei.xy, float), np.asarray(nuclei.radius, float),
-                             np.asarray(nuclei.aspect, float), np.asarray(nuclei.rot, float), nuclei.wobble)
+    polys = _nuclei_polygons(
+        np.asarray(nuclei.xy, float),
+        np.asarray(nuclei.radius, float),
+        np.asarray(nuclei.aspect, float),
+        np.asarray(nuclei.rot, float),
+        nuclei.wobble,
+    )
 
     def draw_nuclei(draw: ImageDraw.ImageDraw) -> None:
         for p, v in zip(polys.tolist(), (np.asarray(nuclei.dark) * 255).astype(int).tolist()):
             draw.polygon([tuple(q) for q in p], fill=v)
 
     nuc = _mask(draw_nuclei)
-    cyto = _gauss(nuc, 1.6) * 0.8                      # the cells' cytoplasm around the nuclei: a little denser
+    cyto = _gauss(nuc, 1.6) * 0.8  # the cells' cytoplasm around the nuclei: a little denser
     nuc = _gauss(nuc, 0.35) * (0.85 + 0.15 * d.chromatin)
     stroma = np.clip(stroma + cyto * 0.6, 0, None) * (1 - space)
     h = nuc * d.h_int + d.counter * stroma * 0.35 + cyto * 0.12 * d.h_int
@@ -319,9 +339,9 @@ def _stained(d: _HistologyDraws, stroma: np.ndarray, space: np.ndarray, nuclei: 
 # blood smear
 
 
-_RBC_VEC = (0.14, 0.62, 0.50)     # red cells: salmon pink
-_NUC_VEC = (1.05, 1.45, 0.55)     # Giemsa/Wright-stained nuclei: purple
-_CYTO = {                          # optical density of each white cell's cytoplasm
+_RBC_VEC = (0.14, 0.62, 0.50)  # red cells: salmon pink
+_NUC_VEC = (1.05, 1.45, 0.55)  # Giemsa/Wright-stained nuclei: purple
+_CYTO = {  # optical density of each white cell's cytoplasm
     "neutrophil": (0.11, 0.24, 0.13),
     "lymphocyte": (0.36, 0.20, 0.06),
     "monocyte": (0.27, 0.24, 0.14),
@@ -336,7 +356,7 @@ def _rbc_sprite(r4: int) -> tuple[np.ndarray, np.ndarray]:
     """A red cell of radius ``r4 / 4`` px: its disc (anti-aliased) and its central pallor profile."""
     r = r4 / 4
     h = int(np.ceil(r)) + 2
-    y, x = np.mgrid[-h: h + 1, -h: h + 1].astype(np.float32)
+    y, x = np.mgrid[-h : h + 1, -h : h + 1].astype(np.float32)
     d = np.sqrt(x * x + y * y)
     disc = np.clip(r - d + 0.5, 0, 1)
     rim = disc * (0.88 + 0.12 * np.clip((d / r - 0.55) * 3, 0, 1))
@@ -394,12 +414,12 @@ def _red_cells(d: _SmearDraws) -> np.ndarray:
     pad = 16
     rim = np.zeros((_N + 2 * pad, _N + 2 * pad), np.float32)
     pal = np.zeros_like(rim)
-    for (x, y), s in zip(d.rbc_xy[:d.n_rbc], d.rbc_size[:d.n_rbc]):
+    for (x, y), s in zip(d.rbc_xy[: d.n_rbc], d.rbc_size[: d.n_rbc]):
         r_sprite, p_sprite = _rbc_sprite(int(round(d.rbc_r * s * 4)))
         h = r_sprite.shape[0] // 2
         ix, iy = int(round(x)) + pad, int(round(y)) + pad
-        rim[iy - h: iy + h + 1, ix - h: ix + h + 1] += r_sprite
-        pal[iy - h: iy + h + 1, ix - h: ix + h + 1] += p_sprite
+        rim[iy - h : iy + h + 1, ix - h : ix + h + 1] += r_sprite
+        pal[iy - h : iy + h + 1, ix - h : ix + h + 1] += p_sprite
     return (rim - d.pallor * pal)[pad:-pad, pad:-pad]
 
 
@@ -417,13 +437,15 @@ class _WhiteCell:
         c, s, R = self.c, self.s, self.R
         return ((self.d.cx + R * (c * u - s * v)) * _SS, (self.d.cy + R * (s * u + c * v)) * _SS)
 
-    def blob(self, draw: ImageDraw.ImageDraw, u: float, v: float, ru: float, rv: float, fill: int,
-             wob: float = 0.05) -> None:
+    def blob(
+        self, draw: ImageDraw.ImageDraw, u: float, v: float, ru: float, rv: float, fill: int, wob: float = 0.05
+    ) -> None:
         """An ellipse at ``(u, v)`` with radii ``(ru, rv)``, its outline wobbling by ``wob``."""
         t = np.linspace(0, 2 * np.pi, 12, endpoint=False)
         w = 1 + wob * self.d.outline
-        draw.polygon([self.at(u + ru * w[i] * np.cos(t[i]), v + rv * w[i] * np.sin(t[i])) for i in range(12)],
-                     fill=fill)
+        draw.polygon(
+            [self.at(u + ru * w[i] * np.cos(t[i]), v + rv * w[i] * np.sin(t[i])) for i in range(12)], fill=fill
+        )
 
     def width(self, f: float) -> int:
         """A line width of ``f`` cell radii, supersampled px (at least 2)."""
@@ -432,47 +454,50 @@ class _WhiteCell:
     def cytoplasm(self, draw: ImageDraw.ImageDraw) -> None:
         """The cell's disc, and the platelets (coloured like chromatin later)."""
         self.blob(draw, 0, 0, 1.0, 1.0, 255)
-        for x, y in self.d.platelets[:self.d.n_platelets]:
+        for x, y in self.d.platelets[: self.d.n_platelets]:
             draw.ellipse([(x - 1.3) * _SS, (y - 1.1) * _SS, (x + 1.3) * _SS, (y + 1.1) * _SS], fill=255)
 
     def nucleus(self, draw: ImageDraw.ImageDraw) -> None:
         """The nucleus that names the cell."""
         blob, at, width, lobe_jit = self.blob, self.at, self.width, self.d.lobe_jit
-        if self.cell == "neutrophil":          # 3-5 lobes on an arc, joined by thin strands
+        if self.cell == "neutrophil":  # 3-5 lobes on an arc, joined by thin strands
             n_lobes = self.d.n_lobes
             span = np.deg2rad(210 + 40 * lobe_jit[0, 0])
             angles = -span / 2 + span * np.arange(n_lobes) / (n_lobes - 1)
-            pts = [(0.5 * np.cos(a) - 0.12 + 0.05 * lobe_jit[i, 1], 0.5 * np.sin(a) + 0.05 * lobe_jit[i, 2])
-                   for i, a in enumerate(angles)]
+            pts = [
+                (0.5 * np.cos(a) - 0.12 + 0.05 * lobe_jit[i, 1], 0.5 * np.sin(a) + 0.05 * lobe_jit[i, 2])
+                for i, a in enumerate(angles)
+            ]
             for p, q in zip(pts[:-1], pts[1:]):
                 draw.line([at(*p), at(*q)], fill=230, width=width(0.1))
             for i, p in enumerate(pts):
                 blob(draw, p[0], p[1], 0.27 * (1 + 0.08 * lobe_jit[i, 0]), 0.23, 255)
-        elif self.cell == "lymphocyte":        # a round dark nucleus filling most of the cell
+        elif self.cell == "lymphocyte":  # a round dark nucleus filling most of the cell
             blob(draw, 0.1, 0.0, 0.8, 0.78, 255, wob=0.03)
-        elif self.cell == "monocyte":          # a folded, kidney-shaped nucleus to one side
+        elif self.cell == "monocyte":  # a folded, kidney-shaped nucleus to one side
             blob(draw, -0.18, 0.0, 0.58, 0.5, 205, wob=0.06)
-            blob(draw, 0.38, 0.06 * lobe_jit[0, 0], 0.3, 0.27, 0, wob=0.0)          # the kidney's notch
+            blob(draw, 0.38, 0.06 * lobe_jit[0, 0], 0.3, 0.27, 0, wob=0.0)  # the kidney's notch
             draw.line([at(-0.45, -0.22), at(-0.25, 0.02), at(-0.42, 0.28)], fill=140, width=width(0.06))
-        else:                                  # eosinophil: two lobes joined by a band
+        else:  # eosinophil: two lobes joined by a band
             for side in (-1, 1):
                 blob(draw, 0.05, side * 0.36, 0.3, 0.27, 245)
             draw.line([at(0.05, -0.3), at(0.14, 0.0), at(0.05, 0.3)], fill=230, width=width(0.14))
 
 
-def _smear_optics(cell: str, d: _SmearDraws, rbc: np.ndarray, cyto: np.ndarray, nuc: np.ndarray,
-                  R: float) -> np.ndarray:
+def _smear_optics(
+    cell: str, d: _SmearDraws, rbc: np.ndarray, cyto: np.ndarray, nuc: np.ndarray, R: float
+) -> np.ndarray:
     """The smear stained (Beer-Lambert: red cells, the white cell's cytoplasm, granules and nucleus,
     platelets) and photographed (illumination, blur, noise): RGB float (64, 64, 3)."""
     inside = cyto * (1 - nuc)
     cyto_od = np.asarray(_CYTO[cell], np.float32) * d.cyto_jit
-    if cell == "eosinophil":              # packed orange-red granules
+    if cell == "eosinophil":  # packed orange-red granules
         gran = np.clip((d.granule - d.granularity) * 3, 0, 1) * inside
         gran_od = np.float32(0.9) * np.array([0.08, 0.85, 1.05], np.float32) * d.gran_jit
-    elif cell == "neutrophil":            # fine, faint lilac granules
+    elif cell == "neutrophil":  # fine, faint lilac granules
         gran = np.clip((d.granule - 0.6) * 2.5, 0, 1) * inside
         gran_od = np.float32(0.35) * np.array([0.3, 0.45, 0.2], np.float32) * d.gran_jit
-    elif cell == "monocyte":              # a few pale vacuoles
+    elif cell == "monocyte":  # a few pale vacuoles
         gran = -np.clip((d.granule - 0.93) * 12, 0, 1) * inside
         gran_od = cyto_od * 0.8
     else:
@@ -481,9 +506,13 @@ def _smear_optics(cell: str, d: _SmearDraws, rbc: np.ndarray, cyto: np.ndarray, 
     nuc = nuc * _NUC_DARK[cell] * (0.88 + 0.12 * d.texture)
     platelet_od = np.float32(0.6) * d.nuc_vec
 
-    od = ((rbc * (1 - cyto))[..., None] * d.rbc_vec + cyto[..., None] * cyto_od + gran[..., None] * gran_od
-          + nuc[..., None] * d.nuc_vec)
-    if d.n_platelets:   # the platelets were drawn into the cytoplasm mask; colour them like chromatin
+    od = (
+        (rbc * (1 - cyto))[..., None] * d.rbc_vec
+        + cyto[..., None] * cyto_od
+        + gran[..., None] * gran_od
+        + nuc[..., None] * d.nuc_vec
+    )
+    if d.n_platelets:  # the platelets were drawn into the cytoplasm mask; colour them like chromatin
         far = (((_X - d.cx) ** 2 + (_Y - d.cy) ** 2) > (R + 1.5) ** 2)[..., None]
         od = np.where(far, od - cyto[..., None] * (cyto_od - platelet_od), od)
     r2 = ((_X - 32) ** 2 + (_Y - 32) ** 2) / 32**2
@@ -499,28 +528,49 @@ def _smear_optics(cell: str, d: _SmearDraws, rbc: np.ndarray, cyto: np.ndarray, 
 _ARTICLE = re.compile(r"\b(a) ([a-z]+)")
 
 # phrases that name the style ("histology", "blood smear") and phrases that only say "microscope"
-_HISTO_TISSUE = ("a histology slide of {tissue} tissue", "{tissue} tissue in a histology slide",
-                 "a histology patch of {tissue} tissue", "a stained histology section of {tissue} tissue")
+_HISTO_TISSUE = (
+    "a histology slide of {tissue} tissue",
+    "{tissue} tissue in a histology slide",
+    "a histology patch of {tissue} tissue",
+    "a stained histology section of {tissue} tissue",
+)
 _HISTO_TISSUE_NOSTYLE = ("a microscope image of {tissue} tissue", "{tissue} tissue under a microscope")
 _HISTO = ("a histology slide", "a histology patch", "a stained histology section", "histology under a microscope")
 _HISTO_NOSTYLE = ("a microscope image of tissue", "a stained tissue section")
-_SMEAR_CELL = ("a blood smear with a {cell}", "a microscope photo of a {cell} in a blood smear",
-               "a {cell} in a blood smear", "a stained blood smear showing a {cell}")
-_SMEAR_CELL_NOSTYLE = ("a {cell} under a microscope", "a microscope image of a {cell} among red blood cells",
-                       "a microscope image of a white blood cell: a {cell}")
+_SMEAR_CELL = (
+    "a blood smear with a {cell}",
+    "a microscope photo of a {cell} in a blood smear",
+    "a {cell} in a blood smear",
+    "a stained blood smear showing a {cell}",
+)
+_SMEAR_CELL_NOSTYLE = (
+    "a {cell} under a microscope",
+    "a microscope image of a {cell} among red blood cells",
+    "a microscope image of a white blood cell: a {cell}",
+)
 _SMEAR = ("a blood smear", "a stained blood smear", "a microscope image of a blood smear")
 _SMEAR_NOSTYLE = ("a microscope image of blood cells", "blood cells under a microscope")
-_PHRASES = (_HISTO_TISSUE, _HISTO_TISSUE_NOSTYLE, _HISTO, _HISTO_NOSTYLE, _SMEAR_CELL, _SMEAR_CELL_NOSTYLE, _SMEAR,
-            _SMEAR_NOSTYLE)
+_PHRASES = (
+    _HISTO_TISSUE,
+    _HISTO_TISSUE_NOSTYLE,
+    _HISTO,
+    _HISTO_NOSTYLE,
+    _SMEAR_CELL,
+    _SMEAR_CELL_NOSTYLE,
+    _SMEAR,
+    _SMEAR_NOSTYLE,
+)
 
 
 class Cells(Domain):
     """PCam-like histology patches and blood smears (see the module docstring)."""
 
     name = "cells"
-    description = ("Microscopy: PCam-like H&E histology patches of normal or tumour tissue, and blood smears "
-                   "with one white blood cell (neutrophil, lymphocyte, monocyte or eosinophil) among red cells, "
-                   "with varied stains, illumination, layout, blur and noise.")
+    description = (
+        "Microscopy: PCam-like H&E histology patches of normal or tumour tissue, and blood smears "
+        "with one white blood cell (neutrophil, lymphocyte, monocyte or eosinophil) among red cells, "
+        "with varied stains, illumination, layout, blur and noise."
+    )
     attributes = {"style": STYLES, "tissue": TISSUES, "cell": CELLS}
     words = vocabulary(CARRIERS, STYLES, TISSUES, CELLS, *_PHRASES, "an")
 
@@ -544,20 +594,21 @@ class Cells(Domain):
         raise ValueError(f"domain 'cells': no style {style!r}; styles: {list(STYLES)}")
 
     def caption(self, attrs: Mapping[str, str], named: Sequence[str], rng: np.random.Generator) -> str:
-        named = set(named)
-        say_style = "style" in named or rng.random() < 0.5
+        chosen = set(named)
+        say_style = "style" in chosen or rng.random() < 0.5
+        group: tuple[str, ...]
         if attrs.get("style") == "histology":
-            if "tissue" in named:
+            if "tissue" in chosen:
                 group = _HISTO_TISSUE if say_style else _HISTO_TISSUE_NOSTYLE
             else:
                 group = _HISTO if say_style else _HISTO_NOSTYLE
         else:
-            if "cell" in named:
+            if "cell" in chosen:
                 group = _SMEAR_CELL if say_style else _SMEAR_CELL_NOSTYLE
             else:
                 group = _SMEAR if say_style else _SMEAR_NOSTYLE
         text = group[int(rng.integers(len(group)))].format(tissue=attrs.get("tissue", ""), cell=attrs.get("cell", ""))
         text = _ARTICLE.sub(lambda m: f"{article(m.group(2))} {m.group(2)}", text)
         if text.startswith(("a microscope", "a histology", "a blood", "a stained")):
-            return text       # already says what kind of picture it is: no "a photo of" before it
+            return text  # already says what kind of picture it is: no "a photo of" before it
         return with_carrier(text, rng)

@@ -77,8 +77,9 @@ class Faces(Domain):
         "hands, blur, noise and contrast vary."
     )
     attributes = {"expression": EXPRESSIONS, "pose": POSES}
-    words = vocabulary(_LEAD, *_POSE_PHRASES.values(), EXPRESSIONS, POSES,
-                       "a an face person human looking with expression of")
+    words = vocabulary(
+        _LEAD, *_POSE_PHRASES.values(), EXPRESSIONS, POSES, "a an face person human looking with expression of"
+    )
 
     # -- pixels --------------------------------------------------------------------------------
     def render(self, attrs: Mapping[str, str], seed: int, split: str = "eval") -> np.ndarray:
@@ -87,9 +88,9 @@ class Faces(Domain):
 
     # -- words ---------------------------------------------------------------------------------
     def caption(self, attrs: Mapping[str, str], named: Sequence[str], rng: np.random.Generator) -> str:
-        named = set(named)
+        chosen = set(named)
         lead = _LEAD[int(rng.integers(len(_LEAD)))]
-        if "expression" in named:
+        if "expression" in chosen:
             e = attrs["expression"]
             forms = (f"{article(e)} {e} face", f"a person looking {e}", f"a face with {article(e)} {e} expression",
                      f"{article(e)} {e} person", f"{article(e)} {e} human face")  # fmt: skip
@@ -97,7 +98,7 @@ class Faces(Domain):
         else:
             subject = ("a face", "a person", "a human face")[int(rng.integers(3))]
         text = f"{lead} {subject}".strip()
-        if "pose" in named:
+        if "pose" in chosen:
             phrases = _POSE_PHRASES[attrs["pose"]]
             text = f"{text} {phrases[int(rng.integers(len(phrases)))]}"
         if not lead and "face" not in text:
@@ -304,8 +305,9 @@ class _Portrait:
         hx = a * np.cos(t) * (1.0 - 0.20 * low**2) + a * math.sin(yaw) * (0.24 * low**2 - 0.08 * high)
         hy = b * sin_t * (1.0 + 0.04 * low)
         self.draw.polygon(self.screen(hx, hy), fill=_grey(skin))
-        self.draw.ellipse(_bbox(self.face([-0.3, 0.3, 0.0, 0.0], [-0.5, -0.5, -0.64, -0.36])),
-                          fill=_grey(min(0.98, skin * 1.06)))
+        self.draw.ellipse(
+            _bbox(self.face([-0.3, 0.3, 0.0, 0.0], [-0.5, -0.5, -0.64, -0.36])), fill=_grey(min(0.98, skin * 1.06))
+        )
         if abs(yaw) >= 0.2:  # the other ear hides behind the head
             side = -math.copysign(1.0, yaw)
             self._ear(side, side * a * math.cos(abs(yaw)) * 0.92, self.ear_size * a * 0.75)
@@ -345,7 +347,7 @@ class _Portrait:
             self.draw.polygon(self.region(al, up, lo), fill=_grey(min(0.97, sk * 1.15 + 0.12)))
             # the iris, cut (roughly) by the lids: no taller than the opening
             ia = ac + gaze
-            (mx, my), = self.face([ia], [(p["eye_low"] - p["eye_up"]) / 2])
+            ((mx, my),) = self.face([ia], [(p["eye_low"] - p["eye_up"]) / 2])
             rx = max(0.062 * self.a * math.cos(min(abs(ia + self.yaw), 1.4)), 1.0)
             ry = max(min(0.062 * self.a, 0.9 * self.b * (p["eye_up"] + p["eye_low"]) / 2), 1.0)
             self.draw.ellipse([mx - rx, my - ry, mx + rx, my + ry], fill=_grey(sk * 0.28))
@@ -465,15 +467,16 @@ class _Portrait:
         u, cr, sr = self.u, self.cr, self.sr
         blur_sigma = 0.25 + 0.85 * u.blur
         img = np.asarray(canvas.filter(ImageFilter.GaussianBlur(blur_sigma * _SS)), dtype=np.float32) * (1.0 / 255.0)
-        X = (_XS[None, :] * _S - self.cx)
-        Y = (_XS[:, None] * _S - self.cy)
+        X = _XS[None, :] * _S - self.cx
+        Y = _XS[:, None] * _S - self.cy
         xl = (cr * X + sr * Y) / self.a
         yl = (-sr * X + cr * Y) / self.b
         rho2 = xl * xl + yl * yl
         inside = np.clip((1.25 - rho2) * 2.0, 0.0, 1.0)
         shade_top = 0.15 * (u.shade_top - 0.3)
-        img = img * (1.0 + inside * (self.light * np.clip(xl, -1.2, 1.2) - 0.38 * np.clip(rho2, 0, 1.2) ** 2
-                                     - shade_top * yl))
+        img = img * (
+            1.0 + inside * (self.light * np.clip(xl, -1.2, 1.2) - 0.38 * np.clip(rho2, 0, 1.2) ** 2 - shade_top * yl)
+        )
         img = 0.25 * (img[0::2, 0::2] + img[1::2, 0::2] + img[0::2, 1::2] + img[1::2, 1::2])
         m = float(img.mean())
         contrast, gamma = 0.55 + 0.5 * u.contrast, 0.8 + 0.45 * u.gamma

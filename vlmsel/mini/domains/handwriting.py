@@ -82,7 +82,7 @@ def _glyph(row: int, cx: float, cy: float, size: float, angle: float, shear: flo
     """Intensity (64, 64) in about [0, 1] of scikit-learn digit ``row`` drawn ``size`` px tall around
     (cx, cy), rotated by ``angle`` (radians), sheared and stretched horizontally by ``aspect``."""
     side = 8 + 2 * _PAD
-    src = Image.fromarray(np.pad(_digits()[0][row], _PAD)).resize((side * _UP, side * _UP), Image.BICUBIC)
+    src = Image.fromarray(np.pad(_digits()[0][row], _PAD)).resize((side * _UP, side * _UP), Image.Resampling.BICUBIC)
     # output pixel p -> source pixel s (centred on the scan):  p = c + k R(angle) Sh(shear) diag(aspect, 1) s,
     # inverted, then moved to the upsampled scan's coordinates (col = UP * (s + 4 + PAD))
     k = size / 8.0
@@ -91,7 +91,7 @@ def _glyph(row: int, cx: float, cy: float, size: float, angle: float, shear: flo
     vx, vy = -sa / k, ca / k
     off = _UP * (4 + _PAD)
     data = (_UP * ux, _UP * uy, off - _UP * (ux * cx + uy * cy), _UP * vx, _UP * vy, off - _UP * (vx * cx + vy * cy))
-    out = src.transform((IMAGE_SIZE, IMAGE_SIZE), Image.AFFINE, data, resample=Image.BILINEAR)
+    out = src.transform((IMAGE_SIZE, IMAGE_SIZE), Image.Transform.AFFINE, data, resample=Image.Resampling.BILINEAR)
     return np.asarray(out, np.float32)
 
 
@@ -103,7 +103,7 @@ def _stroke(intensity: np.ndarray, thresh: float, soft: float) -> np.ndarray:
 def _lowfreq(rng: np.random.Generator, cells: int) -> np.ndarray:
     """Smooth random field (64, 64) in about [-1, 1] (a cells x cells grid, bicubic-upsampled)."""
     z = Image.fromarray(rng.standard_normal((cells, cells)).astype(np.float32))
-    return np.asarray(z.resize((IMAGE_SIZE, IMAGE_SIZE), Image.BICUBIC), np.float32)
+    return np.asarray(z.resize((IMAGE_SIZE, IMAGE_SIZE), Image.Resampling.BICUBIC), np.float32)
 
 
 def _jitter(rng: np.random.Generator, rgb: Sequence[float], amount: float) -> np.ndarray:
@@ -195,17 +195,34 @@ def _plate(rng: np.random.Generator, alpha: np.ndarray) -> np.ndarray:
 
 # caption phrasings: style named (or None) -> (without the digit, with the digit "{d}")
 _PHRASES: dict[str | None, tuple[tuple[str, ...], tuple[str, ...]]] = {
-    "ink": (("a handwritten digit in ink on paper", "a digit written in ink on paper", "a handwritten digit in ink"),
-            ("a handwritten digit {d} in ink on paper", "the digit {d} written in ink on paper",
-             "a handwritten {d} in ink")),
-    "chalk": (("a chalk drawing of a digit on a blackboard", "a digit written in chalk",
-               "a handwritten digit in chalk on a blackboard"),
-              ("a chalk drawing of the digit {d} on a blackboard", "the digit {d} written in chalk",
-               "a handwritten {d} in chalk on a blackboard")),
-    "plate": (("a number on a house plate", "a house number on a plate", "a digit on a house plate"),
-              ("the number {d} on a house plate", "a house number {d} on a plate", "the digit {d} on a house plate")),
-    None: (("a digit", "a single digit", "a number"),
-           ("the digit {d}", "a digit {d}", "the number {d}", "a single digit {d}")),
+    "ink": (
+        ("a handwritten digit in ink on paper", "a digit written in ink on paper", "a handwritten digit in ink"),
+        (
+            "a handwritten digit {d} in ink on paper",
+            "the digit {d} written in ink on paper",
+            "a handwritten {d} in ink",
+        ),
+    ),
+    "chalk": (
+        (
+            "a chalk drawing of a digit on a blackboard",
+            "a digit written in chalk",
+            "a handwritten digit in chalk on a blackboard",
+        ),
+        (
+            "a chalk drawing of the digit {d} on a blackboard",
+            "the digit {d} written in chalk",
+            "a handwritten {d} in chalk on a blackboard",
+        ),
+    ),
+    "plate": (
+        ("a number on a house plate", "a house number on a plate", "a digit on a house plate"),
+        ("the number {d} on a house plate", "a house number {d} on a plate", "the digit {d} on a house plate"),
+    ),
+    None: (
+        ("a digit", "a single digit", "a number"),
+        ("the digit {d}", "a digit {d}", "the number {d}", "a single digit {d}"),
+    ),
 }
 
 
@@ -213,12 +230,18 @@ class Handwriting(Domain):
     """Real handwritten digits in ink on paper, in chalk on a blackboard, or on a house-number plate."""
 
     name = "handwriting"
-    description = ("real handwritten digits (scikit-learn's 8x8 scans, upsampled) in ink on paper, in chalk on a "
-                   "blackboard or as a house-number photo; size, slant, thickness, position, paper, colours, "
-                   "lighting, blur and noise vary")
+    description = (
+        "real handwritten digits (scikit-learn's 8x8 scans, upsampled) in ink on paper, in chalk on a "
+        "blackboard or as a house-number photo; size, slant, thickness, position, paper, colours, "
+        "lighting, blur and noise vary"
+    )
     attributes = {"style": STYLES, "digit": DIGITS}
-    words = vocabulary("a picture of an image of a photo of the handwritten digit number in on paper written chalk "
-                       "drawing blackboard house plate single ink", DIGITS, sort=True)
+    words = vocabulary(
+        "a picture of an image of a photo of the handwritten digit number in on paper written chalk "
+        "drawing blackboard house plate single ink",
+        DIGITS,
+        sort=True,
+    )
 
     def render(self, attrs: Mapping[str, str], seed: int, split: str = "eval") -> np.ndarray:
         check_split(split)

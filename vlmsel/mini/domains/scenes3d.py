@@ -23,7 +23,7 @@ Taught in the chapter :ref:`ch-mini-world`.
 from __future__ import annotations
 
 import math
-from typing import Mapping, Sequence
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 
@@ -86,8 +86,16 @@ class Scenes3D(Domain):
         "and so do the horizon, camera tilt, lighting, shadows and positions."
     )
     attributes = {"count": COUNTS, "distance": DISTANCES, "shape": SHAPES}
-    words = vocabulary("a picture of an image photo", _KINDS, *_DISTANCE_PHRASES.values(), COUNTS, DISTANCES, SHAPES,
-                       _SINGULAR.values(), "of with showing objects object shapes only all just")
+    words = vocabulary(
+        "a picture of an image photo",
+        _KINDS,
+        *_DISTANCE_PHRASES.values(),
+        COUNTS,
+        DISTANCES,
+        SHAPES,
+        _SINGULAR.values(),
+        "of with showing objects object shapes only all just",
+    )
 
     # -- sampling ------------------------------------------------------------------------------
     @staticmethod
@@ -125,7 +133,7 @@ class Scenes3D(Domain):
         shape = attrs["shape"]
         rng = np.random.default_rng(seed)
         # scene nuisances (drawn first, in a fixed order, whatever the attributes)
-        scene = {
+        scene: dict[str, Any] = {
             "horizon": rng.uniform(0.16, 0.42),
             "soft": rng.uniform(0.03, 0.10),
             "floor": rng.uniform(0.32, 0.56),
@@ -224,7 +232,7 @@ class Scenes3D(Domain):
         env = {"floor": scene["floor"], "wall": scene["floor"] + scene["wall_gain"]}
 
         # background: floor fading into a lighter wall at the horizon, lit from the light's side
-        c = (np.arange(_S, dtype=np.float32) + 0.5)
+        c = np.arange(_S, dtype=np.float32) + 0.5
         wall_w = 1.0 / (1.0 + np.exp((c - yh) / (scene["soft"] * _S)))
         rows = scene["floor"] * (1.0 - wall_w) + env["wall"] * wall_w
         rows = rows * (1.0 + 0.10 * (c / _S - 1.0)) * np.float32(scene["intensity"] ** 0.5)  # darker near the camera
@@ -369,7 +377,7 @@ def _polygon_alpha(xs, ys, pts: np.ndarray, grow: float = 0.5) -> np.ndarray:
     area = 0.5 * sum(pts[i, 0] * pts[i - 1, 1] - pts[i - 1, 0] * pts[i, 1] for i in range(len(pts)))
     if area < 0:
         pts = pts[::-1]
-    inside = None
+    inside: Any = None
     for i in range(len(pts)):
         (x0, y0), (x1, y1) = pts[i - 1], pts[i]
         ex, ey = x1 - x0, y1 - y0

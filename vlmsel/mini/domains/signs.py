@@ -26,18 +26,36 @@ from typing import Mapping, Sequence
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from vlmsel.mini.domains.base import (CARRIERS, IMAGE_SIZE, Domain, article, check_split, to_uint8, vocabulary,
-                                      with_carrier)
+from vlmsel.mini.domains.base import (
+    CARRIERS,
+    IMAGE_SIZE,
+    Domain,
+    article,
+    check_split,
+    to_uint8,
+    vocabulary,
+    with_carrier,
+)
 
-SIGNS = ("stop", "yield", "no entry", "speed limit", "warning", "turn left", "turn right", "ahead only", "keep right",
-         "roundabout")
+SIGNS = (
+    "stop",
+    "yield",
+    "no entry",
+    "speed limit",
+    "warning",
+    "turn left",
+    "turn right",
+    "ahead only",
+    "keep right",
+    "roundabout",
+)
 LIMITS = ("twenty", "thirty", "fifty", "sixty", "eighty", "hundred")
 _NUMBERS = dict(zip(LIMITS, ("20", "30", "50", "60", "80", "100")))
 
-_SS = 2                      # supersampling factor of the drawn layers
-_BIG = IMAGE_SIZE * _SS      # side of the supersampled canvas
-_T = 192                     # side of a sign template
-_R = 92.0                    # radius of the sign in its template
+_SS = 2  # supersampling factor of the drawn layers
+_BIG = IMAGE_SIZE * _SS  # side of the supersampled canvas
+_T = 192  # side of a sign template
+_R = 92.0  # radius of the sign in its template
 
 _RED = (200, 22, 30)
 _BLUE = (18, 70, 170)
@@ -61,10 +79,10 @@ def _text_mask(text: str, width: float, height: float) -> Image.Image:
     """``text`` in DejaVuSans-Bold, cropped to its ink and stretched to ``width`` x ``height`` (an L mask)."""
     font = _font()
     l, t, r, b = font.getbbox(text)
-    im = Image.new("L", (r - l + 4, b - t + 4), 0)
+    im = Image.new("L", (int(r - l + 4), int(b - t + 4)), 0)
     ImageDraw.Draw(im).text((2 - l, 2 - t), text, fill=255, font=font)
     im = im.crop(im.getbbox())
-    return im.resize((max(1, int(round(width))), max(1, int(round(height)))), Image.LANCZOS)
+    return im.resize((max(1, int(round(width))), max(1, int(round(height)))), Image.Resampling.LANCZOS)
 
 
 def _paste_centred(img: Image.Image, mask: Image.Image, colour: tuple[int, int, int], cx: float, cy: float) -> None:
@@ -85,7 +103,7 @@ def _triangle(draw: ImageDraw.ImageDraw, radius: float, down: bool, fill, corner
     c = _T / 2
     phase = 90.0 if down else -90.0
     inner = _regular(3, radius - 2 * corner, phase, c)
-    inner[:, 1] += (-1 if down else 1) * radius * 0.12   # centre the triangle's box in the template
+    inner[:, 1] += (-1 if down else 1) * radius * 0.12  # centre the triangle's box in the template
     pts = _polygon(inner)
     draw.polygon(pts, fill=fill)
     draw.line(pts + [pts[0]], fill=fill, width=int(round(2 * corner * 1.9)), joint="curve")
@@ -103,8 +121,17 @@ def _arrow(draw: ImageDraw.ImageDraw, angle: float, fill, length: float = 1.25, 
     c, r = _T / 2, _R
     head_len, head_w = 0.48, 0.62
     y0, y1 = length / 2, -length / 2
-    pts = np.array([[-shaft / 2, y0], [-shaft / 2, y1 + head_len], [-head_w / 2, y1 + head_len], [0.0, y1],
-                    [head_w / 2, y1 + head_len], [shaft / 2, y1 + head_len], [shaft / 2, y0]])
+    pts = np.array(
+        [
+            [-shaft / 2, y0],
+            [-shaft / 2, y1 + head_len],
+            [-head_w / 2, y1 + head_len],
+            [0.0, y1],
+            [head_w / 2, y1 + head_len],
+            [shaft / 2, y1 + head_len],
+            [shaft / 2, y0],
+        ]
+    )
     a = np.deg2rad(angle)
     rot = np.array([[np.cos(a), -np.sin(a)], [np.sin(a), np.cos(a)]])
     draw.polygon(_polygon(c + r * pts @ rot.T), fill=fill)
@@ -127,7 +154,7 @@ def _roundabout(draw: ImageDraw.ImageDraw, fill) -> None:
     rr, w = 0.5 * r, 0.17 * r
     box = [c - rr, c - rr, c + rr, c + rr]
     for k in range(3):
-        start = -90.0 + 120.0 * k + 28.0     # PIL angles: degrees clockwise from 3 o'clock
+        start = -90.0 + 120.0 * k + 28.0  # PIL angles: degrees clockwise from 3 o'clock
         draw.arc(box, start, start + 84.0, fill=fill, width=int(round(w)))
         # arrowhead at the start, pointing counter-clockwise (decreasing PIL angle)
         t = np.deg2rad(start)
@@ -172,7 +199,7 @@ def _template(sign: str, limit: str = "") -> Image.Image:
         height = 0.68 * r
         width = min(0.42 * r * len(text), 1.18 * r)
         _paste_centred(img, _text_mask(text, width, height), _BLACK, c, c)
-    else:   # blue mandatory signs
+    else:  # blue mandatory signs
         _disc(draw, r, _WHITE)
         _disc(draw, r * 0.95, _BLUE)
         if sign == "turn left":
@@ -202,7 +229,9 @@ def _plate() -> Image.Image:
 
 def _premultiplied(layer: Image.Image) -> tuple[np.ndarray, np.ndarray]:
     """A supersampled RGBa layer at 64 px: premultiplied colour (64, 64, 3) and coverage (64, 64, 1)."""
-    small = np.asarray(layer.resize((IMAGE_SIZE, IMAGE_SIZE), Image.BOX), dtype=np.float32) * np.float32(1 / 255)
+    small = np.asarray(layer.resize((IMAGE_SIZE, IMAGE_SIZE), Image.Resampling.BOX), dtype=np.float32) * np.float32(
+        1 / 255
+    )
     return small[..., :3], small[..., 3:]
 
 
@@ -226,11 +255,20 @@ def _sprite(kind: str, limit: str = "", half: bool = False) -> Image.Image:
     """The template of a sign (or ``kind="plate"``), at full or half size (a small sign warped from
     the half-size one aliases less)."""
     template = _plate() if kind == "plate" else _template(kind, limit)
-    return template.resize((_T // 2, _T // 2), Image.BOX) if half else template
+    return template.resize((_T // 2, _T // 2), Image.Resampling.BOX) if half else template
 
 
-def _place(kind: str, limit: str, cx: float, cy: float, radius: float, angle: float, sx: float, sy: float,
-           keystone: tuple[float, float] = (0.0, 0.0)) -> Image.Image:
+def _place(
+    kind: str,
+    limit: str,
+    cx: float,
+    cy: float,
+    radius: float,
+    angle: float,
+    sx: float,
+    sy: float,
+    keystone: tuple[float, float] = (0.0, 0.0),
+) -> Image.Image:
     """``template`` warped onto the supersampled canvas: centre, radius, rotation, squash, keystone."""
     half = radius < 0.45 * _R
     template, t = _sprite(kind, limit, half), (_T // 2 if half else _T)
@@ -239,11 +277,13 @@ def _place(kind: str, limit: str, cx: float, cy: float, radius: float, angle: fl
     rot = np.array([[np.cos(a), -np.sin(a)], [np.sin(a), np.cos(a)]])
     src = np.array([[0, 0], [t, 0], [t, t], [0, t]], dtype=float)
     local = (src - t / 2) * s * np.array([sx, sy])
-    kx, ky = keystone   # one side of the sign farther away than the other
+    kx, ky = keystone  # one side of the sign farther away than the other
     local[:, 1] *= 1 + kx * np.sign(local[:, 0])
     local[:, 0] *= 1 + ky * np.sign(local[:, 1])
     dst = local @ rot.T + [cx, cy]
-    return template.transform((_BIG, _BIG), Image.PERSPECTIVE, _homography(src, dst), Image.BILINEAR)
+    return template.transform(
+        (_BIG, _BIG), Image.Transform.PERSPECTIVE, _homography(src, dst), Image.Resampling.BILINEAR
+    )
 
 
 # ----------------------------------------------------------------------------------------------
@@ -316,7 +356,7 @@ def _wall(rng: np.random.Generator) -> np.ndarray:
     mortar_v = np.abs(cols - np.round(cols)) < 0.06
     strength = rng.uniform(0.0, 0.25) if rng.random() < 0.6 else 0.0
     img = img * (1 - strength * (mortar_h | mortar_v))[..., None]
-    if rng.random() < 0.5:   # a window or a door
+    if rng.random() < 0.5:  # a window or a door
         x0, y0 = rng.uniform(-0.2, 0.8, 2)
         w, h = rng.uniform(0.2, 0.5, 2)
         win = ((_X > x0) & (_X < x0 + w) & (_Y > y0) & (_Y < y0 + h)).astype(np.float32)[..., None]
@@ -332,7 +372,7 @@ def _road(rng: np.random.Generator) -> np.ndarray:
     ground = asphalt * (1 + 0.1 * _noise(rng, 20) + 0.05 * rng.standard_normal((IMAGE_SIZE, IMAGE_SIZE)))[..., None]
     depth = np.clip((_Y - horizon) / (1 - horizon + 1e-3), 0, 1)
     lane = rng.uniform(0.2, 0.8)
-    line_x = lane + depth * rng.uniform(-0.6, 0.6)          # a lane marking running towards the camera
+    line_x = lane + depth * rng.uniform(-0.6, 0.6)  # a lane marking running towards the camera
     marking = (np.abs(_X - line_x) < 0.01 + 0.03 * depth) & (depth > 0)
     ground = np.where(marking[..., None], np.array([0.85, 0.85, 0.8]) * rng.uniform(0.7, 1.0), ground)
     verge = (_Y > horizon) & (_Y < horizon + rng.uniform(0.02, 0.12))
@@ -364,7 +404,7 @@ def _motion_blur(img: np.ndarray, length: float, angle: float) -> np.ndarray:
     out = np.zeros_like(img)
     for t in np.linspace(-length / 2, length / 2, steps):
         ox, oy = int(round(t * dx)), int(round(t * dy))
-        out += p[pad + oy: pad + oy + IMAGE_SIZE, pad + ox: pad + ox + IMAGE_SIZE]
+        out += p[pad + oy : pad + oy + IMAGE_SIZE, pad + ox : pad + ox + IMAGE_SIZE]
     return out / steps
 
 
@@ -402,7 +442,7 @@ class _Photo:
     def __init__(self, rng: np.random.Generator):
         self.bg_kind = int(rng.integers(len(_BACKGROUNDS)))
         self.bg_seed = int(rng.integers(2**31))
-        fill = float(rng.uniform(0.40, 0.85))          # the sign's larger extent / the frame
+        fill = float(rng.uniform(0.40, 0.85))  # the sign's larger extent / the frame
         self.radius = fill * _BIG / 2
         margin = (1 - fill) / 2 * _BIG
         self.cx = _BIG / 2 + float(rng.uniform(-0.6, 0.6)) * margin + float(rng.normal(0, 1.0))
@@ -413,11 +453,12 @@ class _Photo:
             sx, sy = sy, sx
         self.sx, self.sy = sx / max(sx, sy), sy / max(sx, sy)
         self.keystone = (float(rng.uniform(-0.07, 0.07)), float(rng.uniform(-0.07, 0.07)))
-        self.extra = float(rng.random())               # < 0.4 a pole, < 0.55 a plate below, < 0.8 a second sign
+        self.extra = float(rng.random())  # < 0.4 a pole, < 0.55 a plate below, < 0.8 a second sign
         self.other = SIGNS[int(rng.integers(len(SIGNS)))]
         self.other_limit = LIMITS[int(rng.integers(len(LIMITS)))]
-        self.other_dir = (float(rng.uniform(0, 2 * np.pi)) if rng.random() < 0.4
-                          else float(rng.choice([-0.5, 0.5]) * np.pi))
+        self.other_dir = (
+            float(rng.uniform(0, 2 * np.pi)) if rng.random() < 0.4 else float(rng.choice([-0.5, 0.5]) * np.pi)
+        )
         self.other_scale = float(rng.uniform(0.7, 1.0))
         self.pole_grey = float(rng.uniform(0.3, 0.7))
         self.fade = float(rng.uniform(0.0, 0.45)) if rng.random() < 0.5 else 0.0
@@ -448,8 +489,9 @@ class _Photo:
     def _foreground(self, sign: str, limit: str) -> tuple[np.ndarray, np.ndarray]:
         """The sign over what stands behind it (a pole, a plate below it or a second sign), premultiplied:
         colour (64, 64, 3) and coverage (64, 64, 1)."""
-        c, a = _premultiplied(_place(sign, limit, self.cx, self.cy, self.radius, self.angle, self.sx, self.sy,
-                                     self.keystone))
+        c, a = _premultiplied(
+            _place(sign, limit, self.cx, self.cy, self.radius, self.angle, self.sx, self.sy, self.keystone)
+        )
         behind = self._behind()
         if behind is not None:
             c = c + behind[0] * (1 - a)
@@ -468,18 +510,32 @@ class _Photo:
             mask = Image.new("L", (_BIG, _BIG), 0)
             quad = (p0 + across, p1 + across, p1 - across, p0 - across)
             ImageDraw.Draw(mask).polygon([tuple(q) for q in quad], fill=255)
-            pa = np.asarray(mask.resize((IMAGE_SIZE, IMAGE_SIZE), Image.BOX), dtype=np.float32)[..., None] / 255.0
+            pa = (
+                np.asarray(mask.resize((IMAGE_SIZE, IMAGE_SIZE), Image.Resampling.BOX), dtype=np.float32)[..., None]
+                / 255.0
+            )
             return pa * np.float32(self.pole_grey), pa
         if self.extra < 0.55:
             off = radius * sy + radius * 0.4
-            return _premultiplied(_place("plate", "", cx + off * down[0], cy + off * down[1], radius * 0.9,
-                                         angle, sx, sy))
+            return _premultiplied(
+                _place("plate", "", cx + off * down[0], cy + off * down[1], radius * 0.9, angle, sx, sy)
+            )
         if self.extra < 0.8:
             r2 = radius * self.other_scale
             dist = (radius + r2) * 1.04
             second = self.other_limit if self.other == "speed limit" else ""
-            return _premultiplied(_place(self.other, second, cx + dist * np.cos(self.other_dir),
-                                         cy + dist * np.sin(self.other_dir), r2, angle, sx, sy))
+            return _premultiplied(
+                _place(
+                    self.other,
+                    second,
+                    cx + dist * np.cos(self.other_dir),
+                    cy + dist * np.sin(self.other_dir),
+                    r2,
+                    angle,
+                    sx,
+                    sy,
+                )
+            )
         return None
 
     def _weathered(self, c: np.ndarray) -> np.ndarray:
@@ -513,11 +569,20 @@ class _Photo:
 
 _ARTICLE = re.compile(r"\b(a) ([a-z]+)")
 
-_SIGN_ONLY = ("a {sign} sign", "a traffic sign: {sign}", "a {sign} traffic sign", "a road sign: {sign}",
-              "a traffic sign showing {sign}")
-_WITH_LIMIT = ("a speed limit sign of {limit}", "a traffic sign with a speed limit of {limit}",
-               "a {limit} speed limit sign", "a road sign: speed limit {limit}",
-               "a speed limit of {limit} traffic sign")
+_SIGN_ONLY = (
+    "a {sign} sign",
+    "a traffic sign: {sign}",
+    "a {sign} traffic sign",
+    "a road sign: {sign}",
+    "a traffic sign showing {sign}",
+)
+_WITH_LIMIT = (
+    "a speed limit sign of {limit}",
+    "a traffic sign with a speed limit of {limit}",
+    "a {limit} speed limit sign",
+    "a road sign: speed limit {limit}",
+    "a speed limit of {limit} traffic sign",
+)
 _PLAIN = ("a traffic sign", "a road sign", "a street sign")
 
 
@@ -525,9 +590,11 @@ class Signs(Domain):
     """GTSRB-like crops of European traffic signs (see the module docstring)."""
 
     name = "signs"
-    description = ("GTSRB-like photographs of European traffic signs (stop, yield, no entry, speed limits, warning, "
-                   "blue arrow signs, roundabout) filling most of a small crop, with varied size, pose, backgrounds, "
-                   "poles and neighbouring signs, lighting, blur and noise.")
+    description = (
+        "GTSRB-like photographs of European traffic signs (stop, yield, no entry, speed limits, warning, "
+        "blue arrow signs, roundabout) filling most of a small crop, with varied size, pose, backgrounds, "
+        "poles and neighbouring signs, lighting, blur and noise."
+    )
     attributes = {"sign": SIGNS, "limit": LIMITS}
     words = vocabulary(CARRIERS, SIGNS, LIMITS, _SIGN_ONLY, _WITH_LIMIT, _PLAIN, "an")
 
@@ -547,10 +614,10 @@ class Signs(Domain):
 
     # -- words -----------------------------------------------------------------------------
     def caption(self, attrs: Mapping[str, str], named: Sequence[str], rng: np.random.Generator) -> str:
-        named = set(named)
-        if "limit" in named:
+        chosen = set(named)
+        if "limit" in chosen:
             text = _WITH_LIMIT[int(rng.integers(len(_WITH_LIMIT)))].format(limit=attrs["limit"])
-        elif "sign" in named:
+        elif "sign" in chosen:
             text = _SIGN_ONLY[int(rng.integers(len(_SIGN_ONLY)))].format(sign=attrs["sign"])
         else:
             text = _PLAIN[int(rng.integers(len(_PLAIN)))]

@@ -25,8 +25,17 @@ from typing import Mapping, Sequence
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from vlmsel.mini.domains.base import (CARRIERS, IMAGE_SIZE, Domain, article, check_split, pick, to_uint8, vocabulary,
-                                      with_carrier)
+from vlmsel.mini.domains.base import (
+    CARRIERS,
+    IMAGE_SIZE,
+    Domain,
+    article,
+    check_split,
+    pick,
+    to_uint8,
+    vocabulary,
+    with_carrier,
+)
 
 FONTS: dict[str, tuple[str, ...]] = {
     "serif": ("DejaVuSerif", "DejaVuSerif-Bold", "cmr10", "STIXGeneral"),
@@ -42,9 +51,11 @@ CASES: tuple[str, ...] = ("upper", "lower")
 _SUPER = 3  # drawing resolution: 3x, box-downsampled to 64 px
 _REF_CAP = 150  # capital height (px) of the cached glyph masks
 _VOWEL_SOUND = set("aefhilmnorsx")  # letters whose name starts with a vowel sound: "an s", "a k"
-_LINE_WORDS = ("the of and to in is it that for on with as by this be are from or at an was which not but "
-               "menu file edit view help open save close window search settings page next back home user "
-               "results value total item list name date time status report").split()
+_LINE_WORDS = (
+    "the of and to in is it that for on with as by this be are from or at an was which not but "
+    "menu file edit view help open save close window search settings page next back home user "
+    "results value total item list name date time status report"
+).split()
 
 
 def font_dir() -> Path:
@@ -91,7 +102,7 @@ def _small_lines() -> tuple[np.ndarray, ...]:
         words = " ".join(_LINE_WORDS[int(i)] for i in rng.integers(len(_LINE_WORDS), size=12))
         img = Image.new("L", (160 * _SUPER, 6 * _SUPER), 0)
         ImageDraw.Draw(img).text((0, 0), words, fill=255, font=font)
-        strips.append(np.asarray(img.resize((160, 6), Image.BOX), np.float32) / 255.0)
+        strips.append(np.asarray(img.resize((160, 6), Image.Resampling.BOX), np.float32) / 255.0)
     return tuple(strips)
 
 
@@ -140,12 +151,15 @@ class Text(Domain):
     """One rendered letter in a serif, sans, typewriter or italic font, on a screen-like background."""
 
     name = "text"
-    description = ("one rendered letter in upper or lower case in a serif, sans, typewriter or italic font, as on "
-                   "a screen; font file, size, position, small rotation, background, panels and colours vary")
+    description = (
+        "one rendered letter in upper or lower case in a serif, sans, typewriter or italic font, as on "
+        "a screen; font file, size, position, small rotation, background, panels and colours vary"
+    )
     attributes = {"font": tuple(FONTS), "letter": LETTERS, "case": CASES}
     _carriers = CARRIERS + ("a rendering of", "a screenshot of")
-    words = vocabulary(_carriers, "the letter character case in font typeface single rendered", FONTS, LETTERS, CASES,
-                       sort=True)
+    words = vocabulary(
+        _carriers, "the letter character case in font typeface single rendered", FONTS, LETTERS, CASES, sort=True
+    )
 
     def render(self, attrs: Mapping[str, str], seed: int, split: str = "eval") -> np.ndarray:
         check_split(split)  # procedural: the seeds keep the splits apart
@@ -170,16 +184,16 @@ class Text(Domain):
         img = np.broadcast_to(bg, (n, n, 3)).copy()
         if card:  # a card or button of another shade behind the letter
             l, r, t, b = card_m
-            img[top + t:n - b, l:n - r] = _shade(bg, card_c)
-            img[top + t:n - b, l] = img[top + t:n - b, n - r - 1] = _shade(bg, -0.2)
-            img[top + t, l:n - r] = img[n - b - 1, l:n - r] = _shade(bg, -0.2)
+            img[top + t : n - b, l : n - r] = _shade(bg, card_c)
+            img[top + t : n - b, l] = img[top + t : n - b, n - r - 1] = _shade(bg, -0.2)
+            img[top + t, l : n - r] = img[n - b - 1, l : n - r] = _shade(bg, -0.2)
         if bar:  # a window's title bar
             img[:bar_h] = _shade(bg, bar_c)
         strips = _small_lines()
         for k in range(n_lines):  # faint neighbouring lines of small text
             y = top + int(line_y[k] * (n - top - 6))
-            a = strips[int(line_ids[k])][:, line_x[k]:line_x[k] + n] * line_a
-            img[y:y + 6] += a[..., None] * (fg - img[y:y + 6])
+            a = strips[int(line_ids[k])][:, line_x[k] : line_x[k] + n] * line_a
+            img[y : y + 6] += a[..., None] * (fg - img[y : y + 6])
 
         # the letter: cached mask, scaled, turned and centred in one affine map, at 3x
         mask = glyph_mask(family[min(int(u_font * len(family)), len(family) - 1)], char)
@@ -192,8 +206,8 @@ class Text(Domain):
         a_, b_ = ca / f, sa / f
         d_, e_ = -sa / f, ca / f
         data = (a_, b_, w / 2 - a_ * cx - b_ * cy, d_, e_, h / 2 - d_ * cx - e_ * cy)
-        big = mask.transform((n * _SUPER, n * _SUPER), Image.AFFINE, data, resample=Image.BILINEAR)
-        alpha = np.asarray(big.resize((n, n), Image.BOX), np.float32) / 255.0
+        big = mask.transform((n * _SUPER, n * _SUPER), Image.Transform.AFFINE, data, resample=Image.Resampling.BILINEAR)
+        alpha = np.asarray(big.resize((n, n), Image.Resampling.BOX), np.float32) / 255.0
         img += alpha[..., None] * (fg - img)
         img += noise * rng.standard_normal((n, n, 1)).astype(np.float32)
         return to_uint8(img)
@@ -202,11 +216,20 @@ class Text(Domain):
         ltr = attrs["letter"] if "letter" in named else None
         c = attrs["case"] if "case" in named else None
         if ltr and c:
-            core = pick(rng, (f"the {c} case letter {ltr}", f"{article(c)} {c} case letter {ltr}",
-                              f"{article(c)} {c} case {ltr}"))
+            core = pick(
+                rng,
+                (f"the {c} case letter {ltr}", f"{article(c)} {c} case letter {ltr}", f"{article(c)} {c} case {ltr}"),
+            )
         elif ltr:
-            core = pick(rng, (f"the letter {ltr}", f"a letter {ltr}", f"the character {ltr}",
-                              f"{'an' if ltr in _VOWEL_SOUND else 'a'} {ltr} character"))
+            core = pick(
+                rng,
+                (
+                    f"the letter {ltr}",
+                    f"a letter {ltr}",
+                    f"the character {ltr}",
+                    f"{'an' if ltr in _VOWEL_SOUND else 'a'} {ltr} character",
+                ),
+            )
         elif c:
             core = pick(rng, (f"{article(c)} {c} case letter", f"{article(c)} {c} case character"))
         else:

@@ -21,8 +21,17 @@ from typing import Mapping, Sequence
 import numpy as np
 from PIL import Image
 
-from vlmsel.mini.domains.base import (CARRIERS, IMAGE_SIZE, Domain, article, blur, check_split, to_uint8, vocabulary,
-                                      with_carrier)
+from vlmsel.mini.domains.base import (
+    CARRIERS,
+    IMAGE_SIZE,
+    Domain,
+    article,
+    blur,
+    check_split,
+    to_uint8,
+    vocabulary,
+    with_carrier,
+)
 
 TEXTURES = ("striped", "checkered", "dotted", "zigzag", "grid", "wavy", "marbled", "honeycomb")
 COLOURS = ("red", "blue", "green", "brown", "grey", "yellow")
@@ -38,8 +47,16 @@ _FAMILIES: dict[str, tuple[tuple[float, float], tuple[float, float], tuple[float
 }
 
 # pattern period multiplier per texture (so that the deciding details span several pixels)
-_SCALE = {"striped": 1.1, "checkered": 1.7, "dotted": 1.25, "zigzag": 1.15, "grid": 1.35, "wavy": 1.15,
-          "marbled": 2.2, "honeycomb": 1.3}
+_SCALE = {
+    "striped": 1.1,
+    "checkered": 1.7,
+    "dotted": 1.25,
+    "zigzag": 1.15,
+    "grid": 1.35,
+    "wavy": 1.15,
+    "marbled": 2.2,
+    "honeycomb": 1.3,
+}
 
 _NOUNS = ("texture", "pattern", "surface")
 _CARRIERS = CARRIERS + ("a close up of", "a close up photo of")
@@ -48,7 +65,7 @@ _CARRIERS = CARRIERS + ("a close up of", "a close up photo of")
 def _smooth_noise(values: np.ndarray, size: int = IMAGE_SIZE) -> np.ndarray:
     """A small random grid upsampled bicubically to (size, size): smooth noise of unit-ish scale."""
     img = Image.fromarray(np.ascontiguousarray(values, dtype=np.float32), mode="F")
-    return np.asarray(img.resize((size, size), Image.BICUBIC), dtype=np.float32)
+    return np.asarray(img.resize((size, size), Image.Resampling.BICUBIC), dtype=np.float32)
 
 
 def _step(d: np.ndarray, e: float) -> np.ndarray:
@@ -73,14 +90,22 @@ def _tones(colour: str, c: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
             v *= 0.3 + 0.25 * c[6]
             s = min(1.0, s * (1.0 + 0.2 * c[7]))
         out.append(np.array(colorsys.hsv_to_rgb(h, s, v), dtype=np.float32))
-    light, dark = out
+    light_rgb, dark = out
     wash = 0.45 * max(0.0, c[8] - 0.6) / 0.4  # sometimes the light tone fades towards cream
-    light = light * (1 - wash) + np.array([0.95, 0.92, 0.85], dtype=np.float32) * wash
+    light = light_rgb * (1 - wash) + np.array([0.95, 0.92, 0.85], dtype=np.float32) * wash
     return light, dark
 
 
-def _pattern(texture: str, u: np.ndarray, v: np.ndarray, e: float, q: np.ndarray, table: np.ndarray,
-             marble: np.ndarray, jit: np.ndarray) -> np.ndarray:
+def _pattern(
+    texture: str,
+    u: np.ndarray,
+    v: np.ndarray,
+    e: float,
+    q: np.ndarray,
+    table: np.ndarray,
+    marble: np.ndarray,
+    jit: np.ndarray,
+) -> np.ndarray:
     """The pattern's mask in [0, 1] (1 = the second tone) at pattern coordinates ``(u, v)``.
 
     ``q`` are 8 uniforms shaping the pattern, ``table`` random per-cell values (4, 8, 8), ``marble``
@@ -143,9 +168,11 @@ class Textures(Domain):
     """Close-up photos of patterned surfaces (the mini world's DTD): a pattern in a colour."""
 
     name = "textures"
-    description = ("Full-frame close-up photos of surface textures (stripes, checks, dots, zigzags, grids, "
-                   "waves, marble, honeycomb) in two shades of one colour, with random scale, orientation, "
-                   "irregularity, perspective, lighting, weave and grain.")
+    description = (
+        "Full-frame close-up photos of surface textures (stripes, checks, dots, zigzags, grids, "
+        "waves, marble, honeycomb) in two shades of one colour, with random scale, orientation, "
+        "irregularity, perspective, lighting, weave and grain."
+    )
     attributes = {"texture": TEXTURES, "colour": COLOURS}
     words = vocabulary(CARRIERS, _CARRIERS, _NOUNS, TEXTURES, COLOURS, "a an in with of", sort=True)
 
