@@ -1,7 +1,7 @@
 """Profiling on a cluster: one plan, N shards, one job per shard, through submitit (Slurm job arrays).
 
 It lives with the command line because what it submits are ``vlmsel`` commands (:func:`run_command`
-calls :func:`vlmsel.cli.main`); the claims that let the jobs share a store are :mod:`vlmsel.jobs`'.
+calls ``vlmsel.cli.main``); the claims that let the jobs share a store are :mod:`vlmsel.jobs`'.
 
 A plan of (model, dataset) entries is split into N shards of about equal estimated cost
 (:func:`vlmsel.profiles.compute.shard_plan`); each shard is one job that runs the same ``vlmsel profile``
