@@ -217,6 +217,15 @@ def build_world(make_images):
     return build
 
 
+def one_error_line(capsys, *needles: str) -> str:
+    """The command's stderr, asserted to be one line (no traceback) holding every one of ``needles``."""
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err, err
+    for needle in needles:
+        assert needle in err, (needle, err)
+    return err
+
+
 # ------------------------------------------------------------------------------ random method inputs
 @pytest.fixture
 def random_world():

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.cli.conftest import select_args
+from tests.conftest import one_error_line
 from vlmsel.cli import main
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
@@ -29,10 +30,6 @@ def images(world, make_images):
     return folder
 
 
-def _select(world, images, *extra):
-    return select_args(world, images, *extra)
-
-
 def _read_only(world) -> Path:
     folder = world["base"] / "read_only"
     folder.mkdir(exist_ok=True)
@@ -42,27 +39,27 @@ def _read_only(world) -> Path:
 
 # (case id, argv builder, the text the one error line must hold)
 CASES = [
-    ("device-gpu", lambda w, i: _select(w, i, "--device", "gpu"), "--device 'gpu': not a device name"),
+    ("device-gpu", lambda w, i: select_args(w, i, "--device", "gpu"), "--device 'gpu': not a device name"),
     (
         "device-cuda-without-gpu",
-        lambda w, i: _select(w, i, "--device", "cuda"),
+        lambda w, i: select_args(w, i, "--device", "cuda"),
         "--device 'cuda': this machine has no usable CUDA GPU",
     ),
-    ("json-read-only", lambda w, i: _select(w, i, "--json", str(_read_only(w) / "r.json")), "--json"),
-    ("report-read-only", lambda w, i: _select(w, i, "--report", str(_read_only(w) / "r.html")), "--report"),
-    ("json-is-a-folder", lambda w, i: _select(w, i, "--json", str(w["base"])), "is a folder"),
+    ("json-read-only", lambda w, i: select_args(w, i, "--json", str(_read_only(w) / "r.json")), "--json"),
+    ("report-read-only", lambda w, i: select_args(w, i, "--report", str(_read_only(w) / "r.html")), "--report"),
+    ("json-is-a-folder", lambda w, i: select_args(w, i, "--json", str(w["base"])), "is a folder"),
     (
         "json-is-an-input",
-        lambda w, i: _select(w, i, "--json", str(next(i.glob("*.png")))),
+        lambda w, i: select_args(w, i, "--json", str(next(i.glob("*.png")))),
         "is one of the input images",
     ),
     (
         "json-is-the-report",
-        lambda w, i: _select(w, i, "--json", str(w["base"] / "x"), "--report", str(w["base"] / "x")),
+        lambda w, i: select_args(w, i, "--json", str(w["base"] / "x"), "--report", str(w["base"] / "x")),
         "--report",
     ),
     ("unknown-zoo", lambda w, i: ["select", "--images", str(i), "--zoo", "nope"], "'mini'"),
-    ("one-model", lambda w, i: _select(w, i, "--models", "vlmsel_sel_vit a"), "of the 1 given (vlmsel_sel_vit a)"),
+    ("one-model", lambda w, i: select_args(w, i, "--models", "vlmsel_sel_vit a"), "of the 1 given (vlmsel_sel_vit a)"),
     (
         "profile-device-gpu",
         lambda w, i: [
@@ -90,9 +87,7 @@ def test_bad_input_is_one_line_naming_the_culprit(case, argv, expected, world, i
     targets = world["base"] / "targets"
     before = sorted(targets.rglob("*")) if targets.exists() else []
     assert main(argv(world, images)) == 2
-    err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "Traceback" not in err, err
-    assert expected in err, err
+    one_error_line(capsys, expected)
     after = sorted(targets.rglob("*")) if targets.exists() else []
     assert after == before  # no work was done: nothing profiled, nothing written
 
@@ -152,7 +147,7 @@ def test_an_unwritable_output_is_refused_before_any_work(world, images, capsys, 
     monkeypatch.setattr(os, "access", lambda p, mode: False if "nowrite" in str(p) else real(p, mode))
     folder = world["base"] / "nowrite"
     folder.mkdir(exist_ok=True)
-    assert main(_select(world, images, "--json", str(folder / "r.json"))) == 2
+    assert main(select_args(world, images, "--json", str(folder / "r.json"))) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "--json" in err and "cannot write there" in err
     assert not (world["base"] / "targets").exists() or not list((world["base"] / "targets").rglob("*.npz"))
@@ -187,7 +182,7 @@ def test_the_same_image_twice_counts_once(world, images, tmp_path, capsys):
     shutil.copytree(images, folder)
     first = sorted(folder.glob("*.png"))[0]
     shutil.copy(first, folder / "copy_of_first.png")
-    assert main(_select(world, folder, "--json", str(tmp_path / "r.json"))) == 0
+    assert main(select_args(world, folder, "--json", str(tmp_path / "r.json"))) == 0
     out = capsys.readouterr().out
     assert "for 3 images" in out and "duplicate dropped" in out
 
@@ -220,27 +215,27 @@ def _without_work_dir(argv: list[str]) -> list[str]:
 FOLDER_CASES = [
     (
         "select-work-dir-is-a-file",
-        lambda w, i, f, ro: _select(w, i, "--work-dir", str(f)),
+        lambda w, i, f, ro: select_args(w, i, "--work-dir", str(f)),
         "--work-dir {f}: not a folder (a file is there)",
     ),
     (
         "select-work-dir-under-a-file",
-        lambda w, i, f, ro: _select(w, i, "--work-dir", str(f / "t")),
+        lambda w, i, f, ro: select_args(w, i, "--work-dir", str(f / "t")),
         "--work-dir {f}/t: not a folder ({f} is a file)",
     ),
     (
         "select-work-dir-read-only",
-        lambda w, i, f, ro: _select(w, i, "--work-dir", str(ro)),
+        lambda w, i, f, ro: select_args(w, i, "--work-dir", str(ro)),
         "--work-dir {ro}: cannot write there (Read-only file system)",
     ),
     (
         "select-cache-read-only",
-        lambda w, i, f, ro: _without_work_dir(_select(w, i)),
+        lambda w, i, f, ro: _without_work_dir(select_args(w, i)),
         "the target cache (VLMSEL_CACHE_DIR) {ro}/targets: cannot create it in {ro} (Read-only file system)",
     ),
     (
         "select-json-read-only",
-        lambda w, i, f, ro: _select(w, i, "--json", str(ro / "r.json")),
+        lambda w, i, f, ro: select_args(w, i, "--json", str(ro / "r.json")),
         "--json {ro}/r.json: cannot write there (Read-only file system)",
     ),
     (
@@ -357,8 +352,7 @@ def test_a_folder_of_loops_and_dot_files_is_one_line_saying_why(tmp_path, capsys
     os.symlink("..", folder / "sub" / "loop")
     (folder / "notes.txt").write_text("hello")
     assert main(["select", "--images", str(folder), "--zoo", "mini"]) == 2
-    err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "Traceback" not in err, err
+    err = one_error_line(capsys)
     assert err.startswith(
         f"vlmsel select: error: folder {folder}: 0 usable image(s), at least 2 are needed "
         "(25 recommended; 3 dot-files ignored, 1 symlink loop skipped, 1 non-image file)"

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.cli.conftest import select_args
+from tests.conftest import one_error_line
 from vlmsel import files
 from vlmsel.cli import main
 
@@ -34,14 +35,6 @@ def _disk_full_for(monkeypatch, marker: str) -> list[str]:
     return failed
 
 
-def _one_line(capsys, *needles: str) -> str:
-    err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "Traceback" not in err, err
-    for needle in needles:
-        assert needle in err, (needle, err)
-    return err
-
-
 @pytest.fixture(scope="module")
 def world(tmp_path_factory, build_world, select_zoo, make_images):
     w = build_world(
@@ -59,7 +52,7 @@ def test_disk_full_while_writing_the_report(world, tmp_path, monkeypatch, capsys
     failed = _disk_full_for(monkeypatch, "r.html")
     report = tmp_path / "r.html"
     assert main(_select(world, "--report", str(report))) == 2
-    _one_line(capsys, f"{report}: cannot write it (No space left on device); nothing was written")
+    one_error_line(capsys, f"{report}: cannot write it (No space left on device); nothing was written")
     assert failed and not list(tmp_path.iterdir())  # neither the report nor its temporary file
 
 
@@ -85,7 +78,7 @@ def test_disk_full_while_profiling_keeps_every_finished_entry(world, tmp_path, m
     for name in ("t1", "t2"):
         args += ["--images", f"{name}={make_images(tmp_path / 'images' / name, 3, kind=1, seed=len(name))}"]
     assert main(args) == 2
-    _one_line(capsys, "t2.npz: cannot write it (No space left on device)")
+    one_error_line(capsys, "t2.npz: cannot write it (No space left on device)")
     assert failed
     assert not list(store.rglob("*.partial")) and not list(store.rglob("t2.*"))
     assert list(store.rglob("t1.json"))  # what was finished before the disk filled up is kept
@@ -97,7 +90,7 @@ def test_disk_full_while_profiling_keeps_every_finished_entry(world, tmp_path, m
 def test_disk_full_while_packing_leaves_no_archive(world, tmp_path, monkeypatch, capsys):
     _disk_full_for(monkeypatch, "s.tar.gz")
     assert main(["store", "pack", str(world["store"]), "--out", str(tmp_path / "s.tar.gz")]) == 2
-    _one_line(capsys, "s.tar.gz: cannot write it (No space left on device)")
+    one_error_line(capsys, "s.tar.gz: cannot write it (No space left on device)")
     assert not list(tmp_path.iterdir())
 
 
@@ -105,9 +98,9 @@ def test_a_file_where_a_folder_should_be(world, tmp_path, capsys):
     blocker = tmp_path / "file"
     blocker.write_text("x")
     assert main(["store", "pack", str(world["store"]), "--out", str(blocker / "s.tar.gz")]) == 2
-    _one_line(capsys, f"{blocker / 's.tar.gz'}: cannot write it ({blocker} is a file, not a folder)")
+    one_error_line(capsys, f"{blocker / 's.tar.gz'}: cannot write it ({blocker} is a file, not a folder)")
     assert main(["store", "merge", str(world["store"]), "--into", str(blocker)]) == 2
-    _one_line(capsys, f"profile store {blocker}: not a folder")
+    one_error_line(capsys, f"profile store {blocker}: not a folder")
     assert blocker.read_text() == "x"
 
 
@@ -119,4 +112,4 @@ def test_out_of_memory_is_one_line(world, monkeypatch, capsys):
 
     monkeypatch.setattr(archive, "_verify_folder", exhausted)
     assert main(["store", "verify", str(world["store"])]) == 2
-    _one_line(capsys, "vlmsel store: error: out of memory; free memory or use a smaller input")
+    one_error_line(capsys, "vlmsel store: error: out of memory; free memory or use a smaller input")

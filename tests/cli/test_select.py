@@ -22,9 +22,6 @@ def world(tmp_path_factory, build_world, select_zoo):
     )
 
 
-_args = select_args
-
-
 @pytest.fixture(scope="module")
 def target(world, make_images):
     """The user's five images (three gradients, two noise), beside the world."""
@@ -36,7 +33,7 @@ def target(world, make_images):
 
 def test_table_json_and_report(world, target, tmp_path, capsys):
     out_json, out_html = tmp_path / "r.json", tmp_path / "r.html"
-    rc = main(_args(world, target, "--top", "2", "--json", str(out_json), "--report", str(out_html)))
+    rc = main(select_args(world, target, "--top", "2", "--json", str(out_json), "--report", str(out_html)))
     out = capsys.readouterr().out
     assert rc == 0
     assert "rank" in out and "P(top-1)" in out and "GFLOPs/img" in out
@@ -93,7 +90,7 @@ def test_table_json_and_report(world, target, tmp_path, capsys):
 
 def test_max_gflops(world, target, tmp_path, capsys):
     out_json = tmp_path / "r.json"
-    assert main(_args(world, target, "--max-gflops", "0.03", "--json", str(out_json))) == 0
+    assert main(select_args(world, target, "--max-gflops", "0.03", "--json", str(out_json))) == 0
     d = json.loads(out_json.read_text())
     assert [r["model"] for r in d["ranking"] if r["image_gflops"] > 0.03] == []
     assert {e["model"] for e in d["excluded"]} == {"vlmsel_sel_vit b"}
@@ -106,22 +103,22 @@ def test_bad_inputs(world, make_images, tmp_path, capsys):
     make_images(folder, 2, kind=0, seed=1)
     (folder / "cat.jpg").write_bytes(b"not a jpeg at all")
     (folder / "list.txt").write_text("x")
-    assert main(_args(world, folder)) == 2
+    assert main(select_args(world, folder)) == 2
     err = capsys.readouterr().err
     assert "cat.jpg" in err and "--skip-bad" in err
-    assert main(_args(world, folder, "--skip-bad")) == 0
+    assert main(select_args(world, folder, "--skip-bad")) == 0
     out = capsys.readouterr().out
     assert "Skipped 2 file(s)" in out and "cat.jpg" in out and "list.txt: not an image file" in out
     one = tmp_path / "one"
     make_images(one, 1, kind=0)
-    assert main(_args(world, one)) == 2
+    assert main(select_args(world, one)) == 2
     assert "at least 2" in capsys.readouterr().err
-    assert main(_args(world, tmp_path / "no_such_folder")) == 2
+    assert main(select_args(world, tmp_path / "no_such_folder")) == 2
     assert "no_such_folder does not exist" in capsys.readouterr().err
 
 
 def test_settings_mismatch_names_the_model(world, target, capsys):
-    args = [a for a in _args(world, target) if a != "--random-init"]
+    args = [a for a in select_args(world, target) if a != "--random-init"]
     assert main(args) == 2
     err = capsys.readouterr().err
     assert "vlmsel_sel_vit a" in err and "--random-init" in err
@@ -129,7 +126,7 @@ def test_settings_mismatch_names_the_model(world, target, capsys):
 
 def test_a_list_of_files(world, target, tmp_path, capsys):
     files = sorted(str(p) for p in target.glob("*.png"))[:3]
-    args = _args(world, files[0])
+    args = select_args(world, files[0])
     i = args.index("--images")
     args[i + 1 : i + 2] = files
     assert main(args) == 0

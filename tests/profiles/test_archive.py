@@ -8,64 +8,20 @@ import functools
 import http.server
 import json
 import threading
-from pathlib import Path
 
 import numpy as np
 import pytest
 
+from tests.profiles.conftest import VERSIONS, write_entry, write_store
 from vlmsel.cli import main
 from vlmsel.files import try_claim
 from vlmsel.profiles.archive import merge_stores, pack_store, store_settings, verify_store
 from vlmsel.profiles.registry import open_store
-from vlmsel.profiles.store import ProfileStore, claim_path, read_profile, write_profile
-
-SETTINGS = {
-    "n_images": 3,
-    "seed": 0,
-    "n_steps": 4,
-    "method": "gausslegendre",
-    "rule": "left",
-    "baseline": "zeros",
-    "objective": "norm",
-    "granularity": "block",
-    "weights": "random-init",
-    "precision": "fp32",
-    "autocast": False,
-    "quick_gelu": False,
-}
-VERSIONS = {"vlmsel": "0.1.0", "torch": "2.0", "open_clip": "2.24"}
-
-
-def _entry(
-    store: Path, model: str, dataset: str, seed: int = 0, images: str = "img", block: str = "b", **changes
-) -> None:
-    rng = np.random.default_rng(seed)
-    n, l = 3, 4
-    arrays = {k: rng.random((n, l)) for k in ("abs", "l2", "signed", "branch")}
-    arrays.update(
-        f_x=np.ones(n),
-        f_baseline=np.zeros(n),
-        block_names=[f"{block}{i}" for i in range(l)],
-        image_ids=[f"i{i}" for i in range(n)],
-    )
-    manifest = {
-        **SETTINGS,
-        "versions": dict(VERSIONS),
-        "image_sha256": [f"{images}{i}" for i in range(n)],
-        "created": "2026-01-01T00:00:00+00:00",
-        **changes,
-    }
-    write_profile(store, model, dataset, arrays, manifest)
-
-
-def _store(folder: Path, entries=(("m1 a", "d1"), ("m1 a", "d2"), ("m2 b", "d1")), **changes) -> Path:
-    for i, (m, d) in enumerate(entries):
-        _entry(folder, m, d, seed=i, **changes)
-    return folder
+from vlmsel.profiles.store import ProfileStore, claim_path, read_profile
 
 
 def test_pack_is_reproducible_and_verifies(tmp_path, capsys):
-    store = _store(tmp_path / "store")
+    store = write_store(tmp_path / "store")
     a = pack_store(store, tmp_path / "a.tar.gz")
     b = pack_store(store, tmp_path / "b.tar.gz")
     assert a.sha256 == b.sha256 and a.n_entries == 3 and a.root == "store"
@@ -81,7 +37,7 @@ def test_pack_is_reproducible_and_verifies(tmp_path, capsys):
 
 
 def test_every_flipped_byte_is_found(tmp_path, capsys):
-    store = _store(tmp_path / "store")
+    store = write_store(tmp_path / "store")
     packed = pack_store(store, tmp_path / "s.tar.gz")
     good = packed.path.read_bytes()
     bad = tmp_path / "bad.tar.gz"
@@ -104,7 +60,7 @@ def test_every_flipped_byte_is_found(tmp_path, capsys):
 
 
 def test_pack_refuses_a_store_being_computed_or_damaged(tmp_path):
-    store = _store(tmp_path / "store")
+    store = write_store(tmp_path / "store")
     with try_claim(claim_path(store, "m2 b", "d2")):
         with pytest.raises(ValueError, match="1 entries are being computed"):
             pack_store(store)
@@ -117,8 +73,8 @@ def test_pack_refuses_a_store_being_computed_or_damaged(tmp_path):
 
 
 def test_merge_copies_the_union_and_keeps_identical_entries_once(tmp_path, capsys):
-    a = _store(tmp_path / "a", entries=[("m1 a", "d1"), ("m1 a", "d2")])
-    b = _store(tmp_path / "b", entries=[("m1 a", "d1"), ("m2 b", "d1")])  # m1/d1: the same entry (seed 0)
+    a = write_store(tmp_path / "a", entries=[("m1 a", "d1"), ("m1 a", "d2")])
+    b = write_store(tmp_path / "b", entries=[("m1 a", "d1"), ("m2 b", "d1")])  # m1/d1: the same entry (seed 0)
     assert main(["store", "merge", str(a), str(b), "--into", str(tmp_path / "c")]) == 0
     assert "copied 3 entries from 2 store(s); 1 held twice with identical arrays" in capsys.readouterr().out
     merged = ProfileStore(tmp_path / "c")
@@ -138,8 +94,8 @@ def test_merge_copies_the_union_and_keeps_identical_entries_once(tmp_path, capsy
     ],
 )
 def test_merge_never_mixes_silently(tmp_path, capsys, what, changes, message):
-    a = _store(tmp_path / "a", entries=[("m1 a", "d1")])
-    b = _store(tmp_path / "b", entries=[("m2 b", "d1")], **changes)
+    a = write_store(tmp_path / "a", entries=[("m1 a", "d1")])
+    b = write_store(tmp_path / "b", entries=[("m2 b", "d1")], **changes)
     dest = tmp_path / "c"
     assert main(["store", "merge", str(a), str(b), "--into", str(dest)]) == 2
     err = capsys.readouterr().err
@@ -150,13 +106,13 @@ def test_merge_never_mixes_silently(tmp_path, capsys, what, changes, message):
 
 
 def test_merge_reports_every_conflicting_entry(tmp_path):
-    a = _store(tmp_path / "a", entries=[("m1 a", "d1"), ("m1 a", "d2")])
+    a = write_store(tmp_path / "a", entries=[("m1 a", "d1"), ("m1 a", "d2")])
     b = tmp_path / "b"
-    _entry(b, "m1 a", "d1", seed=5)
-    _entry(b, "m1 a", "d2", seed=6)
+    write_entry(b, "m1 a", "d1", seed=5)
+    write_entry(b, "m1 a", "d2", seed=6)
     with pytest.raises(ValueError, match=r"2 conflict\(s\): m1 a / d1: different arrays in .*a and .*b; m1 a / d2"):
         merge_stores([a, b], tmp_path / "c")
-    c = _store(tmp_path / "c2", entries=[("m1 a", "d3")], block="x")
+    c = write_store(tmp_path / "c2", entries=[("m1 a", "d3")], block="x")
     with pytest.raises(ValueError, match="model 'm1 a': other blocks"):
         merge_stores([a, c], tmp_path / "c3")
 
@@ -183,7 +139,7 @@ def http_root(tmp_path, monkeypatch):
 
 def test_pack_publish_fetch_over_http(tmp_path, http_root, monkeypatch, capsys):
     www, base = http_root
-    store = _store(tmp_path / "profiles_demo")
+    store = write_store(tmp_path / "profiles_demo")
     assert main(["store", "pack", str(store), "--out", str(www / "demo.tar.gz")]) == 0
     reg = tmp_path / "registry.json"
     assert (
@@ -221,7 +177,7 @@ def test_pack_publish_fetch_over_http(tmp_path, http_root, monkeypatch, capsys):
 
 def test_a_changed_upload_is_refused_and_nothing_cached(tmp_path, http_root, monkeypatch, capsys):
     www, base = http_root
-    store = _store(tmp_path / "profiles_demo")
+    store = write_store(tmp_path / "profiles_demo")
     packed = pack_store(store, www / "demo.tar.gz")
     reg = tmp_path / "registry.json"
     assert (

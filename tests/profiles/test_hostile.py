@@ -12,44 +12,20 @@ import os
 import tarfile
 from pathlib import Path
 
-import numpy as np
 import pytest
 
+from tests.conftest import one_error_line
+from tests.profiles.conftest import write_entry, write_store
 from vlmsel.cli import main
 from vlmsel.profiles.archive import pack_store, verify_store
-from vlmsel.profiles.store import entry_digest, write_profile
+from vlmsel.profiles.store import entry_digest
 
-SETTINGS = {
-    "n_images": 3,
-    "seed": 0,
-    "n_steps": 4,
-    "method": "gausslegendre",
-    "rule": "left",
-    "baseline": "zeros",
-    "objective": "norm",
-    "granularity": "block",
-    "weights": "random-init",
-    "precision": "fp32",
-    "autocast": False,
-    "quick_gelu": False,
-    "versions": {"vlmsel": "0.1.0", "torch": "2.0", "open_clip": "2.24"},
-    "image_sha256": ["a", "b", "c"],
-}
+#: The two entries of every store these tests craft from.
+ENTRIES = (("m1 a", "d1"), ("m2 b", "d1"))
 
 
-def _arrays(seed: int = 0) -> dict:
-    rng = np.random.default_rng(seed)
-    arrays = {k: rng.random((3, 4)) for k in ("abs", "l2", "signed", "branch")}
-    arrays.update(
-        f_x=np.ones(3), f_baseline=np.zeros(3), block_names=[f"b{i}" for i in range(4)], image_ids=["i0", "i1", "i2"]
-    )
-    return arrays
-
-
-def _store(folder: Path, entries=(("m1 a", "d1"), ("m2 b", "d1")), **changes) -> Path:
-    for i, (m, d) in enumerate(entries):
-        write_profile(folder, m, d, _arrays(i), {**SETTINGS, **changes})
-    return folder
+def _store(folder: Path, entries=ENTRIES, **changes) -> Path:
+    return write_store(folder, entries, **changes)
 
 
 def _listing(*folders: Path) -> dict[str, tuple[int, str]]:
@@ -60,14 +36,6 @@ def _listing(*folders: Path) -> dict[str, tuple[int, str]]:
             if p.is_file() and not p.is_symlink():
                 out[str(p)] = (p.stat().st_size, hashlib.sha256(p.read_bytes()).hexdigest())
     return out
-
-
-def _one_error_line(capsys, *needles: str) -> str:
-    err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "Traceback" not in err, err
-    for needle in needles:
-        assert needle in err, (needle, err)
-    return err
 
 
 def _forge(json_path: Path, **fields) -> None:
@@ -92,7 +60,7 @@ def test_a_manifest_naming_another_place_cannot_make_merge_write_outside(tmp_pat
     _forge(src / "m1__a" / "d1.json", **{field: value})
     before = _listing(tmp_path)
     assert main(["store", "merge", str(src), "--into", str(dest)]) == 2
-    _one_error_line(capsys, "m1__a/d1.json", "refused")
+    one_error_line(capsys, "m1__a/d1.json", "refused")
     assert _listing(tmp_path) == before
     assert victim.read_text() == "precious"
     assert main(["store", "verify", str(src)]) == 1
@@ -113,14 +81,14 @@ def test_an_edited_manifest_is_found_by_its_own_checksum(tmp_path, capsys):
 
 def test_mixed_settings_fail_verify_pack_and_publish_unless_allowed(tmp_path, capsys):
     store = _store(tmp_path / "s")
-    write_profile(store, "m3 c", "d1", _arrays(3), {**SETTINGS, "n_steps": 50})
+    write_entry(store, "m3 c", "d1", seed=3, n_steps=50)
     assert main(["store", "verify", str(store)]) == 1
     assert "entries made with different settings (n_steps: 4, 50)" in capsys.readouterr().out
     assert main(["store", "verify", str(store), "--allow-mixed"]) == 0
     out = capsys.readouterr().out
     assert "note: " in out and "n_steps: 4, 50" in out and "OK (3 entries" in out
     assert main(["store", "pack", str(store), "--out", str(tmp_path / "s.tar.gz")]) == 2
-    _one_error_line(capsys, "different settings", "nothing packed")
+    one_error_line(capsys, "different settings", "nothing packed")
     assert not (tmp_path / "s.tar.gz").exists()
     assert main(["store", "pack", str(store), "--out", str(tmp_path / "s.tar.gz"), "--allow-mixed"]) == 0
     capsys.readouterr()
@@ -143,7 +111,7 @@ def test_mixed_settings_fail_verify_pack_and_publish_unless_allowed(tmp_path, ca
         )
         == 2
     )
-    _one_error_line(capsys, "does not verify", "different settings")
+    one_error_line(capsys, "does not verify", "different settings")
     assert not reg.exists()
 
 
@@ -170,7 +138,7 @@ def test_a_damaged_or_foreign_store_json_is_refused_by_every_command(tmp_path, c
             assert code == 1 and "store.json" in capsys.readouterr().out
         else:
             assert code == 2, argv
-            _one_error_line(capsys, "store.json")
+            one_error_line(capsys, "store.json")
     assert {k: v for k, v in _listing(tmp_path).items() if "/other/" not in k} == before
 
 
@@ -182,7 +150,7 @@ def test_a_store_file_that_is_a_link_out_is_refused(tmp_path, capsys):
     npz.unlink()
     os.symlink(secret, npz)
     assert main(["store", "pack", str(store), "--out", str(tmp_path / "s.tar.gz")]) == 2
-    _one_error_line(capsys, "d1.npz", "outside")
+    one_error_line(capsys, "d1.npz", "outside")
     assert not (tmp_path / "s.tar.gz").exists()
 
 
@@ -289,7 +257,7 @@ def test_store_fetch_refuses_every_crafted_archive_and_keeps_nothing(tmp_path, m
         monkeypatch.setenv("VLMSEL_PROFILE_REGISTRY", str(_registry_for(tmp_path, path)))
         before = _listing(tmp_path)
         assert main(["store", "fetch", "evil"]) == 2, case
-        _one_error_line(capsys, why, "refused")
+        one_error_line(capsys, why, "refused")
         assert not (tmp_path / "evil.txt").exists() and not Path("/tmp/evil.txt").exists()
         after = _listing(tmp_path)
         assert after == before, (case, set(after) ^ set(before))
@@ -314,9 +282,9 @@ def test_registry_names_and_roots_that_leave_the_cache_are_refused(tmp_path, mon
     ):
         monkeypatch.setenv("VLMSEL_PROFILE_REGISTRY", str(_registry_for(tmp_path, archive, name=name, root=root)))
         assert main(["store", "fetch", name]) == 2
-        _one_error_line(capsys, why)
+        one_error_line(capsys, why)
         assert main(["select", "--images", str(photos), "--zoo", "openclip48"]) == 2  # the zoo's published store
-        _one_error_line(capsys, why)
+        one_error_line(capsys, why)
     assert _listing(tmp_path) == {k: v for k, v in _listing(tmp_path).items() if k in before or "reg-" in k}
     assert not (tmp_path / "cache").exists()
 
@@ -326,10 +294,10 @@ def test_plain_http_is_refused_unless_asked_for(tmp_path, monkeypatch, capsys):
     reg = _registry_for(tmp_path, archive, url="http://127.0.0.1:9/st.tar.gz")
     monkeypatch.setenv("VLMSEL_PROFILE_REGISTRY", str(reg))
     assert main(["store", "list"]) == 2
-    _one_error_line(capsys, "'http://127.0.0.1:9/st.tar.gz' is plain http", "VLMSEL_ALLOW_HTTP=1")
+    one_error_line(capsys, "'http://127.0.0.1:9/st.tar.gz' is plain http", "VLMSEL_ALLOW_HTTP=1")
     monkeypatch.setenv("VLMSEL_PROFILE_REGISTRY", "http://127.0.0.1:9/registry.json")
     assert main(["store", "list"]) == 2
-    _one_error_line(capsys, "VLMSEL_PROFILE_REGISTRY", "plain http")
+    one_error_line(capsys, "VLMSEL_PROFILE_REGISTRY", "plain http")
     monkeypatch.delenv("VLMSEL_PROFILE_REGISTRY")
     assert (
         main(
@@ -347,7 +315,7 @@ def test_plain_http_is_refused_unless_asked_for(tmp_path, monkeypatch, capsys):
         )
         == 2
     )
-    _one_error_line(capsys, "--url", "plain http")
+    one_error_line(capsys, "--url", "plain http")
     assert (
         main(
             [
@@ -364,7 +332,7 @@ def test_plain_http_is_refused_unless_asked_for(tmp_path, monkeypatch, capsys):
         )
         == 2
     )
-    _one_error_line(capsys, "not an https:// or file:// URL")
+    one_error_line(capsys, "not an https:// or file:// URL")
     assert not (tmp_path / "new.json").exists()
     monkeypatch.setenv("VLMSEL_ALLOW_HTTP", "1")
     monkeypatch.setenv("VLMSEL_PROFILE_REGISTRY", str(reg))
@@ -375,7 +343,7 @@ def test_a_registry_entry_never_shadows_a_packaged_or_local_store(tmp_path, monk
     archive = pack_store(_store(tmp_path / "st"), tmp_path / "st.tar.gz").path
     monkeypatch.setenv("VLMSEL_PROFILE_REGISTRY", str(_registry_for(tmp_path, archive, name="mini", zoo="mini")))
     assert main(["store", "fetch", "mini"]) == 2
-    _one_error_line(capsys, "lists the store(s) ['mini']", "rename them")
+    one_error_line(capsys, "lists the store(s) ['mini']", "rename them")
     # another name for the same zoo: `--zoo mini` still means the mini world's own store, by its name
     monkeypatch.setenv("VLMSEL_PROFILE_REGISTRY", str(_registry_for(tmp_path, archive, name="mini-b", zoo="mini")))
     from vlmsel.profiles.registry import store_for_zoo
@@ -411,7 +379,7 @@ def test_a_registry_file_that_is_not_json_is_named(tmp_path, capsys):
         )
         == 2
     )
-    _one_error_line(capsys, f"registry file {jpeg}: not a text (JSON) file")
+    one_error_line(capsys, f"registry file {jpeg}: not a text (JSON) file")
 
 
 # --- resource exhaustion ------------------------------------------------------------------------------
@@ -432,7 +400,7 @@ def test_unpacked_size_is_bounded_and_a_gzip_tail_counts(tmp_path, monkeypatch, 
     monkeypatch.setenv("VLMSEL_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.setenv("VLMSEL_PROFILE_REGISTRY", str(_registry_for(tmp_path, bomb)))
     assert main(["store", "fetch", "evil"]) == 2
-    _one_error_line(capsys, "unpacks to more than", "VLMSEL_ARCHIVE_MAX_BYTES")
+    one_error_line(capsys, "unpacks to more than", "VLMSEL_ARCHIVE_MAX_BYTES")
     assert not [p for p in (tmp_path / "cache" / "profiles").iterdir()]
     monkeypatch.setenv("VLMSEL_ARCHIVE_MAX_FILES", "3")
     check = verify_store(tail)
