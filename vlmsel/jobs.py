@@ -41,7 +41,7 @@ def model_slug(model: str) -> str:
 def entry_path(root: str | os.PathLike, model: str, dataset: str, suffix: str) -> Path:
     """``<root>/<model_slug>/<dataset><suffix>``, checked to stay inside ``root`` (links followed)."""
     slug = model_slug(model)
-    stem = safe_name(dataset, "dataset name (a file name in the results folder)")
+    stem = safe_name(dataset, f"dataset name (a file name in {root})")
     return inside(root, slug, f"{stem}{suffix}", what=f"{root}, entry {model!r} / {dataset!r}")
 
 

@@ -22,19 +22,17 @@ from pathlib import Path
 from typing import Any
 
 from vlmsel.cli import UserError
-from vlmsel.cli.options import add_method_options, bounded, check_folders, method_options, one_line_errors
+from vlmsel.cli.options import add_method_options, bounded, check_folders, method_options
 from vlmsel.evaluation.options import BASELINES, K_DEFAULT, METHODS
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    p = one_line_errors(
-        subparsers.add_parser(
-            "evaluate",
-            help="leave-one-dataset-out evaluation of selection methods on a benchmark",
-            description="Leave-one-dataset-out evaluation: every dataset is the target once, the others are sources. "
-            "Prints per-target metrics (R5, tau5 as LOVM; NDCG@5 with gain = accuracy and min-max accuracy; "
-            "Kendall tau-b; top-1 regret) and their means with seeded bootstrap intervals over targets.",
-        )
+    p = subparsers.add_parser(
+        "evaluate",
+        help="leave-one-dataset-out evaluation of selection methods on a benchmark",
+        description="Leave-one-dataset-out evaluation: every dataset is the target once, the others are sources. "
+        "Prints per-target metrics (R5, tau5 as LOVM; NDCG@5 with gain = accuracy and min-max accuracy; "
+        "Kendall tau-b; top-1 regret) and their means with seeded bootstrap intervals over targets.",
     )
     p.add_argument("--benchmark", required=True, help="lovm, openclip48, openclip121, swab, or a registered one (mini)")
     p.add_argument("--metric", default="acc1", help="ground-truth metric (lovm: acc1 or mean_per_class_recall)")

@@ -28,7 +28,7 @@ import time
 from pathlib import Path
 
 from vlmsel.cli import UserError
-from vlmsel.cli.options import bounded, one_line_errors, plain_help
+from vlmsel.cli.options import bounded, plain_help
 from vlmsel.files import atomic_write
 
 
@@ -113,8 +113,6 @@ def register(subparsers) -> None:
     p.set_defaults(func=_profile)
 
     parser.set_defaults(func=lambda args: (parser.print_help(), 2)[1])
-    for each in (parser, *sub.choices.values()):
-        one_line_errors(each)
 
 
 def _check_dir(args) -> None:

@@ -23,7 +23,7 @@ import sys
 from pathlib import Path
 
 from vlmsel.cli import UserError, inputs
-from vlmsel.cli.options import bounded, check_folders, one_line_errors
+from vlmsel.cli.options import bounded, check_folders
 
 # The library modules this command runs are imported inside the functions below: they pull in torch,
 # open_clip, scipy and pandas, which parsing (and `vlmsel profile --help`) must not wait for.
@@ -43,16 +43,14 @@ from vlmsel.data import PRECISIONS
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = one_line_errors(
-        sub.add_parser(
-            "profile",
-            help="profile a zoo on tasks (block conductance) into a profile store",
-            description="Compute the per-image block conductance (all four block scalars) of every model of a zoo "
-            "on N images of every task, one store entry per (model, dataset). Rerun to resume. Any number of "
-            "processes may share a store; --shard I/N splits the plan by estimated cost for N independent jobs, "
-            "--submit runs them as a Slurm job array (submitit), --status shows the progress of all of them.",
-            allow_abbrev=False,  # --submit rewrites the command for its jobs: every option is spelled out
-        )
+    p = sub.add_parser(
+        "profile",
+        help="profile a zoo on tasks (block conductance) into a profile store",
+        description="Compute the per-image block conductance (all four block scalars) of every model of a zoo "
+        "on N images of every task, one store entry per (model, dataset). Rerun to resume. Any number of "
+        "processes may share a store; --shard I/N splits the plan by estimated cost for N independent jobs, "
+        "--submit runs them as a Slurm job array (submitit), --status shows the progress of all of them.",
+        allow_abbrev=False,  # --submit rewrites the command for its jobs: every option is spelled out
     )
     which = p.add_argument_group("models")
     which.add_argument(

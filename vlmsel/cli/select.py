@@ -25,21 +25,18 @@ from vlmsel.cli.options import (
     check_folders,
     check_outputs,
     method_options,
-    one_line_errors,
 )
 from vlmsel.conductance.options import DEFAULT_INTERNAL_BATCH_SIZE
 from vlmsel.recommend.options import DEFAULT_N_BOOT, DEFAULT_N_IMAGES, STABLE_AT
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = one_line_errors(
-        sub.add_parser(
-            "select",
-            help="rank the models of a zoo for your own unlabeled images (table, JSON, HTML report)",
-            description="Rank a zoo's models for a folder of unlabeled images: profiles your images with every model, "
-            "compares them with the source datasets' profiles (DCD) and aggregates the models' ranks on the sources. "
-            "Prints the ranking, how stable the top-1 choice is, and why the leading model ranks first.",
-        )
+    p = sub.add_parser(
+        "select",
+        help="rank the models of a zoo for your own unlabeled images (table, JSON, HTML report)",
+        description="Rank a zoo's models for a folder of unlabeled images: profiles your images with every model, "
+        "compares them with the source datasets' profiles (DCD) and aggregates the models' ranks on the sources. "
+        "Prints the ranking, how stable the top-1 choice is, and why the leading model ranks first.",
     )
     p.add_argument(
         "--images",

@@ -19,19 +19,17 @@ import argparse
 from pathlib import Path
 
 from vlmsel.cli import UserError, inputs
-from vlmsel.cli.options import bounded, check_folders, one_line_errors, plain_help
+from vlmsel.cli.options import bounded, check_folders, plain_help
 
 DEFAULT_TEMPLATE = "a photo of a {c}."
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = one_line_errors(
-        sub.add_parser(
-            "zeroshot",
-            help="zero-shot accuracy of a zoo on labelled tasks (a benchmark's ground truth)",
-            description=plain_help(__doc__.split("\n\n")[0]) + " Resumable and shardable like "
-            "`vlmsel profile` (--shard I/N); writes OUT/zeroshot.csv, usable as --benchmark.",
-        )
+    p = sub.add_parser(
+        "zeroshot",
+        help="zero-shot accuracy of a zoo on labelled tasks (a benchmark's ground truth)",
+        description=plain_help(__doc__.split("\n\n")[0]) + " Resumable and shardable like "
+        "`vlmsel profile` (--shard I/N); writes OUT/zeroshot.csv, usable as --benchmark.",
     )
     p.add_argument("--zoo", help="a named zoo or a model list file (.csv/.yaml/.txt)")
     p.add_argument(

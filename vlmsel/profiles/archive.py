@@ -41,10 +41,10 @@ from vlmsel.profiles.store import (
     DamagedEntryError,
     ProfileStore,
     _init_store,
-    _paths,
     _write_manifest,
     check_store_folder,
     entry_digest,
+    entry_paths,
     model_slug,
     read_profile,
 )
@@ -536,7 +536,7 @@ def _verify_folder(p: Path, report: Verification) -> None:
     for js in sorted(p.glob("*/*.json")):
         if not js.name.startswith(".") and not js.with_suffix(".npz").exists():
             report.problems.append(f"{js}: a manifest without its arrays ({js.with_suffix('.npz').name} is missing)")
-    if json.loads((p / STORE_FILE).read_text(encoding="utf-8")).get("version") == 1:
+    if ps.version == 1:
         report.problems.append(
             f"{p}: a version-1 store, whose manifests carry no checksum of their own "
             f"(`vlmsel store upgrade {p}` adds them)"
@@ -646,8 +646,8 @@ def merge_stores(
         return report
     _init_store(dest)
     for m, d in report.copied:
-        src_npz, _ = _paths(stores[owner[(m, d)][0]].path, m, d)
-        dst_npz, dst_json = _paths(dest, m, d)
+        src_npz, _ = entry_paths(stores[owner[(m, d)][0]].path, m, d)
+        dst_npz, dst_json = entry_paths(dest, m, d)
         with open(src_npz, "rb") as fin, atomic_write(dst_npz, "wb") as fout:
             shutil.copyfileobj(fin, fout)
         _write_manifest(dst_json, owner[(m, d)][1])  # the manifest last (the completion marker), with its checksum

@@ -52,7 +52,7 @@ from vlmsel.files import atomic_write, sha256_bytes
 from vlmsel.jobs import entry_path
 from vlmsel.jobs import model_slug as model_slug  # (re-exported: the store names its folders so)
 from vlmsel.profiles.pooling import Pooling, Profiles, task_profile
-from vlmsel.untrusted import UnsafeInputError, safe_name
+from vlmsel.untrusted import UnsafeInputError
 
 STORE_FORMAT = "vlmsel-profile-store"
 STORE_VERSION = 2
@@ -84,19 +84,11 @@ MANIFEST_FIELDS: tuple[str, ...] = (
 )
 
 
-def _dataset_stem(dataset: str) -> str:
-    return safe_name(dataset, "dataset name (a file name in the profile store)")
-
-
 def entry_paths(store: str | os.PathLike, model: str, dataset: str) -> tuple[Path, Path]:
     """The arrays and manifest files of one entry, ``<store>/<model_slug>/<dataset>.{npz,json}``
     (:func:`vlmsel.jobs.entry_path`); raises :class:`~vlmsel.untrusted.UnsafeInputError` when a name could
     leave the store or a link leads out."""
-    _dataset_stem(dataset)
     return entry_path(store, model, dataset, ".npz"), entry_path(store, model, dataset, ".json")
-
-
-_paths = entry_paths  # (the name the rest of the package used)
 
 
 def claim_path(store: "str | os.PathLike | ProfileStore", model: str, dataset: str) -> Path:
@@ -257,7 +249,7 @@ def write_profile(
         manifest[key] = value
     manifest.setdefault("created", _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"))
     root = _store_root(store)
-    npz_path, json_path = _paths(root, model, dataset)
+    npz_path, json_path = entry_paths(root, model, dataset)
     _init_store(root)
     if json_path.exists():
         json_path.unlink()  # an entry being rewritten is incomplete until its new manifest lands
@@ -296,7 +288,7 @@ _REPAIR = "rerun `vlmsel profile` on this store to recompute it, or delete the e
 
 def has_profile(store: "str | os.PathLike | ProfileStore", model: str, dataset: str) -> bool:
     """Whether a complete entry (its manifest exists) is stored for (model, dataset)."""
-    return _paths(_store_root(store), model, dataset)[1].exists()
+    return entry_paths(_store_root(store), model, dataset)[1].exists()
 
 
 def read_profile(
@@ -315,12 +307,12 @@ def read_profile(
     ValueError : the files disagree with each other or with the format.
     """
     root = _store_root(store)
-    npz_path, json_path = _paths(root, model, dataset)
+    npz_path, json_path = entry_paths(root, model, dataset)
     if not json_path.exists():
         state = "an interrupted write (arrays without manifest)" if npz_path.exists() else "no entry"
         raise FileNotFoundError(f"profile store {root}: {state} for model {model!r} on dataset {dataset!r}")
     manifest = _read_manifest(json_path)
-    if "entry_sha256" in manifest or _version(root) >= 2:
+    if "entry_sha256" in manifest or _version(store) >= 2:
         if manifest.get("entry_sha256") != entry_digest(manifest):
             raise DamagedEntryError(
                 f"{json_path}: damaged or edited profile manifest (its content differs from its "
@@ -374,8 +366,11 @@ def _read_manifest(json_path: Path) -> dict[str, Any]:
 MAX_MANIFEST_BYTES = 64 << 20
 
 
-def _version(root: Path) -> int:
-    marker = root / STORE_FILE
+def _version(store: "str | os.PathLike | ProfileStore") -> int:
+    """The store's version: a :class:`ProfileStore`'s, read when it was opened, else its ``store.json``'s."""
+    if isinstance(store, ProfileStore):
+        return store.version
+    marker = Path(store) / STORE_FILE
     return _check_marker(marker) if marker.exists() else STORE_VERSION
 
 
@@ -387,7 +382,7 @@ def upgrade_store(store: str | os.PathLike) -> int:
     for m, d in ps._entries():
         manifest = read_profile(ps, m, d)[1]
         if "entry_sha256" not in manifest:
-            _write_manifest(_paths(ps.path, m, d)[1], manifest)
+            _write_manifest(entry_paths(ps.path, m, d)[1], manifest)
             count += 1
     with atomic_write(ps.path / STORE_FILE, "w") as fh:
         json.dump({"format": STORE_FORMAT, "version": STORE_VERSION}, fh)
@@ -412,7 +407,8 @@ class ProfileStore:
             if not create:
                 raise FileNotFoundError(f"no profile store at {self.path} ({STORE_FILE} is missing)")
             _init_store(self.path)
-        _check_marker(marker)
+        #: The version its ``store.json`` states (checked: a damaged or foreign marker raises ValueError).
+        self.version = _check_marker(marker)
 
     def __repr__(self) -> str:
         return f"ProfileStore({str(self.path)!r})"
@@ -431,7 +427,7 @@ class ProfileStore:
                     f"{json_path}: a profile manifest without its model and dataset names; {_REPAIR}"
                 )
             try:
-                own = _paths(self.path, model, dataset)[1]
+                own = entry_paths(self.path, model, dataset)[1]
             except UnsafeInputError as err:
                 raise UnsafeInputError(f"{json_path}: {err}") from None
             if own != json_path:
