@@ -37,7 +37,8 @@ def one_torch_thread():
 
 
 # ------------------------------------------------------------------------------ tiny open_clip models
-_TEXT_CFG = {"context_length": 16, "vocab_size": 64, "width": 32, "heads": 2, "layers": 1}
+# the vocabulary of open_clip's default tokenizer, so the tiny models can encode class prompts (--classes)
+_TEXT_CFG = {"context_length": 16, "vocab_size": 49408, "width": 32, "heads": 2, "layers": 1}
 
 #: The profiling tests' two families: a ViT (2 residual blocks) and a ModifiedResNet (4 bottlenecks).
 _TINY_CONFIGS = {

@@ -27,7 +27,7 @@ def test_open_world_mini_by_default_by_name_and_by_folder():
     assert w.benchmark.name == "mini" and w.models == w.benchmark.models and w.datasets == w.benchmark.datasets
     assert len(w.models) >= 2 and len(w.datasets) >= 3
     assert all(w.store.has(m, d) for m in w.models for d in w.datasets)
-    assert (w.stored_images, w.n_images, w.n_steps) == (100, 25, 50)  # the method pools 25 of the 100 stored
+    assert (w.stored_images, w.n_images, w.n_steps) == (100, 25, 8)  # the method pools 25 of the 100 stored
     assert w.description.startswith("**the mini world**") and "the published store `mini`" in w.description
     assert (
         f"{len(w.models)} tiny CLIP models" in w.description and "25 images per task of the 100 stored" in w.description

@@ -460,3 +460,48 @@ def option_intervals(
         fig.legend(handles, names, loc="outside lower center", ncols=len(names))
     fig.suptitle(title)
     return fig
+
+
+def cost_frontier(
+    means: pd.DataFrame,
+    costs: pd.Series,
+    metric: str,
+    ax: plt.Axes,
+    *,
+    lower_is_better: bool = False,
+    lines: Sequence[str] = ("oracle_sim", "random"),
+    floor: float = 0.3,
+) -> None:
+    """Each method's mean ``metric`` with its 95% interval against its cost (forward passes G per target image,
+    log scale; zero-cost methods drawn on a marked floor at ``floor``), the Pareto frontier as a step line and
+    the methods of ``lines`` (the oracle, random) as labelled horizontal lines.
+
+    ``means`` has ``metric, metric_low, metric_high`` per method (:meth:`vlmsel.evaluation.study.Study.means`).
+    """
+    rows = [m for m in means.index if m not in lines]
+    x = np.array([max(float(costs[m]), floor) for m in rows])
+    y = means.loc[rows, metric].to_numpy(float)
+    lo, hi = means.loc[rows, f"{metric}_low"].to_numpy(float), means.loc[rows, f"{metric}_high"].to_numpy(float)
+    ax.errorbar(x, y, yerr=[y - lo, hi - y], fmt="none", ecolor="0.6", elinewidth=1, capsize=2, zorder=1)
+    ax.scatter(x, y, s=28, zorder=3, color=COLORBLIND[0])
+    sign = -1.0 if lower_is_better else 1.0
+    order = np.lexsort((-sign * y, x))
+    best, front = -np.inf, []
+    for i in order:  # cheapest first: a point is on the frontier when nothing cheaper or as cheap is better
+        if sign * y[i] > best:
+            best = sign * y[i]
+            front.append(i)
+    ax.step(x[front], y[front], where="post", color=COLORBLIND[1], lw=1.2, zorder=2)
+    ax.set_xscale("log")
+    ax.axvspan(floor / 1.6, floor * 1.6, color="0.92", zorder=0)
+    ticks = sorted({floor, *[v for v in x if v > floor]})
+    ax.set_xticks(ticks)
+    ax.set_xticklabels(["0 (no pass)" if t == floor else f"{t:g}" for t in ticks])
+    ax.set_xlim(floor / 2, max(ticks) * 2)
+    for k, m in enumerate(m for m in lines if m in means.index):
+        level = float(means.loc[m, metric])
+        ax.axhline(level, color="0.35", ls=LINESTYLES[1 + k % 3], lw=1)
+        ax.annotate(m, (floor / 2, level), xytext=(3, 2), textcoords="offset points", ha="left", fontsize=7.5)
+    ax.set_xlabel("image-tower forward passes per target image and model (G, log scale)")
+    ax.set_ylabel(metric + (" (lower is better)" if lower_is_better else ""))
+    annotate_points(ax, x, y, rows)

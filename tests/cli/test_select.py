@@ -9,7 +9,9 @@ import math
 import pytest
 
 from tests.cli.conftest import select_args
+from tests.conftest import one_error_line
 from vlmsel.cli import main
+from vlmsel.recommend.evidence import load_evidence
 
 # Tiny models on a shared 2-core machine: one torch thread avoids oversubscription stalls.
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
@@ -37,14 +39,29 @@ def test_table_json_and_report(world, target, tmp_path, capsys):
     out = capsys.readouterr().out
     assert rc == 0
     assert "rank" in out and "P(top-1)" in out and "GFLOPs/img" in out
-    lines = [ln for ln in out.splitlines() if ln.strip().startswith(("1 ", "2 ", "3 "))]
+    table = out.split("* = Pareto-optimal")[0]  # the ranking (the side-by-side table comes after it)
+    lines = [ln for ln in table.splitlines() if ln.strip().startswith(("1 ", "2 ", "3 "))]
     assert [ln.split()[0] for ln in lines] == ["1", "2"]  # --top 2
-    assert ("Stable choice" in out) or ("Unstable choice" in out) or ("no source stands out" in out)
+    default = load_evidence().default  # no --method: the method the project's evidence supports
+    assert f"by '{default}'" in out and "Side by side (top 5 of each method)" in out
+    assert "pre-registered rule" in out and f"chose '{default}'" in out
+    if default in ("avg_rank", "inb"):
+        assert "does not depend on your images" in out
+    else:
+        assert ("Stable choice" in out) or ("Unstable choice" in out) or ("no source stands out" in out)
     assert f"wrote {out_json}" in out and f"wrote {out_html}" in out
 
     d = json.loads(out_json.read_text())
-    assert d["format"] == "vlmsel-selection" and d["version"] == 1
+    assert d["format"] == "vlmsel-selection" and d["version"] == 2
     assert set(d) >= {"top1", "ranking", "stability", "explanations", "images", "excluded", "info", "notes"}
+    assert d["method"] == default and d["evidence"].startswith("On the mini world")
+    rows = {r["method"]: r for r in d["comparison"]}
+    assert {default, "dcd", "dcd_z"} <= set(rows) and rows[default]["role"].startswith("used")
+    for r in rows.values():
+        assert set(r) >= {"role", "top5", "top5_overlap", "kendall_tau", "cost_G", "seconds", "evidence_ndcg5"}
+        assert len(r["top5"]) == 3 and 0 <= r["top5_overlap"] <= 3  # a zoo of three models
+    assert rows["dcd"]["cost_G"] == 3 * (3 + 1) + 2  # the store's n_steps = 3
+    assert rows[default]["top5_overlap"] == 3 and rows[default]["kendall_tau"] == 1
     assert len(d["ranking"]) == 3 and d["top1"] == d["ranking"][0]["model"]
     for i, row in enumerate(d["ranking"], 1):
         assert set(row) == {
@@ -86,6 +103,45 @@ def test_table_json_and_report(world, target, tmp_path, capsys):
     assert d["info"]["settings"]["weights"] == "random-init"
     html = out_html.read_text()
     assert html.count("data:image/png;base64,") >= 3 and "https://" not in html
+
+
+def test_method_classes_and_no_compare(world, target, tmp_path, capsys):
+    """--method picks the ranking method (dcd: the paper's); --classes (a list, or a file of names) enables the
+    target-only scores and records the zero-shot logits; --no-compare ranks with the chosen method only."""
+    out_json = tmp_path / "r.json"
+    assert main(select_args(world, target, "--method", "dcd", "--no-compare", "--json", str(out_json))) == 0
+    out = capsys.readouterr().out
+    assert "by 'dcd'" in out and "Side by side" not in out
+    d = json.loads(out_json.read_text())
+    assert d["method"] == "dcd" and d["comparison"] == [] and d["info"]["classes"] is None
+    names = tmp_path / "classes.txt"
+    names.write_text("# my classes\ngradient\n\nnoise\n")
+    for given in (["gradient,noise"], [str(names)]):
+        assert main(select_args(world, target, "--classes", *given, "--method", "msp", "--json", str(out_json))) == 0
+        out = capsys.readouterr().out
+        d = json.loads(out_json.read_text())
+        assert d["method"] == "msp" and d["info"]["classes"] == ["gradient", "noise"]
+        assert d["info"]["templates"] == ["a photo of a {c}."]
+        assert "by 'msp'" in out and {"msp", "dcd", "dcd_z"} <= {r["method"] for r in d["comparison"]}
+        assert math.isclose(sum(r["p_top1"] for r in d["ranking"]), 1.0)
+
+
+def test_bad_method_and_class_arguments_are_one_line(world, target, tmp_path, capsys):
+    assert main(select_args(world, target, "--method", "msp")) == 2
+    one_error_line(capsys, "msp", "--classes")
+    assert main(select_args(world, target, "--classes", "cat")) == 2
+    one_error_line(capsys, "at least 2")
+    assert main(select_args(world, target, "--classes", "cat,dog,cat")) == 2
+    one_error_line(capsys, "more than once", "cat")
+    assert main(select_args(world, target, "--classes", "cat,dog", "--templates", "a photo")) == 2
+    one_error_line(capsys, "{c}")
+    empty = tmp_path / "empty.txt"
+    empty.write_text("# nothing\n")
+    assert main(select_args(world, target, "--classes", str(empty))) == 2
+    one_error_line(capsys, "empty.txt", "no names")
+    with pytest.raises(SystemExit):
+        main(select_args(world, target, "--method", "nope"))
+    assert "invalid choice" in capsys.readouterr().err
 
 
 def test_max_gflops(world, target, tmp_path, capsys):

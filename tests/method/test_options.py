@@ -37,6 +37,7 @@ def test_defaults():
         "divergence": "kl",
         "eps": 1e-8,
         "gamma": 5.0,
+        "softmin": "raw",
         "utility": "rank",
     }
     assert O.OPTION_NAMES == (
@@ -48,8 +49,10 @@ def test_defaults():
         "divergence",
         "eps",
         "gamma",
+        "softmin",
         "utility",
     )
+    assert O.SOFTMINS == ("raw", "zscore")
     assert O.IMPORTANCES == ("softmax_z", "power") and O.UTILITIES == ("rank", "zscore_acc")
     assert O.DIVERGENCES == ("kl", "coverage", "js", "sym_kl", "cosine")
     assert set(O.SYMMETRIC_DIVERGENCES) == {"js", "sym_kl", "cosine"}

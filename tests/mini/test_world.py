@@ -28,11 +28,13 @@ def test_folders(monkeypatch, tmp_path):
     assert paths.default_mini_dir() == tmp_path and paths.default_profile_store() == tmp_path / "profiles"
 
 
-def test_the_committed_mini_world_stays_under_60_mb():
-    """The budget of the issue that built the world: ``data/mini`` (weights in fp16, profiles compressed)."""
+def test_the_committed_mini_world_stays_under_80_mb():
+    """The budget of ``data/mini`` (weights in fp16, profiles compressed): 60 MB when the world was built, 80 MB
+    since its two stores carry the arrays of the cheaper signals (embeddings at half precision, zero-shot
+    logits, pixel statistics: about 7 MB a store)."""
     repo = Path(__file__).resolve().parents[2] / "data" / "mini"
     total = sum(p.stat().st_size for p in repo.rglob("*") if p.is_file())
-    assert total < 60e6, f"data/mini holds {total / 1e6:.1f} MB"
+    assert total < 80e6, f"data/mini holds {total / 1e6:.1f} MB"
 
 
 def test_register_is_idempotent_and_registers_its_pieces():

@@ -11,7 +11,7 @@ import importlib
 import sys
 
 # Subcommand modules, in the order ``vlmsel --help`` lists them.
-SUBCOMMANDS = ["data", "evaluate", "mini", "profile", "select", "store", "zeroshot"]
+SUBCOMMANDS = ["data", "evaluate", "study", "mini", "profile", "select", "store", "zeroshot"]
 
 
 class UserError(Exception):

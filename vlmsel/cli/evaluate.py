@@ -23,7 +23,16 @@ from typing import Any
 
 from vlmsel.cli import UserError
 from vlmsel.cli.options import add_method_options, bounded, check_folders, method_options
-from vlmsel.evaluation.options import BASELINES, K_DEFAULT, METHODS
+from vlmsel.evaluation.options import (
+    BASELINES,
+    FIXED_ZSCORE_GAMMA,
+    K_DEFAULT,
+    METHODS,
+    SIGNAL_METHODS,
+    STORE_METHODS,
+    TARGET_ONLY_METHODS,
+    ZSCORE_METHODS,
+)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -134,7 +143,12 @@ def _options(name: str, args: argparse.Namespace) -> dict[str, Any]:
         return {"n_draws": args.random_draws, "seed": args.seed}
     if name.startswith("modelgpt_lite"):
         return {"selection_metric": args.selection_metric, "k": args.k}
-    return {"options": method_options(args), "selection_metric": args.selection_metric, "k": args.k}
+    if name in TARGET_ONLY_METHODS:
+        return {"source_images": method_options(args).source_images}
+    options = method_options(args)
+    if name.removesuffix("_nested") in (*ZSCORE_METHODS, *SIGNAL_METHODS):  # the scale-free softmin
+        options = options.replace(softmin="zscore", gamma=FIXED_ZSCORE_GAMMA if args.gamma is None else args.gamma)
+    return {"options": options, "selection_metric": args.selection_metric, "k": args.k}
 
 
 def _store(name_or_path: str | None, benchmark: str):
@@ -143,7 +157,7 @@ def _store(name_or_path: str | None, benchmark: str):
 
     if name_or_path is None and store_for_zoo(benchmark) is None:
         raise UserError(
-            "the dcd methods need --profiles STORE (a profile store written by `vlmsel profile`); "
+            "every method but the baselines needs --profiles STORE (a profile store written by `vlmsel profile`); "
             f"no published store covers benchmark {benchmark!r}"
         )
     return open_store(name_or_path, zoo=benchmark)
@@ -162,7 +176,7 @@ def run(args: argparse.Namespace) -> int:
     names = _method_names(args.method, args.benchmark)
     benchmark = load_benchmark(args.benchmark, args.metric)
     store = None
-    if any(n.startswith("dcd") for n in names):
+    if any(n in STORE_METHODS for n in names):
         store = _store(args.profiles, args.benchmark)
     if args.restrict_to_profiles:
         if store is None:
@@ -235,7 +249,7 @@ def run(args: argparse.Namespace) -> int:
         print(table.to_string())
         by_name = {r.method: r for r in results}
         for r in results:
-            if not r.method.startswith("dcd"):
+            if r.method in BASELINES or r.method == "random":
                 continue
             for other in ("avg_rank", "inb"):
                 if other in by_name:

@@ -13,7 +13,7 @@ Examples::
     vlmsel mini train --model "mini-rn-w8 web" --force
     vlmsel mini groundtruth                 # -> data/mini/groundtruth.csv and models.csv
     vlmsel mini realism                     # the mini world's ground truth beside LOVM's
-    vlmsel mini profile                     # -> data/mini/profiles (100 images per task, n_steps = 50)
+    vlmsel mini profile                     # -> data/mini/profiles (100 images per task, the default setting)
     vlmsel mini profile --objective zs_max_logit   # -> data/mini/profiles_zs_max_logit
 """
 
@@ -29,6 +29,7 @@ from pathlib import Path
 
 from vlmsel.cli import UserError
 from vlmsel.cli.options import bounded, plain_help
+from vlmsel.conductance.options import DEFAULT_METHOD, DEFAULT_N_STEPS, DEFAULT_RULE
 from vlmsel.files import atomic_write
 
 
@@ -101,13 +102,15 @@ def register(subparsers) -> None:
     p.add_argument(
         "--n-steps",
         type=bounded(int, minimum=1),
-        default=50,
-        help="integration steps (default 50: the committed stores' setting, Gauss-Legendre points and the "
-        "left rule, which this command rebuilds; `vlmsel profile` defaults to the cheaper setting "
-        "chosen by the fidelity sweep)",
+        default=DEFAULT_N_STEPS,
+        help=f"integration steps (default {DEFAULT_N_STEPS}: the project's default setting, chosen by the fidelity "
+        "sweep, with which the committed stores are made; the paper-like setting is --n-steps 50 "
+        "--method gausslegendre --rule left)",
     )
-    p.add_argument("--method", default="gausslegendre", help="gausslegendre (default) or riemann_trapezoid")
-    p.add_argument("--rule", default="left", help="left (default) or trapezoid")
+    p.add_argument(
+        "--method", default=DEFAULT_METHOD, help=f"riemann_trapezoid or gausslegendre (default {DEFAULT_METHOD})"
+    )
+    p.add_argument("--rule", default=DEFAULT_RULE, help=f"trapezoid or left (default {DEFAULT_RULE})")
     p.add_argument("--objective", default="norm", help="norm (default) or zs_max_logit")
     p.add_argument("--threads", type=bounded(int, minimum=1), default=None, help="torch threads")
     p.set_defaults(func=_profile)

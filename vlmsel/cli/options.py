@@ -14,7 +14,7 @@ import dataclasses
 from typing import Any, Callable, NoReturn
 
 from vlmsel.conductance.options import SCALARS
-from vlmsel.method.options import DIVERGENCES, IMPORTANCES, UTILITIES, MethodOptions
+from vlmsel.method.options import DIVERGENCES, IMPORTANCES, SOFTMINS, UTILITIES, MethodOptions
 from vlmsel.profiles.pooling import POOLINGS
 
 _DEFAULTS = {f.name: f.default for f in dataclasses.fields(MethodOptions)}
@@ -26,6 +26,7 @@ _HELP: dict[str, tuple[str, Any]] = {
     "importance": ("block-importance kind", IMPORTANCES),
     "divergence": ("DCD (kl) or an ablation", DIVERGENCES),
     "gamma": ("softmin inverse temperature over sources", None),
+    "softmin": ("the paper's softmin on raw divergences, or zscore: scale-free, gamma per sd", SOFTMINS),
     "utility": ("how source ground truth becomes a utility", UTILITIES),
 }
 

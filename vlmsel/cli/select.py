@@ -6,6 +6,12 @@ Examples::
     vlmsel select --images photos/ --zoo openclip48 --profiles my_store/ --json ranking.json
     vlmsel select --images photos/ --zoo openclip48 --max-gflops 10 --report r.html
     vlmsel select --images a.jpg b.jpg c.jpg --zoo models.csv --benchmark acc.csv --profiles p/ --random-init
+    vlmsel select --images photos/ --zoo mini --classes cat,dog,bird          # enables the target-only scores
+    vlmsel select --images photos/ --zoo mini --method dcd                    # the paper's method
+
+The ranking method defaults to the one this project's evidence supports (the pre-registered study of
+``vlmsel study``, :mod:`vlmsel.recommend.evidence`); the output also ranks with the paper's DCD, the scale-free
+DCD and the best cheap signal, side by side (``--no-compare`` skips them).
 
 Only your images' profiles are computed (cached: a rerun is instant); source profiles come from
 ``--profiles`` (a store folder, or a published store's name) or the zoo's published store. A thin
@@ -27,7 +33,7 @@ from vlmsel.cli.options import (
     method_options,
 )
 from vlmsel.conductance.options import DEFAULT_INTERNAL_BATCH_SIZE
-from vlmsel.recommend.options import DEFAULT_N_BOOT, DEFAULT_N_IMAGES, STABLE_AT
+from vlmsel.recommend.options import DEFAULT_N_BOOT, DEFAULT_N_IMAGES, SELECT_METHODS, STABLE_AT
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -35,8 +41,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         "select",
         help="rank the models of a zoo for your own unlabeled images (table, JSON, HTML report)",
         description="Rank a zoo's models for a folder of unlabeled images: profiles your images with every model, "
-        "compares them with the source datasets' profiles (DCD) and aggregates the models' ranks on the sources. "
-        "Prints the ranking, how stable the top-1 choice is, and why the leading model ranks first.",
+        "compares them with the source datasets (DCD, or a cheaper signal) and aggregates the models' ranks on the "
+        "sources, or scores each model's zero-shot confidence on your images (with --classes). Prints the ranking, "
+        "how stable the top-1 choice is, the methods side by side, and why the leading model ranks first.",
     )
     p.add_argument(
         "--images",
@@ -125,8 +132,54 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--threads", type=bounded(int, minimum=1), default=None, help="CPU threads for torch (default: torch's choice)"
     )
+    p.add_argument(
+        "--method",
+        choices=SELECT_METHODS,
+        default=None,
+        metavar="NAME",
+        help="ranking method: " + ", ".join(SELECT_METHODS) + " (default: the one the project's evidence "
+        "supports, see `vlmsel study`; dcd is the paper's method)",
+    )
+    p.add_argument(
+        "--classes",
+        nargs="+",
+        metavar="NAME|FILE",
+        help="your task's class names (comma-separated or repeated), or a text file with one per line: enables "
+        "the target-only scores msp, neg_entropy, vega",
+    )
+    p.add_argument(
+        "--templates",
+        nargs="+",
+        metavar="TEXT|FILE",
+        help="prompt templates with {c} for the class name, or a file with one per line (default 'a photo of a {c}.')",
+    )
+    p.add_argument(
+        "--no-compare",
+        action="store_true",
+        help="rank with the chosen method only (no side-by-side with the paper's DCD and the cheap signals)",
+    )
     add_method_options(p)
     p.set_defaults(func=_run)
+
+
+def _names(values: list[str] | None, option: str, split: bool) -> list[str] | None:
+    """The names of --classes / --templates: a single existing file holds one per line (blank lines and
+    lines starting with # skipped); otherwise the values, split at commas when ``split``."""
+    if not values:
+        return None
+    if len(values) == 1 and Path(values[0]).is_file():
+        path = Path(values[0])
+        if path.stat().st_size > 1 << 20:
+            raise UserError(f"{option} {path}: larger than 1 MiB; is it a list of names?")
+        try:
+            lines = path.read_text(encoding="utf-8").splitlines()
+        except UnicodeDecodeError:
+            raise UserError(f"{option} {path}: not a UTF-8 text file") from None
+        names = [line.strip() for line in lines if line.strip() and not line.strip().startswith("#")]
+        if not names:
+            raise UserError(f"{option} {path}: the file lists no names")
+        return names
+    return [v.strip() for item in values for v in (item.split(",") if split else [item]) if v.strip()]
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -178,6 +231,10 @@ def _run(args: argparse.Namespace) -> int:
             internal_batch_size=args.internal_batch_size,
             work_dir=args.work_dir,
             stable_at=args.stable_at,
+            method=args.method,
+            classes=_names(args.classes, "--classes", split=True),
+            templates=_names(args.templates, "--templates", split=False),
+            compare=not args.no_compare,
         )
     except ImageReadError as err:
         raise UserError(str(err)) from err

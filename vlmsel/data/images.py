@@ -116,3 +116,43 @@ def image_from_bytes(data: bytes, name: str) -> Image.Image:
         raise ImageReadError(f"{name}: not an image (PIL cannot identify it)") from err
     except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as err:
         raise ImageReadError(f"{name}: corrupt or unreadable image ({type(err).__name__}: {err})") from err
+
+
+
+#: Names of the seven coordinates returned by :func:`pixel_features`, in order.
+PIXEL_FEATURES: tuple[str, ...] = ("mean_r", "mean_g", "mean_b", "std_r", "std_g", "std_b", "grey_gradient")
+#: Side of the square thumbnail :func:`pixel_features` computes its statistics on.
+PIXEL_SIDE = 32
+
+
+def pixel_features(image: Image.Image) -> np.ndarray:
+    """Seven model-agnostic pixel statistics of one image (:data:`PIXEL_FEATURES`).
+
+    The image is converted to RGB and resized to 32x32 with PIL's bilinear filter
+    (``Image.resize((32, 32), Image.Resampling.BILINEAR, reducing_gap=None)``; for downscaling, PIL's
+    bilinear resize widens its support to the scale factor, i.e. it antialiases, which is resize's default
+    behaviour), and scaled to ``[0, 1]`` (divided by 255). They give every model the same task similarity:
+    the control ``pixel_mmd`` (:mod:`vlmsel.evaluation.signals`).
+
+    Parameters
+    ----------
+    image : a PIL image, any mode.
+
+    Returns
+    -------
+    array (7,) of float64: the 3 channel means, the 3 channel population standard deviations, and the mean
+    absolute finite-difference gradient of the grey image (grey = mean of the three channels): the mean of
+    the ``31 * 32`` horizontal differences ``|g[i, j+1] - g[i, j]|`` and the ``31 * 32`` vertical differences
+    ``|g[i+1, j] - g[i, j]|`` pooled together.
+    """
+    if not isinstance(image, Image.Image):
+        raise ValueError(f"pixel_features needs a PIL image, got {type(image).__name__}")
+    if image.width < 1 or image.height < 1:
+        raise ValueError(f"the image is empty (size {image.size})")
+    small = image.convert("RGB").resize((PIXEL_SIDE, PIXEL_SIDE), Image.Resampling.BILINEAR, reducing_gap=None)
+    # statistics of the 0..255 integers, scaled by 1/255 at the end (the same values; a constant channel then
+    # has a standard deviation of exactly 0, as 32 * 32 integers sum and average without rounding)
+    px = np.asarray(small, dtype=np.float64)  # (32, 32, 3)
+    grey = px.mean(axis=2)
+    diffs = np.concatenate([np.abs(np.diff(grey, axis=1)).ravel(), np.abs(np.diff(grey, axis=0)).ravel()])
+    return np.concatenate([px.mean(axis=(0, 1)), px.std(axis=(0, 1)), [diffs.mean()]]) / 255.0

@@ -27,6 +27,48 @@ from vlmsel.profiles.store import ProfileStore
 #: Grids of the nested selection (``gamma = 0`` is the average-rank baseline, so nesting can fall back to it).
 DEFAULT_ETA_GRID: tuple[float, ...] = (0.5, 1.0, 2.0, 4.0, 8.0)
 DEFAULT_GAMMA_GRID: tuple[float, ...] = (0.0, 1.0, 2.5, 5.0, 10.0, 20.0)
+#: The gamma grid of the scale-free softmin (``softmin="zscore"``: gamma per standard deviation of the
+#: divergences over the sources; ``data/plans/what_to_use.md``, section 4b).
+ZSCORE_GAMMA_GRID: tuple[float, ...] = (0.0, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0)
+
+
+def choose_hyperparameters(
+    divergences: dict[float, np.ndarray],
+    u: np.ndarray,
+    source_acc: np.ndarray,
+    gamma_grid: Sequence[float],
+    *,
+    softmin: str = "raw",
+    ranks: np.ndarray,
+    metric: str = "ndcg5",
+    k: int = K_DEFAULT,
+) -> tuple[float, float, float]:
+    """The nested selection of (eta, gamma) for one target, from its sources alone (:ref:`method-protocol`).
+
+    Each source becomes an inner target, predicted from the other sources with every grid point; the point
+    with the best mean ``metric`` over the inner targets wins (ties: the first in grid order, eta outer).
+
+    Parameters
+    ----------
+    divergences : ``{eta: D}`` with ``D`` (n_models, S, S) the divergences among the target's S sources, in
+        grid order (the target's own row and column left out).
+    u : (n_models, S) the sources' utilities. source_acc : (n_models, S) their ground truth.
+    gamma_grid : the gamma values. softmin : ``"raw"`` or ``"zscore"``.
+    ranks : :func:`vlmsel.evaluation.metrics.name_ranks` of the models (tie-breaking).
+
+    Returns
+    -------
+    (eta, gamma, inner score)
+    """
+    valid = ~np.eye(u.shape[1], dtype=bool)  # an inner target is never its own source
+    best = (next(iter(divergences)), float(gamma_grid[0]), -np.inf)
+    for eta, d in divergences.items():
+        for gamma in gamma_grid:
+            scores = weighted_scores(d, u, gamma, valid, softmin=softmin)[0]  # type: ignore[arg-type]
+            value = selection_score(scores, source_acc, ranks, metric, k)
+            if value > best[2]:
+                best = (eta, float(gamma), value)
+    return best
 
 
 class DcdMethod(Method):
@@ -52,7 +94,7 @@ class DcdMethod(Method):
         *,
         nested: bool = False,
         eta_grid: Sequence[float] = DEFAULT_ETA_GRID,
-        gamma_grid: Sequence[float] = DEFAULT_GAMMA_GRID,
+        gamma_grid: Sequence[float] | None = None,
         selection_metric: str = "ndcg5",
         k: int = K_DEFAULT,
         name: str | None = None,
@@ -69,13 +111,16 @@ class DcdMethod(Method):
         self.source = profiles
         self.nested = nested
         self.eta_grid = tuple(float(e) for e in eta_grid)
+        if gamma_grid is None:
+            gamma_grid = ZSCORE_GAMMA_GRID if o.softmin == "zscore" else DEFAULT_GAMMA_GRID
         self.gamma_grid = tuple(float(g) for g in gamma_grid)
         if nested and (not self.eta_grid or not self.gamma_grid):
             raise ValueError("nested selection needs non-empty eta and gamma grids")
         self.selection_metric, self.k = selection_metric, k
-        base = "dcd" if o.divergence == "kl" else f"dcd_{o.divergence}"
+        base = ("dcd" if o.divergence == "kl" else f"dcd_{o.divergence}") + ("_z" if o.softmin == "zscore" else "")
         self.name = name or (base + ("_nested" if nested else ""))
         kind = "DCD (KL)" if o.divergence == "kl" else f"DCD ablation: divergence={o.divergence}"
+        kind += ", scale-free softmin" if o.softmin == "zscore" else ""
         self.description = kind + (
             " with nested eta/gamma selection" if nested else f", eta={o.eta:g}, gamma={o.gamma:g}"
         )
@@ -103,6 +148,18 @@ class DcdMethod(Method):
         return out
 
     def fit(self, models: Sequence[str], datasets: Sequence[str]) -> None:
+        self.models, self.datasets = tuple(models), tuple(datasets)
+        self._ranks = name_ranks(self.models)
+        etas = self.eta_grid if self.nested else (self.options.eta,)
+        self._divergences = self.fit_divergences(self.models, self.datasets, etas)
+        self._selected = {}
+
+    def fit_divergences(
+        self, models: Sequence[str], datasets: Sequence[str], etas: Sequence[float]
+    ) -> dict[float, np.ndarray]:
+        """``{eta: D}`` with ``D[m, s, t]`` the divergence of every dataset pair (label-free), array
+        (n_models, D, D): from the task profiles here; another source-weighted method
+        (:class:`vlmsel.evaluation.signals.SignalMethod`) overrides it."""
         o = self.options
         if isinstance(self.source, ProfileStore):
             profiles = self.source.task_profiles(
@@ -110,15 +167,10 @@ class DcdMethod(Method):
             )
         else:
             profiles = self.source.subset(models, datasets)
-        self.models, self.datasets = tuple(models), tuple(datasets)
-        self._ranks = name_ranks(self.models)
-        etas = self.eta_grid if self.nested else (o.eta,)
         if o.divergence == "cosine":  # cosine compares profiles p: eta plays no role
             d = dataset_divergences(profiles, o, eta=etas[0])
-            self._divergences = {e: d for e in etas}
-        else:
-            self._divergences = {e: dataset_divergences(profiles, o, eta=e) for e in etas}
-        self._selected = {}
+            return {e: d for e in etas}
+        return {e: dataset_divergences(profiles, o, eta=e) for e in etas}
 
     def source_divergences(self, eta: float | None = None) -> np.ndarray:
         """The fitted divergences ``D[m, s, t]`` of every dataset pair, array (n_models, D, D), at ``eta``
@@ -135,7 +187,7 @@ class DcdMethod(Method):
     ) -> np.ndarray:
         d = d_full[:, src][:, :, tgt]  # (M, S, T)
         valid = np.asarray(src)[:, None] != np.asarray(tgt)[None, :] if exclude_self else None
-        return weighted_scores(d, u, gamma, valid)[0]
+        return weighted_scores(d, u, gamma, valid, softmin=self.options.softmin)[0]
 
     def predict(self, task: LeaveOneOutTask) -> np.ndarray:
         if tuple(task.models) != self.models:
@@ -150,16 +202,17 @@ class DcdMethod(Method):
         return self._scores(self._divergences[eta], src, [t], u, gamma, exclude_self=False)[:, 0]
 
     def _select(self, src: list[int], u: np.ndarray, source_acc: np.ndarray) -> tuple[float, float, float]:
-        """Inner leave-one-out over the sources: each source is an inner target, the others its sources."""
-        best = (self.eta_grid[0], self.gamma_grid[0], -np.inf)
-        for eta in self.eta_grid:
-            d = self._divergences[eta]
-            for gamma in self.gamma_grid:
-                scores = self._scores(d, src, src, u, gamma, exclude_self=True)  # (M, S inner targets)
-                value = selection_score(scores, source_acc, self._ranks, self.selection_metric, self.k)
-                if value > best[2]:
-                    best = (eta, gamma, value)
-        return best
+        """Inner leave-one-out over the sources (:func:`choose_hyperparameters`)."""
+        return choose_hyperparameters(
+            {e: d[:, src][:, :, src] for e, d in self._divergences.items() if e in self.eta_grid},
+            u,
+            source_acc,
+            self.gamma_grid,
+            softmin=self.options.softmin,
+            ranks=self._ranks,
+            metric=self.selection_metric,
+            k=self.k,
+        )
 
     def selection(self, target: str) -> dict[str, Any]:
         return dict(self._selected.get(target, {}))

@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from vlmsel.evaluation.dcd import DcdMethod
-from vlmsel.evaluation.harness import EvaluationResult, _wide
+from vlmsel.evaluation.harness import EvaluationResult, LeaveOneOutTask, _wide
 from vlmsel.evaluation.metrics import bootstrap_ci, metric_names, ranking_metrics
 from vlmsel.evaluation.options import K_DEFAULT
 from vlmsel.method.aggregation import utilities
@@ -79,10 +79,14 @@ class PermutationNull:
         return pd.DataFrame.from_dict(rows, orient="index").rename_axis("metric")
 
     def format(self, digits: int = 3) -> str:
-        head = (
-            f"permutation null of {self.method}: each model's divergences shuffled over the sources, "
-            f"{self.n} shuffles (seed {self.seed}), {len(self.targets)} targets"
+        what = (
+            "each model's sources relabelled at random and the nested selection rerun"
+            if self.info.get("kind") == "relabelling"
+            else "each model's divergences shuffled over the sources"
         )
+        if self.info.get("shared_permutation"):
+            what += " (one permutation for all models)"
+        head = f"permutation null of {self.method}: {what}, {self.n} shuffles (seed {self.seed}), {len(self.targets)} targets"
         return head + "\n" + self.summary().to_string(float_format=lambda v: f"{v:.{digits}f}")
 
 
@@ -126,18 +130,21 @@ def permutation_null(
     names = metric_names(k)
     rng = np.random.default_rng(seed)
     observed_rows, null_rows = [], np.zeros((n_shuffles, len(chosen), len(names)))
-    gamma = method.gamma
+    gamma, softmin = method.gamma, method.options.softmin
+    # a model-agnostic method (every model the same weights) is shuffled with one permutation for all models
+    n_perm = 1 if getattr(method, "model_agnostic", False) else len(models)
     for j, target in enumerate(progress(chosen, total=len(chosen), desc=f"null {method.name}", enabled=show_progress)):
         t = datasets.index(target)
         src = [i for i in range(len(datasets)) if i != t]
         u = utilities(values[:, src], method.options.utility)  # (M, S)
         d = d_full[:, src, t]  # (M, S)
         true = values[:, t]
-        score, _ = weighted_scores(d[:, None, :], u, gamma, axis=-1)
+        score, _ = weighted_scores(d[:, None, :], u, gamma, axis=-1, softmin=softmin)
         observed_rows.append(ranking_metrics(score[:, 0], true, models, k))
-        perm = np.argsort(rng.random((len(models), n_shuffles, len(src))), axis=-1)
+        perm = np.argsort(rng.random((n_perm, n_shuffles, len(src))), axis=-1)
+        perm = np.broadcast_to(perm, (len(models), n_shuffles, len(src)))
         shuffled = np.take_along_axis(np.broadcast_to(d[:, None, :], perm.shape), perm, axis=-1)
-        scores, _ = weighted_scores(shuffled, u, gamma, axis=-1)  # (M, n_shuffles)
+        scores, _ = weighted_scores(shuffled, u, gamma, axis=-1, softmin=softmin)  # (M, n_shuffles)
         for b in range(n_shuffles):
             row = ranking_metrics(scores[:, b], true, models, k)
             null_rows[b, j] = [row[m] for m in names]
@@ -149,7 +156,14 @@ def permutation_null(
         {m: float(v) for m, v in observed.items()},
         null,
         seed,
-        info={"k": k, "gamma": gamma, "eta": method.eta, "excluded_targets": sorted(excluded)},
+        info={
+            "k": k,
+            "gamma": gamma,
+            "eta": method.eta,
+            "softmin": softmin,
+            "shared_permutation": n_perm == 1,
+            "excluded_targets": sorted(excluded),
+        },
     )
 
 
@@ -184,3 +198,86 @@ def paired_differences(
             "b_wins": int((sign * diff < 0).sum()),
         }
     return pd.DataFrame.from_dict(rows, orient="index").rename_axis("metric")
+
+
+def relabelling_null(
+    benchmark: Any,
+    method: DcdMethod,
+    n_shuffles: int = 100,
+    seed: int = 0,
+    *,
+    targets: Sequence[str] | None = None,
+    exclude_targets: Iterable[str] = (),
+    k: int = K_DEFAULT,
+    show_progress: bool | None = None,
+) -> PermutationNull:
+    """The null of a source-weighted method with *nested* hyperparameters: its sources relabelled at random.
+
+    For each target and each model, one permutation ``sigma_m`` of the target's sources relabels that
+    model's whole block of divergences, ``D_m(S -> T) -> D_m(sigma_m S -> T)`` and ``D_m(S -> S') ->
+    D_m(sigma_m S -> sigma_m S')``, at every ``eta``; the ground truth is not touched. The nested selection
+    then reruns on the relabelled divergences, so the null includes what the inner loop can make of noise.
+    For a fixed setting it is :func:`permutation_null`. A model-agnostic method (``method.model_agnostic``:
+    every model the same weights) is relabelled with one permutation for all models.
+
+    Parameters and return value as :func:`permutation_null` (default 100 shuffles; the method may be nested).
+    """
+    if n_shuffles < 1:
+        raise ValueError(f"n_shuffles must be >= 1, got {n_shuffles}")
+    wide, _, _ = _wide(benchmark)
+    models, datasets = tuple(map(str, wide.index)), tuple(map(str, wide.columns))
+    excluded = set(exclude_targets)
+    chosen = [d for d in (targets if targets is not None else datasets) if d not in excluded]
+    if not chosen:
+        raise ValueError("no target left")
+    if (getattr(method, "models", None), getattr(method, "datasets", None)) != (models, datasets):
+        method.fit(models, datasets)
+    fitted = dict(method._divergences)
+    values = wide.to_numpy(dtype=np.float64)
+    names = metric_names(k)
+    rng = np.random.default_rng(seed)
+    n_perm = 1 if getattr(method, "model_agnostic", False) else len(models)
+    observed_rows, null_rows = [], np.zeros((n_shuffles, len(chosen), len(names)))
+    try:
+        for j, target in enumerate(
+            progress(chosen, total=len(chosen), desc=f"null {method.name}", enabled=show_progress)
+        ):
+            t = datasets.index(target)
+            src = np.array([i for i in range(len(datasets)) if i != t])
+            acc = values[:, src].copy()
+            acc.setflags(write=False)
+            task = LeaveOneOutTask(target, models, tuple(datasets[i] for i in src), acc)
+            true = values[:, t]
+            method._divergences = fitted
+            observed_rows.append(ranking_metrics(method.predict(task), true, models, k))
+            for b in range(n_shuffles):
+                perm = np.argsort(rng.random((n_perm, len(src))), axis=-1)
+                idx = np.broadcast_to(np.arange(len(datasets)), (len(models), len(datasets))).copy()
+                idx[:, src] = src[np.broadcast_to(perm, (len(models), len(src)))]
+                rows = idx[:, :, None]
+                cols = idx[:, None, :]
+                method._divergences = {
+                    e: d[np.arange(len(models))[:, None, None], rows, cols] for e, d in fitted.items()
+                }
+                row = ranking_metrics(method.predict(task), true, models, k)
+                null_rows[b, j] = [row[m] for m in names]
+    finally:
+        method._divergences = fitted
+        method._selected = {}
+    observed = pd.DataFrame(observed_rows)[names].mean(axis=0).to_dict()
+    null = pd.DataFrame(np.nanmean(null_rows, axis=1), columns=names)
+    return PermutationNull(
+        method.name,
+        chosen,
+        {m: float(v) for m, v in observed.items()},
+        null,
+        seed,
+        info={
+            "k": k,
+            "kind": "relabelling",
+            "nested": method.nested,
+            "softmin": method.options.softmin,
+            "shared_permutation": n_perm == 1,
+            "excluded_targets": sorted(excluded),
+        },
+    )

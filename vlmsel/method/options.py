@@ -38,6 +38,10 @@ Divergence = Literal["kl", "coverage", "js", "sym_kl", "cosine"]
 DIVERGENCES: tuple[str, ...] = ("kl", "coverage", "js", "sym_kl", "cosine")
 #: The divergences that are symmetric (ablations of DCD's asymmetry).
 SYMMETRIC_DIVERGENCES: tuple[str, ...] = ("js", "sym_kl", "cosine")
+Softmin = Literal["raw", "zscore"]
+#: The paper's softmin on the raw divergences, and the scale-free one on divergences standardised over
+#: each (model, target)'s sources (:mod:`vlmsel.method.similarity`).
+SOFTMINS: tuple[str, ...] = ("raw", "zscore")
 Utility = Literal["rank", "zscore_acc"]
 #: How a source's ground truth becomes a utility (:mod:`vlmsel.method.aggregation`).
 UTILITIES: tuple[str, ...] = ("rank", "zscore_acc")
@@ -60,6 +64,8 @@ class MethodOptions:
     divergence : ``"kl"`` (DCD, default), ``"coverage"``, ``"js"``, ``"sym_kl"``, ``"cosine"`` (:ref:`method-dcd`).
     eps : smoothing of the z-score and the logarithms (default 1e-8).
     gamma : inverse temperature of the softmin over sources, >= 0 (default 5.0, :ref:`method-similarity`).
+    softmin : ``"raw"`` (the paper's, default) or ``"zscore"`` (scale-free: ``gamma`` per standard deviation
+        of the divergences over the sources, :func:`vlmsel.method.similarity.standardise_sources`).
     utility : ``"rank"`` (default) or ``"zscore_acc"`` (:ref:`method-aggregation`).
     """
 
@@ -71,6 +77,7 @@ class MethodOptions:
     divergence: Divergence = "kl"
     eps: float = DEFAULT_EPS
     gamma: float = DEFAULT_GAMMA
+    softmin: Softmin = "raw"
     utility: Utility = "rank"
 
     def __post_init__(self) -> None:
@@ -78,6 +85,7 @@ class MethodOptions:
         _choice("pooling", self.pooling, POOLINGS)
         _choice("importance", self.importance, IMPORTANCES)
         _choice("divergence", self.divergence, DIVERGENCES)
+        _choice("softmin", self.softmin, SOFTMINS)
         _choice("utility", self.utility, UTILITIES)
         n = self.source_images
         if n is not None and (isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 1):

@@ -29,7 +29,7 @@ import pandas as pd
 from vlmsel.method.aggregation import aggregate, utilities
 from vlmsel.method.divergence import divergence_between, pairwise_divergence
 from vlmsel.method.importance import block_importance
-from vlmsel.method.options import MethodOptions, resolve
+from vlmsel.method.options import MethodOptions, Softmin, resolve
 from vlmsel.method.similarity import softmin_weights
 from vlmsel.profiles.pooling import Profiles, pool_resamples
 
@@ -46,7 +46,13 @@ def dataset_divergences(profiles: Profiles, options: MethodOptions | None = None
 
 
 def weighted_scores(
-    divergences: np.ndarray, u: np.ndarray, gamma: float, valid: np.ndarray | None = None, *, axis: int = -2
+    divergences: np.ndarray,
+    u: np.ndarray,
+    gamma: float,
+    valid: np.ndarray | None = None,
+    *,
+    axis: int = -2,
+    softmin: Softmin = "raw",
 ) -> tuple[np.ndarray, np.ndarray]:
     """Steps 3-4: softmin weights over the sources and the weighted utilities.
 
@@ -57,12 +63,13 @@ def weighted_scores(
     u : array (n_models, S): source utilities (:func:`vlmsel.method.aggregation.utilities`).
     gamma : softmin inverse temperature (>= 0).
     valid : bool mask broadcastable to ``divergences``; False excludes a source (e.g. the target itself).
+    softmin : ``"raw"`` (the paper's) or ``"zscore"`` (:func:`vlmsel.method.similarity.softmin_weights`).
 
     Returns
     -------
     (scores, alpha): scores (n_models, T) (or (n_models, B)) and the weights, shaped like ``divergences``.
     """
-    alpha = softmin_weights(divergences, gamma, valid, axis=axis)
+    alpha = softmin_weights(divergences, gamma, valid, axis=axis, softmin=softmin)
     if axis in (-1, alpha.ndim - 1):
         return np.einsum("mbs,ms->mb", alpha, u), alpha
     return aggregate(alpha, u), alpha
@@ -98,7 +105,7 @@ def dcd_scores(
     sub = profiles.subset(models, [*sources, target])
     d = dataset_divergences(sub, o)[:, : len(sources), -1:]  # (M, S, 1)
     u = utilities(source_acc.to_numpy(dtype=np.float64), o.utility)
-    scores, _ = weighted_scores(d, u, o.gamma)
+    scores, _ = weighted_scores(d, u, o.gamma, softmin=o.softmin)
     return pd.Series(scores[:, 0], index=pd.Index(models, name="model"), name=target)
 
 
@@ -156,6 +163,6 @@ class TargetScorer:
             out["p"].append(p)
             out["w"].append(w)
         d = np.stack(out["divergence"])  # (M, B, S)
-        out["score"], out["alpha"] = weighted_scores(d, self.u, o.gamma, axis=-1)
+        out["score"], out["alpha"] = weighted_scores(d, self.u, o.gamma, axis=-1, softmin=o.softmin)
         out["divergence"] = d
         return out

@@ -10,7 +10,7 @@ Nothing here computes conductance: the mini world only supplies the pipeline's t
 
 :func:`profile_mini` runs :func:`vlmsel.profiles.compute.run_profiles` on them (default: the settings of
 :class:`vlmsel.profiles.compute.ProfileSettings`; ``vlmsel mini profile`` passes the committed stores' setting,
-100 images per task, Gauss-Legendre points, left rule, n_steps = 50). Taught in the chapter :ref:`ch-mini-world`.
+100 images per task at the default setting: 8 steps, trapezoid). Taught in the chapter :ref:`ch-mini-world`.
 """
 
 from __future__ import annotations

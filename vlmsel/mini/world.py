@@ -59,7 +59,8 @@ def register() -> None:
             name=NAME,
             zoo=NAME,
             path=str(default_profile_store()),
-            description="the mini world's zoo profiled on the mini tasks (100 images per task, pooled at N = 25 by default; n_steps = 50), "
+            description="the mini world's zoo profiled on the mini tasks (100 images per task, pooled at N = 25 by default; the default setting: 8 steps, trapezoid; "
+            "with image embeddings and zero-shot logits), "
             "committed in data/mini/profiles; build it with `vlmsel mini profile`",
         ),
         replace=True,

@@ -9,7 +9,9 @@ This is the expensive step of the method (:ref:`method-conductance`); everything
 3. loads each model once (:func:`vlmsel.data.zoo.load_model`), preprocesses the sample with the model's own
    transform, and runs :func:`vlmsel.conductance.block_conductance` (all four block scalars at once,
    so every ablation of the block scalar is free later);
-4. writes one entry per (model, dataset) with :func:`vlmsel.profiles.store.write_profile` (atomic
+4. records, with one more forward pass, what the other label-free signals need (:func:`image_features`:
+   unit image embeddings, pixel statistics and, when the task has class names, the zero-shot logits);
+5. writes one entry per (model, dataset) with :func:`vlmsel.profiles.store.write_profile` (atomic
    writes, the manifest last), with a manifest of everything needed to reproduce or audit it.
 
 **Resuming.** An entry whose manifest exists is done: a rerun skips it after checking that it was made
@@ -53,6 +55,7 @@ import torch
 from vlmsel.conductance.engine import block_conductance
 from vlmsel.conductance.objectives import zs_max_logit
 from vlmsel.conductance.options import DEFAULT_INTERNAL_BATCH_SIZE, DEFAULT_METHOD, DEFAULT_N_STEPS, DEFAULT_RULE
+from vlmsel.data.images import pixel_features
 from vlmsel.data.tasks import Sample, Task, lovm_dataset_specs, open_task, sample
 from vlmsel.data.zeroshot import zero_shot_classifier
 from vlmsel.data.zoo import (
@@ -365,6 +368,27 @@ def images_tensor(sample_: Sample, preprocess) -> torch.Tensor:
     return torch.stack([preprocess(img) for img in sample_.images])
 
 
+def image_features(model: Any, x: torch.Tensor, classifier: torch.Tensor | None = None) -> dict[str, Any]:
+    """The arrays beside the block scalars (:data:`vlmsel.profiles.store.FEATURE_ARRAYS`) from one forward
+    pass: ``embedding`` (N, E), the unit image embeddings, and with a zero-shot ``classifier`` (E, K)
+    (:func:`vlmsel.data.zeroshot.zero_shot_classifier`) ``class_embeddings`` (K, E) and ``zs_logits``
+    (N, K) = exp(logit_scale) x cosine (+ logit_bias for a SigLIP-style model), the model's own logits."""
+    with torch.no_grad():
+        emb = torch.nn.functional.normalize(model.encode_image(x).float(), dim=-1)
+    out: dict[str, Any] = {"embedding": emb.cpu().numpy()}
+    if classifier is not None:
+        cls = classifier.float().to(emb.device)
+        logits = emb @ cls
+        scale = getattr(model, "logit_scale", None)
+        if scale is not None:
+            logits = logits * scale.detach().float().exp()
+        bias = getattr(model, "logit_bias", None)
+        if bias is not None:
+            logits = logits + bias.detach().float()
+        out.update(class_embeddings=cls.T.cpu().numpy(), zs_logits=logits.cpu().numpy())
+    return out
+
+
 def profile_one(
     model: torch.nn.Module,
     preprocess,
@@ -375,18 +399,22 @@ def profile_one(
     settings: ProfileSettings,
     device: torch.device,
 ) -> tuple[Any, dict[str, Any]]:
-    """Block conductance of one model on one task's sample, and its manifest (without ``created``)."""
+    """Block conductance of one model on one task's sample with the :func:`image_features`, as the arrays
+    :func:`vlmsel.profiles.store.write_profile` takes, and its manifest (without ``created``)."""
 
     t0, c0 = time.perf_counter(), time.process_time()
     x = images_tensor(sample_, preprocess).to(device)
-    objective = None
+    objective, classifier = None, None
     if settings.objective == "zs_max_logit":
         if not task.classnames or not task.templates:
             raise ValueError(f"objective 'zs_max_logit' needs class names and templates; task {task.name!r} has none")
         if tokenizer is None:
             raise ValueError("objective 'zs_max_logit' needs the model's tokenizer")
-
-        objective = zs_max_logit(zero_shot_classifier(model, tokenizer, task.classnames, task.templates, device=device))
+    if task.classnames and task.templates and tokenizer is not None:
+        classifier = zero_shot_classifier(model, tokenizer, task.classnames, task.templates, device=device)
+    if settings.objective == "zs_max_logit":
+        assert classifier is not None  # checked above: class names, templates and tokenizer
+        objective = zs_max_logit(classifier)
     result = block_conductance(
         model,
         x,
@@ -400,6 +428,10 @@ def profile_one(
         autocast=settings.autocast,
         show_progress=False,
     )
+    features = image_features(model, x, classifier)
+    features["pixel_stats"] = [pixel_features(img) for img in sample_.images]
+    if classifier is not None:
+        features["class_names"] = list(task.classnames or ())
     manifest = {
         "model": entry.name,
         "dataset": task.name,
@@ -426,7 +458,7 @@ def profile_one(
     }
     if not settings.pretrained:
         manifest["init_seed"] = init_seed(entry, settings.seed)
-    return result, manifest
+    return {**result.to_arrays(), **features}, manifest
 
 
 @dataclass
@@ -502,6 +534,7 @@ def run_profiles(
     if dup:
         raise ValueError(f"two tasks have the same name {dup}; name folders distinctly (NAME=DIR)")
     by_name = {t.name: t for t in opened}
+    any_classes = any(t.classnames and t.templates for t in opened)  # zero-shot logits are recorded
 
     jobs = [Job(e, t.name) for e in entries for t in opened]
     if shard is not None:
@@ -554,7 +587,7 @@ def run_profiles(
                     device=dev,
                     precision=settings.precision,
                     seed=settings.seed,
-                    with_tokenizer=settings.objective == "zs_max_logit",
+                    with_tokenizer=settings.objective == "zs_max_logit" or any_classes,
                 )
             except ModelLoadError as err:
                 failed_models[name] = str(err)
@@ -563,9 +596,9 @@ def run_profiles(
             current = (name, loaded)
         model, preprocess, tokenizer = current[1]
         task = by_name[job.dataset]
-        result, manifest = profile_one(
+        arrays, manifest = profile_one(
             model, preprocess, tokenizer, job.model, task, samples[job.dataset], settings, dev
         )
-        write_profile(store, name, job.dataset, result.to_arrays(), manifest)
+        write_profile(store, name, job.dataset, arrays, manifest)
         job.status, job.wall_time_s = "written", manifest["wall_time_s"]
     return RunReport(jobs, samples)

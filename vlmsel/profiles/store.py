@@ -6,7 +6,11 @@ and the selection method reads them back. The format is small and documented::
 
     <store>/store.json                    {"format": "vlmsel-profile-store", "version": 2}
     <store>/<model_slug>/<dataset>.npz    arrays abs, l2, signed, branch (N, L); f_x, f_baseline (N,);
-                                          block_names (L,) str; image_ids (N,) str
+                                          block_names (L,) str; image_ids (N,) str; and, in entries
+                                          profiled since vlmsel stores them (FEATURE_ARRAYS): embedding
+                                          (N, E) unit image embeddings, pixel_stats (N, 7); where the
+                                          task's class names are known, class_embeddings (K, E),
+                                          class_names (K,) str, zs_logits (N, K)
     <store>/<model_slug>/<dataset>.json   manifest, written LAST (the completion marker): model
                                           ("arch pretrained"), dataset, n_images, image_ids, image_sha256,
                                           seed, n_steps, method, rule, baseline, objective, granularity,
@@ -25,6 +29,11 @@ sha256 of the arrays file and ``entry_sha256`` the sha256 of the manifest's own 
 included): a truncated, overwritten or edited entry is reported as damaged (:class:`DamagedEntryError`,
 naming the file), never loaded. Stores of version 1 (made before ``entry_sha256``) are still read;
 :func:`upgrade_store` adds the manifests' checksums.
+
+The feature arrays are what the label-free signals other than DCD need (:mod:`vlmsel.method.signals`):
+one forward pass per image, recorded while the entry is profiled, so evaluating those signals runs no
+model. :meth:`ProfileStore.features` reads them; an entry made without them is named with the command that
+adds them.
 
 The store holds per-image scalars, not profiles: :meth:`ProfileStore.task_profiles` pools them
 (:mod:`vlmsel.profiles.pooling`) into the :class:`~vlmsel.profiles.pooling.Profiles` that the selection method takes.
@@ -61,6 +70,20 @@ READABLE_VERSIONS = (1, 2)
 STORE_FILE = "store.json"
 #: Scalars that can be negative; :meth:`ProfileStore.task_profiles` takes their absolute value.
 #: Manifest fields the profiling pipeline records (``write_profile`` fills the first five itself).
+#: Optional per-image arrays beside the block scalars (:func:`write_profile` checks their shapes):
+#: ``embedding`` (N, E) unit image embeddings; ``pixel_stats`` (N, 7) model-free pixel statistics
+#: (:data:`vlmsel.data.images.PIXEL_FEATURES`); with class names, ``class_embeddings`` (K, E) the unit
+#: zero-shot class embeddings, ``class_names`` (K,) and ``zs_logits`` (N, K) the zero-shot logits with the
+#: model's own logit scale (and bias).
+FEATURE_ARRAYS: tuple[str, ...] = ("embedding", "pixel_stats", "class_embeddings", "class_names", "zs_logits")
+#: How the feature arrays are stored: the unit embeddings at half precision (3 significant digits, ample
+#: for means and kernel distances; they are most of an entry's size), the rest in single precision.
+FEATURE_DTYPES: dict[str, type] = {
+    "embedding": np.float16,
+    "class_embeddings": np.float32,
+    "pixel_stats": np.float32,
+    "zs_logits": np.float32,
+}
 MANIFEST_FIELDS: tuple[str, ...] = (
     "model",
     "dataset",
@@ -201,6 +224,38 @@ def _as_arrays(result_or_arrays: Any, manifest: Mapping[str, Any]) -> dict[str, 
     for key in ("f_x", "f_baseline"):
         if out[key].shape != (n,):
             raise ValueError(f"array {key!r} has shape {out[key].shape}, expected (N={n},)")
+    out.update(_feature_arrays(src, n))
+    return out
+
+
+def _feature_arrays(src: Mapping[str, Any], n: int) -> dict[str, np.ndarray]:
+    """The optional :data:`FEATURE_ARRAYS` of ``src``, with their shapes checked against each other."""
+    out: dict[str, np.ndarray] = {}
+    for key, dtype in FEATURE_DTYPES.items():
+        if key in src:
+            out[key] = _float_array(src[key]).astype(dtype)
+    if "class_names" in src:
+        out["class_names"] = np.asarray([str(c) for c in src["class_names"]], dtype=str)
+    for key, value in out.items():
+        if value.dtype.kind == "f" and not np.all(np.isfinite(value)):  # (also what half precision overflows)
+            raise ValueError(f"array {key!r} holds NaN or infinite values")
+    emb = out.get("embedding")
+    if emb is not None and (emb.ndim != 2 or emb.shape[0] != n or emb.shape[1] < 1):
+        raise ValueError(f"array 'embedding' has shape {emb.shape}, expected (N={n}, E)")
+    if "pixel_stats" in out and out["pixel_stats"].shape != (n, 7):
+        raise ValueError(f"array 'pixel_stats' has shape {out['pixel_stats'].shape}, expected (N={n}, 7)")
+    zero_shot = [k for k in ("class_embeddings", "class_names", "zs_logits") if k in out]
+    if zero_shot and len(zero_shot) < 3:
+        raise ValueError(f"arrays {zero_shot} without the rest of class_embeddings, class_names, zs_logits")
+    if zero_shot:
+        k = len(out["class_names"])
+        width = emb.shape[1] if emb is not None else out["class_embeddings"].shape[-1]
+        if out["class_embeddings"].shape != (k, width):
+            raise ValueError(
+                f"array 'class_embeddings' has shape {out['class_embeddings'].shape}, expected (K={k}, E={width})"
+            )
+        if out["zs_logits"].shape != (n, k):
+            raise ValueError(f"array 'zs_logits' has shape {out['zs_logits'].shape}, expected (N={n}, K={k})")
     return out
 
 
@@ -483,6 +538,30 @@ class ProfileStore:
             raise ValueError(f"n_images must be >= 1, got {n_images}")
         c = read_profile(self, model, dataset)[0][scalar]
         return c if n_images is None else c[: int(n_images)]
+
+    def features(self, model: str, dataset: str, name: str, n_images: int | None = None) -> np.ndarray:
+        """One of the :data:`FEATURE_ARRAYS` of one (model, dataset): the per-image rows (at most the first
+        ``n_images``), or ``class_embeddings`` / ``class_names`` whole. ValueError naming the entry and the
+        command that adds the array when the entry was made without it."""
+        if name not in FEATURE_ARRAYS:
+            raise ValueError(f"unknown feature array {name!r}; choose one of {FEATURE_ARRAYS}")
+        if n_images is not None and int(n_images) < 1:
+            raise ValueError(f"n_images must be >= 1, got {n_images}")
+        arrays, _ = read_profile(self, model, dataset)
+        if name not in arrays:
+            why = (
+                "its task had no class names when it was profiled"
+                if name in ("class_embeddings", "class_names", "zs_logits") and "embedding" in arrays
+                else "it was profiled before vlmsel stored image embeddings"
+            )
+            raise ValueError(
+                f"profile store {self.path}: the entry {model!r} / {dataset!r} has no {name!r} array ({why}); "
+                "rerun `vlmsel profile --overwrite` on it (with the task's class names) to add it"
+            )
+        value = arrays[name]
+        if n_images is None or name in ("class_embeddings", "class_names"):
+            return value
+        return value[: int(n_images)]
 
     def task_profiles(
         self,

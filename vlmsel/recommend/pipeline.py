@@ -45,7 +45,6 @@ from vlmsel.files import cache_dir
 from vlmsel.jobs import versions
 from vlmsel.method.aggregation import ranking_orders
 from vlmsel.method.options import MethodOptions, resolve
-from vlmsel.method.scoring import TargetScorer
 from vlmsel.profiles.compute import RESULT_FIELD_DEFAULTS, ProfileSettings, profile_one
 from vlmsel.profiles.pooling import Profiles
 from vlmsel.profiles.registry import open_store
@@ -58,7 +57,15 @@ from vlmsel.profiles.store import (
     write_profile,
 )
 from vlmsel.progress import progress
-from vlmsel.recommend.options import DEFAULT_N_BOOT, DEFAULT_N_IMAGES, STABLE_AT
+from vlmsel.recommend.evidence import Evidence, load_evidence
+from vlmsel.recommend.methods import (
+    MethodScores,
+    TargetInputs,
+    agreement,
+    check_method,
+    score_method,
+)
+from vlmsel.recommend.options import DEFAULT_N_BOOT, DEFAULT_N_IMAGES, NEEDS_CLASSES, SELECT_METHODS, STABLE_AT
 from vlmsel.recommend.result import SelectionResult
 from vlmsel.recommend.stability import curve_sizes, images_for_stability, pareto_optimal, top_k_probabilities
 from vlmsel.recommend.target import TARGET, ListedSample, target_key, target_sample, write_images_json
@@ -90,8 +97,8 @@ def _zoo_entries(zoo: Any, models: Sequence[str] | None) -> list[ZooEntry]:
     return entries
 
 
-def _benchmark(benchmark: Any, zoo: Any) -> tuple[str, pd.DataFrame, pd.DataFrame | None]:
-    """(name, wide accuracy table models x datasets, model_info or None)."""
+def _benchmark(benchmark: Any, zoo: Any) -> tuple[str, pd.DataFrame, pd.DataFrame | None, str | None]:
+    """(name, wide accuracy table models x datasets, model_info or None, reference dataset or None)."""
     if benchmark is None:
         named = named_zoo(zoo) if isinstance(zoo, str) else None
         if named is None:
@@ -100,16 +107,15 @@ def _benchmark(benchmark: Any, zoo: Any) -> tuple[str, pd.DataFrame, pd.DataFram
                 f"(one of {benchmark_names()}, a Benchmark, a models x datasets DataFrame or a CSV file)"
             )
         benchmark = named.benchmark
-    if isinstance(benchmark, Benchmark):
-        return benchmark.name, benchmark.wide, benchmark.model_info
-    if isinstance(benchmark, pd.DataFrame):
-        return "custom", benchmark.astype(float), None
     if isinstance(benchmark, str) and benchmark in benchmark_names():
-        b = load_benchmark(benchmark)
-        return b.name, b.wide, b.model_info
+        benchmark = load_benchmark(benchmark)
+    if isinstance(benchmark, Benchmark):
+        return benchmark.name, benchmark.wide, benchmark.model_info, benchmark.reference_dataset
+    if isinstance(benchmark, pd.DataFrame):
+        return "custom", benchmark.astype(float), None, None
     path = Path(benchmark)
     if path.is_file():
-        return path.name, read_accuracy_table(path), None
+        return path.name, read_accuracy_table(path), None, None
     raise KeyError(f"unknown benchmark {benchmark!r}: not one of {benchmark_names()} and not a CSV file")
 
 
@@ -282,12 +288,16 @@ def _profile_target(
     device,
     pretrained: bool,
     seed: int,
+    classes: Sequence[str] | None,
+    templates: Sequence[str],
     show_progress: bool | None,
 ):
-    """Step 5: the target's block scalars per model, read from the cache or computed (one model at a time)."""
+    """Step 5: the target's arrays per model (block scalars under ``"scalars"``, the image embeddings, pixel
+    statistics, F(x) and, with class names, the zero-shot logits), read from the cache or computed (one model
+    at a time). A cached entry is reused only if it holds every array this run needs, for the same classes."""
     # the key holds the run's settings; per-model facts (quick_gelu) are checked against each manifest instead
-    task = Task(TARGET, ListedSample(sample_))
-    target_c: dict[str, np.ndarray] = {}
+    task = Task(TARGET, ListedSample(sample_), classnames=list(classes) if classes else None, templates=list(templates))
+    target: dict[str, dict[str, np.ndarray]] = {}
     computed, reused, stores = [], [], {}
     for e in progress(entries, total=len(entries), desc="profiling your images (models)", enabled=show_progress):
         key_settings = {k: v for k, v in settings_of[e.name].items() if k != "quick_gelu"}
@@ -303,30 +313,144 @@ def _profile_target(
                 man.get("image_sha256") != list(sample_.sha256)
                 or _settings_of(man) != settings_of[e.name]
                 or list(arrays["block_names"]) != block_names[e.name]
+                or "embedding" not in arrays
+                or (classes and not _same_classes(arrays, man, classes, templates))
             ):
                 arrays = None
         if arrays is None:
             st = run_settings[e.name]
-            model, preprocess, _ = load_model(
-                e, pretrained=pretrained, device=device, precision=st.precision, seed=st.seed, with_tokenizer=False
+            model, preprocess, tokenizer = load_model(
+                e,
+                pretrained=pretrained,
+                device=device,
+                precision=st.precision,
+                seed=st.seed,
+                with_tokenizer=bool(classes),
             )
-            result, manifest = profile_one(model, preprocess, None, e, task, sample_, st, device)
+            new, manifest = profile_one(model, preprocess, tokenizer, e, task, sample_, st, device)
             del model
-            if [str(b) for b in result.block_names] != block_names[e.name]:
+            if [str(b) for b in new["block_names"]] != block_names[e.name]:
                 raise ValueError(
                     f"model {e.name!r}: its blocks on your images differ from the stored ones "
-                    f"({len(result.block_names)} vs {len(block_names[e.name])}); was the store made with "
+                    f"({len(new['block_names'])} vs {len(block_names[e.name])}); was the store made with "
                     "another open_clip version or architecture?"
                 )
             manifest.update(sample_seed=seed, purpose="vlmsel select target")
-            write_profile(tdir, e.name, TARGET, result.to_arrays(), manifest)
+            if classes:
+                manifest["zs_templates"] = list(templates)
+            write_profile(tdir, e.name, TARGET, new, manifest)
             write_images_json(tdir, sample_)
             arrays, _ = read_profile(tdir, e.name, TARGET)
             computed.append(e.name)
         else:
             reused.append(e.name)
-        target_c[e.name] = _block_scalars(arrays, scalar)
-    return target_c, computed, reused, stores
+        target[e.name] = {
+            "scalars": _block_scalars(arrays, scalar),
+            **{k: arrays[k] for k in _TARGET_ARRAYS if k in arrays},
+        }
+    return target, computed, reused, stores
+
+
+#: The target arrays the methods read besides the block scalars.
+_TARGET_ARRAYS = ("embedding", "pixel_stats", "f_x", "zs_logits", "class_embeddings")
+
+
+def _same_classes(arrays: dict[str, np.ndarray], manifest: dict[str, Any], classes: Sequence[str], templates) -> bool:
+    return (
+        "zs_logits" in arrays
+        and list(arrays.get("class_names", [])) == list(classes)
+        and manifest.get("zs_templates") == list(templates)
+    )
+
+
+#: The prompt template of ``classes`` given without templates.
+DEFAULT_TEMPLATE = "a photo of a {c}."
+
+
+def _evidence(notes: list[str]) -> Evidence | None:
+    """The packaged study's evidence, or None (with a note) when this installation has none."""
+    try:
+        return load_evidence()
+    except (FileNotFoundError, ValueError, KeyError) as err:
+        notes.append(f"no evidence of which method to use ({err}); ranking with the paper's DCD")
+        return None
+
+
+def _default_method(evidence: Evidence | None, has_classes: bool, notes: list[str]) -> str:
+    """The evidence's default; when it needs class names that were not given, the best method that does not."""
+    if evidence is None:
+        return "dcd"
+    default = evidence.default
+    if default in NEEDS_CLASSES and not has_classes:
+        fallback = evidence.best_cheap([m for m in SELECT_METHODS if m not in NEEDS_CLASSES]) or "dcd"
+        notes.append(
+            f"the evidence's default '{default}' needs your class names (--classes); ranked with '{fallback}' instead"
+        )
+        return fallback
+    return default
+
+
+def _check_classes(classes: Sequence[str] | None, templates: Sequence[str]) -> list[str] | None:
+    """Class names and templates checked: ValueError naming the problem (empty, repeated, no ``{c}``)."""
+    if classes is None:
+        return None
+    if isinstance(classes, str):
+        raise ValueError("classes must be a list of class names, not one string")
+    names = [str(c).strip() for c in classes]
+    if len(names) < 2 or any(not c for c in names):
+        raise ValueError(f"give at least 2 non-empty class names, got {names[:5]}")
+    dup = sorted({c for c in names if names.count(c) > 1})
+    if dup:
+        raise ValueError(f"class names listed more than once: {dup[:5]}")
+    bad = [t for t in templates if "{c}" not in t]
+    if bad:
+        raise ValueError(f"every template must contain {{c}} (where the class name goes): {bad[:3]}")
+    return names
+
+
+#: What each role of the comparison is called in reports.
+ROLES = {"dcd": "the paper's DCD", "dcd_z": "DCD, scale-free softmin"}
+
+
+def _comparison(
+    main: str, scored: MethodScores, inputs: TargetInputs, evidence: Evidence | None, n_steps: int
+) -> pd.DataFrame:
+    """The side-by-side table: the method used, the paper's DCD, the scale-free DCD and the best cheap signal
+    (by the evidence, among the methods this run can use): top-5, agreement with the method used, cost."""
+    usable = [m for m in SELECT_METHODS if m not in NEEDS_CLASSES or inputs.has_classes]
+    cheap = evidence.best_cheap(usable) if evidence is not None else None
+    rows = [(main, "used")]
+    for name, role in (("dcd", ROLES["dcd"]), ("dcd_z", ROLES["dcd_z"]), (cheap, "best cheap signal")):
+        if name is not None and name not in [r[0] for r in rows]:
+            rows.append((name, role))
+    if inputs.has_classes and evidence is not None:
+        best_to = evidence.best_cheap(NEEDS_CLASSES)
+        if best_to is not None and best_to not in [r[0] for r in rows]:
+            rows.append((best_to, "best target-only score"))
+    full = np.arange(inputs.n_images)[None]
+    main_order = [inputs.models[i] for i in ranking_orders(scored.point[:, None], inputs.models)[:, 0]]
+    out = []
+    for name, role in rows:
+        res = scored if name == main else score_method(name, inputs, full, n_steps=n_steps)
+        order = [inputs.models[i] for i in ranking_orders(res.point[:, None], inputs.models)[:, 0]]
+        overlap, tau = agreement(order, main_order)
+        mean, lo, hi = evidence.ndcg5(name) if evidence is not None else (math.nan,) * 3
+        out.append(
+            {
+                "method": name,
+                "role": role if name != main else ("used" if role == "used" else f"used ({role})"),
+                "top5": order[:5],
+                "top5_overlap": overlap,
+                "kendall_tau": tau,
+                "cost_G": res.cost_G,
+                "seconds": res.seconds,
+                "evidence_ndcg5": mean,
+                "evidence_ndcg5_low": lo,
+                "evidence_ndcg5_high": hi,
+                "params": res.params,
+            }
+        )
+    return pd.DataFrame(out).set_index("method")
 
 
 def _store_cost(zoo: str, entries: list[ZooEntry], acc: pd.DataFrame) -> str:
@@ -373,6 +497,10 @@ def select(
     internal_batch_size: int = DEFAULT_INTERNAL_BATCH_SIZE,
     work_dir: str | os.PathLike | None = None,
     stable_at: float = STABLE_AT,
+    method: str | None = None,
+    classes: Sequence[str] | None = None,
+    templates: Sequence[str] | None = None,
+    compare: bool = True,
     show_progress: bool | None = None,
     **overrides: Any,
 ) -> SelectionResult:
@@ -400,6 +528,13 @@ def select(
     internal_batch_size : path points per forward/backward pass (memory bound; default 64).
     work_dir : where target profiles are cached (default ``cache_dir("targets")``, :func:`vlmsel.files.cache_dir`).
     stable_at : top-1 probability below which the choice is called unstable (default 0.6).
+    method : the ranking method (:data:`vlmsel.recommend.methods.SELECT_METHODS`); default: the one this
+        project's evidence supports (:mod:`vlmsel.recommend.evidence`); ``"dcd"`` is the paper's method.
+    classes : your task's class names, in any order: they enable the target-only scores (``msp``,
+        ``neg_entropy``, ``vega``: the confidence of each model's zero-shot prediction on your images).
+    templates : prompt templates with ``{c}`` (default: ``"a photo of a {c}."``).
+    compare : also rank with the paper's DCD, the scale-free DCD and the best cheap signal the evidence
+        names, and report their top-5s side by side (default True; they reuse the same forward passes).
     show_progress : progress bar over models (default: on unless ``VLMSEL_PROGRESS=0``).
 
     Returns
@@ -419,7 +554,7 @@ def select(
     # 1-2: the images and the inputs
     sample_ = target_sample(images, n_images, seed, skip_bad=skip_bad)
     entries = _zoo_entries(zoo, models)
-    bench_name, acc, model_info = _benchmark(benchmark, zoo)
+    bench_name, acc, model_info, reference = _benchmark(benchmark, zoo)
     try:
         store = open_store(profiles, zoo if isinstance(zoo, str) else None)
     except FileNotFoundError as err:
@@ -444,9 +579,15 @@ def select(
         seed=seed,
         internal_batch_size=internal_batch_size,
     )
-    # 5: the target's profiles
+    # the method: asked, or the one the evidence supports (a method that needs class names falls back)
+    evidence = _evidence(notes)
+    templates = list(templates) if templates else [DEFAULT_TEMPLATE]
+    classes = _check_classes(classes, templates)
+    main = method or _default_method(evidence, bool(classes), notes)
+    check_method(main, bool(classes))
+    # 5: the target's arrays
     root = Path(work_dir) if work_dir is not None else cache_dir("targets")
-    target_c, computed, reused, target_stores = _profile_target(
+    target_arrays, computed, reused, target_stores = _profile_target(
         filled,
         sample_,
         run_settings,
@@ -457,19 +598,29 @@ def select(
         device=dev,
         pretrained=pretrained,
         seed=seed,
+        classes=classes,
+        templates=templates,
         show_progress=show_progress,
     )
 
-    # 6: scores of the images and of their bootstrap resamples, by the method's one scorer
+    # 6: scores of the images and of their bootstrap resamples, by the method (vlmsel.recommend.methods)
     source_acc = acc.loc[names, sources].astype(float)
     prof = Profiles.from_block_scalars(scalars_src, sources, opts.pooling)
-    scorer = TargetScorer(prof, source_acc, opts)
-    cs = [target_c[m] for m in names]
+    inputs = TargetInputs(
+        names,
+        sources,
+        source_acc,
+        prof,
+        store,
+        [target_arrays[m] for m in names],
+        opts,
+        reference=reference,
+    )
     n = len(sample_)
-    full = scorer.scores(cs, np.arange(n)[None])
-    point = full["score"][:, 0]
+    n_steps_used = int(settings_of[names[0]]["n_steps"])
     rng = np.random.default_rng(seed + 1)
-    boot = scorer.scores(cs, rng.integers(0, n, size=(n_boot, n)))["score"]  # (M, B)
+    scored = score_method(main, inputs, rng.integers(0, n, size=(n_boot, n)), n_steps=n_steps_used)
+    point, boot = scored.point, scored.boot
     p1, p5 = top_k_probabilities(boot, names, 5)
     order = ranking_orders(point[:, None], names)[:, 0]
     chosen = order[0]
@@ -479,9 +630,13 @@ def select(
         if k == n:
             curve.append(float(p1[chosen]))
             continue
-        sc = scorer.scores(cs, rng.integers(0, n, size=(n_boot, k)))["score"]
+        sc = score_method(main, inputs, rng.integers(0, n, size=(n_boot, k)), n_steps=n_steps_used).boot
         curve.append(float((ranking_orders(sc, names)[0] == chosen).mean()))
     estimate = images_for_stability(sizes, curve, stable_at, n_boot)
+    # the paper's DCD explains every ranking (its weights over the sources and the block importances)
+    paper = scored if main == "dcd" else score_method("dcd", inputs, np.arange(n)[None], n_steps=n_steps_used)
+    scorer, full = paper.extra["scorer"], paper.extra["full"]
+    comparison = _comparison(main, scored, inputs, evidence, n_steps_used) if compare else pd.DataFrame()
 
     # 7: the result
     info_df = pd.DataFrame([e.to_dict() for e in filled]).set_index("name")
@@ -525,6 +680,10 @@ def select(
         notes.insert(0, named.note)
     first = settings_of[names[0]]
     info = {
+        "method": main,
+        "method_params": scored.params,
+        "classes": list(classes) if classes else None,
+        "templates": templates if classes else None,
         "zoo": zoo if isinstance(zoo, str) else "custom",
         "benchmark": bench_name,
         "profiles": str(store.path),
@@ -570,4 +729,7 @@ def select(
         info=info,
         notes=notes,
         stable_at=stable_at,
+        method=main,
+        comparison=comparison,
+        evidence=evidence.sentence(main) if evidence is not None else "",
     )

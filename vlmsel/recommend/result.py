@@ -31,7 +31,33 @@ from vlmsel.recommend.stability import StabilityEstimate
 UNIFORM_SHARE = 0.9
 
 RESULT_FORMAT = "vlmsel-selection"
-RESULT_VERSION = 1
+RESULT_VERSION = 2
+#: One line per selection method: what the ranking of a result made with it means.
+METHOD_TEXT: dict[str, str] = {
+    "dcd": "the paper's DCD: the zoo's ranks on the sources, weighted by how well each source's block "
+    "conductance covers your images' (eta 2, gamma 5)",
+    "dcd_nested": "DCD with eta and gamma chosen on the sources",
+    "dcd_z": "DCD with the scale-free softmin (gamma per standard deviation of the divergences)",
+    "dcd_z_nested": "DCD with the scale-free softmin, eta and gamma chosen on the sources",
+    "emb_cos": "the zoo's ranks on the sources, weighted by how close your images' mean embedding is to each "
+    "source's, in each model's own space",
+    "emb_mmd": "the zoo's ranks on the sources, weighted by a kernel two-sample distance of the image "
+    "embeddings, in each model's own space",
+    "objective_w1": "the zoo's ranks on the sources, weighted by how alike the distributions of the embedding norm are",
+    "pixel_mmd": "the zoo's ranks on the sources, weighted by pixel statistics (the same weights for every model)",
+    "msp": "the mean confidence of each model's zero-shot prediction on your images (your class names)",
+    "neg_entropy": "minus the mean entropy of each model's zero-shot prediction on your images (your class names)",
+    "vega": "VEGA: how well each model's image clusters align with its text embeddings of your class names",
+    "avg_rank": "the zoo's average rank over the sources (your images play no part)",
+    "inb": "the zoo's accuracy on the broad reference dataset (your images play no part)",
+}
+
+
+def method_text(method: str) -> str:
+    """What a ranking made with ``method`` means, in one line."""
+    base = method.removesuffix("_nested")
+    text = METHOD_TEXT.get(method) or METHOD_TEXT.get(base, method)
+    return text + (", gamma chosen on the sources" if method.endswith("_nested") and method not in METHOD_TEXT else "")
 
 
 def _finite(x: Any) -> Any:
@@ -67,6 +93,13 @@ class SelectionResult:
     excluded : ``{model: reason}`` for zoo models that were not ranked.
     info : zoo, benchmark, profile store, target store, settings, computed/reused models, versions.
     notes : caveats a reader must know (few images, dropped sources, ...).
+    method : the method that made the ranking (:data:`vlmsel.recommend.methods.SELECT_METHODS`); ``alpha``,
+        ``divergence`` and the importances are always the paper's DCD's (they explain it).
+    comparison : one row per method ranked side by side (the method used, the paper's DCD, the scale-free DCD,
+        the best cheap signal): ``role, top5, top5_overlap`` and ``kendall_tau`` with the method used,
+        ``cost_G`` (image-tower forward passes per image and model), ``seconds``, the evidence's
+        ``evidence_ndcg5`` with its interval, ``params``.
+    evidence : one sentence: what the project's study found and why this method ranks.
     """
 
     ranking: pd.DataFrame
@@ -87,6 +120,9 @@ class SelectionResult:
     info: dict[str, Any] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     stable_at: float = STABLE_AT
+    method: str = "dcd"
+    comparison: pd.DataFrame = field(default_factory=pd.DataFrame)
+    evidence: str = ""
 
     # -------------------------------------------------------------------------------- numbers
     @property
@@ -138,7 +174,12 @@ class SelectionResult:
         """Whether the top-1 choice is stable and, if not, what would help (one paragraph)."""
         n, b = len(self.images), self.n_boot
         head = f"'{self.top1}' is top-1 in {self.p_top1:.0%} of {b} bootstrap resamples of your {n} images"
-        if self.stable and self.uniform_weights():
+        if self.method in ("avg_rank", "inb"):
+            return (
+                f"The ranking by '{self.method}' does not depend on your images, so resampling them cannot "
+                "show whether they chose it; the side-by-side table shows what the image-based methods say."
+            )
+        if self.stable and self.method.startswith("dcd") and self.uniform_weights():
             return (
                 f"{head}, but no source stands out for it (effective number of sources {self.effective_sources():.1f} of "
                 f"{self.alpha.shape[1]}): its score is essentially its average rank over the sources, which does not "
@@ -236,7 +277,7 @@ class SelectionResult:
         """A short text report: the table, the stability message and why the top model ranks first."""
         lines = [
             f"Ranking of {len(self.ranking)} models ({self.info.get('zoo')}) for {len(self.images)} images "
-            f"(benchmark {self.info.get('benchmark')}):",
+            f"(benchmark {self.info.get('benchmark')}) by '{self.method}': {method_text(self.method)}.",
             "",
             self.table(top),
             "",
@@ -245,9 +286,14 @@ class SelectionResult:
             self.stability_message,
             "",
         ]
+        if len(self.comparison):
+            lines += [self.comparison_text(), ""]
+        if self.evidence:
+            lines += [self.evidence, ""]
         ex = self.explain(self.top1, 3)
         lines.append(
-            f"Why '{self.top1}': its profile on your images is closest to "
+            ("Why" if self.method.startswith("dcd") else "In the paper's DCD")
+            + f" '{self.top1}': its profile on your images is closest to "
             + ", ".join(
                 f"{r.dataset} (alpha {r.alpha:.2f}; there it ranks {r.rank:g}/{r.n_models}, accuracy {r.accuracy:.2f})"
                 for r in ex.itertuples()
@@ -261,13 +307,38 @@ class SelectionResult:
                 lines.append(f"  ... and {len(self.skipped) - 20} more")
         if self.excluded:
             lines.append(f"Not ranked: {len(self.excluded)} model(s) (see .excluded).")
-        if self.uniform_weights() and not self.stable:
+        if self.method.startswith("dcd") and self.uniform_weights() and not self.stable:
             lines.append(
                 f"Note: no source stands out for '{self.top1}' (effective number of sources "
                 f"{self.effective_sources():.1f} of {self.alpha.shape[1]}): its score is essentially its average rank."
             )
         lines += [f"Note: {n}" for n in self.notes]
         return "\n".join(lines)
+
+    def comparison_text(self) -> str:
+        """The side-by-side table as plain text: each method's top-5, its agreement with the method used
+        (top-5 overlap, Kendall tau), its cost per image and the evidence's NDCG@5."""
+        c = self.comparison
+        top = max(len(t) for t in c["top5"])
+        table = pd.DataFrame(
+            {f"{m} ({r})": list(t) + [""] * (top - len(t)) for m, r, t in zip(c.index, c["role"], c["top5"])},
+            index=pd.Index(range(1, top + 1), name="rank"),
+        )
+        rows = [
+            f"  {m}: top-5 overlap {o}/5, Kendall tau {t:+.2f} with '{self.method}'; {g:g} forward passes per "
+            f"image and model ({s:.1f} s here); evidence NDCG@5 {e:.3f} [{lo:.3f}, {hi:.3f}]"
+            for m, o, t, g, s, e, lo, hi in zip(
+                c.index,
+                c["top5_overlap"],
+                c["kendall_tau"],
+                c["cost_G"],
+                c["seconds"],
+                c["evidence_ndcg5"],
+                c["evidence_ndcg5_low"],
+                c["evidence_ndcg5_high"],
+            )
+        ]
+        return "Side by side (top 5 of each method):\n" + table.to_string() + "\n" + "\n".join(rows)
 
     def to_dict(self, explain_top: int = 5, k: int = 5) -> dict[str, Any]:
         """Machine-readable result (the ``--json`` output); NaN becomes None."""
@@ -283,9 +354,17 @@ class SelectionResult:
                 "target_importance": [float(v) for v in bl["target_w"]],
                 "source_importance": [float(v) for v in bl["source_w"]],
             }
+        comparison = [
+            {"method": m, **{k_: _finite(v) for k_, v in row.items()}}
+            for m, row in zip(self.comparison.index, self.comparison.to_dict("records"))
+        ]
         return {
             "format": RESULT_FORMAT,
             "version": RESULT_VERSION,
+            "method": self.method,
+            "method_text": method_text(self.method),
+            "evidence": self.evidence,
+            "comparison": json.loads(json.dumps(comparison, default=_finite)),
             "top1": self.top1,
             "ranking": ranking,
             "stability": {
