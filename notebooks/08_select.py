@@ -60,6 +60,9 @@ ADD_SOURCE = "resisc"  # held out of the sources, then added back
 N_SHORTLIST = 5  # models for which the new source is profiled
 DEVICE = "cpu"
 N_THREADS = 1  # torch CPU threads (the CI machine is small and shared)
+# The ranking method: the paper's DCD, which this chapter explains. `select`'s
+# default is the one the project's evidence supports (chapter "What should I use?").
+METHOD = "dcd"
 
 # %%
 import json
@@ -95,6 +98,7 @@ from vlmsel.method.aggregation import utilities
 from vlmsel.method.divergence import kl
 from vlmsel.method.importance import block_importance
 from vlmsel.method.similarity import softmin_weights
+from vlmsel.recommend.evidence import load_evidence
 from vlmsel.data.zoo import load_zoo
 from vlmsel.mini.groundtruth import compute_groundtruth, load_mini_table
 from vlmsel.mini.profiling import profile_mini
@@ -194,10 +198,17 @@ print(f"benchmark without the target: {held_out.shape[0]} models x "
 # where it caches your images' profiles (by default `~/.cache/vlmsel/targets`; we use a fresh folder
 # so that the time below includes computing them). `n_images` caps how many images are used (25, the
 # paper's N): from a larger folder `select` draws them with `seed`, the same ones every time.
+#
+# `method` says how the zoo is ranked. This chapter asks for the paper's DCD (`"dcd"`), the method it
+# explains. Left out, `select` uses the method this project's evidence supports, today
+# {glue:text}`ch8_default_method` ({ref}`the chapter "What should I use?" <ch-what-to-use>` shows the
+# study and its rule), and it also ranks with DCD, the scale-free DCD and the best cheap signal, side
+# by side. Given your task's class names (`classes=[...]`, `--classes` on the command line), it can
+# also rank by each model's zero-shot confidence on your images.
 
 # %%
 t0 = time.perf_counter()
-result = vlmsel.select(folder, zoo="mini", benchmark=held_out,
+result = vlmsel.select(folder, method=METHOD, zoo="mini", benchmark=held_out,
                        n_images=N_IMAGES, n_boot=N_BOOT, seed=SEED,
                        device=DEVICE, work_dir=WORK / "cache",
                        show_progress=False)
@@ -205,6 +216,7 @@ select_s = time.perf_counter() - t0
 print(result.summary(top=5))
 
 # %% tags=["remove-input"]
+glue("ch8_default_method", load_evidence().default, display=False)
 settings = result.info["settings"]
 GAMMA, ETA = settings["gamma"], settings["eta"]
 glue("ch8_select_s", select_s, display=False)
@@ -522,7 +534,7 @@ plt.close("all")
 
 # %%
 t0 = time.perf_counter()
-leak = vlmsel.select(folder, zoo="mini", benchmark=bench,
+leak = vlmsel.select(folder, method=METHOD, zoo="mini", benchmark=bench,
                      n_images=N_IMAGES, n_boot=N_BOOT, seed=SEED,
                      device=DEVICE, work_dir=WORK / "cache",
                      show_progress=False)
@@ -604,7 +616,7 @@ plt.close("all")
 # %%
 budget = (MAX_GFLOPS if MAX_GFLOPS is not None
           else float(result.ranking["image_gflops"].median()))
-cheap = vlmsel.select(folder, zoo="mini", benchmark=held_out,
+cheap = vlmsel.select(folder, method=METHOD, zoo="mini", benchmark=held_out,
                       n_images=N_IMAGES, n_boot=N_BOOT, seed=SEED,
                       device=DEVICE, work_dir=WORK / "cache",
                       max_gflops=budget, show_progress=False)
@@ -637,7 +649,7 @@ args = ["select", "--images", str(folder), "--zoo", "mini", "--top", "5",
         "--benchmark", str(csv_path), "--work-dir", str(WORK / "cache"),
         "--n-images", str(N_IMAGES), "--n-boot", str(N_BOOT),
         "--seed", str(SEED), "--device", DEVICE,
-        "--threads", str(N_THREADS)]
+        "--threads", str(N_THREADS), "--method", METHOD]
 print("$", shlex.join(["vlmsel", *args]).replace(str(WORK), "$WORK"))
 t0 = time.perf_counter()
 run = subprocess.run([sys.executable, "-m", "vlmsel", *args],
@@ -726,7 +738,7 @@ shutil.copytree(store.path, store_m, ignore=lambda d, names: [
     x for x in names if x == model_slug(ADD_MODEL)])
 bench_m = held_out.subset(
     models=[m for m in held_out.models if m != ADD_MODEL])
-before_m = vlmsel.select(folder, zoo="mini", profiles=store_m,
+before_m = vlmsel.select(folder, method=METHOD, zoo="mini", profiles=store_m,
                          benchmark=bench_m, n_images=N_IMAGES,
                          n_boot=N_BOOT, seed=SEED, device=DEVICE,
                          work_dir=WORK / "cache", show_progress=False)
@@ -747,7 +759,7 @@ diff = max(float(np.max(np.abs(
 # its ground truth: the row we removed (see the text)
 row = held_out.wide.loc[[ADD_MODEL]]
 bench_m2 = held_out.with_table(pd.concat([bench_m.wide, row]))
-after_m = vlmsel.select(folder, zoo="mini", profiles=store_m,
+after_m = vlmsel.select(folder, method=METHOD, zoo="mini", profiles=store_m,
                         benchmark=bench_m2, n_images=N_IMAGES,
                         n_boot=N_BOOT, seed=SEED, device=DEVICE,
                         work_dir=WORK / "cache", show_progress=False)
@@ -802,7 +814,7 @@ bench_s = held_out.subset(
 short = dict(zoo="mini", models=shortlist, n_images=N_IMAGES,
              n_boot=N_BOOT, seed=SEED, device=DEVICE,
              work_dir=WORK / "cache", show_progress=False)
-before_s = vlmsel.select(folder, profiles=store_s, benchmark=bench_s,
+before_s = vlmsel.select(folder, method=METHOD, profiles=store_s, benchmark=bench_s,
                          **short)
 t0 = time.perf_counter()
 report_s = profile_mini(store_s, models=shortlist, tasks=[ADD_SOURCE],
@@ -818,10 +830,10 @@ column = gt_s.set_index("model")["acc1"].rename(ADD_SOURCE).round(4)
 np.testing.assert_allclose(column[shortlist],
                            bench.wide.loc[shortlist, ADD_SOURCE], atol=1e-4)
 bench_s2 = bench_s.with_table(bench_s.wide.join(column))
-after_s = vlmsel.select(folder, profiles=store_s, benchmark=bench_s2,
+after_s = vlmsel.select(folder, method=METHOD, profiles=store_s, benchmark=bench_s2,
                         **short)
 # the same shortlist ranked from the committed store: identical
-reference = vlmsel.select(folder, benchmark=held_out, **short)
+reference = vlmsel.select(folder, method=METHOD, benchmark=held_out, **short)
 np.testing.assert_allclose(
     after_s.ranking.set_index("model")["score"][shortlist],
     reference.ranking.set_index("model")["score"][shortlist], rtol=1e-5)

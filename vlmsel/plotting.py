@@ -504,4 +504,4 @@ def cost_frontier(
         ax.annotate(m, (floor / 2, level), xytext=(3, 2), textcoords="offset points", ha="left", fontsize=7.5)
     ax.set_xlabel("image-tower forward passes per target image and model (G, log scale)")
     ax.set_ylabel(metric + (" (lower is better)" if lower_is_better else ""))
-    annotate_points(ax, x, y, rows)
+    annotate_points(ax, list(x), list(y), rows)

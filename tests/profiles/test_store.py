@@ -187,3 +187,21 @@ def test_task_profiles_missing_and_inconsistent_blocks(tmp_path):
     store.write("a x", "dtd", a)
     with pytest.raises(ValueError, match="different blocks on dataset 'dtd'"):
         store.task_profiles(["a x"], ["cars", "dtd"])
+
+
+def test_a_store_serves_a_read_entry_from_memory_until_its_files_change(tmp_path):
+    """ProfileStore.read checks and loads an entry once; a rewritten entry (new files) is read anew, and the
+    arrays it shares with later readers cannot be written to."""
+    from tests.profiles.conftest import write_entry
+
+    write_entry(tmp_path, "m1 a", "d1", seed=0)
+    store = ProfileStore(tmp_path)
+    first, _ = store.read("m1 a", "d1")
+    again, _ = store.read("m1 a", "d1")
+    assert again["abs"] is first["abs"]  # served from memory
+    with pytest.raises(ValueError, match="read-only"):
+        first["abs"][0, 0] = 1.0
+    write_entry(tmp_path, "m1 a", "d1", seed=1)  # rewritten: other values, new files
+    fresh, _ = store.read("m1 a", "d1")
+    assert not np.array_equal(fresh["abs"], first["abs"])
+    np.testing.assert_array_equal(fresh["abs"], read_profile(tmp_path, "m1 a", "d1")[0]["abs"])

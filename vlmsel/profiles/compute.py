@@ -415,6 +415,7 @@ def profile_one(
     if settings.objective == "zs_max_logit":
         assert classifier is not None  # checked above: class names, templates and tokenizer
         objective = zs_max_logit(classifier)
+    t_conductance = time.perf_counter()
     result = block_conductance(
         model,
         x,
@@ -428,8 +429,10 @@ def profile_one(
         autocast=settings.autocast,
         show_progress=False,
     )
+    t_features = time.perf_counter()
     features = image_features(model, x, classifier)
     features["pixel_stats"] = [pixel_features(img) for img in sample_.images]
+    t_end = time.perf_counter()
     if classifier is not None:
         features["class_names"] = list(task.classnames or ())
     manifest = {
@@ -453,6 +456,8 @@ def profile_one(
         "versions": versions(),
         "device": str(device) + (f" ({torch.cuda.get_device_name(device)})" if device.type == "cuda" else ""),
         "wall_time_s": round(time.perf_counter() - t0, 3),
+        "conductance_s": round(t_features - t_conductance, 3),  # the block conductance alone
+        "features_s": round(t_end - t_features, 3),  # the forward pass of the feature arrays
         "cpu_time_s": round(time.process_time() - c0, 3),
         "threads": torch.get_num_threads(),
     }

@@ -464,6 +464,7 @@ class ProfileStore:
             _init_store(self.path)
         #: The version its ``store.json`` states (checked: a damaged or foreign marker raises ValueError).
         self.version = _check_marker(marker)
+        self._read_cache: dict[tuple[str, str], tuple[tuple, tuple[dict[str, np.ndarray], dict[str, Any]]]] = {}
 
     def __repr__(self) -> str:
         return f"ProfileStore({str(self.path)!r})"
@@ -518,8 +519,24 @@ class ProfileStore:
         return has_profile(self, model, dataset)
 
     def read(self, model: str, dataset: str) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
-        """(arrays, manifest) of one entry; see :func:`read_profile`."""
-        return read_profile(self, model, dataset)
+        """(arrays, manifest) of one entry; see :func:`read_profile`. An entry read before is served from
+        memory while its two files are unchanged (same size and modification time), so the methods that
+        read one entry several times check and load it once."""
+        npz_path, json_path = entry_paths(self.path, model, dataset)
+        try:
+            key = tuple((p.stat().st_size, p.stat().st_mtime_ns) for p in (npz_path, json_path))
+        except OSError:
+            key = ()
+        cached = self._read_cache.get((model, dataset))
+        if key and cached is not None and cached[0] == key:
+            arrays, manifest = cached[1]
+            return dict(arrays), dict(manifest)
+        arrays, manifest = read_profile(self, model, dataset)
+        for value in arrays.values():
+            value.setflags(write=False)  # shared by every reader of the cache
+        if key:
+            self._read_cache[(model, dataset)] = (key, (arrays, manifest))
+        return dict(arrays), dict(manifest)
 
     def write(self, model: str, dataset: str, result_or_arrays: Any, manifest: Mapping[str, Any] | None = None) -> Path:
         """Write one entry; see :func:`write_profile`."""
@@ -527,7 +544,7 @@ class ProfileStore:
 
     def manifest(self, model: str, dataset: str) -> dict[str, Any]:
         """The manifest of one entry."""
-        return read_profile(self, model, dataset)[1]
+        return self.read(model, dataset)[1]
 
     def block_scalars(self, model: str, dataset: str, scalar: str = "abs", n_images: int | None = None) -> np.ndarray:
         """Per-image block scalars, array (N, L), of one (model, dataset); with ``n_images``, at most the
@@ -536,7 +553,7 @@ class ProfileStore:
             raise ValueError(f"unknown block scalar {scalar!r}; choose one of {SCALARS}")
         if n_images is not None and int(n_images) < 1:
             raise ValueError(f"n_images must be >= 1, got {n_images}")
-        c = read_profile(self, model, dataset)[0][scalar]
+        c = self.read(model, dataset)[0][scalar]
         return c if n_images is None else c[: int(n_images)]
 
     def features(self, model: str, dataset: str, name: str, n_images: int | None = None) -> np.ndarray:
@@ -547,7 +564,7 @@ class ProfileStore:
             raise ValueError(f"unknown feature array {name!r}; choose one of {FEATURE_ARRAYS}")
         if n_images is not None and int(n_images) < 1:
             raise ValueError(f"n_images must be >= 1, got {n_images}")
-        arrays, _ = read_profile(self, model, dataset)
+        arrays, _ = self.read(model, dataset)
         if name not in arrays:
             why = (
                 "its task had no class names when it was profiled"
@@ -604,7 +621,7 @@ class ProfileStore:
         for m in models:
             per_dataset, names = [], None
             for d in datasets:
-                arrays, _ = read_profile(self, m, d)
+                arrays, _ = self.read(m, d)
                 if names is None:
                     names = arrays["block_names"]
                 elif not np.array_equal(names, arrays["block_names"]):

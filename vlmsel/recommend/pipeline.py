@@ -30,6 +30,7 @@ import dataclasses
 import datetime as _dt
 import math
 import os
+import time
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -208,7 +209,7 @@ def _read_sources(store: ProfileStore, names: list[str], sources: list[str], sca
     for m in names:
         per: dict[str, np.ndarray] = {}
         for d in sources:
-            arrays, manifest = read_profile(store, m, d)
+            arrays, manifest = store.read(m, d)
             s = _settings_of(manifest)
             if m not in settings_of:
                 settings_of[m], block_names[m] = s, list(arrays["block_names"])
@@ -299,6 +300,7 @@ def _profile_target(
     task = Task(TARGET, ListedSample(sample_), classnames=list(classes) if classes else None, templates=list(templates))
     target: dict[str, dict[str, np.ndarray]] = {}
     computed, reused, stores = [], [], {}
+    timing = {"conductance_s": 0.0, "features_s": 0.0, "load_s": 0.0}
     for e in progress(entries, total=len(entries), desc="profiling your images (models)", enabled=show_progress):
         key_settings = {k: v for k, v in settings_of[e.name].items() if k != "quick_gelu"}
         tdir = root / target_key(sample_, key_settings)
@@ -319,6 +321,7 @@ def _profile_target(
                 arrays = None
         if arrays is None:
             st = run_settings[e.name]
+            t_load = time.perf_counter()
             model, preprocess, tokenizer = load_model(
                 e,
                 pretrained=pretrained,
@@ -327,6 +330,7 @@ def _profile_target(
                 seed=st.seed,
                 with_tokenizer=bool(classes),
             )
+            timing["load_s"] += time.perf_counter() - t_load
             new, manifest = profile_one(model, preprocess, tokenizer, e, task, sample_, st, device)
             del model
             if [str(b) for b in new["block_names"]] != block_names[e.name]:
@@ -340,15 +344,17 @@ def _profile_target(
                 manifest["zs_templates"] = list(templates)
             write_profile(tdir, e.name, TARGET, new, manifest)
             write_images_json(tdir, sample_)
-            arrays, _ = read_profile(tdir, e.name, TARGET)
+            arrays, man = read_profile(tdir, e.name, TARGET)
             computed.append(e.name)
         else:
             reused.append(e.name)
+        for key in ("conductance_s", "features_s"):  # as recorded when the entry was computed
+            timing[key] += float(man.get(key, math.nan))
         target[e.name] = {
             "scalars": _block_scalars(arrays, scalar),
             **{k: arrays[k] for k in _TARGET_ARRAYS if k in arrays},
         }
-    return target, computed, reused, stores
+    return target, computed, reused, stores, timing
 
 
 #: The target arrays the methods read besides the block scalars.
@@ -413,10 +419,17 @@ ROLES = {"dcd": "the paper's DCD", "dcd_z": "DCD, scale-free softmin"}
 
 
 def _comparison(
-    main: str, scored: MethodScores, inputs: TargetInputs, evidence: Evidence | None, n_steps: int
+    main: str,
+    scored: MethodScores,
+    inputs: TargetInputs,
+    evidence: Evidence | None,
+    n_steps: int,
+    timing: dict[str, float],
 ) -> pd.DataFrame:
     """The side-by-side table: the method used, the paper's DCD, the scale-free DCD and the best cheap signal
-    (by the evidence, among the methods this run can use): top-5, agreement with the method used, cost."""
+    (by the evidence, among the methods this run can use): top-5, agreement with the method used, cost in
+    forward passes and in seconds (the target's profiling that the method needs, summed over the zoo as
+    recorded when it was computed, plus the scoring; loading the models is common to all and left out)."""
     usable = [m for m in SELECT_METHODS if m not in NEEDS_CLASSES or inputs.has_classes]
     cheap = evidence.best_cheap(usable) if evidence is not None else None
     rows = [(main, "used")]
@@ -443,7 +456,7 @@ def _comparison(
                 "top5_overlap": overlap,
                 "kendall_tau": tau,
                 "cost_G": res.cost_G,
-                "seconds": res.seconds,
+                "seconds": res.seconds + _profiling_seconds(res.cost_G, timing),
                 "evidence_ndcg5": mean,
                 "evidence_ndcg5_low": lo,
                 "evidence_ndcg5_high": hi,
@@ -451,6 +464,14 @@ def _comparison(
             }
         )
     return pd.DataFrame(out).set_index("method")
+
+
+def _profiling_seconds(cost_g: float, timing: dict[str, float]) -> float:
+    """The target profiling a method needs, in seconds: the conductance (DCD), the forward pass of the
+    feature arrays (the one-pass signals) or none."""
+    if cost_g > 1:
+        return timing["conductance_s"]
+    return timing["features_s"] if cost_g > 0 else 0.0
 
 
 def _store_cost(zoo: str, entries: list[ZooEntry], acc: pd.DataFrame) -> str:
@@ -587,7 +608,7 @@ def select(
     check_method(main, bool(classes))
     # 5: the target's arrays
     root = Path(work_dir) if work_dir is not None else cache_dir("targets")
-    target_arrays, computed, reused, target_stores = _profile_target(
+    target_arrays, computed, reused, target_stores, timing = _profile_target(
         filled,
         sample_,
         run_settings,
@@ -636,7 +657,7 @@ def select(
     # the paper's DCD explains every ranking (its weights over the sources and the block importances)
     paper = scored if main == "dcd" else score_method("dcd", inputs, np.arange(n)[None], n_steps=n_steps_used)
     scorer, full = paper.extra["scorer"], paper.extra["full"]
-    comparison = _comparison(main, scored, inputs, evidence, n_steps_used) if compare else pd.DataFrame()
+    comparison = _comparison(main, scored, inputs, evidence, n_steps_used, timing) if compare else pd.DataFrame()
 
     # 7: the result
     info_df = pd.DataFrame([e.to_dict() for e in filled]).set_index("name")
@@ -691,6 +712,7 @@ def select(
         "sources": sources,
         "computed": computed,
         "reused": reused,
+        "profiling_seconds": {k: round(v, 3) for k, v in timing.items()},
         "device": str(dev),
         "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         "image_source": sample_.source,

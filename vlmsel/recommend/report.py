@@ -24,6 +24,7 @@ import pandas as pd
 
 from vlmsel.files import atomic_write
 from vlmsel.plotting import use_style
+from vlmsel.recommend.result import method_text
 
 _CSS = """
 body{font-family:-apple-system,"Segoe UI",Roboto,"Helvetica Neue",Arial,sans-serif;color:#1d1d1f;
@@ -102,6 +103,36 @@ def _ranking_table(result, top: int | None) -> str:
     return _table(show, num={"predicted score", "P(top-1)", "P(top-5)", "image GFLOPs", "params (M)"}, top_row=True)
 
 
+def _comparison_html(result) -> str:
+    """The side-by-side section: each method's top-5, its agreement with the method used and its cost."""
+    c = result.comparison
+    if c is None or not len(c):
+        return ""
+    top = pd.DataFrame(
+        {f"{m} ({r})": list(t) + [""] * (5 - len(t)) for m, r, t in zip(c.index, c["role"], c["top5"])},
+        index=pd.Index(range(1, 6), name="rank"),
+    ).reset_index()
+    agree = pd.DataFrame(
+        {
+            "method": c.index,
+            f"top-5 overlap with {result.method}": [f"{o} / 5" for o in c["top5_overlap"]],
+            "Kendall τ": [f"{t:+.2f}" for t in c["kendall_tau"]],
+            "forward passes per image and model": [f"{g:g}" for g in c["cost_G"]],
+            "seconds here": [f"{v:.1f}" for v in c["seconds"]],
+            "NDCG@5 in the study": [
+                "–" if pd.isna(e) else f"{e:.3f} [{lo:.3f}, {hi:.3f}]"
+                for e, lo, hi in zip(c["evidence_ndcg5"], c["evidence_ndcg5_low"], c["evidence_ndcg5_high"])
+            ],
+        }
+    )
+    return (
+        "<h2>Side by side</h2>"
+        '<div class="card"><p>The same images ranked by the paper\'s DCD, DCD with the scale-free softmin and the '
+        "best cheap signal of the study: where they agree, the choice does not hinge on the method.</p>"
+        f"{_table(top)}{_table(agree, num={'Kendall τ', 'seconds here'})}</div>"
+    )
+
+
 def _thumbs(result, limit: int = 40) -> str:
     items = []
     for name, im in list(zip(result.images, result.thumbnails))[:limit]:
@@ -127,7 +158,9 @@ def report_html(
 
     info, s = result.info, result.info.get("settings", {})
     stable = result.stable
-    cls = "unstable" if not stable or result.uniform_weights() else "stable"
+    image_free = result.method in ("avg_rank", "inb")
+    dcd_uniform = result.method.startswith("dcd") and result.uniform_weights()
+    cls = "unstable" if not stable or dcd_uniform or image_free else "stable"
     with plt.rc_context():
         use_style()
         fig_rank = _figure(
@@ -219,8 +252,8 @@ def report_html(
         columns=["setting", "value"],
     )
     top1 = result.ranking.iloc[0]
-    # stable under resampling of the images means little when the weights ignore them (average rank)
-    verdict = "AVERAGE RANK" if result.uniform_weights() else "STABLE" if stable else "UNSTABLE"
+    # stable under resampling of the images means little when the ranking ignores them (average rank)
+    verdict = "IMAGES NOT USED" if image_free else "AVERAGE RANK" if dcd_uniform else "STABLE" if stable else "UNSTABLE"
     pareto_models = list(result.ranking.loc[result.ranking["pareto"], "model"])
     cheap = ""
     if pareto_models and pareto_models[0] != result.top1:
@@ -240,9 +273,9 @@ def report_html(
 {notes_html}
 <h2>How to read this report</h2>
 <div class="card"><ul class="guide">
-<li><b>Predicted score</b>: for each model, a weighted average of how well it ranks (1 = best in the zoo, 0 = worst)
- on labelled <i>source</i> datasets; a source weighs more when the model's layer-conductance profile on it resembles its
- profile on your images (Directional Conductance Divergence, DCD). No labels of your images are used.</li>
+<li><b>Predicted score</b>: each model's score by the ranking method, {_e(result.method)}: {_e(method_text(result.method))}
+ (higher is better). No labels of your images are used; the paper's method weighs each labelled <i>source</i> dataset by
+ how much the model's layer-conductance profile on it resembles its profile on your images (DCD).</li>
 <li><b>P(top-1) / P(top-5)</b>: how often the model comes first / in the first five when your images are resampled
  (bootstrap). Below {result.stable_at:.0%} for the leader, the choice is called unstable and more images are suggested.</li>
 <li><b>Pareto ★</b>: no other model is predicted better and also cheaper (image-tower GFLOPs per image).</li>
@@ -250,11 +283,13 @@ def report_html(
  task, treat the ranking with care.</li>
 <li>Scores rank models; they are not accuracies. Method: arXiv 2602.01346, as implemented in vlmsel (its book's chapter on selecting a model for your own images).</li>
 </ul></div>
-<h2>Ranking</h2>
+<h2>Ranking by {_e(result.method)}</h2>
+<div class="card"><p>{_e(method_text(result.method))}.</p>{f"<p>{_e(result.evidence)}</p>" if result.evidence else ""}</div>
 <div class="card">{_ranking_table(result, top)}</div>
+{_comparison_html(result)}
 {fig_rank}
 <div class="grid2">{fig_pareto}{fig_stab}</div>
-<h2>Why these models</h2>
+<h2>Why these models{"" if result.method.startswith("dcd") else ", in the paper's DCD"}</h2>
 {"".join(explanations)}
 <h2>Your images</h2>
 <div class="card">{_thumbs(result)}</div>

@@ -326,7 +326,7 @@ class SelectionResult:
         )
         rows = [
             f"  {m}: top-5 overlap {o}/5, Kendall tau {t:+.2f} with '{self.method}'; {g:g} forward passes per "
-            f"image and model ({s:.1f} s here); evidence NDCG@5 {e:.3f} [{lo:.3f}, {hi:.3f}]"
+            f"image and model ({s:.1f} s of profiling and scoring here); evidence NDCG@5 {e:.3f} [{lo:.3f}, {hi:.3f}]"
             for m, o, t, g, s, e, lo, hi in zip(
                 c.index,
                 c["top5_overlap"],
