@@ -527,7 +527,7 @@ ci_store = WORK / "ci_store"
 ci_args = ["--models", ",".join(CI_MODELS), "--random-init",
            *[a for d in CI_DATASETS for a in ("--images",
                                                 f"{d}={images / d}")],
-           "--n-images", CI_N_IMAGES, "--n-steps", CI_N_STEPS,
+           "--n-images", CI_N_IMAGES, "--n-steps", CI_N_STEPS, "--no-zero-shot",
            "--device", "cpu", "--threads", N_THREADS, "--out", ci_store]
 print(vlmsel("profile", *ci_args, "--dry-run").strip().splitlines()[-2])
 ci_est = plan_table(plan_profiles(

@@ -175,3 +175,37 @@ def test_plan_and_cost_estimate(env, tmp_path):
     tiny = compute.plan_profiles(env[1], ["x"], tmp_path / "none", SETTINGS)
     assert all(not math.isnan(j.est_seconds) and j.est_seconds > 0 for j in tiny)
     assert compute.estimate_seconds(10.0, 25, 50, "cpu", throughput_gflops=10.0) == pytest.approx(25 * 51 * 3)
+
+
+def test_the_feature_arrays_are_the_models_own_and_zero_shot_is_optional(env, tmp_path):
+    """Beside the block scalars an entry holds the unit image embeddings (model.encode_image, normalised),
+    the pixel statistics and, for a task with class names, the zero-shot logits with the model's own logit
+    scale; zero_shot=False (``--no-zero-shot``) leaves the logits out and no block scalar changes."""
+    from vlmsel.data.images import pixel_features
+    from vlmsel.data.tasks import FolderSource, Task
+    from vlmsel.data.zeroshot import zero_shot_classifier
+
+    _, entries, tasks = env
+    folder = tasks[0]
+    named = Task("bright", FolderSource(folder), classnames=["sun", "moon", "star"], templates=["a {c}.", "{c}"])
+    with_zs, without = tmp_path / "zs", tmp_path / "plain"
+    compute.run_profiles(entries[:1], [named], with_zs, SETTINGS, device="cpu")
+    compute.run_profiles(entries[:1], [named], without, dataclasses.replace(SETTINGS, zero_shot=False), device="cpu")
+    entry = entries[0]
+    model, pre, tok = load_model(entry, pretrained=False, seed=SETTINGS.seed)
+    smp = sample(named, 3, seed=0)
+    x = torch.stack([pre(im) for im in smp.images])
+    with torch.no_grad():
+        emb = torch.nn.functional.normalize(model.encode_image(x).float(), dim=-1)
+        cls = zero_shot_classifier(model, tok, named.classnames, named.templates)
+        logits = model.logit_scale.exp() * emb @ cls
+    a, _ = read_profile(with_zs, entry.name, "bright")
+    b, _ = read_profile(without, entry.name, "bright")
+    np.testing.assert_allclose(a["embedding"], emb.numpy(), atol=2e-3)  # stored at half precision
+    np.testing.assert_allclose(a["zs_logits"], logits.numpy(), rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(a["class_embeddings"], cls.T.numpy(), atol=1e-6)
+    assert list(a["class_names"]) == ["sun", "moon", "star"]
+    np.testing.assert_allclose(a["pixel_stats"], [pixel_features(im) for im in smp.images], atol=1e-6)
+    assert "zs_logits" not in b and "class_names" not in b and "embedding" in b
+    for k in ("abs", "l2", "signed", "branch", "f_x"):
+        np.testing.assert_array_equal(a[k], b[k])

@@ -112,6 +112,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     run.add_argument("--rule", default=DEFAULT_RULE, choices=list(RULES), help=f"step rule (default {DEFAULT_RULE})")
     run.add_argument("--baseline", default="zeros", choices=list(BASELINES))
     run.add_argument("--objective", default="norm", choices=list(OBJECTIVES))
+    run.add_argument(
+        "--no-zero-shot",
+        action="store_true",
+        help="do not record the zero-shot logits of tasks with class names (they cost one text-tower pass over "
+        "the K x J prompts per model and task: ImageNet's 80,000 prompts are slow on a CPU); the target-only "
+        "scores of `vlmsel evaluate` need them",
+    )
     run.add_argument("--granularity", default="block", choices=list(GRANULARITIES))
     run.add_argument(
         "--internal-batch-size",
@@ -255,6 +262,7 @@ def _run(args: argparse.Namespace) -> int:
             autocast=args.autocast,
             pretrained=not args.random_init,
             precision=args.precision,
+            zero_shot=not args.no_zero_shot,
         )
         entries = inputs.zoo_entries(args)
         datasets = inputs.dataset_names(args.datasets)

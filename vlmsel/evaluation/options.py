@@ -15,9 +15,9 @@ DCD_METHODS: dict[str, str] = {
     "dcd_sym_kl": "sym_kl",
     "dcd_cosine": "cosine",
 }
-#: The fixed gamma (per sd) of the scale-free softmin without nested selection: ``dcd_z`` and the signal
-#: methods (``data/plans/what_to_use.md``, section 4c: for a model whose DCD varies by 0.4 sd over its
-#: sources, the paper's gamma = 5).
+#: The fixed gamma, per standard deviation, of the scale-free softmin without nested selection, used by
+#: ``dcd_z`` and the signal methods (``data/plans/what_to_use.md``, section 4c; for a model whose DCD has an
+#: sd of 0.4 over its sources it equals the paper's gamma = 5).
 FIXED_ZSCORE_GAMMA = 2.0
 #: DCD with the scale-free softmin (``softmin="zscore"``; ``data/plans/what_to_use.md``, section 4c).
 ZSCORE_METHODS: tuple[str, ...] = ("dcd_z",)

@@ -31,13 +31,13 @@ from vlmsel.method import signals
 from vlmsel.method.options import DEFAULT_SOURCE_IMAGES, MethodOptions
 from vlmsel.profiles.store import ProfileStore
 
-#: Target-only scores: name -> (description, the store arrays they read).
+#: The target-only scores by name, each with its description and the store arrays it reads.
 TARGET_ONLY: dict[str, tuple[str, tuple[str, ...]]] = {
     "msp": ("mean maximum softmax probability of the zero-shot prediction (target only)", ("zs_logits",)),
     "neg_entropy": ("minus the mean entropy of the zero-shot prediction (target only)", ("zs_logits",)),
     "vega": ("VEGA: visual-textual graph alignment (target only)", ("embedding", "class_embeddings")),
 }
-#: Source-weighted signals: name -> description.
+#: The source-weighted signals by name, each with its description.
 SIGNALS: dict[str, str] = {
     "emb_cos": "cosine distance of the tasks' mean unit image embeddings, per model",
     "emb_mmd": "unbiased MMD^2 (Gaussian kernel, median bandwidth) of the tasks' image embeddings, per model",
@@ -169,7 +169,7 @@ class SignalMethod(DcdMethod):
             **overrides,
         )
         self.signal = signal
-        #: Every model gets the same weights: the permutation null shuffles all models alike.
+        #: Whether every model gets the same weights (then the permutation null shuffles all models alike).
         self.model_agnostic = signal == "pixel_mmd"
         self.description = SIGNALS[signal] + (
             ", nested gamma" if nested else f", gamma={self.options.gamma:g} ({self.options.softmin} softmin)"

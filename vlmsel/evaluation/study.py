@@ -52,7 +52,7 @@ REGISTERED: tuple[str, ...] = (
     "random",
     "oracle_sim",
 )
-#: The reference of every paired comparison and of the decision: DCD at the paper's setting.
+#: DCD at the paper's setting, the reference of every paired comparison and of the decision.
 REFERENCE = "dcd"
 #: The methods every method is compared with, target by target.
 AGAINST: tuple[str, ...] = ("avg_rank", "inb", "dcd")

@@ -38,8 +38,7 @@ Specified in data/plans/what_to_use.md (sections 4a, 4b).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import TypedDict
+from typing import Sequence, TypedDict
 
 import numpy as np
 

@@ -132,6 +132,9 @@ class ProfileSettings:
         logit; needs the task's class names and templates).
     pretrained : real weights (True) or random init (False, offline).
     precision : open_clip precision (default ``"fp32"``).
+    zero_shot : record each model's zero-shot logits on tasks with class names and templates (default True:
+        one text-tower pass over the task's K x J prompts per model; the target-only scores need them). It
+        changes no block scalar, so an entry made either way is reused by the other.
     """
 
     n_images: int = 25
@@ -146,6 +149,7 @@ class ProfileSettings:
     autocast: bool = False
     pretrained: bool = True
     precision: str = "fp32"
+    zero_shot: bool = True
 
     def __post_init__(self) -> None:
         if self.n_images < 1:
@@ -410,7 +414,8 @@ def profile_one(
             raise ValueError(f"objective 'zs_max_logit' needs class names and templates; task {task.name!r} has none")
         if tokenizer is None:
             raise ValueError("objective 'zs_max_logit' needs the model's tokenizer")
-    if task.classnames and task.templates and tokenizer is not None:
+    wanted = settings.zero_shot or settings.objective == "zs_max_logit"
+    if wanted and task.classnames and task.templates and tokenizer is not None:
         classifier = zero_shot_classifier(model, tokenizer, task.classnames, task.templates, device=device)
     if settings.objective == "zs_max_logit":
         assert classifier is not None  # checked above: class names, templates and tokenizer
@@ -539,7 +544,7 @@ def run_profiles(
     if dup:
         raise ValueError(f"two tasks have the same name {dup}; name folders distinctly (NAME=DIR)")
     by_name = {t.name: t for t in opened}
-    any_classes = any(t.classnames and t.templates for t in opened)  # zero-shot logits are recorded
+    any_classes = settings.zero_shot and any(t.classnames and t.templates for t in opened)  # logits recorded
 
     jobs = [Job(e, t.name) for e in entries for t in opened]
     if shard is not None:

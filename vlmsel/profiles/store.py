@@ -68,22 +68,21 @@ STORE_VERSION = 2
 #: Store versions this vlmsel reads (version 1 stores have no ``entry_sha256`` in their manifests).
 READABLE_VERSIONS = (1, 2)
 STORE_FILE = "store.json"
-#: Scalars that can be negative; :meth:`ProfileStore.task_profiles` takes their absolute value.
-#: Manifest fields the profiling pipeline records (``write_profile`` fills the first five itself).
 #: Optional per-image arrays beside the block scalars (:func:`write_profile` checks their shapes):
 #: ``embedding`` (N, E) unit image embeddings; ``pixel_stats`` (N, 7) model-free pixel statistics
 #: (:data:`vlmsel.data.images.PIXEL_FEATURES`); with class names, ``class_embeddings`` (K, E) the unit
 #: zero-shot class embeddings, ``class_names`` (K,) and ``zs_logits`` (N, K) the zero-shot logits with the
 #: model's own logit scale (and bias).
 FEATURE_ARRAYS: tuple[str, ...] = ("embedding", "pixel_stats", "class_embeddings", "class_names", "zs_logits")
-#: How the feature arrays are stored: the unit embeddings at half precision (3 significant digits, ample
-#: for means and kernel distances; they are most of an entry's size), the rest in single precision.
+#: The dtype each feature array is stored in, the unit embeddings at half precision (3 significant digits,
+#: ample for means and kernel distances; they are most of an entry's size) and the rest in single precision.
 FEATURE_DTYPES: dict[str, type] = {
     "embedding": np.float16,
     "class_embeddings": np.float32,
     "pixel_stats": np.float32,
     "zs_logits": np.float32,
 }
+#: Manifest fields the profiling pipeline records (``write_profile`` fills the first five itself).
 MANIFEST_FIELDS: tuple[str, ...] = (
     "model",
     "dataset",

@@ -106,7 +106,7 @@ def check_method(name: str, has_classes: bool) -> None:
 
 def score_method(name: str, inputs: TargetInputs, resamples: np.ndarray, *, n_steps: int) -> MethodScores:
     """Scores of every model by ``name`` for the target's images (``point``) and for each row of
-    ``resamples`` (B, k) of image indices (``boot``). ``n_steps`` prices DCD (:func:`cost_in_forward_passes`)."""
+    ``resamples`` (B, k) of image indices (``boot``). ``n_steps`` prices DCD (:func:`vlmsel.evaluation.study.cost_in_forward_passes`)."""
     check_method(name, inputs.has_classes)
     t0 = time.perf_counter()
     idx = np.atleast_2d(np.asarray(resamples, dtype=np.int64))

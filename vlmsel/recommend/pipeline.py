@@ -549,7 +549,7 @@ def select(
     internal_batch_size : path points per forward/backward pass (memory bound; default 64).
     work_dir : where target profiles are cached (default ``cache_dir("targets")``, :func:`vlmsel.files.cache_dir`).
     stable_at : top-1 probability below which the choice is called unstable (default 0.6).
-    method : the ranking method (:data:`vlmsel.recommend.methods.SELECT_METHODS`); default: the one this
+    method : the ranking method (:data:`vlmsel.recommend.options.SELECT_METHODS`); default: the one this
         project's evidence supports (:mod:`vlmsel.recommend.evidence`); ``"dcd"`` is the paper's method.
     classes : your task's class names, in any order: they enable the target-only scores (``msp``,
         ``neg_entropy``, ``vega``: the confidence of each model's zero-shot prediction on your images).

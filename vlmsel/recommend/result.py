@@ -32,7 +32,7 @@ UNIFORM_SHARE = 0.9
 
 RESULT_FORMAT = "vlmsel-selection"
 RESULT_VERSION = 2
-#: One line per selection method: what the ranking of a result made with it means.
+#: What the ranking of a result means, in one line per selection method.
 METHOD_TEXT: dict[str, str] = {
     "dcd": "the paper's DCD: the zoo's ranks on the sources, weighted by how well each source's block "
     "conductance covers your images' (eta 2, gamma 5)",
@@ -93,7 +93,7 @@ class SelectionResult:
     excluded : ``{model: reason}`` for zoo models that were not ranked.
     info : zoo, benchmark, profile store, target store, settings, computed/reused models, versions.
     notes : caveats a reader must know (few images, dropped sources, ...).
-    method : the method that made the ranking (:data:`vlmsel.recommend.methods.SELECT_METHODS`); ``alpha``,
+    method : the method that made the ranking (:data:`vlmsel.recommend.options.SELECT_METHODS`); ``alpha``,
         ``divergence`` and the importances are always the paper's DCD's (they explain it).
     comparison : one row per method ranked side by side (the method used, the paper's DCD, the scale-free DCD,
         the best cheap signal): ``role, top5, top5_overlap`` and ``kendall_tau`` with the method used,
