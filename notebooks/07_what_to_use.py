@@ -488,6 +488,19 @@ fallback.rename("share of targets with gamma = 0").round(2)
 # non-inferior" favours a method that merely copies DCD's average-rank core. The second world's plan can
 # change the rule, in advance; this one cannot.
 #
+# ## Summary
+#
+# - Label-free alternatives to DCD come in two families: scores of the target alone (the zero-shot
+#   confidence `msp` and `neg_entropy`, VEGA), and DCD's aggregation over cheaper task similarities
+#   (`emb_cos`, `emb_mmd`, `objective_w1`, the pixel control). They cost one forward pass per image,
+#   or none, where DCD costs 29 at the default setting.
+# - The raw divergences' scale differs {glue:text}`ch7w_model_ratio:.0f`-fold between models; the
+#   scale-free softmin standardises them per (model, target), and `dcd_z_nested` reaches
+#   {glue:text}`ch7w_dcd_z_nested_ndcg5:.3f` against the paper's {glue:text}`ch7w_dcd_ndcg5:.3f`.
+# - A study whose methods and decision rule were committed before any result found nothing better than
+#   DCD at simultaneous 95% confidence; the rule made {glue:text}`ch7w_default` `select`'s default, and
+#   `select` shows DCD, the scale-free DCD and the best cheap signal side by side.
+#
 # ## Exercises
 #
 # 1. Rerun this page with `RERUN_NULLS = True`: the nulls are recomputed, and the committed tables must
