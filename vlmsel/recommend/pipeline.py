@@ -14,14 +14,18 @@ models out. :func:`select` does the method for *one new target*:
    exactly as the sources were (same weights, n_steps, path rule, baseline, objective, granularity,
    precision; for random weights the same init seed): a disagreement is an error naming the model.
 5. **Only the target's profiles are computed** (:func:`vlmsel.profiles.compute.profile_one`, one model at
-   a time), cached per image set and settings under ``work_dir``.
-6. **Scores** by the one scorer of the method (:class:`vlmsel.method.scoring.TargetScorer`: DCD -> softmin
-   -> rank aggregation), for the images and for ``n_boot`` bootstrap resamples of them
-   (:mod:`vlmsel.recommend.stability`).
+   a time: the block conductance, the unit image embeddings, pixel statistics and, with ``classes``, the
+   zero-shot logits), cached per image set and settings under ``work_dir``.
+6. **Scores** by the ranking method (:func:`vlmsel.recommend.methods.score_method`: ``method``, by default
+   the one this project's evidence supports, :mod:`vlmsel.recommend.evidence`), for the images and for
+   ``n_boot`` bootstrap resamples of them (:mod:`vlmsel.recommend.stability`); with ``compare``, the
+   paper's DCD, the scale-free DCD and the best cheap signal rank the same images side by side, and the
+   paper's DCD always explains the ranking (its weights over the sources and the block importances).
 7. **The result** (:class:`vlmsel.recommend.result.SelectionResult`): ranking, explanations, stability,
    cost; :mod:`vlmsel.recommend.report` writes it as one HTML file, ``vlmsel select`` is the command line.
 
-Taught in the chapter "Selecting a model for your own images" (:ref:`ch-select`).
+Taught in the chapter "Selecting a model for your own images" (:ref:`ch-select`); which method to use, in
+the chapter "What should I use?" (:ref:`ch-what-to-use`).
 """
 
 from __future__ import annotations
