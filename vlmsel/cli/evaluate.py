@@ -21,7 +21,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from vlmsel.cli import UserError
+from vlmsel.cli import UserError, inputs
 from vlmsel.cli.options import add_method_options, bounded, check_folders, method_options
 from vlmsel.evaluation.options import (
     BASELINES,
@@ -151,18 +151,6 @@ def _options(name: str, args: argparse.Namespace) -> dict[str, Any]:
     return {"options": options, "selection_metric": args.selection_metric, "k": args.k}
 
 
-def _store(name_or_path: str | None, benchmark: str):
-    """The profile store of ``--profiles`` (a folder or a published name), else the benchmark zoo's published one."""
-    from vlmsel.profiles.registry import open_store, store_for_zoo
-
-    if name_or_path is None and store_for_zoo(benchmark) is None:
-        raise UserError(
-            "every method but the baselines needs --profiles STORE (a profile store written by `vlmsel profile`); "
-            f"no published store covers benchmark {benchmark!r}"
-        )
-    return open_store(name_or_path, zoo=benchmark)
-
-
 def run(args: argparse.Namespace) -> int:
     # lazy: these pull in scipy and pandas, which `vlmsel --help` does not need
     from vlmsel.data.benchmarks import load_benchmark
@@ -177,12 +165,12 @@ def run(args: argparse.Namespace) -> int:
     benchmark = load_benchmark(args.benchmark, args.metric)
     store = None
     if any(n in STORE_METHODS for n in names):
-        store = _store(args.profiles, args.benchmark)
+        store = inputs.benchmark_store(args.profiles, args.benchmark, "every method but the baselines")
     if args.restrict_to_profiles:
         if store is None:
             if args.profiles is None:
                 raise UserError("--restrict-to-profiles needs --profiles PATH")
-            store = _store(args.profiles, args.benchmark)
+            store = inputs.benchmark_store(args.profiles, args.benchmark, "every method but the baselines")
         benchmark = benchmark.covered_by(store)
         print(f"restricted to the profile store: {len(benchmark.models)} models x {len(benchmark.datasets)} datasets")
     targets = _split(args.targets) or None

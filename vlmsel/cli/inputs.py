@@ -3,7 +3,8 @@
 ``vlmsel profile`` and ``vlmsel zeroshot`` take the same ``--zoo`` / ``--models`` / ``--model-config``
 (``--models`` narrows ``--zoo``, as in ``vlmsel select``, or alone lists the models),
 ``--datasets``, ``--images [NAME=]DIR`` and ``--shard I/N`` options; they are read here, once, and a bad
-value ends in a :class:`vlmsel.cli.UserError` that names the option.
+value ends in a :class:`vlmsel.cli.UserError` that names the option. ``vlmsel evaluate`` and ``vlmsel study``
+read ``--profiles`` the same way (:func:`benchmark_store`).
 """
 
 from __future__ import annotations
@@ -93,3 +94,16 @@ def shard(value: str | None) -> tuple[int, int] | None:
         return parse_shard(value)
     except ValueError as err:
         raise UserError(f"--shard: {err}") from None
+
+
+def benchmark_store(name_or_path: str | None, benchmark: str, needed_by: str):
+    """The profile store of ``--profiles`` (a folder or a published name), else the published store of the
+    benchmark's zoo; a UserError saying that ``needed_by`` needs one when there is neither."""
+    from vlmsel.profiles.registry import open_store, store_for_zoo
+
+    if name_or_path is None and store_for_zoo(benchmark) is None:
+        raise UserError(
+            f"{needed_by} needs --profiles STORE (a profile store written by `vlmsel profile`); "
+            f"no published store covers benchmark {benchmark!r}"
+        )
+    return open_store(name_or_path, zoo=benchmark)

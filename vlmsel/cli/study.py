@@ -17,7 +17,7 @@ import json
 import time
 from pathlib import Path
 
-from vlmsel.cli import UserError
+from vlmsel.cli import UserError, inputs
 from vlmsel.cli.options import bounded, check_folders
 
 
@@ -44,7 +44,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from vlmsel.data.benchmarks import load_benchmark
     from vlmsel.evaluation.study import REGISTERED, run_study
-    from vlmsel.profiles.registry import open_store, store_for_zoo
 
     check_folders(**{"--out": args.out})
     methods = [m.strip() for m in args.methods.split(",") if m.strip()] if args.methods else list(REGISTERED)
@@ -54,9 +53,7 @@ def run(args: argparse.Namespace) -> int:
     if "dcd" not in methods:
         raise UserError("the study compares every method with dcd (the paper's method): keep it in --methods")
     benchmark = load_benchmark(args.benchmark)
-    if args.profiles is None and store_for_zoo(args.benchmark) is None:
-        raise UserError(f"no published profile store covers benchmark {args.benchmark!r}: give --profiles STORE")
-    store = open_store(args.profiles, zoo=args.benchmark)
+    store = inputs.benchmark_store(args.profiles, args.benchmark, "the study")
     t0 = time.perf_counter()
     study = run_study(
         benchmark,

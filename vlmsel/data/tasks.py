@@ -33,6 +33,7 @@ Taught in the chapter :ref:`ch-paper-scale` (datasets) and :ref:`ch-select` (fol
 from __future__ import annotations
 
 import errno
+import functools
 import hashlib
 import os
 import stat
@@ -45,7 +46,15 @@ import numpy as np
 from PIL import Image
 
 from vlmsel.data.lovm import clip_benchmark_ids, lovm_classnames, lovm_datasets, lovm_templates
-from vlmsel.data.images import IMAGE_EXTENSIONS, ImageReadError, image_from_bytes, is_image_name, load_image, to_rgb
+from vlmsel.data.images import (
+    IMAGE_EXTENSIONS,
+    ImageReadError,
+    image_from_bytes,
+    is_image_name,
+    load_image,
+    pixel_features,
+    to_rgb,
+)
 
 
 @dataclass(frozen=True)
@@ -478,6 +487,12 @@ class Sample:
 
     def __len__(self) -> int:
         return len(self.ids)
+
+    @functools.cached_property
+    def pixel_stats(self) -> np.ndarray:
+        """The images' model-free statistics, array (n, 7) (:func:`vlmsel.data.images.pixel_features`),
+        computed once per sample however many models are profiled on it."""
+        return np.stack([pixel_features(img) for img in self.images])
 
 
 #: How the "too few images" messages count what was skipped: (reason prefix, one, many); the first match counts.

@@ -115,24 +115,13 @@ def permutation_null(
     """
     if method.nested:
         raise ValueError("the permutation null is defined for DCD with fixed eta and gamma, not nested selection")
-    if n_shuffles < 1:
-        raise ValueError(f"n_shuffles must be >= 1, got {n_shuffles}")
-    wide, _, _ = _wide(benchmark)
-    models, datasets = tuple(map(str, wide.index)), tuple(map(str, wide.columns))
-    excluded = set(exclude_targets)
-    chosen = [d for d in (targets if targets is not None else datasets) if d not in excluded]
-    if not chosen:
-        raise ValueError("no target left")
-    if (getattr(method, "models", None), getattr(method, "datasets", None)) != (models, datasets):
-        method.fit(models, datasets)  # evaluate() has usually fitted it already: the store is not read twice
+    models, datasets, chosen, excluded, values = _prepare(benchmark, method, n_shuffles, targets, exclude_targets)
     d_full = method.source_divergences()
-    values = wide.to_numpy(dtype=np.float64)
     names = metric_names(k)
     rng = np.random.default_rng(seed)
     observed_rows, null_rows = [], np.zeros((n_shuffles, len(chosen), len(names)))
     gamma, softmin = method.gamma, method.options.softmin
-    # a model-agnostic method (every model the same weights) is shuffled with one permutation for all models
-    n_perm = 1 if getattr(method, "model_agnostic", False) else len(models)
+    n_perm = _n_permutations(method, models)
     for j, target in enumerate(progress(chosen, total=len(chosen), desc=f"null {method.name}", enabled=show_progress)):
         t = datasets.index(target)
         src = [i for i in range(len(datasets)) if i != t]
@@ -148,23 +137,55 @@ def permutation_null(
         for b in range(n_shuffles):
             row = ranking_metrics(scores[:, b], true, models, k)
             null_rows[b, j] = [row[m] for m in names]
+    info = {"k": k, "gamma": gamma, "eta": method.eta, "softmin": softmin}
+    return _result(method, chosen, excluded, observed_rows, null_rows, names, seed, n_perm, info)
+
+
+def _prepare(
+    benchmark: Any,
+    method: DcdMethod,
+    n_shuffles: int,
+    targets: Sequence[str] | None,
+    exclude_targets: Iterable[str],
+) -> tuple[tuple[str, ...], tuple[str, ...], list[str], set[str], np.ndarray]:
+    """What both nulls start from: (models, datasets, chosen targets, excluded targets, ground truth (M, D)),
+    with ``method`` fitted on the benchmark's models and datasets (unless it is already: evaluate() has
+    usually fitted it, and the store is not read twice)."""
+    if n_shuffles < 1:
+        raise ValueError(f"n_shuffles must be >= 1, got {n_shuffles}")
+    wide, _, _ = _wide(benchmark)
+    models, datasets = tuple(map(str, wide.index)), tuple(map(str, wide.columns))
+    excluded = set(exclude_targets)
+    chosen = [d for d in (targets if targets is not None else datasets) if d not in excluded]
+    if not chosen:
+        raise ValueError("no target left")
+    if (getattr(method, "models", None), getattr(method, "datasets", None)) != (models, datasets):
+        method.fit(models, datasets)
+    return models, datasets, chosen, excluded, wide.to_numpy(dtype=np.float64)
+
+
+def _n_permutations(method: DcdMethod, models: Sequence[str]) -> int:
+    """Permutations drawn per shuffle: one per model, or one for all models of a model-agnostic method
+    (every model the same weights), so that its null stays model-agnostic."""
+    return 1 if getattr(method, "model_agnostic", False) else len(models)
+
+
+def _result(
+    method: DcdMethod,
+    chosen: list[str],
+    excluded: set[str],
+    observed_rows: list[dict[str, float]],
+    null_rows: np.ndarray,
+    names: list[str],
+    seed: int,
+    n_perm: int,
+    info: dict[str, Any],
+) -> PermutationNull:
+    """The :class:`PermutationNull` of the per-target observed metrics and null draws (shuffle, target, metric)."""
     observed = pd.DataFrame(observed_rows)[names].mean(axis=0).to_dict()
     null = pd.DataFrame(np.nanmean(null_rows, axis=1), columns=names)
-    return PermutationNull(
-        method.name,
-        chosen,
-        {m: float(v) for m, v in observed.items()},
-        null,
-        seed,
-        info={
-            "k": k,
-            "gamma": gamma,
-            "eta": method.eta,
-            "softmin": softmin,
-            "shared_permutation": n_perm == 1,
-            "excluded_targets": sorted(excluded),
-        },
-    )
+    info = {**info, "shared_permutation": n_perm == 1, "excluded_targets": sorted(excluded)}
+    return PermutationNull(method.name, chosen, {m: float(v) for m, v in observed.items()}, null, seed, info=info)
 
 
 def paired_differences(
@@ -222,21 +243,11 @@ def relabelling_null(
 
     Parameters and return value as :func:`permutation_null` (default 100 shuffles; the method may be nested).
     """
-    if n_shuffles < 1:
-        raise ValueError(f"n_shuffles must be >= 1, got {n_shuffles}")
-    wide, _, _ = _wide(benchmark)
-    models, datasets = tuple(map(str, wide.index)), tuple(map(str, wide.columns))
-    excluded = set(exclude_targets)
-    chosen = [d for d in (targets if targets is not None else datasets) if d not in excluded]
-    if not chosen:
-        raise ValueError("no target left")
-    if (getattr(method, "models", None), getattr(method, "datasets", None)) != (models, datasets):
-        method.fit(models, datasets)
+    models, datasets, chosen, excluded, values = _prepare(benchmark, method, n_shuffles, targets, exclude_targets)
     fitted = dict(method._divergences)
-    values = wide.to_numpy(dtype=np.float64)
     names = metric_names(k)
     rng = np.random.default_rng(seed)
-    n_perm = 1 if getattr(method, "model_agnostic", False) else len(models)
+    n_perm = _n_permutations(method, models)
     observed_rows, null_rows = [], np.zeros((n_shuffles, len(chosen), len(names)))
     try:
         for j, target in enumerate(
@@ -264,20 +275,5 @@ def relabelling_null(
     finally:
         method._divergences = fitted
         method._selected = {}
-    observed = pd.DataFrame(observed_rows)[names].mean(axis=0).to_dict()
-    null = pd.DataFrame(np.nanmean(null_rows, axis=1), columns=names)
-    return PermutationNull(
-        method.name,
-        chosen,
-        {m: float(v) for m, v in observed.items()},
-        null,
-        seed,
-        info={
-            "k": k,
-            "kind": "relabelling",
-            "nested": method.nested,
-            "softmin": method.options.softmin,
-            "shared_permutation": n_perm == 1,
-            "excluded_targets": sorted(excluded),
-        },
-    )
+    info = {"k": k, "kind": "relabelling", "nested": method.nested, "softmin": method.options.softmin}
+    return _result(method, chosen, excluded, observed_rows, null_rows, names, seed, n_perm, info)

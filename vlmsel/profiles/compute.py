@@ -55,7 +55,6 @@ import torch
 from vlmsel.conductance.engine import block_conductance
 from vlmsel.conductance.objectives import zs_max_logit
 from vlmsel.conductance.options import DEFAULT_INTERNAL_BATCH_SIZE, DEFAULT_METHOD, DEFAULT_N_STEPS, DEFAULT_RULE
-from vlmsel.data.images import pixel_features
 from vlmsel.data.tasks import Sample, Task, lovm_dataset_specs, open_task, sample
 from vlmsel.data.zeroshot import zero_shot_classifier
 from vlmsel.data.zoo import (
@@ -436,7 +435,7 @@ def profile_one(
     )
     t_features = time.perf_counter()
     features = image_features(model, x, classifier)
-    features["pixel_stats"] = [pixel_features(img) for img in sample_.images]
+    features["pixel_stats"] = sample_.pixel_stats
     t_end = time.perf_counter()
     if classifier is not None:
         features["class_names"] = list(task.classnames or ())
