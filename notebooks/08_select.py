@@ -692,6 +692,9 @@ embedded = html.count("data:image/png;base64,")
 print(f"external references: {len(external)}, "
       f"script/link/iframe tags: {len(scripts)}")
 print(f"embedded images: {'yes' if embedded > 10 else 'no'}")
+
+# %% tags=["remove-input"]
+# (not checked by nbval: the report's size varies with the timings it shows)
 glue("ch8_report_kb", report_path.stat().st_size / 1024, display=False)
 glue("ch8_report_images", embedded, display=False)
 
